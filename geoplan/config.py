@@ -1,0 +1,189 @@
+"""``geoplan.toml``: mapping a planner's real files onto layer kinds.
+
+Example
+-------
+.. code-block:: toml
+
+    [workspace]
+    crs = "EPSG:4536"                 # optional: the working metric CRS
+
+    [layers.landuse]
+    path = "三调/DLTB.shp"            # relative to this file; without path (and
+                                      # without from) the folder's landuse.* is used
+    fields = { code = "DLBM", name = "DLMC" }   # canonical = source field
+    scheme = "sandiao"                # gbt21010-2017 | sandiao | yongdi-2023
+    encoding = "gbk"                  # Shapefile text encoding (else detected)
+    crs = "EPSG:4490"                 # only used when the file declares none
+
+    [layers.forest_land]
+    from = "landuse"                  # a layer derived from another by a filter
+    where = "code in forest"
+
+The file is parsed with :mod:`tomllib` and checked: an unknown table or key,
+a wrong type or a kind that does not exist is refused with the file, table and
+key named.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .expr import ExpressionError, Where, compile_where
+from .kinds import KINDS
+
+__all__ = ["CONFIG_NAME", "LayerSpec", "WorkspaceConfig", "load_config"]
+
+CONFIG_NAME = "geoplan.toml"
+
+_LAYER_KEYS = {"path", "layer", "fields", "where", "crs", "encoding", "scheme", "from"}
+_WORKSPACE_KEYS = {"crs", "name", "description"}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """How to build one layer kind, as declared in ``geoplan.toml``."""
+
+    kind: str
+    path: Path | None = None
+    layer: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    where: Where | None = None
+    crs: str | None = None
+    encoding: str | None = None
+    scheme: str | None = None
+    derived_from: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    """The parsed content of a ``geoplan.toml``."""
+
+    path: Path
+    crs: str | None = None
+    name: str | None = None
+    layers: dict[str, LayerSpec] = field(default_factory=dict)
+
+
+def _suggest(key: str, allowed: set[str]) -> str:
+    close = difflib.get_close_matches(key, sorted(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _str(value: Any, where: str, key: str, cfg: Path) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{cfg}: {where}.{key} must be non-empty text, got {value!r}")
+    return value
+
+
+def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
+    """Read and check a ``geoplan.toml``.
+
+    Raises
+    ------
+    ConfigError
+        For TOML syntax errors, unknown tables or keys, wrong types, unknown
+        kinds, derived layers whose base is not declared or not a file, and
+        ``where`` expressions that do not parse.
+    """
+    cfg = Path(path)
+    try:
+        data = tomllib.loads(cfg.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg}: not valid TOML ({exc}); fix the line it names") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{cfg}: not UTF-8 text; save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{cfg}: cannot be read ({exc})") from exc
+
+    for top in data:
+        if top not in ("workspace", "layers"):
+            raise ConfigError(
+                f"{cfg}: unknown table [{top}]{_suggest(top, {'workspace', 'layers'})}; "
+                "geoplan.toml has [workspace] and [layers.<kind>] tables"
+            )
+    ws = data.get("workspace", {})
+    if not isinstance(ws, dict):
+        raise ConfigError(f"{cfg}: [workspace] must be a table")
+    for key in ws:
+        if key not in _WORKSPACE_KEYS:
+            raise ConfigError(f"{cfg}: unknown key {key!r} in [workspace]"
+                              f"{_suggest(key, _WORKSPACE_KEYS)}; allowed: "
+                              f"{', '.join(sorted(_WORKSPACE_KEYS))}")
+    crs = _str(ws["crs"], "[workspace]", "crs", cfg) if "crs" in ws else None
+    name = _str(ws["name"], "[workspace]", "name", cfg) if "name" in ws else None
+
+    layers_raw = data.get("layers", {})
+    if not isinstance(layers_raw, dict):
+        raise ConfigError(f"{cfg}: 'layers' must be tables like [layers.landuse]")
+    specs: dict[str, LayerSpec] = {}
+    for kind, table in layers_raw.items():
+        where_name = f"[layers.{kind}]"
+        if kind not in KINDS:
+            raise ConfigError(f"{cfg}: {where_name} names no known layer kind"
+                              f"{_suggest(kind, set(KINDS))}; known kinds: "
+                              f"{', '.join(sorted(KINDS))}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{cfg}: {where_name} must be a table of keys")
+        for key in table:
+            if key not in _LAYER_KEYS:
+                raise ConfigError(f"{cfg}: unknown key {key!r} in {where_name}"
+                                  f"{_suggest(key, _LAYER_KEYS)}; allowed: "
+                                  f"{', '.join(sorted(_LAYER_KEYS))}")
+        has_path, has_from = "path" in table, "from" in table
+        if has_path and has_from:
+            raise ConfigError(f"{cfg}: {where_name} has both 'path' (a file) and 'from' (another "
+                              "layer kind it is derived from); keep one")
+        fields = table.get("fields", {})
+        if not isinstance(fields, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in fields.items()
+        ):
+            raise ConfigError(f"{cfg}: {where_name}.fields must map canonical names to source "
+                              'field names, e.g. fields = { code = "DLBM" }')
+        where = None
+        if "where" in table:
+            try:
+                where = compile_where(_str(table["where"], where_name, "where", cfg))
+            except ExpressionError as exc:
+                raise ConfigError(f"{cfg}: {where_name}.where: {exc}") from exc
+        path_value = None
+        if has_path:
+            raw = _str(table["path"], where_name, "path", cfg)
+            p = Path(raw)
+            path_value = p if p.is_absolute() else (cfg.parent / p)
+        derived = _str(table["from"], where_name, "from", cfg) if has_from else None
+        if derived is not None:
+            if where is None:
+                raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r} and needs a "
+                                  'where filter, e.g. where = "code in forest"')
+            extra = {"layer", "encoding", "crs", "fields"} & set(table)
+            if extra:
+                raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r}; "
+                                  f"{', '.join(sorted(extra))} belong in [layers.{derived}]")
+        specs[kind] = LayerSpec(
+            kind=kind,
+            path=path_value,
+            layer=_str(table["layer"], where_name, "layer", cfg) if "layer" in table else None,
+            fields=dict(fields),
+            where=where,
+            crs=_str(table["crs"], where_name, "crs", cfg) if "crs" in table else None,
+            encoding=(_str(table["encoding"], where_name, "encoding", cfg)
+                      if "encoding" in table else None),
+            scheme=_str(table["scheme"], where_name, "scheme", cfg) if "scheme" in table else None,
+            derived_from=derived,
+        )
+    for spec in specs.values():
+        if spec.derived_from is not None:
+            base = spec.derived_from
+            if base not in KINDS:
+                raise ConfigError(f"{cfg}: [layers.{spec.kind}].from = {base!r} is not a layer "
+                                  f"kind{_suggest(base, set(KINDS))}")
+            if base in specs and specs[base].derived_from is not None:
+                raise ConfigError(f"{cfg}: [layers.{spec.kind}] is derived from {base!r}, which "
+                                  "is itself derived; derive from a layer read from a file")
+    return WorkspaceConfig(path=cfg, crs=crs, name=name, layers=specs)

@@ -1,0 +1,66 @@
+"""The exceptions geoplan raises.
+
+One base class, :class:`GeoplanError`, and a few subclasses that also derive
+from the standard exception a caller would expect (``ValueError`` for bad
+values, ``OSError`` for files that cannot be read or written), so that
+``except ValueError`` keeps working in code that does not know geoplan.
+
+Every message names the file, layer, row or field involved and says what to do
+about it.
+
+Examples
+--------
+>>> from geoplan.errors import CRSError, GeoplanError
+>>> issubclass(CRSError, ValueError) and issubclass(CRSError, GeoplanError)
+True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CRSError",
+    "ConfigError",
+    "DataFileError",
+    "GeoplanError",
+    "GeoplanWarning",
+    "LayerSchemaError",
+    "RulePackError",
+    "SiteInputError",
+    "WorkspaceError",
+]
+
+
+class GeoplanError(Exception):
+    """Base class of every error geoplan raises on purpose."""
+
+
+class WorkspaceError(GeoplanError, ValueError):
+    """A workspace (folder, GeoPackage or ``geoplan.toml``) cannot be used as given."""
+
+
+class ConfigError(WorkspaceError):
+    """``geoplan.toml`` is malformed: the message names the file, table and key."""
+
+
+class LayerSchemaError(WorkspaceError):
+    """A layer has the wrong geometry family or lacks a required field."""
+
+
+class CRSError(GeoplanError, ValueError):
+    """A coordinate reference system is missing, unusable, or the coordinates contradict it."""
+
+
+class DataFileError(GeoplanError, OSError):
+    """A data file is missing, unreadable, corrupt or cannot be written."""
+
+
+class RulePackError(GeoplanError, ValueError):
+    """A rule pack is malformed: the message names the file, rule id and field."""
+
+
+class SiteInputError(GeoplanError, ValueError):
+    """A batch of sites cannot be checked as a whole (a bad file, no id field, …)."""
+
+
+class GeoplanWarning(UserWarning):
+    """Something geoplan repaired or assumed, which the user should know about."""

@@ -1,0 +1,210 @@
+"""Reading vector and raster files, with the text-encoding care Chinese data needs.
+
+Reading goes through pyogrio (GDAL) by default; ``engine="fiona"`` stays
+available. A Shapefile without a ``.cpg`` whose ``.dbf`` holds GBK/GB18030 text
+— common for 三调 and other survey deliveries — is detected from its bytes and
+read as GB18030, never as mojibake.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import pandas as pd
+
+from .errors import DataFileError, GeoplanWarning
+
+__all__ = [
+    "RASTER_EXTENSIONS",
+    "VECTOR_EXTENSIONS",
+    "detect_dbf_encoding",
+    "list_vector_layers",
+    "read_vector",
+]
+
+VECTOR_EXTENSIONS = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet")
+RASTER_EXTENSIONS = (".tif", ".tiff")
+
+Engine = Literal["pyogrio", "fiona"]
+
+
+def _dbf_text_bytes(dbf: Path, *, limit: int = 4 << 20) -> bytes:
+    """The raw bytes of the character fields of a .dbf (up to ``limit`` bytes of records)."""
+    with dbf.open("rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            return b""
+        header_len = int.from_bytes(head[8:10], "little")
+        record_len = int.from_bytes(head[10:12], "little")
+        descr = fh.read(max(header_len - 32, 0))
+        char_slices: list[tuple[int, int]] = []
+        offset = 1  # deletion flag
+        for i in range(0, len(descr) - 31, 32):
+            if descr[i] == 0x0D:
+                break
+            ftype = chr(descr[i + 11])
+            flen = descr[i + 16]
+            if ftype in ("C", "M"):
+                char_slices.append((offset, flen))
+            offset += flen
+        if record_len <= 0 or not char_slices:
+            return b""
+        fh.seek(header_len)
+        data = fh.read(limit - limit % record_len)
+    out = bytearray()
+    for r in range(0, len(data) - record_len + 1, record_len):
+        rec = data[r:r + record_len]
+        for start, length in char_slices:
+            out += rec[start:start + length].rstrip(b" \x00") + b"\n"
+    return bytes(out)
+
+
+def detect_dbf_encoding(path: str | os.PathLike[str]) -> str | None:
+    """Guess the text encoding of a Shapefile's ``.dbf`` when it has no ``.cpg``.
+
+    Returns ``None`` when a ``.cpg`` exists or the text is plain ASCII (GDAL then
+    decides), ``"UTF-8"`` when the bytes are valid UTF-8, ``"GB18030"`` (a
+    superset of GBK and GB2312) when they decode as that, else ``None``.
+
+    Examples
+    --------
+    >>> detect_dbf_encoding("missing.shp") is None
+    True
+    """
+    shp = Path(path)
+    if shp.with_suffix(".cpg").exists() or shp.with_suffix(".CPG").exists():
+        return None
+    dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
+    if dbf is None:
+        return None
+    raw = _dbf_text_bytes(dbf)
+    if not any(b >= 0x80 for b in raw):
+        return None
+    try:
+        raw.decode("utf-8")
+        return "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("gb18030")
+        return "GB18030"
+    except UnicodeDecodeError:
+        return None
+
+
+def list_vector_layers(path: str | os.PathLike[str]) -> list[str]:
+    """The layer names in a vector file (a GeoPackage may hold several)."""
+    import pyogrio
+
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".geoparquet"):
+        return [p.stem]
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(p)]
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise DataFileError(
+            f"{p}: cannot be opened as a vector data source ({exc}); check the file is "
+            "complete and in a format GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf)"
+        ) from exc
+
+
+def read_vector(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    encoding: str | None = None,
+    engine: Engine = "pyogrio",
+) -> gpd.GeoDataFrame:
+    """Read one vector layer into a GeoDataFrame, keeping the source FID.
+
+    Parameters
+    ----------
+    path
+        A GeoPackage, Shapefile, GeoJSON, FlatGeobuf or GeoParquet file.
+    layer
+        The layer to read from a multi-layer source (GeoPackage).
+    encoding
+        Text encoding of a Shapefile's attributes (``"gbk"``, ``"gb18030"``,
+        ``"utf-8"``). When omitted for a Shapefile without ``.cpg``, it is
+        detected from the ``.dbf`` bytes.
+    engine
+        ``"pyogrio"`` (default) or ``"fiona"``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        With a ``fid`` column holding each feature's id in the source (GeoPackage
+        fid, or the 0-based record number of a Shapefile).
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing, unreadable or corrupt; the message names it.
+
+    Examples
+    --------
+    >>> read_vector("no/such/file.gpkg")
+    Traceback (most recent call last):
+    ...
+    geoplan.errors.DataFileError: no/such/file.gpkg: file not found; check the path (relative paths in geoplan.toml are read from the folder of geoplan.toml)
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataFileError(
+            f"{p}: file not found; check the path (relative paths in geoplan.toml are read "
+            "from the folder of geoplan.toml)"
+        )
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".geoparquet"):
+        try:
+            gdf = gpd.read_parquet(p)
+        except Exception as exc:
+            raise DataFileError(f"{p}: cannot be read as GeoParquet ({exc})") from exc
+        gdf = gdf.reset_index(drop=True)
+        gdf.insert(0, "fid", range(len(gdf)))
+        return gdf
+    if suffix == ".shp" and encoding is None:
+        encoding = detect_dbf_encoding(p)
+    if engine == "fiona":
+        try:
+            gdf = gpd.read_file(p, layer=layer, encoding=encoding, engine="fiona")
+        except Exception as exc:
+            raise DataFileError(f"{p}: cannot be read with fiona ({exc})") from exc
+        gdf = gdf.reset_index(drop=True)
+        gdf.insert(0, "fid", range(len(gdf)))
+        return gdf
+    if engine != "pyogrio":
+        raise ValueError(f"engine must be 'pyogrio' or 'fiona', not {engine!r}")
+    import pyogrio
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            gdf = pyogrio.read_dataframe(p, layer=layer, encoding=encoding, fid_as_index=True)
+        except Exception as exc:
+            raise DataFileError(
+                f"{p}{f' (layer {layer!r})' if layer else ''}: cannot be read ({exc}); the file "
+                "may be truncated or corrupt, or not a vector format GDAL reads"
+            ) from exc
+    for w in caught:
+        msg = str(w.message)
+        if "Measured (M) geometry types are not supported" in msg:
+            continue
+        warnings.warn(f"{p}: {msg}", GeoplanWarning, stacklevel=2)
+    gdf.index.name = "fid"
+    gdf = gdf.reset_index()
+    if not isinstance(gdf, gpd.GeoDataFrame):  # a table with no geometry column
+        raise DataFileError(
+            f"{p}: has no geometry column; geoplan needs a spatial layer (for a CSV of "
+            "coordinates use geoplan.read_sites)"
+        )
+    # String columns come back as pandas' "str" dtype; keep plain objects so that
+    # missing values stay None and downstream code sees one text type.
+    for col in gdf.columns:
+        if col != gdf.geometry.name and pd.api.types.is_string_dtype(gdf[col].dtype):
+            gdf[col] = gdf[col].astype(object).where(gdf[col].notna(), None)
+    return gdf
