@@ -140,5 +140,127 @@ def sample_cmd(out: Path, overwrite: bool) -> None:
     click.echo(f"sample workspace written 示例数据已生成: {path}")
 
 
+def _print_result_summary(res: Any, out: Path | None) -> None:
+    counts = res.counts()
+    click.echo(f"{res.summary['sites']} {res.subject} sites 个选址, pack 规则包 "
+               f"{res.pack.name} {res.pack.version}")
+    nc = res.summary["rules_not_checked"]
+    if nc:
+        click.echo(f"NOT CHECKED 未核查的规则 ({len(nc)}):")
+        for r in nc:
+            click.echo(f"  {r['rule_id']}: {r['reason']}")
+    zh = {"fail": "不通过", "error": "错误", "warn": "警示", "not_checked": "未核查", "pass": "通过"}
+    click.echo("verdicts 结论: " + ", ".join(f"{k} {zh[k]} {int(v)}" for k, v in counts.items()))
+    table = res.by_rule()
+    cols = ["rule_id", "clause", "fail", "warn", "error", "not_checked", "pass"]
+    shown = table[cols].copy()
+    for c in cols[2:]:
+        shown[c] = shown[c].astype(int)
+    click.echo(_table(shown))
+    if res.summary["unverified_rules"]:
+        click.echo("placeholder thresholds (unverified) 未核实的阈值: "
+                   + ", ".join(res.summary["unverified_rules"]))
+    if out is not None:
+        click.echo(f"outputs 输出: {out}")
+
+
+@main.command("check")
+@click.argument("sites", type=click.Path(path_type=Path))
+@click.option("--workspace", "-w", "workspace", required=True, type=click.Path(path_type=Path),
+              help="Workspace folder, GeoPackage or geoplan.toml.")
+@click.option("--rules", "-r", default="yining-2025", show_default=True,
+              help="Built-in pack name or path to a .toml rule pack.")
+@click.option("--subject", type=click.Choice(["house", "road", "project"]), default=None,
+              help="What the sites are (default: inferred from the geometry).")
+@click.option("--id-field", default=None, help="Field holding the site ids.")
+@click.option("--layer", default=None, help="Layer of a multi-layer sites file.")
+@click.option("--crs", default=None, help="CRS of the site coordinates (CSV x/y, or a file "
+              "without one).")
+@click.option("--gcj02", is_flag=True, help="Sites were digitised on Amap/Tencent (GCJ-02): "
+              "convert them first.")
+@click.option("--footprint-m", type=float, default=None,
+              help="Buffer point sites to a square of this side in metres.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for findings.csv, verdicts.csv, results.gpkg, summary.json, map.html.")
+@click.option("--fail-on", type=click.Choice(["fail", "warn", "none"]), default="none",
+              show_default=True, help="Exit 1 when any site reaches this level.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@_friendly_errors
+def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
+              id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
+              footprint_m: float | None, out: Path | None, fail_on: str, quiet: bool) -> None:
+    """Check a batch of SITES (vector file or CSV of coordinates) against a workspace.
+
+    Every input row gets a verdict (fail / error / warn / not_checked / pass)
+    with measured reasons and the plan clause behind each.
+    """
+    from .result import check
+    from .sites import read_sites
+
+    gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
+    res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
+                footprint_m=footprint_m, progress=not quiet and sys.stderr.isatty())
+    res.summary["sites_source"] = str(sites)
+    res.summary["gcj02_converted"] = gcj02
+    if out is not None:
+        res.to_files(out)
+    if not quiet:
+        _print_result_summary(res, out)
+    counts = res.counts()
+    if fail_on == "fail" and counts["fail"] > 0:
+        sys.exit(1)
+    if fail_on == "warn" and (counts["fail"] + counts["warn"]) > 0:
+        sys.exit(1)
+
+
+@main.command("rules")
+@click.argument("pack", required=False, default="yining-2025")
+@click.option("--sources", is_flag=True, help="Also print each rule's sources.")
+@_friendly_errors
+def rules_cmd(pack: str, sources: bool) -> None:
+    """Print a rule pack as a table (id, clause, kind, layer, threshold, severity, verified)."""
+    from .rules import load_pack
+
+    p = load_pack(pack)
+    click.echo(f"{p.name} {p.version}: {p.title_zh}")
+    click.echo(f"{p.title_en}  ({p.path})\n")
+    t = p.table()
+    click.echo(_table(t[["id", "clause", "kind", "layer", "threshold", "severity", "verified"]]))
+    if sources:
+        click.echo("")
+        for r in p.rules:
+            click.echo(f"{r.id}: {r.sources() or '(no figure)'}")
+
+
+@main.command("demo")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("geoplan-demo"), show_default=True,
+              help="Folder for the outputs (houses/ and roads/ inside).")
+@click.option("--workspace", "-w", type=click.Path(path_type=Path), default=None,
+              help="Sample workspace (default: ./layers, built if missing).")
+@_friendly_errors
+def demo_cmd(out: Path, workspace: Path | None) -> None:
+    """Check both sample batches (proposed houses and roads) on the sample workspace."""
+    from .result import check
+    from .workspace import open_workspace
+
+    ws_path = workspace or Path("layers")
+    if not (ws_path / "batches" / "proposed_houses.gpkg").exists():
+        from .sample import build_sample_workspace
+
+        click.echo(f"building the sample workspace 生成示例数据 in {ws_path} …")
+        build_sample_workspace(ws_path, overwrite=False)
+    ws = open_workspace(ws_path)
+    click.echo(f"workspace 工作空间 {ws_path}: {len(ws.layers)} layers, working CRS "
+               f"EPSG:{ws.crs.to_epsg()}\n")
+    for name, subject in (("proposed_houses", "house"), ("proposed_roads", "road")):
+        res = check(ws_path / "batches" / f"{name}.gpkg", ws, subject=subject)
+        target = out / ("houses" if subject == "house" else "roads")
+        res.to_files(target)
+        click.echo(f"== {name} ==")
+        _print_result_summary(res, target)
+        click.echo("")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

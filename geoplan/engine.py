@@ -1,0 +1,1024 @@
+"""The engine: every site × every rule, vectorised, in the working metric CRS.
+
+For each rule the constraint layer (filtered by the rule's ``where``) gets one
+STRtree, built once and shared by every rule that reads the same layer and
+filter. Sites are queried in bulk (``STRtree.query`` with a predicate, or
+``query_nearest``), and measures — overlap areas, lengths, distances — are
+computed only on the candidate pairs, then reduced per site with numpy.
+
+Status of one finding:
+
+``pass`` / ``warn`` / ``fail``
+    measured and held against the threshold;
+``error``
+    the site itself is unusable (no geometry, outside the workspace, outside
+    the DEM, …);
+``not_checked``
+    a layer or attribute the rule needs is missing. A missing layer never
+    yields ``pass``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .errors import SiteInputError
+from .hygiene import geometry_families
+from .kinds import KINDS, SITE_SUBJECTS
+from .rules import Rule, RulePack, load_pack
+from .sites import ID_CANDIDATES
+from .workspace import Layer, RasterLayer, Workspace
+
+__all__ = ["MU_PER_M2", "STATUS_ORDER", "PreparedSites", "evaluate", "prepare_sites"]
+
+MU_PER_M2 = 15 / 10_000
+"""亩 per square metre: 1 亩 = 10 000 / 15 m² ≈ 666.67 m²."""
+
+STATUS_ORDER = {"fail": 4, "error": 3, "warn": 2, "not_checked": 1, "pass": 0}
+"""Rank of each status; a verdict is the highest-ranked status of a site's findings."""
+
+_EPS = 1e-6  # metres: distances closer than this to a threshold count as on it
+
+
+# --------------------------------------------------------------------------- sites
+
+
+@dataclass
+class PreparedSites:
+    """A batch of sites ready for evaluation (all arrays aligned to input rows)."""
+
+    gdf: gpd.GeoDataFrame            # the input, as given (attributes kept)
+    site_id: np.ndarray              # object
+    subject: str
+    geom: np.ndarray                 # shapely geometries, working CRS (footprints)
+    centreline: np.ndarray           # roads: the line as given (working CRS); else == geom
+    family: np.ndarray               # point / line / polygon / none (of geom)
+    error: np.ndarray                # object: "" or the reason the site is unusable
+    error_zh: np.ndarray
+    notes: np.ndarray                # object: "" or notes (repairs, buffering)
+    no_width: np.ndarray             # bool: road lines without a usable width
+
+
+def _auto_id(gdf: gpd.GeoDataFrame, id_field: str | None) -> tuple[np.ndarray, str]:
+    n = len(gdf)
+    if id_field is not None:
+        if id_field not in gdf.columns:
+            raise SiteInputError(
+                f"id field {id_field!r} is not in the sites (fields: "
+                f"{', '.join(map(str, gdf.columns.drop(gdf.geometry.name)))}); name another "
+                "with --id-field, or leave it out to number the rows 1, 2, 3, …"
+            )
+        ids = gdf[id_field].astype(object).to_numpy()
+        missing = pd.isna(ids) | np.array([isinstance(v, str) and not v.strip() for v in ids])
+        if missing.any():
+            rows = (np.flatnonzero(missing) + 1)[:10]
+            raise SiteInputError(
+                f"id field {id_field!r} is empty in row(s) {', '.join(map(str, rows))}; fill "
+                "them, or leave --id-field out to number the rows"
+            )
+        dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+        if dup.any():
+            vals = list(dict.fromkeys(ids[dup]))[:10]
+            raise SiteInputError(
+                f"id field {id_field!r} has duplicate values: {', '.join(map(str, vals))}; "
+                "each site needs its own id (fix the data, or leave --id-field out to number "
+                "the rows)"
+            )
+        return np.array([str(v) for v in ids], dtype=object), id_field
+    for cand in ID_CANDIDATES:
+        if cand in gdf.columns:
+            col = gdf[cand]
+            if col.notna().all() and not col.duplicated().any():
+                return np.array([str(v) for v in col], dtype=object), cand
+    return np.array([str(i) for i in range(1, n + 1)], dtype=object), "(row number)"
+
+
+def _infer_subject(family: np.ndarray) -> str:
+    usable = family[family != "none"]
+    if len(usable) and (usable == "line").mean() > 0.5:
+        return "road"
+    return "house"
+
+
+def prepare_sites(
+    sites: gpd.GeoDataFrame,
+    workspace: Workspace,
+    *,
+    subject: str | None = None,
+    id_field: str | None = None,
+    footprint_m: float | None = None,
+    width_field: str = "width_m",
+) -> PreparedSites:
+    """Validate a batch, give every row an id, and build footprints in the working CRS.
+
+    Rows are never dropped: a row whose geometry is missing, empty, not
+    repairable, or far outside the workspace gets an ``error`` reason and
+    later an ``error`` status for every rule.
+    """
+    if not isinstance(sites, gpd.GeoDataFrame):
+        raise SiteInputError("sites must be a GeoDataFrame (use geoplan.read_sites for files)")
+    if sites.crs is None:
+        raise SiteInputError("the sites have no CRS; set it (gdf.set_crs(4490)) or pass --crs")
+    if footprint_m is not None and not (footprint_m > 0):
+        raise SiteInputError(f"footprint_m must be a positive number of metres, got {footprint_m}")
+    n = len(sites)
+    site_id, _ = _auto_id(sites, id_field)
+    geoms = np.asarray(sites.geometry.to_numpy(), dtype=object)
+    error = np.full(n, "", dtype=object)
+    error_zh = np.full(n, "", dtype=object)
+    notes = np.full(n, "", dtype=object)
+
+    missing = shapely.is_missing(geoms)
+    geoms = np.where(missing, shapely.Point(), geoms)
+    empty = shapely.is_empty(geoms)
+    error[empty] = "the site has no geometry (empty or missing); digitise it and check again"
+    error_zh[empty] = "该选址无几何图形（为空或缺失），请补充后重新核查"
+    ok = ~empty
+    if shapely.has_z(geoms[ok]).any():
+        geoms[ok] = shapely.force_2d(geoms[ok])
+    invalid = np.zeros(n, dtype=bool)
+    invalid[ok] = ~shapely.is_valid(geoms[ok])
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        gone = shapely.is_empty(fixed)
+        idx = np.flatnonzero(invalid)
+        geoms[idx[~gone]] = fixed[~gone]
+        notes[idx[~gone]] = "invalid geometry repaired with make_valid"
+        error[idx[gone]] = ("the site geometry is invalid and collapses to nothing when "
+                            "repaired; redraw it")
+        error_zh[idx[gone]] = "选址几何无效且无法修复，请重新绘制"
+        ok &= ~np.isin(np.arange(n), idx[gone])
+
+    # Swapped lon/lat and sites far from the workspace, judged per site.
+    src_crs = CRS.from_user_input(sites.crs)
+    cent = np.full((n, 2), np.nan)
+    if ok.any():
+        c = shapely.centroid(geoms[ok])
+        cent[ok, 0], cent[ok, 1] = shapely.get_x(c), shapely.get_y(c)
+    if src_crs.is_geographic:
+        swapped = ok & ((np.abs(cent[:, 1]) > 90) |
+                        ((cent[:, 0] > 0) & (cent[:, 0] < 56) & (cent[:, 1] > 72) &
+                         (cent[:, 1] < 137)))
+        error[swapped] = ("the coordinates look swapped (latitude given as x, longitude as y); "
+                          "swap the columns and check again")
+        error_zh[swapped] = "坐标疑似经纬度颠倒（纬度写在x、经度写在y），请交换后重新核查"
+        ok &= ~swapped
+
+    work = workspace.crs
+    out = np.full(n, None, dtype=object)
+    if ok.any():
+        series = gpd.GeoSeries(geoms[ok], crs=src_crs)
+        out[ok] = np.asarray(series.to_crs(work).to_numpy(), dtype=object)
+        bad = np.zeros(n, dtype=bool)
+        bad[ok] = ~np.isfinite(shapely.bounds(out[ok])).all(axis=1)
+        error[bad] = "the coordinates cannot be transformed to the working CRS; check the CRS"
+        error_zh[bad] = "坐标无法转换到工作坐标系，请检查坐标系"
+        ok &= ~bad
+    extent = _workspace_extent(workspace)
+    if extent is not None and ok.any():
+        far = np.zeros(n, dtype=bool)
+        box = shapely.box(*extent)
+        dist = shapely.distance(out[ok], box)
+        far[ok] = dist > 1000.0
+        idx = np.flatnonzero(far)
+        for i in idx:
+            d = shapely.distance(out[i], box) / 1000
+            error[i] = (f"the site lies {d:.1f} km outside the workspace's layers; check its "
+                        "coordinates and CRS (GCJ-02 sites need --gcj02), or add layers that "
+                        "cover it")
+            error_zh[i] = f"选址位于工作空间图层范围外 {d:.1f} 公里，请检查坐标与坐标系"
+        ok &= ~far
+    for i in np.flatnonzero(~ok):
+        out[i] = shapely.Point()
+    family = geometry_families(out)
+    if subject is None:
+        subject = _infer_subject(family[ok])
+    if subject not in SITE_SUBJECTS:
+        raise SiteInputError(f"subject must be one of {', '.join(SITE_SUBJECTS)}, not {subject!r}")
+
+    centreline = out.copy()
+    no_width = np.zeros(n, dtype=bool)
+    geom = out.copy()
+    if subject == "road":
+        lines = ok & (family == "line")
+        if lines.any():
+            if width_field in sites.columns:
+                width = pd.to_numeric(sites[width_field], errors="coerce").to_numpy(dtype=float)
+            else:
+                width = np.full(n, np.nan)
+            has_w = lines & np.isfinite(width) & (width > 0)
+            geom[has_w] = shapely.buffer(out[has_w], width[has_w] / 2, cap_style="flat")
+            no_width = lines & ~has_w
+    elif footprint_m is not None:
+        pts = ok & (family == "point")
+        if pts.any():
+            geom[pts] = shapely.buffer(out[pts], footprint_m / 2, cap_style="square")
+            notes[pts] = np.where(notes[pts] == "", f"point buffered to a {footprint_m:g} m square",
+                                  notes[pts])
+    return PreparedSites(gdf=sites, site_id=site_id, subject=subject, geom=geom,
+                         centreline=centreline, family=geometry_families(geom), error=error,
+                         error_zh=error_zh, notes=notes, no_width=no_width)
+
+
+def _workspace_extent(ws: Workspace) -> tuple[float, float, float, float] | None:
+    boxes = []
+    for layer in ws.layers.values():
+        if isinstance(layer, Layer) and len(layer.gdf):
+            boxes.append(layer.gdf.total_bounds)
+        elif isinstance(layer, RasterLayer):
+            boxes.append(np.asarray(layer.bounds))
+    if not boxes:
+        return None
+    a = np.array(boxes)
+    return (a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max())
+
+
+# --------------------------------------------------------------------------- constraint cache
+
+
+@dataclass
+class _Constraint:
+    layer: Layer
+    gdf: gpd.GeoDataFrame
+    geoms: np.ndarray
+    fids: np.ndarray
+    names: np.ndarray
+    tree: shapely.STRtree
+    family: str
+    _partition: bool | None = None
+
+    @property
+    def is_partition(self) -> bool:
+        """Whether no two features share interior area (then overlaps can be summed)."""
+        if self._partition is None:
+            if self.family != "polygon" or len(self.geoms) < 2:
+                self._partition = True
+            else:
+                a, b = self.tree.query(self.geoms, predicate="intersects")
+                keep = a < b
+                a, b = a[keep], b[keep]
+                self._partition = not bool(
+                    shapely.relate_pattern(self.geoms[a], self.geoms[b], "T********").any())
+        return self._partition
+
+
+class _Cache:
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._c: dict[tuple[str, str], _Constraint | str] = {}
+
+    def get(self, rule: Rule) -> _Constraint | str:
+        """The constraint for a rule, or a reason string when it cannot be read."""
+        assert rule.layer is not None
+        key = (rule.layer, rule.where.text if rule.where else "")
+        if key in self._c:
+            return self._c[key]
+        layer = self.ws.vector(rule.layer)
+        result: _Constraint | str
+        if layer is None:
+            result = "missing"
+        else:
+            gdf = layer.gdf
+            if rule.where is not None:
+                missing = rule.where.missing_fields(gdf.columns)
+                if missing:
+                    result = (f"field(s) {', '.join(missing)} used by where = "
+                              f"{rule.where.text!r} are not in layer {rule.layer}")
+                    self._c[key] = result
+                    return result
+                gdf = gdf.loc[rule.where.mask(gdf, scheme=layer.scheme)]
+            geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+            fam = geometry_families(geoms)
+            fam_name = fam[0] if len(fam) else KINDS[rule.layer].families[0]
+            name_col = next((c for c in ("name", "village", "road_id", "code")
+                             if c in gdf.columns), None)
+            names = (gdf[name_col].astype(object).to_numpy() if name_col
+                     else np.full(len(gdf), None, dtype=object))
+            result = _Constraint(layer=layer, gdf=gdf, geoms=geoms,
+                                 fids=gdf["fid"].to_numpy() if "fid" in gdf.columns
+                                 else np.arange(1, len(gdf) + 1),
+                                 names=names, tree=shapely.STRtree(geoms), family=fam_name)
+            if len(set(fam)) > 1:
+                result = f"layer {rule.layer} mixes geometry families ({', '.join(set(fam))})"
+        self._c[key] = result
+        return result
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+@dataclass
+class _Out:
+    """Per-site outcome arrays of one rule (length n_sites)."""
+
+    n: int
+    status: np.ndarray = field(init=False)
+    measure: np.ndarray = field(init=False)
+    unit: np.ndarray = field(init=False)
+    threshold: np.ndarray = field(init=False)
+    matched: np.ndarray = field(init=False)
+    zh: np.ndarray = field(init=False)
+    en: np.ndarray = field(init=False)
+    ev_idx: list[np.ndarray] = field(default_factory=list)
+    ev_geom: list[np.ndarray] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.status = np.full(self.n, "pass", dtype=object)
+        self.measure = np.full(self.n, np.nan)
+        self.unit = np.full(self.n, "", dtype=object)
+        self.threshold = np.full(self.n, np.nan)
+        self.matched = np.full(self.n, "", dtype=object)
+        self.zh = np.full(self.n, "", dtype=object)
+        self.en = np.full(self.n, "", dtype=object)
+
+    def set(self, mask: np.ndarray, *, status: Any = None, zh: Any = None, en: Any = None,
+            measure: Any = None, unit: Any = None, threshold: Any = None) -> None:
+        for name, val in (("status", status), ("zh", zh), ("en", en), ("measure", measure),
+                          ("unit", unit), ("threshold", threshold)):
+            if val is not None:
+                arr = getattr(self, name)
+                arr[mask] = val[mask] if isinstance(val, np.ndarray) and val.shape == (self.n,) \
+                    else val
+
+
+def _fmt(values: np.ndarray, fmt: str) -> np.ndarray:
+    return np.array([format(v, fmt) if np.isfinite(v) else "—" for v in values], dtype=object)
+
+
+def _label(rule: Rule) -> tuple[str, str]:
+    k = KINDS.get(rule.layer or "")
+    return (k.label_zh, k.label_en) if k else ("", "")
+
+
+def _group_reduce(site_idx: np.ndarray, values: np.ndarray, n: int,
+                  how: str = "sum") -> np.ndarray:
+    out = np.full(n, 0.0 if how == "sum" else np.inf)
+    if len(site_idx):
+        if how == "sum":
+            np.add.at(out, site_idx, values)
+        else:
+            np.minimum.at(out, site_idx, values)
+    return out
+
+
+def _joined_ids(site_idx: np.ndarray, fids: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, "", dtype=object)
+    if len(site_idx):
+        order = np.lexsort((fids.astype(str), site_idx))
+        s, f = site_idx[order], fids[order]
+        bounds = np.flatnonzero(np.diff(s)) + 1
+        for grp_s, grp_f in zip(np.split(s, bounds), np.split(f, bounds), strict=True):
+            out[grp_s[0]] = ";".join(map(str, dict.fromkeys(grp_f.tolist())))
+    return out
+
+
+def _union_per_site(site_idx: np.ndarray, pieces: np.ndarray, n: int,
+                    *, disjoint: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per-site union of intersection pieces: (area or length measure geometry, site ids)."""
+    geoms = np.full(n, None, dtype=object)
+    if not len(site_idx):
+        return geoms, np.array([], dtype=int)
+    order = np.argsort(site_idx, kind="stable")
+    s, p = site_idx[order], pieces[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(s)) + 1]
+    counts = np.diff(np.r_[starts, len(s)])
+    single = counts == 1
+    geoms[s[starts[single]]] = p[starts[single]]
+    for st, c in zip(starts[~single], counts[~single], strict=True):
+        group = p[st:st + c]
+        geoms[s[st]] = (shapely.union_all(group) if not disjoint
+                        else shapely.multipolygons(shapely.get_parts(group))
+                        if all(shapely.get_type_id(g) in (3, 6) for g in group)
+                        else shapely.union_all(group))
+    return geoms, np.unique(s)
+
+
+# --------------------------------------------------------------------------- rule kinds
+
+
+def _overlap(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
+             out: _Out, *, limit_m2: float | None, limit_pct: float | None,
+             inside: bool) -> None:
+    """avoid / overlap_limit (inside=True) and within (inside=False) for polygon layers."""
+    n = out.n
+    lzh, len_ = _label(rule)
+    fam = st.family
+    poly = np.flatnonzero(active & (fam == "polygon"))
+    line = np.flatnonzero(active & (fam == "line"))
+    pts = np.flatnonzero(active & (fam == "point"))
+    tol = rule.tolerance_m2
+
+    if len(poly):
+        qs, qf = c.tree.query(st.geom[poly], predicate="intersects")
+        si = poly[qs]
+        pieces = shapely.intersection(st.geom[si], c.geoms[qf])
+        area = shapely.area(pieces)
+        keep = area > 0
+        si, qf, pieces = si[keep], qf[keep], pieces[keep]
+        if c.is_partition:
+            total = _group_reduce(si, shapely.area(pieces), n)
+            ev, ev_sites = _union_per_site(si, pieces, n, disjoint=True)
+        else:
+            ev, ev_sites = _union_per_site(si, pieces, n, disjoint=False)
+            total = np.zeros(n)
+            total[ev_sites] = shapely.area(ev[ev_sites])
+        site_area = np.zeros(n)
+        site_area[poly] = shapely.area(st.geom[poly])
+        mask = np.zeros(n, dtype=bool)
+        mask[poly] = True
+        pct = np.divide(total, site_area, out=np.zeros(n), where=site_area > 0) * 100
+        matched = _joined_ids(si, c.fids[qf], n)
+        if inside:
+            measure = total
+            bad = measure > tol
+            if limit_m2 is not None or limit_pct is not None:
+                over_m2 = measure > max(limit_m2 or 0.0, tol) if limit_m2 is not None else False
+                over_pct = (pct > limit_pct) & (measure > tol) if limit_pct is not None else False
+                bad = np.asarray(over_m2 | over_pct, dtype=bool)
+            thr = limit_m2 if limit_m2 is not None else tol
+            mu = measure * MU_PER_M2
+            zh_bad = (f"与{lzh}重叠 " + _fmt(measure, ".1f") + " 平方米（" + _fmt(mu, ".3f") +
+                      " 亩，占 " + _fmt(pct, ".0f") + "%）")
+            en_bad = (f"overlaps {len_} by " + _fmt(measure, ".1f") + " m² (" + _fmt(mu, ".3f") +
+                      " mu, " + _fmt(pct, ".0f") + "% of the site)")
+            small = (measure > 0) & ~bad
+            zh_ok = np.where(small, f"与{lzh}仅边缘接触（" + _fmt(measure, ".2f") +
+                             " 平方米，低于容差）", f"未与{lzh}重叠")
+            en_ok = np.where(small, f"touches {len_} only (" + _fmt(measure, ".2f") +
+                             " m², below the tolerance)", f"no overlap with {len_}")
+            out.set(mask, measure=measure, unit="m2", threshold=thr)
+            out.set(mask & bad, status=rule.severity, zh=zh_bad, en=en_bad)
+            out.set(mask & ~bad, zh=zh_ok, en=en_ok)
+            out.matched[mask & bad] = matched[mask & bad]
+            ev_sites = ev_sites[bad[ev_sites]]
+            out.ev_idx.append(ev_sites)
+            out.ev_geom.append(ev[ev_sites])
+        else:
+            outside = np.maximum(site_area - total, 0.0)
+            bad = outside > tol
+            zh_bad = (f"超出{lzh} " + _fmt(outside, ".1f") + " 平方米（" +
+                      _fmt(100 - pct, ".0f") + "%）")
+            en_bad = ("lies " + _fmt(outside, ".1f") + f" m² outside the {len_} (" +
+                      _fmt(100 - pct, ".0f") + "% of the site)")
+            out.set(mask, measure=outside, unit="m2", threshold=tol)
+            out.set(mask & bad, status=rule.severity, zh=zh_bad, en=en_bad)
+            out.set(mask & ~bad, zh=f"位于{lzh}内", en=f"inside the {len_}")
+            out.matched[mask] = matched[mask]
+            outs = np.flatnonzero(mask & bad)
+            if len(outs):
+                inside_geom = np.where(shapely.is_missing(ev[outs]), shapely.Polygon(), ev[outs])
+                diff = shapely.difference(st.geom[outs], inside_geom)
+                out.ev_idx.append(outs)
+                out.ev_geom.append(diff)
+
+    if len(line):  # road centrelines without width
+        if rule.kind == "overlap_limit":
+            m = np.zeros(n, dtype=bool)
+            m[line] = True
+            out.set(m, status="not_checked",
+                    zh="道路缺少路宽(width_m)，无法计算占地面积", en="the road has no width_m, "
+                    "so its footprint area cannot be measured; add the width")
+        else:
+            qs, qf = c.tree.query(st.geom[line], predicate="intersects")
+            si = line[qs]
+            pieces = shapely.intersection(st.geom[si], c.geoms[qf])
+            ev, ev_sites = _union_per_site(si, pieces, n, disjoint=False)
+            length = np.zeros(n)
+            length[ev_sites] = shapely.length(ev[ev_sites])
+            site_len = np.zeros(n)
+            site_len[line] = shapely.length(st.geom[line])
+            m = np.zeros(n, dtype=bool)
+            m[line] = True
+            measure = length if inside else np.maximum(site_len - length, 0.0)
+            bad = measure > rule.tolerance_m
+            if inside:
+                zh_b = f"中线穿越{lzh} " + _fmt(measure, ".1f") + " 米（路宽缺失，按中线核查）"
+                en_b = "centreline runs " + _fmt(measure, ".1f") + f" m inside the {len_} " \
+                       "(no width: checked on the centreline)"
+                zh_o, en_o = f"未穿越{lzh}", f"does not cross the {len_}"
+            else:
+                zh_b = "中线有 " + _fmt(measure, ".1f") + f" 米位于{lzh}外"
+                en_b = "centreline runs " + _fmt(measure, ".1f") + f" m outside the {len_}"
+                zh_o, en_o = f"位于{lzh}内", f"inside the {len_}"
+            out.set(m, measure=measure, unit="m", threshold=rule.tolerance_m)
+            out.set(m & bad, status=rule.severity, zh=zh_b, en=en_b)
+            out.set(m & ~bad, zh=zh_o, en=en_o)
+            out.matched[m & bad] = _joined_ids(si, c.fids[qf], n)[m & bad]
+            b = np.flatnonzero(m & bad)
+            if inside and len(b):
+                out.ev_idx.append(b)
+                out.ev_geom.append(ev[b])
+
+    if len(pts):
+        pred = "within" if inside else "covered_by"
+        qs, qf = c.tree.query(st.geom[pts], predicate=pred)
+        hit = np.zeros(n, dtype=bool)
+        hit[pts[qs]] = True
+        dist = np.full(n, np.nan)
+        qi, dd = c.tree.query_nearest(st.geom[pts], return_distance=True, all_matches=False)
+        dist[pts[qi[0]]] = dd
+        m = np.zeros(n, dtype=bool)
+        m[pts] = True
+        bad = hit if inside else ~hit
+        if inside:
+            zh_b, en_b = f"选址点位于{lzh}内", f"the site point lies inside the {len_}"
+            zh_o = f"选址点不在{lzh}内（距 " + _fmt(dist, ".0f") + " 米）"
+            en_o = f"the site point is outside the {len_} (" + _fmt(dist, ".0f") + " m away)"
+        else:
+            zh_b = f"选址点位于{lzh}外 " + _fmt(dist, ".0f") + " 米"
+            en_b = "the site point lies " + _fmt(dist, ".0f") + f" m outside the {len_}"
+            zh_o, en_o = f"选址点位于{lzh}内", f"the site point lies inside the {len_}"
+        if rule.kind == "overlap_limit" and (limit_pct is not None or (limit_m2 or 0) > 0):
+            out.set(m, status="not_checked", zh="点状选址无面积，无法核查占地面积",
+                    en="a point site has no area to measure; give a footprint (--footprint-m)")
+        else:
+            out.set(m, measure=np.where(np.isfinite(dist), dist, np.nan), unit="m", threshold=0.0)
+            out.set(m & bad, status=rule.severity, zh=zh_b, en=en_b)
+            out.set(m & ~bad, zh=zh_o, en=en_o)
+            out.matched[m & hit] = _joined_ids(pts[qs], c.fids[qf], n)[m & hit]
+
+
+def _avoid_points(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
+                  out: _Out) -> None:
+    """avoid on a point layer (old trees): no feature inside the footprint."""
+    n = out.n
+    lzh, len_ = _label(rule)
+    poly = np.flatnonzero(active & (st.family == "polygon"))
+    other = active & (st.family != "polygon")
+    out.set(other, status="not_checked",
+            zh=f"点状或线状选址无宅基范围，无法核查{lzh}；请提供宅基面或使用 --footprint-m",
+            en=f"a point or line site has no footprint to hold {len_} against; give footprints "
+               "or use --footprint-m")
+    if not len(poly):
+        return
+    qs, qf = c.tree.query(st.geom[poly], predicate="intersects")
+    si = poly[qs]
+    count = _group_reduce(si, np.ones(len(si)), n)
+    m = np.zeros(n, dtype=bool)
+    m[poly] = True
+    bad = count > 0
+    out.set(m, measure=count, unit="count", threshold=0.0)
+    out.set(m & bad, status=rule.severity, zh=f"宅基范围内有{lzh} " + _fmt(count, ".0f") + " 处",
+            en=_fmt(count, ".0f") + f" {len_} feature(s) inside the footprint")
+    out.set(m & ~bad, zh=f"宅基范围内无{lzh}", en=f"no {len_} inside the footprint")
+    out.matched[m & bad] = _joined_ids(si, c.fids[qf], n)[m & bad]
+    if len(si):
+        out.ev_idx.append(si)
+        out.ev_geom.append(c.geoms[qf])
+
+
+def _avoid_lines(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
+                 out: _Out) -> None:
+    """avoid on a line layer: length of the layer inside the site footprint."""
+    n = out.n
+    lzh, len_ = _label(rule)
+    poly = np.flatnonzero(active & (st.family == "polygon"))
+    other = np.flatnonzero(active & (st.family != "polygon"))
+    if len(other):
+        qs, qf = c.tree.query(st.geom[other], predicate="intersects")
+        hit = np.zeros(n, dtype=bool)
+        hit[other[qs]] = True
+        m = np.zeros(n, dtype=bool)
+        m[other] = True
+        out.set(m, measure=hit.astype(float), unit="count", threshold=0.0)
+        out.set(m & hit, status=rule.severity, zh=f"与{lzh}相交", en=f"intersects the {len_}")
+        out.set(m & ~hit, zh=f"不与{lzh}相交", en=f"does not intersect the {len_}")
+    if len(poly):
+        qs, qf = c.tree.query(st.geom[poly], predicate="intersects")
+        si = poly[qs]
+        length = _group_reduce(si, shapely.length(shapely.intersection(st.geom[si], c.geoms[qf])),
+                               n)
+        m = np.zeros(n, dtype=bool)
+        m[poly] = True
+        bad = length > rule.tolerance_m
+        out.set(m, measure=length, unit="m", threshold=rule.tolerance_m)
+        out.set(m & bad, status=rule.severity, zh=f"{lzh}穿过宅基 " + _fmt(length, ".1f") + " 米",
+                en=f"{len_} runs " + _fmt(length, ".1f") + " m through the footprint")
+        out.set(m & ~bad, zh=f"宅基内无{lzh}", en=f"no {len_} through the footprint")
+        out.matched[m & bad] = _joined_ids(si, c.fids[qf], n)[m & bad]
+
+
+def _setback(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
+             out: _Out) -> None:
+    n = out.n
+    lzh, len_ = _label(rule)
+    idx = np.flatnonzero(active)
+    if not len(idx):
+        return
+    table = rule.distance_table
+    if table is not None:
+        if table.field not in c.gdf.columns:
+            out.set(active, status="not_checked",
+                    zh=f"{lzh}缺少字段 {table.field}，无法确定保护距离",
+                    en=f"the {len_} layer has no {table.field} field, so the required distance "
+                       "is unknown; map it in geoplan.toml")
+            return
+        vals = pd.to_numeric(c.gdf[table.field], errors="coerce").to_numpy(dtype=float)
+        req = np.array([table.distance_for(v) for v in vals])
+        search = table.max_distance
+    else:
+        assert rule.distance_m is not None
+        req = np.full(len(c.geoms), rule.distance_m.value)
+        search = rule.distance_m.value
+    qs, qf = c.tree.query(st.geom[idx], predicate="dwithin", distance=search)
+    si = idx[qs]
+    d = shapely.distance(st.geom[si], c.geoms[qf])
+    r = req[qf]
+    unknown = np.isnan(r)
+    viol = ~unknown & (d < r - _EPS)
+    # nearest of all features, for the pass message and measure
+    qi, nd = c.tree.query_nearest(st.geom[idx], return_distance=True, all_matches=False)
+    nearest = np.full(n, np.nan)
+    nearest_req = np.full(n, np.nan)
+    nearest[idx[qi[0]]] = nd
+    nearest_req[idx[qi[0]]] = req[qi[1]]
+    # violating pair with the largest shortfall per site
+    vio_site = si[viol]
+    short = (r - d)[viol]
+    worst_d = np.full(n, np.nan)
+    worst_r = np.full(n, np.nan)
+    if len(vio_site):
+        order = np.lexsort((-short, vio_site))
+        first = np.r_[True, np.diff(vio_site[order]) != 0]
+        sel = order[first]
+        worst_d[vio_site[sel]] = d[viol][sel]
+        worst_r[vio_site[sel]] = r[viol][sel]
+    bad = np.zeros(n, dtype=bool)
+    bad[vio_site] = True
+    unk = np.zeros(n, dtype=bool)
+    unk[si[unknown]] = True
+    unk &= ~bad
+    m = np.zeros(n, dtype=bool)
+    m[idx] = True
+    out.set(m, measure=nearest, unit="m",
+            threshold=nearest_req if table is not None else search)
+    out.set(bad, status=rule.severity, measure=worst_d, threshold=worst_r,
+            zh=f"距{lzh}仅 " + _fmt(worst_d, ".1f") + " 米，小于要求的 " + _fmt(worst_r, "g") + " 米",
+            en="only " + _fmt(worst_d, ".1f") + f" m from the {len_}; at least " +
+               _fmt(worst_r, "g") + " m required")
+    out.matched[bad] = _joined_ids(vio_site, c.fids[qf][viol], n)[bad]
+    unk_fids = _joined_ids(si[unknown], c.fids[qf][unknown], n)
+    out.set(unk, status="not_checked",
+            zh=f"附近{lzh}缺少有效的 {table.field if table else ''} 值（要素 " + unk_fids +
+               "），无法确定保护距离",
+            en=f"a nearby {len_} feature (fid " + unk_fids + f") has no usable "
+               f"{table.field if table else 'value'}; the required distance is unknown")
+    out.matched[unk] = unk_fids[unk]
+    okm = m & ~bad & ~unk
+    out.set(okm, zh=f"距最近{lzh} " + _fmt(nearest, ".1f") + " 米",
+            en=_fmt(nearest, ".1f") + f" m from the nearest {len_}")
+    b = np.flatnonzero(bad)
+    if len(b):
+        # evidence: the part of the site inside the required buffer of the violating features
+        vs, vf = vio_site, qf[viol]
+        zone = shapely.buffer(c.geoms[vf], r[viol])
+        pieces = shapely.intersection(st.geom[vs], zone)
+        ev, ev_sites = _union_per_site(vs, pieces, n, disjoint=False)
+        out.ev_idx.append(ev_sites)
+        out.ev_geom.append(ev[ev_sites])
+
+
+def _proximity(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
+               out: _Out) -> None:
+    n = out.n
+    lzh, len_ = _label(rule)
+    idx = np.flatnonzero(active)
+    if not len(idx):
+        return
+    assert rule.max_distance_m is not None
+    lim = rule.max_distance_m.value
+    qi, nd = c.tree.query_nearest(st.geom[idx], return_distance=True, all_matches=False)
+    dist = np.full(n, np.nan)
+    dist[idx[qi[0]]] = nd
+    m = np.zeros(n, dtype=bool)
+    m[idx] = True
+    bad = m & (dist > lim + _EPS)
+    out.set(m, measure=dist, unit="m", threshold=lim)
+    out.set(bad, status=rule.severity,
+            zh=f"距最近的{lzh} " + _fmt(dist, ".0f") + f" 米，超过 {lim:g} 米",
+            en=_fmt(dist, ".0f") + f" m from the nearest {len_}, more than {lim:g} m")
+    out.set(m & ~bad, zh=f"距最近的{lzh} " + _fmt(dist, ".0f") + " 米",
+            en=_fmt(dist, ".0f") + f" m from the nearest {len_}")
+
+
+def _raster(rule: Rule, ws: Workspace, st: PreparedSites, active: np.ndarray,
+            out: _Out) -> None:
+    from .raster import zonal_slope
+
+    n = out.n
+    dem = ws.raster(rule.layer or "dem")
+    assert dem is not None
+    idx = np.flatnonzero(active)
+    if not len(idx):
+        return
+    zr = zonal_slope(dem, st.geom[idx], crs=ws.crs, stat=rule.stat)  # type: ignore[arg-type]
+    val = np.full(n, np.nan)
+    val[idx] = zr.values
+    zst = np.full(n, "", dtype=object)
+    zst[idx] = zr.status
+    reason = np.full(n, "", dtype=object)
+    reason[idx] = zr.reason
+    m = np.zeros(n, dtype=bool)
+    m[idx] = True
+    okm = m & (zst == "ok")
+    out.set(m, measure=val, unit="deg")
+    assigned = np.zeros(n, dtype=bool)
+    for lv in rule.levels:  # sorted from the highest threshold down
+        hit = okm & ~assigned & (val > lv.threshold.value + 1e-9)
+        out.set(hit, status=lv.status, threshold=lv.threshold.value,
+                zh=f"宅基范围内{rule.stat}坡度 " + _fmt(val, ".1f") +
+                   f"°，超过 {lv.threshold.value:g}°",
+                en=f"{rule.stat} slope under the site " + _fmt(val, ".1f") +
+                   f"°, above {lv.threshold.value:g}°")
+        assigned |= hit
+    low = okm & ~assigned
+    lowest = min(lv.threshold.value for lv in rule.levels)
+    out.set(low, threshold=lowest, zh=f"宅基范围内{rule.stat}坡度 " + _fmt(val, ".1f") + "°",
+            en=f"{rule.stat} slope under the site " + _fmt(val, ".1f") + "°")
+    outside = m & (zst == "outside")
+    out.set(outside, status="error", zh="选址超出DEM范围，无法计算坡度",
+            en=reason)
+    nod = m & ((zst == "nodata") | (zst == "empty"))
+    out.set(nod, status="not_checked", zh="选址处DEM无数据，无法计算坡度", en=reason)
+
+
+def _attribute(rule: Rule, st: PreparedSites, active: np.ndarray, out: _Out) -> None:
+    assert rule.field is not None
+    assert rule.value is not None
+    assert rule.op is not None
+    fld = rule.field
+    lim = rule.value.value
+    unit = rule.value.unit
+    if fld not in st.gdf.columns:
+        out.set(active, status="not_checked", zh=f"选址缺少字段 {fld}",
+                en=f"the sites have no {fld} field; add it to check this rule")
+        return
+    vals = pd.to_numeric(st.gdf[fld], errors="coerce").to_numpy(dtype=float)
+    missing = active & ~np.isfinite(vals)
+    ops: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+        ">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less,
+        "==": np.equal, "!=": np.not_equal}
+    with np.errstate(invalid="ignore"):
+        ok_val = ops[rule.op](vals, lim)
+    good = active & np.isfinite(vals) & ok_val
+    bad = active & np.isfinite(vals) & ~ok_val
+    out.set(active, measure=vals, unit=unit or "", threshold=lim)
+    out.set(bad, status=rule.severity, zh=f"{fld} = " + _fmt(vals, "g") + f"，要求 {rule.op} {lim:g}",
+            en=f"{fld} = " + _fmt(vals, "g") + f", required {rule.op} {lim:g}")
+    out.set(good, zh=f"{fld} = " + _fmt(vals, "g"), en=f"{fld} = " + _fmt(vals, "g"))
+    out.set(missing, status="not_checked", zh=f"缺少 {fld} 值，无法核查",
+            en=f"no {fld} value: cannot be checked; fill it in")
+
+
+def _context(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
+             out: _Out) -> None:
+    n = out.n
+    lzh, len_ = _label(rule)
+    assert rule.field is not None
+    if rule.field not in c.gdf.columns:
+        out.set(active, status="not_checked", zh=f"{lzh}缺少字段 {rule.field}",
+                en=f"the {len_} layer has no {rule.field} field")
+        return
+    layer_vals = c.gdf[rule.field].astype(object).to_numpy()
+    feat = np.full(n, -1)
+    how = np.full(n, "", dtype=object)
+    if rule.site_field and rule.site_field in st.gdf.columns and rule.layer_field in c.gdf.columns:
+        lookup = {str(v): i for i, v in enumerate(c.gdf[rule.layer_field].astype(object))
+                  if v is not None and v == v}
+        names = st.gdf[rule.site_field].astype(object).to_numpy()
+        by_name = np.array([lookup.get(str(v), -1) if v is not None and v == v else -1
+                            for v in names])
+        use = active & (by_name >= 0)
+        feat[use] = by_name[use]
+        how[use] = "name"
+    rest = np.flatnonzero(active & (feat < 0))
+    if len(rest):
+        maxd = rule.match_distance_m
+        if maxd is None:
+            qi, _ = c.tree.query_nearest(st.geom[rest], return_distance=True, all_matches=False)
+        else:
+            qi, _ = c.tree.query_nearest(st.geom[rest], max_distance=maxd, return_distance=True,
+                                         all_matches=False)
+        feat[rest[qi[0]]] = qi[1]
+        how[rest[qi[0]]] = "nearest"
+    found = active & (feat >= 0)
+    val = np.full(n, None, dtype=object)
+    val[found] = layer_vals[feat[found]]
+    hit = found & np.isin(val.astype(str), list(rule.values))
+    none = active & ~found
+    names = np.full(n, "", dtype=object)
+    names[found] = c.names[feat[found]]
+    out.set(active, unit="", threshold=np.nan)
+    out.set(hit, status=rule.severity,
+            zh="所在" + lzh + "（" + names + f"）为{rule.field} = " + val.astype(str),
+            en="the site's " + len_.lower() + " (" + names + f") has {rule.field} = " +
+               val.astype(str))
+    out.set(found & ~hit, zh="所在" + lzh + "（" + names + "）：" + val.astype(str),
+            en="the site's " + len_.lower() + " (" + names + "): " + val.astype(str))
+    out.set(none, status="not_checked", zh=f"未能确定选址所属{lzh}",
+            en=f"no {len_.lower()} found for the site (by name or within the match distance)")
+    out.matched[found] = np.array([str(x) for x in c.fids[feat[found]]], dtype=object)
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+@dataclass
+class Evaluation:
+    """Raw output of :func:`evaluate`: findings, verdicts, evidence and timing."""
+
+    findings: pd.DataFrame
+    verdicts: gpd.GeoDataFrame
+    evidence: gpd.GeoDataFrame
+    rules: list[Rule]
+    not_checked_rules: list[tuple[str, str]]
+    seconds: float
+    sites: PreparedSites
+
+
+def evaluate(
+    sites: PreparedSites,
+    workspace: Workspace,
+    rules: RulePack | str | None = None,
+    *,
+    progress: bool = False,
+) -> Evaluation:
+    """Evaluate every rule of the pack for the sites' subject.
+
+    Returns findings (one row per site × rule), verdicts (one row per input
+    row, input attributes kept, input index kept) and the evidence geometries.
+    """
+    t0 = time.perf_counter()
+    pack = rules if isinstance(rules, RulePack) else load_pack(rules or "yining-2025")
+    st = sites
+    n = len(st.site_id)
+    subject_rules = pack.for_subject(st.subject)
+    usable = st.error == ""
+    cache = _Cache(workspace)
+    rows: list[pd.DataFrame] = []
+    ev_frames: list[gpd.GeoDataFrame] = []
+    not_checked_rules: list[tuple[str, str]] = []
+
+    iterator: Any = subject_rules
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(subject_rules, desc="rules", unit="rule", leave=False)
+    for rule in iterator:
+        out = _Out(n)
+        active = usable.copy()
+        missing_reason = ""
+        if rule.kind == "attribute":
+            _attribute(rule, st, active, out)
+        elif rule.kind == "raster":
+            if workspace.raster(rule.layer or "dem") is None:
+                missing_reason = "missing"
+            else:
+                _raster(rule, workspace, st, active, out)
+        else:
+            c = cache.get(rule)
+            if isinstance(c, str):
+                missing_reason = c
+            else:
+                if rule.kind in ("avoid", "overlap_limit", "within"):
+                    if c.family == "point" and rule.kind == "avoid":
+                        _avoid_points(rule, c, st, active, out)
+                    elif c.family == "line" and rule.kind == "avoid":
+                        _avoid_lines(rule, c, st, active, out)
+                    elif c.family != "polygon":
+                        missing_reason = (f"a {rule.kind} rule needs a polygon layer; "
+                                          f"{rule.layer} holds {c.family}s")
+                    else:
+                        _overlap(rule, c, st, active, out,
+                                 limit_m2=rule.max_m2.value if rule.max_m2 else None,
+                                 limit_pct=rule.max_percent.value if rule.max_percent else None,
+                                 inside=rule.kind != "within")
+                elif rule.kind == "setback":
+                    _setback(rule, c, st, active, out)
+                elif rule.kind == "proximity":
+                    if len(c.geoms) == 0:
+                        missing_reason = f"layer {rule.layer} has no features"
+                    else:
+                        _proximity(rule, c, st, active, out)
+                elif rule.kind == "context":
+                    _context(rule, c, st, active, out)
+        if missing_reason:
+            lzh, len_ = _label(rule)
+            if missing_reason == "missing":
+                zh = f"工作空间缺少{lzh}（{rule.layer}）图层，未核查"
+                en = f"the workspace has no {rule.layer} layer ({len_}): not checked"
+            else:
+                zh = f"未核查：{missing_reason}"
+                en = f"not checked: {missing_reason}"
+            out.set(np.ones(n, dtype=bool), status="not_checked", zh=zh, en=en)
+            not_checked_rules.append((rule.id, en))
+        # roads without width: area rules are not checked (handled per kind); errors override
+        out.set(~usable, status="error", zh=st.error_zh, en=st.error, measure=np.nan, unit="",
+                threshold=np.nan)
+        out.matched[~usable] = ""
+        rows.append(pd.DataFrame({
+            "site_id": st.site_id,
+            "rule_id": rule.id,
+            "clause": rule.clause,
+            "severity": rule.severity,
+            "status": out.status,
+            "measure": out.measure,
+            "unit": out.unit,
+            "threshold": out.threshold,
+            "matched": out.matched,
+            "message_zh": [f"{rule.title_zh}：{m}" if m else rule.title_zh for m in out.zh],
+            "message_en": [f"{rule.title_en}: {m}" if m else rule.title_en for m in out.en],
+            "_row": np.arange(n),
+        }))
+        if out.ev_idx:
+            ei = np.concatenate(out.ev_idx)
+            eg = np.concatenate(out.ev_geom)
+            keep = ~shapely.is_missing(eg) & ~shapely.is_empty(eg)
+            ei, eg = ei[keep], eg[keep]
+            if len(ei):
+                ev_frames.append(gpd.GeoDataFrame({
+                    "site_id": st.site_id[ei], "rule_id": rule.id, "clause": rule.clause,
+                    "status": out.status[ei],
+                    "area_m2": shapely.area(eg), "area_mu": shapely.area(eg) * MU_PER_M2,
+                    "length_m": shapely.length(eg) * (shapely.area(eg) == 0),
+                }, geometry=list(eg), crs=workspace.crs))
+
+    if rows:
+        findings = pd.concat(rows, ignore_index=True)
+    else:
+        findings = pd.DataFrame(columns=["site_id", "rule_id", "clause", "severity", "status",
+                                         "measure", "unit", "threshold", "matched",
+                                         "message_zh", "message_en", "_row"])
+    findings = findings.sort_values(["_row", "rule_id"], kind="stable").reset_index(drop=True)
+    verdicts = _verdicts(st, findings, usable)
+    findings = findings.drop(columns="_row")
+    if ev_frames:
+        evidence = pd.concat(ev_frames, ignore_index=True)
+        evidence = gpd.GeoDataFrame(evidence, geometry="geometry", crs=workspace.crs)
+    else:
+        evidence = gpd.GeoDataFrame({"site_id": [], "rule_id": [], "clause": [], "status": [],
+                                     "area_m2": [], "area_mu": [], "length_m": []},
+                                    geometry=[], crs=workspace.crs)
+    return Evaluation(findings=findings, verdicts=verdicts, evidence=evidence,
+                      rules=subject_rules, not_checked_rules=not_checked_rules,
+                      seconds=time.perf_counter() - t0, sites=st)
+
+
+def _verdicts(st: PreparedSites, findings: pd.DataFrame, usable: np.ndarray) -> gpd.GeoDataFrame:
+    n = len(st.site_id)
+    rank = findings["status"].map(STATUS_ORDER).to_numpy()
+    rows = findings["_row"].to_numpy()
+    worst = np.zeros(n, dtype=int)
+    np.maximum.at(worst, rows, rank)
+    inv = {v: k for k, v in STATUS_ORDER.items()}
+    verdict = np.array([inv[r] for r in worst], dtype=object)
+    if not len(findings):
+        verdict[~usable] = "error"
+    counts = {}
+    for status_name in ("fail", "warn", "error", "not_checked"):
+        c = np.zeros(n, dtype=int)
+        np.add.at(c, rows, (findings["status"].to_numpy() == status_name).astype(int))
+        counts[status_name] = c
+    flagged = findings[findings["status"].isin(["fail", "warn", "error"])]
+    reasons = np.full(n, "", dtype=object)
+    reasons_zh = np.full(n, "", dtype=object)
+    reasons_en = np.full(n, "", dtype=object)
+    if len(flagged):
+        g = flagged.groupby("_row", sort=False)
+        r_ids = g.apply(lambda d: "; ".join(f"{a}({b})" for a, b in
+                                            zip(d["rule_id"], d["status"], strict=True)),
+                        include_groups=False)
+        r_zh = g["message_zh"].agg(lambda s: "；".join(dict.fromkeys(s)))
+        r_en = g["message_en"].agg(lambda s: "; ".join(dict.fromkeys(s)))
+        reasons[r_ids.index.to_numpy()] = r_ids.to_numpy()
+        reasons_zh[r_zh.index.to_numpy()] = r_zh.to_numpy()
+        reasons_en[r_en.index.to_numpy()] = r_en.to_numpy()
+    nc = findings[findings["status"] == "not_checked"].groupby("_row")["rule_id"].agg(
+        lambda s: ", ".join(s))
+    not_checked = np.full(n, "", dtype=object)
+    not_checked[nc.index.to_numpy()] = nc.to_numpy()
+    gdf = st.gdf.copy()
+    extra = pd.DataFrame({
+        "site_id": st.site_id, "verdict": verdict, "n_fail": counts["fail"],
+        "n_warn": counts["warn"], "n_error": counts["error"],
+        "n_not_checked": counts["not_checked"], "reasons": reasons,
+        "reasons_zh": reasons_zh, "reasons_en": reasons_en, "not_checked": not_checked,
+        "notes": st.notes,
+    }, index=gdf.index)
+    clash = [c for c in extra.columns if c in gdf.columns]
+    if clash:
+        gdf = gdf.rename(columns={c: f"input_{c}" for c in clash})
+    geom_name = gdf.geometry.name
+    cols = [*extra.columns, *[c for c in gdf.columns if c != geom_name], geom_name]
+    out = pd.concat([extra, gdf], axis=1)[cols]
+    return gpd.GeoDataFrame(out, geometry=geom_name, crs=st.gdf.crs)
+

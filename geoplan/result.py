@@ -1,0 +1,315 @@
+"""The result of a check, and its exports.
+
+:func:`check` is the Python entry point: sites + workspace + rule pack →
+:class:`Result` with ``.findings`` (one row per site × rule), ``.verdicts``
+(one row per input site, input index and attributes kept), ``.evidence``
+(overlap geometries) and ``.summary``. :meth:`Result.to_files` writes
+``findings.csv``, ``verdicts.csv`` (UTF-8 with BOM, for Excel),
+``results.gpkg`` and ``summary.json`` atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ._version import __version__
+from .engine import STATUS_ORDER, Evaluation, evaluate, prepare_sites
+from .errors import DataFileError, SiteInputError
+from .rules import RulePack, load_pack
+from .sites import read_sites
+from .workspace import Layer, Workspace, open_workspace
+
+__all__ = ["Result", "check"]
+
+_VERDICT_ORDER = ["fail", "error", "warn", "not_checked", "pass"]
+_VERDICT_ZH = {"fail": "不通过", "error": "错误", "warn": "警示", "not_checked": "未核查",
+               "pass": "通过"}
+
+
+@dataclass
+class Result:
+    """Findings, verdicts and evidence of one check, with provenance.
+
+    Attributes
+    ----------
+    findings : pandas.DataFrame
+        One row per site × rule: ``site_id, rule_id, clause, severity, status,
+        measure, unit, threshold, matched, message_zh, message_en``.
+    verdicts : geopandas.GeoDataFrame
+        One row per input site, in input order with the input index, input
+        attributes kept: ``site_id, verdict, n_fail, n_warn, n_error,
+        n_not_checked, reasons, reasons_zh, reasons_en, not_checked, notes``.
+    evidence : geopandas.GeoDataFrame
+        The geometries behind failed and warned findings (overlaps, the part
+        of a road on forest land, the part of a house inside a setback), in
+        the working CRS, with ``area_m2`` and ``area_mu``.
+    summary : dict
+        Counts by verdict and rule, rules not checked, each layer's source,
+        feature count, CRS and sha256, the pack, geoplan's version, run time.
+    """
+
+    findings: pd.DataFrame
+    verdicts: gpd.GeoDataFrame
+    evidence: gpd.GeoDataFrame
+    summary: dict[str, Any]
+    pack: RulePack
+    workspace: Workspace
+    subject: str
+
+    # ------------------------------------------------------------------ views
+
+    def counts(self) -> pd.Series:
+        """Sites per verdict, in severity order."""
+        return self.verdicts["verdict"].value_counts().reindex(_VERDICT_ORDER, fill_value=0)
+
+    def by_rule(self) -> pd.DataFrame:
+        """Per rule: sites per status, with the rule's clause and title."""
+        table = (self.findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
+                 .reindex(columns=_VERDICT_ORDER, fill_value=0))
+        meta = pd.DataFrame([{"rule_id": r.id, "clause": r.clause, "title_zh": r.title_zh,
+                              "title_en": r.title_en, "verified": r.verified}
+                             for r in self.pack.for_subject(self.subject)]).set_index("rule_id")
+        return meta.join(table, how="left").fillna(0).reset_index()
+
+    def failed(self) -> gpd.GeoDataFrame:
+        """The verdict rows of sites that failed."""
+        return self.verdicts[self.verdicts["verdict"] == "fail"]
+
+    def site(self, site_id: object) -> pd.DataFrame:
+        """All findings of one site."""
+        return self.findings[self.findings["site_id"] == str(site_id)]
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        parts = ", ".join(f"{k} {int(v)}" for k, v in c.items() if v)
+        return (f"<geoplan Result: {len(self.verdicts)} {self.subject} sites × "
+                f"{len(self.pack.for_subject(self.subject))} rules ({self.pack.name}); {parts}>")
+
+    def _repr_html_(self) -> str:
+        c = self.counts()
+        colours = {"fail": "#d7191c", "error": "#7b3294", "warn": "#fdae61",
+                   "not_checked": "#999999", "pass": "#1a9641"}
+        badges = " ".join(
+            f'<span style="background:{colours[k]};color:white;padding:2px 6px;'
+            f'border-radius:3px">{_VERDICT_ZH[k]} {k}: {int(v)}</span>'
+            for k, v in c.items())
+        head = (f"<p><b>geoplan</b> — {len(self.verdicts)} {html.escape(self.subject)} sites, "
+                f"pack {html.escape(self.pack.name)} {html.escape(self.pack.version)}</p>"
+                f"<p>{badges}</p>")
+        nc = self.summary.get("rules_not_checked", [])
+        warn = ""
+        if nc:
+            items = "".join(f"<li>{html.escape(r['rule_id'])}: {html.escape(r['reason'])}</li>"
+                            for r in nc)
+            warn = f"<p><b>Rules not checked 未核查的规则:</b></p><ul>{items}</ul>"
+        cols = ["site_id", "verdict", "n_fail", "n_warn", "reasons"]
+        table = self.verdicts[cols].head(20).to_html(index=False, escape=True)
+        more = (f"<p>… {len(self.verdicts) - 20} more rows in .verdicts</p>"
+                if len(self.verdicts) > 20 else "")
+        return head + warn + table + more
+
+    # ------------------------------------------------------------------ exports
+
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+        """Write the outputs into ``out_dir``, each file whole or not at all.
+
+        Writes ``findings.csv``, ``verdicts.csv`` (UTF-8 with BOM),
+        ``results.gpkg`` (layers ``verdicts``, ``findings``, ``evidence``),
+        ``summary.json`` and, when available, ``map.html``. Files are first
+        written to a temporary folder beside ``out_dir`` and then moved into
+        place, so an interrupted run leaves earlier outputs whole.
+
+        Returns
+        -------
+        list of Path
+            The files written.
+        """
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise DataFileError(f"{out}: exists and is not a folder; choose another --out")
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".geoplan-", dir=out))
+        try:
+            written = self._write_all(tmp, map_html=map_html)
+            final = []
+            for p in written:
+                target = out / p.name
+                os.replace(p, target)
+                final.append(target)
+            return final
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _write_all(self, d: Path, *, map_html: bool) -> list[Path]:
+        files = []
+        f = d / "findings.csv"
+        self.findings.to_csv(f, index=False, encoding="utf-8-sig")
+        files.append(f)
+        f = d / "verdicts.csv"
+        v = pd.DataFrame(self.verdicts.drop(columns=self.verdicts.geometry.name))
+        v.insert(len(v.columns), "wkt", self.verdicts.geometry.to_wkt())
+        v.to_csv(f, index=False, encoding="utf-8-sig")
+        files.append(f)
+        f = d / "results.gpkg"
+        self._write_gpkg(f)
+        files.append(f)
+        if map_html:
+            try:
+                from .maps import result_map  # type: ignore[attr-defined]
+            except ImportError:
+                result_map = None
+            if result_map is not None:
+                f = d / "map.html"
+                result_map(self).save(str(f))
+                files.append(f)
+        f = d / "summary.json"
+        f.write_text(json.dumps(self.summary, ensure_ascii=False, indent=2, default=str),
+                     encoding="utf-8")
+        files.append(f)
+        return files
+
+    def _write_gpkg(self, path: Path) -> None:
+        import pyogrio
+
+        work = self.workspace.crs
+        verd = self.verdicts.to_crs(work) if self.verdicts.crs is not None else self.verdicts
+        verd = _gpkg_safe(verd)
+        pyogrio.write_dataframe(verd, path, layer="verdicts", geometry_type="Unknown")
+        geo = verd.set_index("site_id").geometry
+        rep = geo.representative_point()
+        fnd = gpd.GeoDataFrame(self.findings.copy(),
+                               geometry=rep.reindex(self.findings["site_id"]).to_numpy(),
+                               crs=work)
+        pyogrio.write_dataframe(_gpkg_safe(fnd), path, layer="findings", append=False,
+                                geometry_type="Point")
+        pyogrio.write_dataframe(_gpkg_safe(self.evidence), path, layer="evidence",
+                                geometry_type="Unknown")
+
+
+def _gpkg_safe(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    for c in out.columns:
+        if c == out.geometry.name:
+            continue
+        if out[c].dtype == object:
+            out[c] = out[c].map(lambda v: v if v is None or isinstance(v, (str, int, float, bool))
+                                else str(v))
+    return out
+
+
+def _layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
+    rows = []
+    for kind in ws.kinds:
+        layer = ws.layers[kind]
+        rows.append({
+            "kind": kind,
+            "source": layer.source,
+            "features": len(layer.gdf) if isinstance(layer, Layer) else None,
+            "crs": layer.source_crs.to_string(),
+            "sha256": layer.sha256,
+        })
+    return rows
+
+
+def check(
+    sites: gpd.GeoDataFrame | str | os.PathLike[str],
+    workspace: Workspace | str | os.PathLike[str],
+    *,
+    rules: RulePack | str | os.PathLike[str] = "yining-2025",
+    subject: str | None = None,
+    id_field: str | None = None,
+    footprint_m: float | None = None,
+    crs: str | int | None = None,
+    gcj02: bool = False,
+    progress: bool = False,
+) -> Result:
+    """Check a batch of sites against a workspace with a rule pack.
+
+    Parameters
+    ----------
+    sites
+        A GeoDataFrame, or a path to a vector file or a CSV of coordinates
+        (see :func:`geoplan.read_sites`).
+    workspace
+        A :class:`Workspace` or a path to open one.
+    rules
+        A :class:`RulePack`, a built-in pack name or a path to a ``.toml`` pack.
+    subject
+        ``house``, ``road`` or ``project``; inferred from the geometry when
+        omitted (mostly lines → road, else house).
+    id_field
+        The field holding site ids; default: the first of ``site_id``,
+        ``house_id``, ``road_id``, ``id``… with unique values, else the 1-based
+        row number.
+    footprint_m
+        Buffer point sites to a square of this side (a nominal house size).
+    crs, gcj02
+        For path inputs: the coordinates' CRS, and whether they are GCJ-02.
+    progress
+        Show a progress bar (tqdm) over the rules.
+
+    Returns
+    -------
+    Result
+
+    Examples
+    --------
+    >>> import geoplan
+    >>> res = geoplan.check("layers/batches/proposed_houses.gpkg", "layers")  # doctest: +SKIP
+    >>> res.counts()                                                       # doctest: +SKIP
+    """
+    started = _dt.datetime.now(_dt.UTC)
+    ws = workspace if isinstance(workspace, Workspace) else open_workspace(workspace)
+    pack = rules if isinstance(rules, RulePack) else load_pack(rules)
+    if isinstance(sites, (str, os.PathLike)):
+        source = str(sites)
+        gdf = read_sites(sites, crs=crs, gcj02=gcj02)
+    elif isinstance(sites, gpd.GeoDataFrame):
+        source = str(sites.attrs.get("source", "(GeoDataFrame)"))
+        gdf = sites
+        if gcj02:
+            from .crs import from_gcj02
+
+            gdf = from_gcj02(gdf)
+    else:
+        raise SiteInputError(f"sites must be a GeoDataFrame or a path, not {type(sites).__name__}")
+    prepared = prepare_sites(gdf, ws, subject=subject, id_field=id_field, footprint_m=footprint_m)
+    ev: Evaluation = evaluate(prepared, ws, pack, progress=progress)
+    counts = ev.verdicts["verdict"].value_counts().reindex(_VERDICT_ORDER, fill_value=0)
+    by_rule = (ev.findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
+               .reindex(columns=_VERDICT_ORDER, fill_value=0))
+    summary: dict[str, Any] = {
+        "rules_not_checked": [{"rule_id": r, "reason": why} for r, why in ev.not_checked_rules],
+        "sites": len(ev.verdicts),
+        "subject": prepared.subject,
+        "verdicts": {k: int(v) for k, v in counts.items()},
+        "by_rule": {rid: {k: int(v) for k, v in row.items()} for rid, row in by_rule.iterrows()},
+        "unverified_rules": [r.id for r in ev.rules if not r.verified],
+        "sites_source": source,
+        "sites_crs": gdf.crs.to_string() if gdf.crs is not None else None,
+        "footprint_m": footprint_m,
+        "gcj02_converted": gcj02,
+        "workspace": str(ws.path),
+        "working_crs": ws.crs.to_string(),
+        "layers": _layer_provenance(ws),
+        "rule_pack": {"name": pack.name, "version": pack.version, "path": pack.path},
+        "geoplan_version": __version__,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "run_seconds": round(ev.seconds, 3),
+    }
+    return Result(findings=ev.findings, verdicts=ev.verdicts, evidence=ev.evidence,
+                  summary=summary, pack=pack, workspace=ws, subject=prepared.subject)
+
+
+_ = STATUS_ORDER
