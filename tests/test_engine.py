@@ -1,0 +1,440 @@
+"""Each rule kind on tiny synthetic geometries whose answers were worked out by hand.
+
+Coordinates are in EPSG:4536 metres around (X0, Y0); every expected area and
+distance below is plane geometry a reader can verify on paper.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from conftest import X0, Y0, gk
+from shapely import LineString, MultiPolygon, Point, Polygon, box
+
+import geoplan
+from geoplan.result import check
+from geoplan.rules import load_pack
+
+MU = 10_000 / 15  # m² per 亩
+
+
+def make_ws(tmp_path: Path, **layers: gpd.GeoDataFrame) -> geoplan.Workspace:
+    d = tmp_path / "ws"
+    d.mkdir(parents=True, exist_ok=True)
+    toml = []
+    for kind, gdf in layers.items():
+        gdf.to_file(d / f"{kind}.gpkg")
+        if kind == "landuse":
+            toml.append('[layers.landuse]\nscheme = "gbt21010-2017"\n')
+    if toml:
+        (d / "geoplan.toml").write_text("\n".join(toml), encoding="utf-8")
+    return geoplan.open_workspace(d)
+
+
+def make_pack(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "pack.toml"
+    p.write_text('[pack]\nname = "t"\nversion = "1"\n' + body, encoding="utf-8")
+    return p
+
+
+def find(res, site: str, rule: str) -> dict:
+    f = res.findings
+    row = f[(f.site_id == site) & (f.rule_id == rule)]
+    assert len(row) == 1, (site, rule)
+    return row.iloc[0].to_dict()
+
+
+AVOID = """
+[[rules]]
+id = "h.zone"
+subject = "house"
+kind = "avoid"
+layer = "flood_zone"
+severity = "fail"
+clause = "(十一)"
+title_zh = "避让"
+title_en = "avoid"
+tolerance_m2 = 1.0
+"""
+
+# ----------------------------------------------------------------- avoid / overlap
+
+
+def _sites(*geoms, ids=None) -> gpd.GeoDataFrame:
+    ids = ids or [f"s{i}" for i in range(1, len(geoms) + 1)]
+    return gk(geoms, site_id=ids)
+
+
+def test_avoid_overlap_area_by_hand(tmp_path: Path) -> None:
+    zone = gk([box(X0, Y0, X0 + 100, Y0 + 100)], level=["1"])
+    ws = make_ws(tmp_path, flood_zone=zone)
+    sites = _sites(
+        box(X0 - 10, Y0 + 10, X0 + 10, Y0 + 30),    # 10 × 20 inside → 200 m²
+        box(X0 + 100, Y0, X0 + 120, Y0 + 20),       # touches the east edge only → 0
+        box(X0 - 20.5, Y0, X0 + 0.5, Y0 + 1),       # 0.5 m² sliver → below tolerance
+        box(X0 - 20, Y0, X0 + 1.5, Y0 + 1),         # 1.5 m² → over tolerance
+        box(X0 + 40, Y0 + 40, X0 + 60, Y0 + 60),    # fully inside → 400 m²
+    )
+    res = check(sites, ws, rules=make_pack(tmp_path, AVOID))
+    a = find(res, "s1", "h.zone")
+    assert a["status"] == "fail"
+    assert a["measure"] == pytest.approx(200.0)
+    assert a["unit"] == "m2"
+    assert "0.300 mu" in a["message_en"] and "0.300 亩" in a["message_zh"]  # 200 / 666.67
+    assert find(res, "s2", "h.zone")["status"] == "pass"
+    assert find(res, "s2", "h.zone")["measure"] == 0
+    s3 = find(res, "s3", "h.zone")
+    assert s3["status"] == "pass" and s3["measure"] == pytest.approx(0.5)
+    assert find(res, "s4", "h.zone")["status"] == "fail"
+    assert find(res, "s5", "h.zone")["measure"] == pytest.approx(400.0)
+    # Evidence: the overlap geometry of each failing site, with its area.
+    ev = res.evidence.set_index("site_id")
+    assert ev.loc["s1", "area_m2"] == pytest.approx(200.0)
+    assert ev.loc["s1", "area_mu"] == pytest.approx(200.0 / MU)
+    assert "s2" not in ev.index
+
+
+def test_zone_with_hole_and_multipart(tmp_path: Path) -> None:
+    ring = Polygon(box(X0, Y0, X0 + 100, Y0 + 100).exterior.coords,
+                   [box(X0 + 25, Y0 + 25, X0 + 75, Y0 + 75).exterior.coords])
+    two = MultiPolygon([box(X0 + 200, Y0, X0 + 210, Y0 + 10), box(X0 + 220, Y0, X0 + 230, Y0 + 10)])
+    ws = make_ws(tmp_path, flood_zone=gk([ring, two], level=["1", "2"]))
+    sites = _sites(
+        box(X0 + 40, Y0 + 40, X0 + 60, Y0 + 60),    # inside the hole → no overlap
+        box(X0 + 20, Y0 + 40, X0 + 30, Y0 + 50),    # half on the ring (x 20–25) → 50 m²
+        box(X0 + 205, Y0, X0 + 225, Y0 + 10),       # 5×10 on each part → 100 m²
+    )
+    res = check(sites, ws, rules=make_pack(tmp_path, AVOID))
+    assert find(res, "s1", "h.zone")["status"] == "pass"
+    assert find(res, "s2", "h.zone")["measure"] == pytest.approx(50.0)
+    assert find(res, "s3", "h.zone")["measure"] == pytest.approx(100.0)
+
+
+def test_overlapping_zone_features_are_not_double_counted(tmp_path: Path) -> None:
+    z = box(X0, Y0, X0 + 100, Y0 + 100)
+    ws = make_ws(tmp_path, flood_zone=gk([z, z.buffer(0), box(X0 + 50, Y0, X0 + 150, Y0 + 100)],
+                                         level=["1", "1", "2"]))
+    res = check(_sites(box(X0 + 40, Y0, X0 + 60, Y0 + 10)), ws, rules=make_pack(tmp_path, AVOID))
+    f = find(res, "s1", "h.zone")
+    assert f["measure"] == pytest.approx(200.0)  # 20 × 10, once
+    assert sorted(f["matched"].split(";")) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize(
+    ("site", "expected"),
+    [
+        pytest.param(box(X0 - 10, Y0, X0 + 10, Y0 + 10), 100.0, id="polygon"),
+        pytest.param(MultiPolygon([box(X0 - 10, Y0, X0 + 10, Y0 + 10),
+                                   box(X0 + 50, Y0, X0 + 55, Y0 + 10)]), 150.0, id="multipart"),
+        pytest.param(Polygon(box(X0, Y0, X0 + 20, Y0 + 20).exterior.coords,
+                             [box(X0 + 5, Y0 + 5, X0 + 15, Y0 + 15).exterior.coords]),
+                     300.0, id="site-with-courtyard"),
+        pytest.param(Polygon([(X0, Y0), (X0 + 20, Y0 + 20), (X0 + 20, Y0), (X0, Y0 + 20)]),
+                     200.0, id="bowtie-repaired"),
+    ],
+)
+def test_site_geometry_types(tmp_path: Path, site, expected: float) -> None:
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)], level=["1"]))
+    res = check(_sites(site), ws, rules=make_pack(tmp_path, AVOID))
+    f = find(res, "s1", "h.zone")
+    assert f["status"] == "fail"
+    assert f["measure"] == pytest.approx(expected)
+
+
+def test_point_sites_inside_on_edge_and_footprint(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)], level=["1"]))
+    sites = _sites(Point(X0 + 50, Y0 + 50), Point(X0 + 100, Y0 + 50), Point(X0 + 130, Y0 + 50))
+    res = check(sites, ws, rules=make_pack(tmp_path, AVOID))
+    assert find(res, "s1", "h.zone")["status"] == "fail"
+    assert find(res, "s2", "h.zone")["status"] == "pass"  # on the boundary: touches only
+    far = find(res, "s3", "h.zone")
+    assert far["status"] == "pass" and far["measure"] == pytest.approx(30.0)
+    # With a 12 m nominal footprint the edge point overlaps 6 × 12 = 72 m².
+    res2 = check(sites, ws, rules=make_pack(tmp_path, AVOID), footprint_m=12)
+    edge = find(res2, "s2", "h.zone")
+    assert edge["status"] == "fail" and edge["measure"] == pytest.approx(72.0)
+
+
+# ----------------------------------------------------------------- setback
+
+
+SETBACK = """
+[[rules]]
+id = "h.gully"
+subject = "house"
+kind = "setback"
+layer = "gully"
+severity = "fail"
+clause = "(十一)"
+title_zh = "冲沟"
+title_en = "gully"
+distance_m = { value = 10.0, source = "test", verified = false }
+"""
+
+
+@pytest.mark.parametrize(("gap", "status"), [(9.99, "fail"), (10.0, "pass"), (10.01, "pass"),
+                                             (0.0, "fail")])
+def test_setback_exactly_at_inside_outside(tmp_path: Path, gap: float, status: str) -> None:
+    ws = make_ws(tmp_path, gully=gk([LineString([(X0, Y0), (X0 + 500, Y0)])]))
+    site = box(X0 + 100, Y0 + gap, X0 + 110, Y0 + gap + 10)
+    res = check(_sites(site), ws, rules=make_pack(tmp_path, SETBACK))
+    f = find(res, "s1", "h.gully")
+    assert f["status"] == status
+    assert f["measure"] == pytest.approx(gap, abs=1e-9)
+    assert f["threshold"] == 10.0
+
+
+def test_setback_distance_table_by_voltage(tmp_path: Path) -> None:
+    lines = gk([LineString([(X0, Y0), (X0 + 500, Y0)]),            # 10 kV → 5 m
+                LineString([(X0, Y0 + 100), (X0 + 500, Y0 + 100)]),  # 110 kV → 10 m
+                LineString([(X0, Y0 + 200), (X0 + 500, Y0 + 200)]),  # no voltage
+                LineString([(X0, Y0 + 300), (X0 + 500, Y0 + 300)])],  # 750 kV: beyond table
+               voltage_kv=[10.0, 110.0, None, 750.0])
+    ws = make_ws(tmp_path, power_line=lines)
+    pack = load_pack("yining-2025")
+    sites = _sites(
+        box(X0 + 10, Y0 + 7, X0 + 20, Y0 + 17),     # 7 m from 10 kV → pass
+        box(X0 + 10, Y0 + 83, X0 + 20, Y0 + 93),    # 7 m from 110 kV → fail (10 m)
+        box(X0 + 10, Y0 + 110, X0 + 20, Y0 + 120),  # exactly 10 m from 110 kV → pass
+        box(X0 + 10, Y0 + 205, X0 + 20, Y0 + 215),  # 5 m from the line with no voltage
+        box(X0 + 10, Y0 + 305, X0 + 20, Y0 + 315),  # 5 m from 750 kV
+        box(X0 + 10, Y0 + 3, X0 + 20, Y0 + 13),     # 3 m from 10 kV → fail (5 m)
+    )
+    res = check(sites, ws, rules=pack)
+    r = "house.power_line"
+    assert find(res, "s1", r)["status"] == "pass"
+    s2 = find(res, "s2", r)
+    assert s2["status"] == "fail" and s2["measure"] == pytest.approx(7.0)
+    assert s2["threshold"] == 10.0 and s2["matched"] == "2"
+    assert find(res, "s3", r)["status"] == "pass"
+    assert find(res, "s4", r)["status"] == "not_checked"
+    assert "voltage_kv" in find(res, "s4", r)["message_en"]
+    assert find(res, "s5", r)["status"] == "not_checked"
+    s6 = find(res, "s6", r)
+    assert s6["status"] == "fail" and s6["threshold"] == 5.0
+    # Evidence: the part of s6 within 5 m of the 10 kV line = 10 × 2 m.
+    ev = res.evidence[(res.evidence.site_id == "s6") & (res.evidence.rule_id == r)]
+    assert ev["area_m2"].sum() == pytest.approx(20.0, rel=1e-3)
+
+
+# ----------------------------------------------------------------- within / proximity
+
+
+def test_within_boundary_outside_area(tmp_path: Path) -> None:
+    vb = gk([box(X0, Y0, X0 + 100, Y0 + 100)], village=["甲村"])
+    ws = make_ws(tmp_path, village_boundary=vb)
+    pack = load_pack("yining-2025")
+    sites = _sites(box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20),      # inside
+                   box(X0 + 95, Y0 + 10, X0 + 105, Y0 + 20),     # 5 × 10 outside → 50 m²
+                   box(X0 + 800, Y0, X0 + 810, Y0 + 10),         # 700 m away: outside + scattered
+                   Point(X0 + 100, Y0 + 50))                     # point on the boundary: inside
+    res = check(sites, ws, rules=pack)
+    assert find(res, "s1", "house.village_boundary")["status"] == "pass"
+    s2 = find(res, "s2", "house.village_boundary")
+    assert s2["status"] == "warn" and s2["measure"] == pytest.approx(50.0)
+    assert find(res, "s3", "house.village_boundary")["measure"] == pytest.approx(100.0)
+    assert find(res, "s4", "house.village_boundary")["status"] == "pass"
+    sc = find(res, "s3", "house.scattered")
+    assert sc["status"] == "warn" and sc["measure"] == pytest.approx(700.0)
+    assert find(res, "s2", "house.scattered")["status"] == "pass"
+
+
+# ----------------------------------------------------------------- roads
+
+
+def test_road_footprint_on_forest_land_m2_and_mu(tmp_path: Path) -> None:
+    # A 100 m road, 6 m wide, flat caps → 600 m². The forest parcel covers x 0–50.
+    landuse = gk([box(X0, Y0 - 50, X0 + 50, Y0 + 50), box(X0 + 50, Y0 - 50, X0 + 200, Y0 + 50)],
+                 code=["0301", "0702"])
+    d = tmp_path / "ws"
+    d.mkdir()
+    landuse.to_file(d / "landuse.gpkg")
+    (d / "geoplan.toml").write_text(
+        '[layers.landuse]\nscheme = "gbt21010-2017"\n'
+        '[layers.forest_land]\nfrom = "landuse"\nwhere = "code in forest"\n', encoding="utf-8")
+    ws = geoplan.open_workspace(d)
+    roads = gk([LineString([(X0, Y0), (X0 + 100, Y0)]),
+                LineString([(X0, Y0 + 10), (X0 + 100, Y0 + 10)]),
+                LineString([(X0, Y0 + 20), (X0 + 100, Y0 + 20)])],
+               road_id=["R1", "R2", "R3"], width_m=[6.0, None, 3.5])
+    res = check(roads, ws)
+    assert res.subject == "road"
+    r1 = find(res, "R1", "road.forest_land")
+    assert r1["status"] == "warn"
+    assert r1["measure"] == pytest.approx(300.0)          # 50 m × 6 m
+    assert "0.450 亩" in r1["message_zh"]                   # 300 / 666.67
+    r2 = find(res, "R2", "road.forest_land")
+    assert r2["status"] == "not_checked" and "width" in r2["message_en"]
+    assert find(res, "R2", "road.width")["status"] == "not_checked"
+    assert find(res, "R3", "road.width")["status"] == "warn"
+    assert find(res, "R1", "road.width")["status"] == "pass"
+    assert find(res, "R3", "road.forest_land")["measure"] == pytest.approx(175.0)  # 50 × 3.5
+    # Missing layers for the other road rules are not_checked, never pass.
+    assert find(res, "R1", "road.farmland_redline")["status"] == "not_checked"
+
+
+def test_road_width_exactly_at_minimum_passes(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 10, Y0 + 10)]))
+    roads = gk([LineString([(X0, Y0 + 50), (X0 + 100, Y0 + 50)])], road_id=["R"], width_m=[4.0])
+    assert find(check(roads, ws), "R", "road.width")["status"] == "pass"
+
+
+# ----------------------------------------------------------------- points, context, where
+
+
+def test_old_tree_inside_footprint_and_point_sites(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, old_tree=gk([Point(X0 + 5, Y0 + 5)], species=["白榆"]))
+    sites = _sites(box(X0, Y0, X0 + 10, Y0 + 10), box(X0 + 20, Y0, X0 + 30, Y0 + 10),
+                   Point(X0 + 5, Y0 + 5))
+    res = check(sites, ws)
+    assert find(res, "s1", "house.old_tree")["status"] == "fail"
+    assert find(res, "s1", "house.old_tree")["measure"] == 1
+    assert find(res, "s2", "house.old_tree")["status"] == "pass"
+    assert find(res, "s3", "house.old_tree")["status"] == "not_checked"
+
+
+def test_context_relocate_merge_by_name_and_nearest(tmp_path: Path) -> None:
+    villages = gk([Point(X0, Y0), Point(X0 + 5000, Y0)], name=["甲村", "乙村"],
+                  layout_class=["搬迁撤并", "集聚提升"])
+    # a far-off layer widens the workspace extent so that site d is inside it
+    ws = make_ws(tmp_path, village=villages,
+                 flood_zone=gk([box(X0, Y0 + 9500, X0 + 10, Y0 + 9510)]))
+    sites = gk([box(X0 + 4900, Y0, X0 + 4910, Y0 + 10),   # near 乙村 but says 甲村
+                box(X0 + 100, Y0, X0 + 110, Y0 + 10),     # no name: nearest is 甲村
+                box(X0 + 4900, Y0, X0 + 4910, Y0 + 10),   # no name: nearest is 乙村
+                box(X0 + 2500, Y0 + 9000, X0 + 2510, Y0 + 9010)],  # nothing within 3 km
+               site_id=["a", "b", "c", "d"], village=["甲村", None, None, None])
+    res = check(sites, ws)
+    r = "house.relocate_merge"
+    assert find(res, "a", r)["status"] == "warn"
+    assert find(res, "b", r)["status"] == "warn"
+    assert find(res, "c", r)["status"] == "pass"
+    assert find(res, "d", r)["status"] == "not_checked"
+
+
+def test_where_filter_splits_levels(tmp_path: Path) -> None:
+    l1 = box(X0, Y0, X0 + 50, Y0 + 50)
+    l2 = Polygon(box(X0 - 200, Y0 - 200, X0 + 250, Y0 + 250).exterior.coords, [l1.exterior.coords])
+    ws = make_ws(tmp_path, water_source_zone=gk([l1, l2], level=["1", "2"]))
+    res = check(_sites(box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20),
+                       box(X0 + 100, Y0 + 100, X0 + 110, Y0 + 110)), ws)
+    assert find(res, "s1", "house.water_source_l1")["status"] == "fail"
+    assert find(res, "s1", "house.water_source_l2")["status"] == "pass"
+    assert find(res, "s2", "house.water_source_l1")["status"] == "pass"
+    assert find(res, "s2", "house.water_source_l2")["status"] == "warn"
+
+
+# ----------------------------------------------------------------- statuses and invariants
+
+
+def test_missing_layer_is_never_pass(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 10, Y0 + 10)]))
+    res = check(_sites(box(X0 + 500, Y0, X0 + 510, Y0 + 10)), ws)
+    f = res.findings.set_index("rule_id")
+    assert f.loc["house.flood_zone", "status"] == "pass"
+    others = f.drop(index="house.flood_zone")
+    assert set(others["status"]) == {"not_checked"}
+    assert res.verdicts["verdict"].iloc[0] == "not_checked"
+    first = res.summary["rules_not_checked"]
+    assert {r["rule_id"] for r in first} >= {"house.landslide", "house.slope"}
+
+
+def test_removing_a_layer_turns_its_rule_not_checked(tmp_path: Path) -> None:
+    zone = gk([box(X0, Y0, X0 + 100, Y0 + 100)])
+    site = _sites(box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20))
+    with_layer = check(site, make_ws(tmp_path / "a", flood_zone=zone,
+                                     landslide_zone=zone))
+    without = check(site, make_ws(tmp_path / "b", landslide_zone=zone))
+    assert find(with_layer, "s1", "house.flood_zone")["status"] == "fail"
+    assert find(without, "s1", "house.flood_zone")["status"] == "not_checked"
+
+
+def test_error_sites_are_kept_with_error_status(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)]))
+    sites = gpd.GeoDataFrame(
+        {"site_id": ["ok", "empty", "none", "far"], "owner": ["甲", "乙", "丙", "丁"]},
+        geometry=[box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20), Polygon(), None,
+                  box(X0 + 90_000, Y0, X0 + 90_010, Y0 + 10)],
+        crs=4536, index=[10, 20, 30, 40])
+    res = check(sites, ws, rules=make_pack(tmp_path, AVOID))
+    v = res.verdicts
+    assert list(v.index) == [10, 20, 30, 40]              # input index kept
+    assert list(v["owner"]) == ["甲", "乙", "丙", "丁"]     # attributes kept
+    assert list(v["verdict"]) == ["fail", "error", "error", "error"]
+    assert "outside the workspace" in find(res, "far", "h.zone")["message_en"]
+
+
+def test_swapped_site_coordinates_are_errors_not_passes(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)]))
+    sites = gpd.GeoDataFrame({"site_id": ["good", "swapped"]},
+                             geometry=[Point(81.3, 43.92), Point(43.92, 81.3)], crs=4490)
+    res = check(sites, ws, rules=make_pack(tmp_path, AVOID))
+    assert find(res, "swapped", "h.zone")["status"] == "error"
+    assert "swapped" in find(res, "swapped", "h.zone")["message_en"]
+
+
+def test_results_equal_in_4490_and_4536(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)]),
+                 gully=gk([LineString([(X0, Y0 - 50), (X0 + 500, Y0 - 50)])]))
+    sites = _sites(box(X0 - 10, Y0 + 10, X0 + 10, Y0 + 30), box(X0 + 200, Y0 - 43, X0 + 210, Y0 - 33))
+    body = AVOID + SETBACK
+    a = check(sites, ws, rules=make_pack(tmp_path, body))
+    b = check(sites.to_crs(4490), ws, rules=make_pack(tmp_path, body))
+    fa = a.findings.set_index(["site_id", "rule_id"])
+    fb = b.findings.set_index(["site_id", "rule_id"])
+    assert (fa["status"] == fb["status"]).all()
+    assert fb.loc[("s1", "h.zone"), "measure"] == pytest.approx(
+        fa.loc[("s1", "h.zone"), "measure"], rel=1e-3)
+    assert fb.loc[("s2", "h.gully"), "measure"] == pytest.approx(7.0, abs=0.01)
+
+
+def test_duplicate_ids_refused(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 10, Y0 + 10)]))
+    sites = gk([Point(X0, Y0), Point(X0 + 1, Y0)], code=["A", "A"])
+    with pytest.raises(geoplan.SiteInputError, match="duplicate"):
+        check(sites, ws, id_field="code")
+    # Without --id-field the rows are numbered and nothing is lost.
+    res = check(sites, ws)
+    assert list(res.verdicts["site_id"]) == ["1", "2"]
+
+
+def test_outputs_written_and_csv_has_bom(tmp_path: Path) -> None:
+    import json
+
+    import pyogrio
+
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)], name=["洪水区"]))
+    res = check(_sites(box(X0 - 10, Y0, X0 + 10, Y0 + 10), box(X0 + 300, Y0, X0 + 310, Y0 + 10)),
+                ws)
+    files = res.to_files(tmp_path / "out")
+    names = {p.name for p in files}
+    assert {"findings.csv", "verdicts.csv", "results.gpkg", "summary.json"} <= names
+    raw = (tmp_path / "out" / "verdicts.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    layers = {n for n, _ in pyogrio.list_layers(tmp_path / "out" / "results.gpkg")}
+    assert layers == {"verdicts", "findings", "evidence"}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["verdicts"]["fail"] == 1
+    assert summary["rules_not_checked"]            # most layers are missing here
+    assert summary["layers"][0]["sha256"]
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".geoplan-")]
+
+
+def test_pack_errors_name_file_rule_field(tmp_path: Path) -> None:
+    bad = make_pack(tmp_path, AVOID.replace('kind = "avoid"', 'kind = "avoidd"'))
+    with pytest.raises(geoplan.RulePackError, match=r"pack.toml: rule 'h.zone', field 'kind'"):
+        load_pack(bad)
+
+
+def test_unused_layers_do_not_matter(tmp_path: Path) -> None:
+    # Sanity: many layers, one site far from all of them → pass on each measured rule.
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 10, Y0 + 10)]),
+                 gully=gk([LineString([(X0, Y0), (X0 + 10, Y0)])]))
+    res = check(_sites(box(X0 + 500, Y0 + 500, X0 + 510, Y0 + 510)), ws)
+    f = res.findings.set_index("rule_id")
+    assert f.loc["house.flood_zone", "status"] == "pass"
+    assert f.loc["house.gully", "status"] == "pass"
+    assert np.isclose(f.loc["house.gully", "measure"], np.hypot(490, 500))
