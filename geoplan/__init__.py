@@ -39,6 +39,9 @@ from .hygiene import RepairReport, clean_geometries
 from .io import read_vector
 from .kinds import KINDS, LayerKind, get_kind
 from .landuse import code_in_class
+from .result import Result, check
+from .rules import Rule, RulePack, Threshold, builtin_packs, load_pack
+from .sites import read_sites
 from .workspace import Layer, RasterLayer, Workspace, open_workspace
 
 __all__ = [
@@ -55,12 +58,18 @@ __all__ = [
     "LayerSpec",
     "RasterLayer",
     "RepairReport",
+    "Result",
+    "Rule",
+    "RulePack",
     "RulePackError",
     "SiteInputError",
+    "Threshold",
     "Workspace",
     "WorkspaceConfig",
     "WorkspaceError",
     "__version__",
+    "builtin_packs",
+    "check",
     "check_lonlat_order",
     "clean_geometries",
     "code_in_class",
@@ -71,7 +80,9 @@ __all__ = [
     "get_kind",
     "gk3_epsg_for_lon",
     "load_config",
+    "load_pack",
     "open_workspace",
+    "read_sites",
     "read_vector",
     "resolve_crs",
     "to_gcj02",
