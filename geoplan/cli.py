@@ -84,10 +84,10 @@ def layers_cmd(path: Path, crs: str | None, engine: str, as_json: bool) -> None:
     click.echo(f"workspace 工作空间: {ws.path}")
     click.echo(f"working CRS 工作坐标系: EPSG:{epsg} {ws.crs.name} ({ws.crs_reason})")
     click.echo(f"{len(ws.layers)} layers 个图层\n")
-    cols = ["kind", "label_zh", "geometry", "features", "source_crs", "bbox"]
+    cols = ["kind", "label_zh", "geometry", "features", "crs", "bbox"]
     shown = table[cols].copy()
     shown["features"] = shown["features"].map(lambda v: "" if pd.isna(v) else f"{int(v)}")
-    click.echo(_table(shown))
+    click.echo(_table(shown.rename(columns={"crs": "source CRS", "bbox": "bbox (working CRS)"})))
     details = table[(table["repairs"] != "") | (table["notes"] != "")]
     if len(details):
         click.echo("\nrepairs and notes 修复与说明:")

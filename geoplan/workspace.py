@@ -266,6 +266,7 @@ class Workspace:
                 "geometry": layer.geometry_type,
                 "features": len(layer.gdf) if isinstance(layer, Layer) else None,
                 "source_crs": _crs_name(layer.source_crs),
+                "crs": _crs_short(layer.source_crs),
                 "repairs": repairs,
                 "bbox": "" if np.isnan(bbox).any() else
                         f"{bbox[0]:.0f} {bbox[1]:.0f} {bbox[2]:.0f} {bbox[3]:.0f}",
@@ -288,6 +289,13 @@ class Workspace:
             extra = ("<p>Not placed / 未识别: " +
                      html.escape(", ".join(self.unplaced)) + "</p>")
         return head + df.to_html(index=False, escape=True, na_rep="") + extra
+
+
+def _crs_short(crs: CRS | None) -> str:
+    if crs is None:
+        return "(none)"
+    epsg = crs.to_epsg(min_confidence=70)
+    return f"EPSG:{epsg}" if epsg else crs.name
 
 
 def _crs_name(crs: CRS | None) -> str:

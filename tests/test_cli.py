@@ -22,7 +22,8 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 def test_version_and_help() -> None:
     r = run("--version")
-    assert r.returncode == 0 and geoplan.__version__ in r.stdout
+    assert r.returncode == 0
+    assert geoplan.__version__ in r.stdout
     for cmd in ("layers", "init", "check", "rules", "demo", "sample"):
         h = run(cmd, "--help")
         assert h.returncode == 0, cmd
@@ -35,11 +36,13 @@ def test_layers_lists_kinds_counts_crs(small_workspace: Path) -> None:
     out = r.stdout
     assert "EPSG:4536" in out
     for kind, label in (("flood_zone", "洪水淹没区"), ("power_line", "电力线路"), ("village", "村庄")):
-        assert kind in out and label in out
+        assert kind in out
+        assert label in out
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("power_line"))
     assert " 2 " in line  # two features
     js = run("layers", str(small_workspace), "--json")
-    assert js.returncode == 0 and '"working_crs": "EPSG:4536"' in js.stdout
+    assert js.returncode == 0
+    assert '"working_crs": "EPSG:4536"' in js.stdout
 
 
 def test_layers_bad_workspace_exit_2(tmp_path: Path, flood_square) -> None:
@@ -49,7 +52,8 @@ def test_layers_bad_workspace_exit_2(tmp_path: Path, flood_square) -> None:
     (d / "flood_zone.prj").unlink()
     r = run("layers", str(d))
     assert r.returncode == 2
-    assert "no coordinate reference system" in r.stderr and "Traceback" not in r.stderr
+    assert "no coordinate reference system" in r.stderr
+    assert "Traceback" not in r.stderr
     r = run("layers", str(tmp_path / "missing"))
     assert r.returncode == 2
 
@@ -57,10 +61,12 @@ def test_layers_bad_workspace_exit_2(tmp_path: Path, flood_square) -> None:
 def test_rules_table() -> None:
     r = run("rules")
     assert r.returncode == 0
-    assert "house.power_line" in r.stdout and "(七)" in r.stdout
+    assert "house.power_line" in r.stdout
+    assert "(七)" in r.stdout
     assert "NO (placeholder)" in r.stdout  # the unverified gully and 15° figures
     bad = run("rules", "no-such-pack")
-    assert bad.returncode == 2 and "no built-in rule pack" in bad.stderr
+    assert bad.returncode == 2
+    assert "no built-in rule pack" in bad.stderr
 
 
 def test_check_writes_outputs_and_fail_on(tmp_path: Path, small_workspace: Path) -> None:
@@ -112,7 +118,8 @@ def test_check_unusable_input_exit_2(tmp_path: Path, small_workspace: Path) -> N
     csv = tmp_path / "bad.csv"
     csv.write_text("name,foo\n甲,1\n", encoding="utf-8")
     r = run("check", str(csv), "-w", str(small_workspace))
-    assert r.returncode == 2 and "no coordinate columns" in r.stderr
+    assert r.returncode == 2
+    assert "no coordinate columns" in r.stderr
 
 
 # ----------------------------------------------------------------- geoplan init
@@ -138,12 +145,16 @@ def test_init_drafts_a_usable_config(tmp_path: Path) -> None:
     r = run("init", str(d))
     assert r.returncode == 0, r.stderr
     toml = (d / "geoplan.toml").read_text(encoding="utf-8")
-    assert "[layers.farmland_redline]" in toml and '"永久基本农田.shp"' in toml
-    assert "[layers.landuse]" in toml and 'code = "DLBM"' in toml
+    assert "[layers.farmland_redline]" in toml
+    assert '"永久基本农田.shp"' in toml
+    assert "[layers.landuse]" in toml
+    assert 'code = "DLBM"' in toml
     assert 'encoding = "gb18030"' in toml
-    assert "[layers.forest_land]" in toml and '"林地.gpkg"' in toml
+    assert "[layers.forest_land]" in toml
+    assert '"林地.gpkg"' in toml
     assert "voltage_kv = \"DYDJ\"" in toml
-    assert "unknown_things.shp" in toml and "unknown_things.shp" in r.stdout
+    assert "unknown_things.shp" in toml
+    assert "unknown_things.shp" in r.stdout
     ws = geoplan.open_workspace(d)
     assert set(ws.kinds) >= {"farmland_redline", "landuse", "forest_land", "power_line"}
     assert ws["landuse"].gdf["name"].tolist() == ["水田", "乔木林地"]  # DLMC → name
@@ -154,10 +165,12 @@ def test_init_never_overwrites(tmp_path: Path) -> None:
     d = _real_world_folder(tmp_path)
     (d / "geoplan.toml").write_text("# mine\n", encoding="utf-8")
     r = run("init", str(d))
-    assert r.returncode == 2 and "never overwritten" in r.stderr
+    assert r.returncode == 2
+    assert "never overwritten" in r.stderr
     assert (d / "geoplan.toml").read_text(encoding="utf-8") == "# mine\n"
     r = run("init", str(d), "--print")
-    assert r.returncode == 0 and "[layers.landuse]" in r.stdout
+    assert r.returncode == 0
+    assert "[layers.landuse]" in r.stdout
 
 
 @pytest.mark.parametrize("name", ["永久基本农田", "YJJBNT", "生态保护红线", "DLTB", "滑坡隐患点区",

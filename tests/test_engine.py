@@ -83,11 +83,13 @@ def test_avoid_overlap_area_by_hand(tmp_path: Path) -> None:
     assert a["status"] == "fail"
     assert a["measure"] == pytest.approx(200.0)
     assert a["unit"] == "m2"
-    assert "0.300 mu" in a["message_en"] and "0.300 亩" in a["message_zh"]  # 200 / 666.67
+    assert "0.300 mu" in a["message_en"]
+    assert "0.300 亩" in a["message_zh"]
     assert find(res, "s2", "h.zone")["status"] == "pass"
     assert find(res, "s2", "h.zone")["measure"] == 0
     s3 = find(res, "s3", "h.zone")
-    assert s3["status"] == "pass" and s3["measure"] == pytest.approx(0.5)
+    assert s3["status"] == "pass"
+    assert s3["measure"] == pytest.approx(0.5)
     assert find(res, "s4", "h.zone")["status"] == "fail"
     assert find(res, "s5", "h.zone")["measure"] == pytest.approx(400.0)
     # Evidence: the overlap geometry of each failing site, with its area.
@@ -151,11 +153,13 @@ def test_point_sites_inside_on_edge_and_footprint(tmp_path: Path) -> None:
     assert find(res, "s1", "h.zone")["status"] == "fail"
     assert find(res, "s2", "h.zone")["status"] == "pass"  # on the boundary: touches only
     far = find(res, "s3", "h.zone")
-    assert far["status"] == "pass" and far["measure"] == pytest.approx(30.0)
+    assert far["status"] == "pass"
+    assert far["measure"] == pytest.approx(30.0)
     # With a 12 m nominal footprint the edge point overlaps 6 × 12 = 72 m².
     res2 = check(sites, ws, rules=make_pack(tmp_path, AVOID), footprint_m=12)
     edge = find(res2, "s2", "h.zone")
-    assert edge["status"] == "fail" and edge["measure"] == pytest.approx(72.0)
+    assert edge["status"] == "fail"
+    assert edge["measure"] == pytest.approx(72.0)
 
 
 # ----------------------------------------------------------------- setback
@@ -207,14 +211,17 @@ def test_setback_distance_table_by_voltage(tmp_path: Path) -> None:
     r = "house.power_line"
     assert find(res, "s1", r)["status"] == "pass"
     s2 = find(res, "s2", r)
-    assert s2["status"] == "fail" and s2["measure"] == pytest.approx(7.0)
-    assert s2["threshold"] == 10.0 and s2["matched"] == "2"
+    assert s2["status"] == "fail"
+    assert s2["measure"] == pytest.approx(7.0)
+    assert s2["threshold"] == 10.0
+    assert s2["matched"] == "2"
     assert find(res, "s3", r)["status"] == "pass"
     assert find(res, "s4", r)["status"] == "not_checked"
     assert "voltage_kv" in find(res, "s4", r)["message_en"]
     assert find(res, "s5", r)["status"] == "not_checked"
     s6 = find(res, "s6", r)
-    assert s6["status"] == "fail" and s6["threshold"] == 5.0
+    assert s6["status"] == "fail"
+    assert s6["threshold"] == 5.0
     # Evidence: the part of s6 within 5 m of the 10 kV line = 10 × 2 m.
     ev = res.evidence[(res.evidence.site_id == "s6") & (res.evidence.rule_id == r)]
     assert ev["area_m2"].sum() == pytest.approx(20.0, rel=1e-3)
@@ -234,11 +241,13 @@ def test_within_boundary_outside_area(tmp_path: Path) -> None:
     res = check(sites, ws, rules=pack)
     assert find(res, "s1", "house.village_boundary")["status"] == "pass"
     s2 = find(res, "s2", "house.village_boundary")
-    assert s2["status"] == "warn" and s2["measure"] == pytest.approx(50.0)
+    assert s2["status"] == "warn"
+    assert s2["measure"] == pytest.approx(50.0)
     assert find(res, "s3", "house.village_boundary")["measure"] == pytest.approx(100.0)
     assert find(res, "s4", "house.village_boundary")["status"] == "pass"
     sc = find(res, "s3", "house.scattered")
-    assert sc["status"] == "warn" and sc["measure"] == pytest.approx(700.0)
+    assert sc["status"] == "warn"
+    assert sc["measure"] == pytest.approx(700.0)
     assert find(res, "s2", "house.scattered")["status"] == "pass"
 
 
@@ -267,7 +276,8 @@ def test_road_footprint_on_forest_land_m2_and_mu(tmp_path: Path) -> None:
     assert r1["measure"] == pytest.approx(300.0)          # 50 m × 6 m
     assert "0.450 亩" in r1["message_zh"]                   # 300 / 666.67
     r2 = find(res, "R2", "road.forest_land")
-    assert r2["status"] == "not_checked" and "width" in r2["message_en"]
+    assert r2["status"] == "not_checked"
+    assert "width" in r2["message_en"]
     assert find(res, "R2", "road.width")["status"] == "not_checked"
     assert find(res, "R3", "road.width")["status"] == "warn"
     assert find(res, "R1", "road.width")["status"] == "pass"
@@ -438,3 +448,78 @@ def test_unused_layers_do_not_matter(tmp_path: Path) -> None:
     assert f.loc["house.flood_zone", "status"] == "pass"
     assert f.loc["house.gully", "status"] == "pass"
     assert np.isclose(f.loc["house.gully", "measure"], np.hypot(490, 500))
+
+
+# ----------------------------------------------------------------- raster, percent, CRS at scale
+
+
+def _plane_dem(path: Path, slope_deg: float) -> None:
+    """A DEM plane rising east at a known angle: z = tan(angle) · x (30 m cells)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    n = 60
+    x = (np.arange(n) + 0.5) * 30.0
+    z = np.tile(np.tan(np.radians(slope_deg)) * x, (n, 1)).astype("float64")
+    with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=1, dtype="float64",
+                       crs="EPSG:4536", transform=from_origin(X0, Y0 + n * 30, 30, 30),
+                       nodata=-9999) as dst:
+        dst.write(z, 1)
+
+
+@pytest.mark.parametrize(("angle", "status"), [(30.0, "fail"), (20.0, "warn"), (5.0, "pass"),
+                                               (25.0, "warn")])
+def test_slope_rule_on_a_plane_of_known_gradient(tmp_path: Path, angle: float,
+                                                 status: str) -> None:
+    d = tmp_path / "ws"
+    d.mkdir()
+    _plane_dem(d / "dem.tif", angle)
+    ws = geoplan.open_workspace(d)
+    sites = _sites(box(X0 + 600, Y0 + 600, X0 + 615, Y0 + 612), Point(X0 + 900, Y0 + 900))
+    res = check(sites, ws)
+    for sid in ("s1", "s2"):
+        f = find(res, sid, "house.slope")
+        assert f["measure"] == pytest.approx(angle, abs=1e-6)
+        assert f["status"] == status  # exactly 25° is not "above 25°": warn, not fail
+        assert f["unit"] == "deg"
+
+
+def test_slope_site_off_the_dem_is_error(tmp_path: Path) -> None:
+    d = tmp_path / "ws"
+    d.mkdir()
+    _plane_dem(d / "dem.tif", 10.0)
+    gk([box(X0 - 600, Y0, X0 - 590, Y0 + 10)]).to_file(d / "flood_zone.gpkg")
+    ws = geoplan.open_workspace(d)
+    res = check(_sites(box(X0 - 500, Y0 + 10, X0 - 490, Y0 + 20)), ws)
+    assert find(res, "s1", "house.slope")["status"] == "error"
+
+
+def test_overlap_limit_by_share(tmp_path: Path) -> None:
+    body = AVOID.replace('kind = "avoid"', 'kind = "overlap_limit"').replace(
+        "tolerance_m2 = 1.0", 'max_percent = { value = 25.0, source = "t", verified = false }')
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)]))
+    sites = _sites(box(X0 - 15, Y0, X0 + 5, Y0 + 10),   # 5/20 = 25 % → at the limit: pass
+                   box(X0 - 14, Y0, X0 + 6, Y0 + 10))   # 6/20 = 30 % → warn/fail
+    res = check(sites, ws, rules=make_pack(tmp_path, body))
+    assert find(res, "s1", "h.zone")["status"] == "pass"
+    assert find(res, "s2", "h.zone")["status"] == "fail"
+    assert find(res, "s2", "h.zone")["measure"] == pytest.approx(60.0)
+
+
+def test_sample_results_independent_of_input_crs() -> None:
+    """The sample houses given in EPSG:4490 and in EPSG:4536 give the same findings."""
+    from conftest import SAMPLE
+
+    ws = geoplan.open_workspace(SAMPLE)
+    src = gpd.read_file(SAMPLE / "batches" / "proposed_houses.gpkg")
+    a = check(src, ws).findings.set_index(["site_id", "rule_id"])
+    b = check(src.to_crs(4536), ws).findings.set_index(["site_id", "rule_id"])
+    c = check(src.to_crs(4515), ws).findings.set_index(["site_id", "rule_id"])
+    for other in (b, c):
+        assert (a["status"] == other["status"]).all()
+        both = a["measure"].notna()
+        area = both & (a["unit"] == "m2")
+        dist = both & (a["unit"] == "m")
+        assert np.allclose(other.loc[area, "measure"], a.loc[area, "measure"], rtol=1e-3,
+                           atol=0.01)
+        assert np.allclose(other.loc[dist, "measure"], a.loc[dist, "measure"], atol=0.01)

@@ -80,7 +80,9 @@ def test_dem_raster_layer(tmp_path: Path, flood_square) -> None:
     ws = open_workspace(ws_dir)
     dem = ws.raster("dem")
     assert dem is not None
-    assert dem.shape == (10, 10) and dem.res == (30.0, 30.0) and dem.nodata == -9999
+    assert dem.shape == (10, 10)
+    assert dem.res == (30.0, 30.0)
+    assert dem.nodata == -9999
     assert dem.bounds == pytest.approx((X0, Y0, X0 + 300, Y0 + 300))
 
 
@@ -134,7 +136,7 @@ where = "code in farmland"
     ws = open_workspace(data)
     lu = ws["landuse"]
     assert list(lu.gdf["code"]) == ["0101", "0301", "0305", "0702"]
-    assert list(lu.gdf["name"])[0] == "水田"
+    assert next(iter(lu.gdf["name"])) == "水田"
     assert lu.scheme == "sandiao"
     # Two forest parcels of 100 m × 100 m = 20 000 m², by construction.
     assert len(ws["forest_land"]) == 2
@@ -263,7 +265,8 @@ def test_missing_crs_refused_with_fix(tmp_path: Path, flood_square) -> None:
     with pytest.raises(CRSError) as err:
         open_workspace(d)
     msg = str(err.value)
-    assert "flood_zone" in msg and "no coordinate reference system" in msg
+    assert "flood_zone" in msg
+    assert "no coordinate reference system" in msg
     assert '[layers.flood_zone] crs = "EPSG:4490"' in msg
 
 
@@ -321,7 +324,8 @@ def test_missing_required_field_names_field_and_fix(tmp_path: Path) -> None:
     with pytest.raises(LayerSchemaError) as err:
         open_workspace(d)
     msg = str(err.value)
-    assert "'voltage_kv'" in msg and "power_line" in msg
+    assert "'voltage_kv'" in msg
+    assert "power_line" in msg
     assert 'fields = { voltage_kv = "DYDJ" }' in msg
 
 
@@ -334,7 +338,8 @@ def test_voltage_text_with_unit_is_read_as_number(tmp_path: Path) -> None:
                                     encoding="utf-8")
     layer = open_workspace(d)["power_line"]
     v = layer.gdf["voltage_kv"].tolist()
-    assert v[:2] == [10.0, 110.0] and np.isnan(v[2])
+    assert v[:2] == [10.0, 110.0]
+    assert np.isnan(v[2])
     assert any("not numbers" in n for n in layer.notes)
 
 
@@ -348,13 +353,17 @@ def test_invalid_and_empty_geometries_repaired_and_reported(tmp_path: Path) -> N
     gdf.to_file(d / "flood_zone.gpkg")
     layer = open_workspace(d)["flood_zone"]
     rep = layer.repairs
-    assert rep.n_repaired == 1 and rep.repaired_ids == [1]  # GeoPackage fids start at 1
-    assert rep.n_empty == 1 and rep.empty_ids == [3]
-    assert rep.n_collapsed == 1 and rep.collapsed_ids == [4]
+    assert rep.n_repaired == 1
+    assert rep.repaired_ids == [1]
+    assert rep.n_empty == 1
+    assert rep.empty_ids == [3]
+    assert rep.n_collapsed == 1
+    assert rep.collapsed_ids == [4]
     assert len(layer) == 2
     # The bow-tie of a 100 m square splits into two triangles of 2 500 m² each.
     bow = layer.gdf.loc[layer.gdf["name"] == "bowtie"].geometry.iloc[0]
-    assert bow.is_valid and bow.area == pytest.approx(5_000, rel=1e-6)
+    assert bow.is_valid
+    assert bow.area == pytest.approx(5_000, rel=1e-6)
     assert "fid 1" in rep.describe()
 
 
@@ -372,7 +381,7 @@ def test_corrupt_file_is_a_data_file_error(tmp_path: Path) -> None:
     d = tmp_path / "w"
     d.mkdir()
     (d / "flood_zone.gpkg").write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)
-    with pytest.raises(DataFileError, match="flood_zone.gpkg"):
+    with pytest.raises(DataFileError, match=r"flood_zone\.gpkg"):
         open_workspace(d)
 
 
@@ -395,7 +404,8 @@ def test_summary_and_html(small_workspace: Path) -> None:
     assert list(s["kind"]) == ["village", "flood_zone", "power_line"]
     assert s.set_index("kind").loc["flood_zone", "features"] == 1
     html = ws._repr_html_()
-    assert "<table" in html and "洪水淹没区" in html
+    assert "<table" in html
+    assert "洪水淹没区" in html
 
 
 def test_public_api_is_flat() -> None:

@@ -1,0 +1,157 @@
+"""Rule packs: the default pack's content, extends/disable, and refusals of malformed packs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geoplan import RulePackError, builtin_packs, load_pack
+
+BASE = """
+[pack]
+name = "t"
+version = "1"
+
+[[rules]]
+id = "h.zone"
+subject = "house"
+kind = "avoid"
+layer = "flood_zone"
+severity = "fail"
+clause = "(十一)"
+title_zh = "避让"
+title_en = "avoid"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "pack.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_default_pack_covers_the_issue_list() -> None:
+    assert "yining-2025" in builtin_packs()
+    pack = load_pack()
+    ids = {r.id for r in pack}
+    for rid in ("house.flood_zone", "house.flood_channel", "house.flood_storage",
+                "house.landslide", "house.debris_flow", "house.geohazard", "house.subsidence",
+                "house.gully", "house.slope", "house.active_fault", "house.power_line",
+                "house.water_source_l1", "house.water_source_l2", "house.farmland_redline",
+                "house.farmland", "house.ecological_redline", "house.water_body",
+                "house.village_boundary", "house.old_tree", "house.heritage",
+                "house.relocate_merge", "house.scattered", "road.forest_land", "road.farmland",
+                "road.farmland_redline", "road.water_source_l1", "road.geohazard",
+                "road.width"):
+        assert rid in ids, rid
+    # Figures from rule-figures.md, with their verified flags.
+    assert pack["house.active_fault"].distance_m.value == 100.0
+    assert pack["house.gully"].distance_m.verified is False
+    slope = pack["house.slope"]
+    assert [(lv.threshold.value, lv.status, lv.threshold.verified) for lv in slope.levels] == [
+        (25.0, "fail", True), (15.0, "warn", False)]
+    table = pack["house.power_line"].distance_table
+    assert [table.distance_for(v) for v in (0.4, 10, 35, 110, 220, 500)] == [1, 5, 10, 10, 15, 20]
+    assert pack["road.width"].value.value == 4.0
+    for r in pack:
+        assert r.clause.startswith("(")
+        assert r.title_zh
+        assert r.title_en
+
+
+def test_extends_overrides_and_disables(tmp_path: Path) -> None:
+    p = write(tmp_path, """
+[pack]
+name = "county"
+version = "2"
+extends = "yining-2025"
+disable = ["house.scattered"]
+
+[[rules]]
+id = "house.gully"
+distance_m = { value = 15.0, source = "county guideline", verified = true }
+
+[[rules]]
+id = "house.school_setback"
+subject = "house"
+kind = "setback"
+layer = "facility"
+where = "kind == 'school'"
+severity = "warn"
+clause = "(十三)"
+title_zh = "学校"
+title_en = "school"
+distance_m = { value = 50, source = "local", verified = false }
+""")
+    pack = load_pack(p)
+    ids = [r.id for r in pack]
+    assert "house.scattered" not in ids
+    assert ids[-1] == "house.school_setback"
+    g = pack["house.gully"]
+    assert g.distance_m.value == 15.0
+    assert g.verified
+    assert g.title_en == load_pack()["house.gully"].title_en  # untouched keys kept
+
+
+def test_bare_number_threshold_is_unverified(tmp_path: Path) -> None:
+    p = write(tmp_path, BASE.replace('kind = "avoid"\nlayer = "flood_zone"',
+                                     'kind = "setback"\nlayer = "gully"\ndistance_m = 12'))
+    r = load_pack(p)["h.zone"]
+    assert r.distance_m.value == 12
+    assert not r.verified
+    assert "no source given" in r.distance_m.source
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "fragment"),
+    [
+        (('kind = "avoid"', 'kind = "avoidd"'), "kind", "did you mean 'avoid'"),
+        (('layer = "flood_zone"', 'layer = "flod_zone"'), "layer", "unknown layer kind"),
+        (('severity = "fail"', 'severity = "high"'), "severity", "fail"),
+        (('subject = "house"', 'subject = "bridge"'), "subject", "house"),
+        (('kind = "avoid"\nlayer = "flood_zone"',
+          'kind = "setback"\nlayer = "gully"\ndistance_m = -5'), "distance_m", "negative"),
+        (('kind = "avoid"\nlayer = "flood_zone"',
+          'kind = "setback"\nlayer = "gully"\ndistance_m = "ten"'), "distance_m", "number"),
+        (('kind = "avoid"\nlayer = "flood_zone"',
+          'kind = "setback"\nlayer = "gully"'), "distance_m", "exactly one"),
+        (('clause = "(十一)"', 'clause = "(十一)"\nwhere = "level =="'), "where", "expected"),
+        (('clause = "(十一)"', 'clause = "(十一)"\ntolerance = 1'), "tolerance", "not a key"),
+        (('kind = "avoid"\nlayer = "flood_zone"', 'kind = "raster"\nlayer = "flood_zone"'),
+         "layer", "cannot read"),
+    ],
+)
+def test_malformed_rule_names_file_rule_field(tmp_path: Path, edit, field: str,
+                                              fragment: str) -> None:
+    p = write(tmp_path, BASE.replace(*edit))
+    with pytest.raises(RulePackError) as err:
+        load_pack(p)
+    msg = str(err.value)
+    assert "pack.toml" in msg
+    assert "'h.zone'" in msg
+    assert f"field '{field}'" in msg
+    assert fragment in msg
+
+
+def test_duplicate_rule_id(tmp_path: Path) -> None:
+    p = write(tmp_path, BASE + BASE.split("\n", 4)[4].replace("[pack]", ""))
+    with pytest.raises(RulePackError, match="duplicate rule id"):
+        load_pack(p)
+
+
+def test_unknown_pack_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(RulePackError, match="no built-in rule pack"):
+        load_pack("yining-2052")
+    with pytest.raises(RulePackError, match="not valid TOML"):
+        load_pack(write(tmp_path, "[pack\n"))
+    with pytest.raises(RulePackError, match="not found"):
+        load_pack(tmp_path / "missing.toml")
+
+
+def test_rule_pack_is_parsed_not_evaluated(tmp_path: Path) -> None:
+    """A where clause is parsed by geoplan's own grammar, never by eval."""
+    p = write(tmp_path, BASE.replace('clause = "(十一)"',
+                                     'clause = "(十一)"\nwhere = "__import__(\'os\').system(\'x\')"'))
+    with pytest.raises(RulePackError, match="field 'where'"):
+        load_pack(p)
