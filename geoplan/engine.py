@@ -646,12 +646,15 @@ def _setback(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
     short = (r - d)[viol]
     worst_d = np.full(n, np.nan)
     worst_r = np.full(n, np.nan)
+    worst_v = np.full(n, np.nan)
     if len(vio_site):
         order = np.lexsort((-short, vio_site))
         first = np.r_[True, np.diff(vio_site[order]) != 0]
         sel = order[first]
         worst_d[vio_site[sel]] = d[viol][sel]
         worst_r[vio_site[sel]] = r[viol][sel]
+        if table is not None:
+            worst_v[vio_site[sel]] = vals[qf[viol][sel]]
     bad = np.zeros(n, dtype=bool)
     bad[vio_site] = True
     unk = np.zeros(n, dtype=bool)
@@ -661,9 +664,15 @@ def _setback(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
     m[idx] = True
     out.set(m, measure=nearest, unit="m",
             threshold=nearest_req if table is not None else search)
+    what_zh = np.full(n, lzh, dtype=object)
+    what_en = np.full(n, f"the {len_}", dtype=object)
+    if table is not None:
+        what_zh = what_zh + f"（{table.field} = " + _fmt(worst_v, "g") + "）"
+        what_en = what_en + f" ({table.field} = " + _fmt(worst_v, "g") + ")"
     out.set(bad, status=rule.severity, measure=worst_d, threshold=worst_r,
-            zh=f"距{lzh}仅 " + _fmt(worst_d, ".1f") + " 米，小于要求的 " + _fmt(worst_r, "g") + " 米",
-            en="only " + _fmt(worst_d, ".1f") + f" m from the {len_}; at least " +
+            zh="距" + what_zh + "仅 " + _fmt(worst_d, ".1f") + " 米，小于要求的 " +
+               _fmt(worst_r, "g") + " 米",
+            en="only " + _fmt(worst_d, ".1f") + " m from " + what_en + "; at least " +
                _fmt(worst_r, "g") + " m required")
     out.matched[bad] = _joined_ids(vio_site, c.fids[qf][viol], n)[bad]
     unk_fids = _joined_ids(si[unknown], c.fids[qf][unknown], n)
@@ -792,11 +801,14 @@ def _context(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
     feat = np.full(n, -1)
     how = np.full(n, "", dtype=object)
     if rule.site_field and rule.site_field in st.gdf.columns and rule.layer_field in c.gdf.columns:
-        lookup = {str(v): i for i, v in enumerate(c.gdf[rule.layer_field].astype(object))
-                  if v is not None and v == v}
-        names = st.gdf[rule.site_field].astype(object).to_numpy()
-        by_name = np.array([lookup.get(str(v), -1) if v is not None and v == v else -1
-                            for v in names])
+        keys = c.gdf[rule.layer_field].astype(object)
+        keys = keys[keys.notna()].astype(str)
+        lookup = pd.Series(keys.index.map(c.gdf.index.get_loc), index=keys.to_numpy())
+        lookup = lookup[~lookup.index.duplicated()]
+        names = st.gdf[rule.site_field].astype(object)
+        by_name = (names.where(names.notna()).astype(str).map(lookup)
+                   .fillna(-1).to_numpy(dtype=int, copy=True))
+        by_name[names.isna().to_numpy()] = -1
         use = active & (by_name >= 0)
         feat[use] = by_name[use]
         how[use] = "name"
