@@ -131,6 +131,8 @@ def prepare_sites(
     if footprint_m is not None and not (footprint_m > 0):
         raise SiteInputError(f"footprint_m must be a positive number of metres, got {footprint_m}")
     n = len(sites)
+    if n == 0:
+        raise SiteInputError("the batch has no sites (0 rows); there is nothing to check")
     site_id, _ = _auto_id(sites, id_field)
     geoms = np.asarray(sites.geometry.to_numpy(), dtype=object)
     error = np.full(n, "", dtype=object)

@@ -15,6 +15,7 @@ from typing import Literal
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from .errors import DataFileError, GeoplanWarning
 
@@ -94,6 +95,38 @@ def detect_dbf_encoding(path: str | os.PathLike[str]) -> str | None:
         return "GB18030"
     except UnicodeDecodeError:
         return None
+
+
+def _check_shp_length(shp: Path) -> None:
+    """Refuse a .shp shorter than its header says (a truncated copy)."""
+    size = shp.stat().st_size
+    with shp.open("rb") as fh:
+        head = fh.read(100)
+    if len(head) < 100 or int.from_bytes(head[0:4], "big") != 9994:
+        raise DataFileError(f"{shp}: not a Shapefile (bad header); re-export or re-copy it")
+    declared = int.from_bytes(head[24:28], "big") * 2
+    if size < declared:
+        raise DataFileError(
+            f"{shp}: truncated — the header says {declared} bytes but the file has {size}; "
+            "copy the complete file again (with its .shx, .dbf and .prj)"
+        )
+
+
+def _read_with_ring_fix(path: Path, *, layer: str | None,
+                        encoding: str | None) -> tuple[gpd.GeoDataFrame, int]:
+    """Read a layer whose polygons have unclosed rings, closing them (counted)."""
+    import numpy as np
+    import pyogrio
+
+    meta, index, geometry, field_data = pyogrio.raw.read(
+        path, layer=layer, encoding=encoding, return_fids=True)
+    strict = shapely.from_wkb(geometry, on_invalid="ignore")
+    fixed = shapely.from_wkb(geometry, on_invalid="fix")
+    n_fixed = int(np.sum(shapely.is_missing(strict) & ~shapely.is_missing(fixed)))
+    df = pd.DataFrame(dict(zip(meta["fields"], field_data, strict=True)),
+                      index=pd.Index(index, name="fid"))
+    gdf = gpd.GeoDataFrame(df, geometry=list(fixed), crs=meta["crs"])
+    return gdf, n_fixed
 
 
 def list_vector_layers(path: str | os.PathLike[str]) -> list[str]:
@@ -181,10 +214,18 @@ def read_vector(
         raise ValueError(f"engine must be 'pyogrio' or 'fiona', not {engine!r}")
     import pyogrio
 
+    if suffix == ".shp":
+        _check_shp_length(p)
+    fixed_rings = 0
+    m_dropped = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             gdf = pyogrio.read_dataframe(p, layer=layer, encoding=encoding, fid_as_index=True)
+        except shapely.errors.GEOSException as exc:
+            if "closed linestring" not in str(exc):
+                raise DataFileError(f"{p}: a geometry cannot be read ({exc})") from exc
+            gdf, fixed_rings = _read_with_ring_fix(p, layer=layer, encoding=encoding)
         except Exception as exc:
             raise DataFileError(
                 f"{p}{f' (layer {layer!r})' if layer else ''}: cannot be read ({exc}); the file "
@@ -193,6 +234,9 @@ def read_vector(
     for w in caught:
         msg = str(w.message)
         if "Measured (M) geometry types are not supported" in msg:
+            m_dropped = True
+            continue
+        if "Non closed ring detected" in msg:
             continue
         warnings.warn(f"{p}: {msg}", GeoplanWarning, stacklevel=2)
     gdf.index.name = "fid"
@@ -202,6 +246,8 @@ def read_vector(
             f"{p}: has no geometry column; geoplan needs a spatial layer (for a CSV of "
             "coordinates use geoplan.read_sites)"
         )
+    gdf.attrs["rings_closed"] = fixed_rings
+    gdf.attrs["m_dropped"] = m_dropped
     # String columns come back as pandas' "str" dtype; keep plain objects so that
     # missing values stay None and downstream code sees one text type.
     for col in gdf.columns:

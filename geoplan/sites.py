@@ -39,19 +39,49 @@ def _find(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
-    encodings = [encoding] if encoding else ["utf-8-sig", "gb18030"]
-    last: Exception | None = None
-    for enc in encodings:
+def _decode_csv(path: Path, encoding: str | None) -> str:
+    raw = path.read_bytes()
+    if encoding:
         try:
-            return pd.read_csv(path, encoding=enc, dtype=str, keep_default_na=False,
-                               na_values=[""])
-        except UnicodeDecodeError as exc:
-            last = exc
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise SiteInputError(f"{path}: cannot be read as CSV ({exc})") from exc
-    raise SiteInputError(f"{path}: text is neither UTF-8 nor GBK/GB18030 ({last}); save it as "
-                         "UTF-8, or pass encoding=")
+            return raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise SiteInputError(f"{path}: cannot be decoded as {encoding} ({exc})") from exc
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = raw.split(b"\n")
+    utf8_rows, other_rows = [], []
+    for i, line in enumerate(lines, start=1):
+        if all(b < 0x80 for b in line):
+            continue
+        try:
+            line.decode("utf-8")
+            utf8_rows.append(i)
+        except UnicodeDecodeError:
+            other_rows.append(i)
+    if utf8_rows and other_rows:
+        raise SiteInputError(
+            f"{path}: mixed text encodings — line(s) {', '.join(map(str, utf8_rows[:5]))} are "
+            f"UTF-8 but line(s) {', '.join(map(str, other_rows[:5]))} are not (GBK?); the file "
+            "was assembled from several sources. Re-save it in one encoding (UTF-8) and check "
+            "those lines"
+        )
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise SiteInputError(f"{path}: text is neither UTF-8 nor GBK/GB18030 ({exc}); save it as "
+                             "UTF-8, or pass encoding=") from exc
+
+
+def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+    import io
+
+    text = _decode_csv(path, encoding)
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SiteInputError(f"{path}: cannot be read as CSV ({exc})") from exc
 
 
 def read_sites(
@@ -130,6 +160,9 @@ def read_sites(
             if crs is None:
                 raise CRSError(f"{p}: the sites have no CRS; pass it (--crs EPSG:4490, or crs=)")
             gdf = gdf.set_crs(resolve_crs(crs))
+    if len(gdf) == 0:
+        raise SiteInputError(f"{p}: has no rows; there is nothing to check (is it the right "
+                             "file or layer?)")
     if gcj02:
         gdf = from_gcj02(gdf)
     gdf.attrs["source"] = str(p)

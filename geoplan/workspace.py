@@ -534,6 +534,11 @@ def _load_vector(spec: LayerSpec, *, engine: Engine) -> tuple[gpd.GeoDataFrame, 
             )
     gdf = read_vector(spec.path, layer=layer_name, encoding=spec.encoding, engine=engine)
     notes: list[str] = []
+    if gdf.attrs.get("rings_closed"):
+        notes.append(f"{gdf.attrs['rings_closed']} polygon ring(s) were not closed in the file "
+                     "and were closed on reading")
+    if gdf.attrs.get("m_dropped"):
+        notes.append("M (measure) values dropped")
     source_crs, declared = _read_source_crs(spec, gdf.crs, label)
     if declared:
         if gdf.crs is not None and not CRS.from_user_input(gdf.crs).equals(source_crs):
