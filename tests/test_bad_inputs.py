@@ -500,3 +500,17 @@ def test_toml_paths_resolve_relative_to_the_file(tmp_path: Path) -> None:
     geoplan.check(gk([box(X0 + 1, Y0 + 1, X0 + 2, Y0 + 2)]), ws).to_files(out)
     new = sorted(set(tmp_path.rglob("*")) - set(before))
     assert all(out in p.parents or p == out for p in new)
+
+
+def test_notebook_html_reprs_escape_data_text(tmp_path: Path, small_workspace: Path) -> None:
+    payload = "<img src=x onerror=alert(1)>"
+    sites = gk([box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20)], house_id=[payload])
+    res = geoplan.check(sites, small_workspace)
+    html = res._repr_html_()
+    assert payload not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    d = tmp_path / "w"
+    d.mkdir()
+    gk([ZONE], name=[payload]).to_file(d / "flood_zone.gpkg")
+    ws_html = geoplan.open_workspace(d)._repr_html_()
+    assert "<img" not in ws_html
