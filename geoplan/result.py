@@ -208,6 +208,15 @@ def _gpkg_safe(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def _interactive() -> bool:
+    """Whether a progress bar would be seen: a terminal, or a Jupyter kernel."""
+    import sys
+
+    if "ipykernel" in sys.modules:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
 def _layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
     rows = []
     for kind in ws.kinds:
@@ -232,7 +241,7 @@ def check(
     footprint_m: float | None = None,
     crs: str | int | None = None,
     gcj02: bool = False,
-    progress: bool = False,
+    progress: bool | None = None,
 ) -> Result:
     """Check a batch of sites against a workspace with a rule pack.
 
@@ -257,7 +266,8 @@ def check(
     crs, gcj02
         For path inputs: the coordinates' CRS, and whether they are GCJ-02.
     progress
-        Show a progress bar (tqdm) over the rules.
+        Show a progress bar (tqdm) over the rules. Default: only for large
+        batches (20 000 sites or more), and only in a terminal or a notebook.
 
     Returns
     -------
@@ -285,6 +295,8 @@ def check(
     else:
         raise SiteInputError(f"sites must be a GeoDataFrame or a path, not {type(sites).__name__}")
     prepared = prepare_sites(gdf, ws, subject=subject, id_field=id_field, footprint_m=footprint_m)
+    if progress is None:
+        progress = len(gdf) >= 20_000 and _interactive()
     ev: Evaluation = evaluate(prepared, ws, pack, progress=progress)
     counts = ev.verdicts["verdict"].value_counts().reindex(_VERDICT_ORDER, fill_value=0)
     by_rule = (ev.findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
