@@ -240,7 +240,17 @@ def read_vector(
             continue
         warnings.warn(f"{p}: {msg}", GeoplanWarning, stacklevel=2)
     gdf.index.name = "fid"
-    gdf = gdf.reset_index()
+    if "fid" in gdf.columns:
+        # A field called "fid" (e.g. a Shapefile exported from a GeoPackage) is the id
+        # the planner knows: keep it as the feature id when it can serve as one.
+        col = gdf["fid"]
+        usable = col.notna().all() and not col.duplicated().any()
+        if usable:
+            gdf = gdf.reset_index(drop=True)
+        else:
+            gdf = gdf.rename(columns={"fid": "fid_source"}).reset_index()
+    else:
+        gdf = gdf.reset_index()
     if not isinstance(gdf, gpd.GeoDataFrame):  # a table with no geometry column
         raise DataFileError(
             f"{p}: has no geometry column; geoplan needs a spatial layer (for a CSV of "

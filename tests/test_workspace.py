@@ -411,3 +411,17 @@ def test_summary_and_html(small_workspace: Path) -> None:
 def test_public_api_is_flat() -> None:
     for name in geoplan.__all__:
         assert hasattr(geoplan, name), name
+
+
+@pytest.mark.parametrize(("fids", "kept"), [([5, 7], True), ([5, 5], False)])
+def test_a_field_called_fid(tmp_path: Path, fids: list[int], kept: bool) -> None:
+    d = tmp_path / "w"
+    d.mkdir()
+    gk([box(X0, Y0, X0 + 1, Y0 + 1), box(X0 + 2, Y0, X0 + 3, Y0 + 1)], fid=fids).to_file(
+        d / "flood_zone.shp")
+    gdf = open_workspace(d)["flood_zone"].gdf
+    if kept:
+        assert sorted(gdf["fid"]) == [5, 7]
+    else:
+        assert sorted(gdf["fid"]) == [0, 1]
+        assert sorted(gdf["fid_source"]) == [5, 5]
