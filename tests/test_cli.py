@@ -184,3 +184,21 @@ def test_guess_kind_names(name: str) -> None:
                 "村庄建设边界": "village_boundary", "10kV线路": "power_line",
                 "饮用水水源保护区": "water_source_zone"}[name]
     assert guess_kind(name) == expected
+
+
+def test_check_csv_with_projected_xy_needs_crs(tmp_path: Path, small_workspace: Path) -> None:
+    csv = tmp_path / "xy.csv"
+    csv.write_text(f"id,x,y\nA,{X0 + 500},{Y0 + 500}\nB,{X0 + 2000},{Y0 + 500}\n",
+                   encoding="utf-8")
+    r = run("check", str(csv), "-w", str(small_workspace))
+    assert r.returncode == 2
+    assert "--crs" in r.stderr
+    out = tmp_path / "out"
+    r = run("check", str(csv), "-w", str(small_workspace), "--crs", "EPSG:4536", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    import pandas as pd
+
+    f = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")
+    fz = f[f.rule_id == "house.flood_zone"].set_index("site_id")["status"]
+    assert fz["A"] == "fail"   # the centre of the 1 km flood square
+    assert fz["B"] == "pass"   # 1 km east of it
