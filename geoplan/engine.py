@@ -31,7 +31,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .errors import SiteInputError
+from .errors import RulePackError, SiteInputError
 from .hygiene import geometry_families
 from .kinds import KINDS, SITE_SUBJECTS
 from .rules import Rule, RulePack, load_pack
@@ -876,6 +876,13 @@ def evaluate(
     st = sites
     n = len(st.site_id)
     subject_rules = pack.for_subject(st.subject)
+    if not subject_rules:
+        have = sorted({r.subject for r in pack.rules})
+        raise RulePackError(
+            f"rule pack {pack.name!r} has no rules for {st.subject!r} sites (it has rules for: "
+            f"{', '.join(have) or 'nothing'}); choose --subject, or a pack with "
+            f"{st.subject} rules — with no rule nothing would be checked"
+        )
     usable = st.error == ""
     cache = _Cache(workspace)
     rows: list[pd.DataFrame] = []

@@ -514,3 +514,8 @@ def test_notebook_html_reprs_escape_data_text(tmp_path: Path, small_workspace: P
     gk([ZONE], name=[payload]).to_file(d / "flood_zone.gpkg")
     ws_html = geoplan.open_workspace(d)._repr_html_()
     assert "<img" not in ws_html
+
+
+def test_subject_without_rules_is_refused_not_passed(small_workspace: Path) -> None:
+    with pytest.raises(geoplan.RulePackError, match="no rules for 'project'"):
+        geoplan.check(gk([box(X0, Y0, X0 + 5, Y0 + 5)]), small_workspace, subject="project")
