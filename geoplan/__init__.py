@@ -11,6 +11,22 @@ Examples
 """
 
 from ._version import __version__
+from .analysis import (
+    ConnectivityResult,
+    CoverageResult,
+    IndicatorResult,
+    RoadNetwork,
+    Targets,
+    TargetsError,
+    VillageClassResult,
+    build_network,
+    builtin_targets,
+    connectivity,
+    coverage,
+    indicators,
+    load_targets,
+    village_classes,
+)
 from .config import LayerSpec, WorkspaceConfig, load_config
 from .crs import (
     check_lonlat_order,
@@ -45,47 +61,76 @@ from .sites import read_sites
 from .workspace import Layer, RasterLayer, Workspace, open_workspace
 
 __all__ = [
+    "BASEMAPS",
     "KINDS",
     "CRSError",
     "ConfigError",
+    "ConnectivityResult",
+    "CoverageResult",
     "DataFileError",
     "ExpressionError",
     "GeoplanError",
     "GeoplanWarning",
+    "IndicatorResult",
     "Layer",
     "LayerKind",
     "LayerSchemaError",
     "LayerSpec",
+    "MapError",
     "RasterLayer",
     "RepairReport",
     "Result",
+    "RoadNetwork",
     "Rule",
     "RulePack",
     "RulePackError",
     "SiteInputError",
+    "Targets",
+    "TargetsError",
     "Threshold",
+    "VillageClassResult",
     "Workspace",
     "WorkspaceConfig",
     "WorkspaceError",
     "__version__",
+    "build_network",
     "builtin_packs",
+    "builtin_targets",
     "check",
     "check_lonlat_order",
     "clean_geometries",
     "code_in_class",
     "compile_where",
+    "connectivity",
+    "coverage",
     "ensure_metric",
     "from_gcj02",
     "gcj02_to_wgs84",
     "get_kind",
     "gk3_epsg_for_lon",
+    "indicators",
     "load_config",
     "load_pack",
+    "load_targets",
     "open_workspace",
     "read_sites",
     "read_vector",
     "resolve_crs",
+    "result_map",
+    "result_report",
     "to_gcj02",
+    "village_classes",
     "wgs84_to_gcj02",
     "working_crs_for_bounds",
 ]
+
+# Maps and reports import folium: load them on first use, not with geoplan.
+_LAZY = {"BASEMAPS": "maps", "MapError": "maps", "result_map": "maps", "result_report": "report"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'geoplan' has no attribute {name!r}")

@@ -164,6 +164,31 @@ def _print_result_summary(res: Any, out: Path | None) -> None:
         click.echo(f"outputs 输出: {out}")
 
 
+_BASEMAP_NAMES = ["osm", "tianditu", "tianditu-img", "amap", "amap-img", "none"]
+
+
+def _map_options(fn: F) -> F:
+    """--basemap, --tk and --offline, for the commands that write maps."""
+    fn = click.option("--offline", is_flag=True,
+                      help="Self-contained map/report: Leaflet inlined, no CDN; default basemap "
+                           "none, so the page makes no request at all.")(fn)
+    fn = click.option("--tk", default=None, envvar="GEOPLAN_TIANDITU_TK", metavar="KEY",
+                      help="Tianditu key for --basemap tianditu[-img] "
+                           "(or GEOPLAN_TIANDITU_TK).")(fn)
+    fn = click.option("--basemap", type=click.Choice(_BASEMAP_NAMES), default=None,
+                      help="Map background: osm (default), tianditu, tianditu-img (need --tk), "
+                           "amap, amap-img (overlays shifted to GCJ-02), none (default with "
+                           "--offline).")(fn)
+    return fn
+
+
+def _check_basemap(basemap: str | None, offline: bool, tk: str | None) -> None:
+    """Refuse a bad basemap choice before the check runs (exit 2)."""
+    from .maps import resolve_basemaps
+
+    resolve_basemaps(basemap, offline=offline, tk=tk)
+
+
 @main.command("check")
 @click.argument("sites", type=click.Path(path_type=Path))
 @click.option("--workspace", "-w", "workspace", required=True, type=click.Path(path_type=Path),
@@ -181,14 +206,17 @@ def _print_result_summary(res: Any, out: Path | None) -> None:
 @click.option("--footprint-m", type=float, default=None,
               help="Buffer point sites to a square of this side in metres.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for findings.csv, verdicts.csv, results.gpkg, summary.json, map.html.")
+              help="Folder for findings.csv, verdicts.csv, results.gpkg, summary.json, map.html, "
+                   "report.html.")
 @click.option("--fail-on", type=click.Choice(["fail", "warn", "none"]), default="none",
               show_default=True, help="Exit 1 when any site reaches this level.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@_map_options
 @_friendly_errors
 def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
               id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
-              footprint_m: float | None, out: Path | None, fail_on: str, quiet: bool) -> None:
+              footprint_m: float | None, out: Path | None, fail_on: str, quiet: bool,
+              basemap: str | None = None, tk: str | None = None, offline: bool = False) -> None:
     """Check a batch of SITES (vector file or CSV of coordinates) against a workspace.
 
     Every input row gets a verdict (fail / error / warn / not_checked / pass)
@@ -197,13 +225,16 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
     from .result import check
     from .sites import read_sites
 
+    if out is not None:
+        _check_basemap(basemap, offline, tk)
+
     gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
     res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
                 footprint_m=footprint_m, progress=not quiet and sys.stderr.isatty())
     res.summary["sites_source"] = str(sites)
     res.summary["gcj02_converted"] = gcj02
     if out is not None:
-        res.to_files(out)
+        res.to_files(out, offline=offline, basemap=basemap, tk=tk)
     if not quiet:
         _print_result_summary(res, out)
     counts = res.counts()
@@ -238,11 +269,15 @@ def rules_cmd(pack: str, sources: bool) -> None:
               help="Folder for the outputs (houses/ and roads/ inside).")
 @click.option("--workspace", "-w", type=click.Path(path_type=Path), default=None,
               help="Sample workspace (default: ./layers, built if missing).")
+@_map_options
 @_friendly_errors
-def demo_cmd(out: Path, workspace: Path | None) -> None:
+def demo_cmd(out: Path, workspace: Path | None, basemap: str | None = None,
+             tk: str | None = None, offline: bool = False) -> None:
     """Check both sample batches (proposed houses and roads) on the sample workspace."""
     from .result import check
     from .workspace import open_workspace
+
+    _check_basemap(basemap, offline, tk)
 
     ws_path = workspace or Path("layers")
     if not (ws_path / "batches" / "proposed_houses.gpkg").exists():
@@ -256,11 +291,272 @@ def demo_cmd(out: Path, workspace: Path | None) -> None:
     for name, subject in (("proposed_houses", "house"), ("proposed_roads", "road")):
         res = check(ws_path / "batches" / f"{name}.gpkg", ws, subject=subject)
         target = out / ("houses" if subject == "house" else "roads")
-        res.to_files(target)
+        res.to_files(target, offline=offline, basemap=basemap, tk=tk)
         click.echo(f"== {name} ==")
         _print_result_summary(res, target)
         click.echo("")
 
+
+def _batch_options(fn: F) -> F:
+    """The inputs of a check, shared by `geoplan map` and `geoplan report`."""
+    for opt in reversed([
+        click.argument("sites", type=click.Path(path_type=Path)),
+        click.option("--workspace", "-w", "workspace", required=True,
+                     type=click.Path(path_type=Path),
+                     help="Workspace folder, GeoPackage or geoplan.toml."),
+        click.option("--rules", "-r", default="yining-2025", show_default=True,
+                     help="Built-in pack name or path to a .toml rule pack."),
+        click.option("--subject", type=click.Choice(["house", "road", "project"]), default=None,
+                     help="What the sites are (default: inferred from the geometry)."),
+        click.option("--id-field", default=None, help="Field holding the site ids."),
+        click.option("--layer", default=None, help="Layer of a multi-layer sites file."),
+        click.option("--crs", default=None, help="CRS of the site coordinates."),
+        click.option("--gcj02", is_flag=True, help="Sites were digitised on Amap/Tencent "
+                     "(GCJ-02): convert them first."),
+        click.option("--footprint-m", type=float, default=None,
+                     help="Buffer point sites to a square of this side in metres."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _run_batch(sites: Path, workspace: Path, rules: str, subject: str | None,
+               id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
+               footprint_m: float | None) -> Any:
+    from .result import check
+    from .sites import read_sites
+
+    gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
+    res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
+                footprint_m=footprint_m, progress=sys.stderr.isatty())
+    res.summary["sites_source"] = str(sites)
+    res.summary["gcj02_converted"] = gcj02
+    return res
+
+
+@main.command("map")
+@_batch_options
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("map.html"), show_default=True, help="The HTML map to write.")
+@_map_options
+@_friendly_errors
+def map_cmd(sites: Path, workspace: Path, rules: str, subject: str | None, id_field: str | None,
+            layer: str | None, crs: str | None, gcj02: bool, footprint_m: float | None,
+            out: Path, basemap: str | None, tk: str | None, offline: bool) -> None:
+    """Check SITES and write an interactive map of the verdicts (one HTML file).
+
+    Constraint layers by group (zh/en), sites coloured by verdict with counts,
+    a popup per site with each failed or warned rule, the evidence on top.
+    """
+    from .maps import result_map
+
+    _check_basemap(basemap, offline, tk)
+    res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
+    m = result_map(res, basemap=basemap, tk=tk, offline=offline)
+    out.write_text(m.get_root().render(), encoding="utf-8")
+    counts = ", ".join(f"{k} {v}" for k, v in res.counts().items())
+    click.echo(f"map 地图: {out} ({len(res.verdicts)} sites 个选址: {counts})")
+
+
+@main.command("report")
+@_batch_options
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("report.html"), show_default=True, help="The HTML report to write.")
+@click.option("--detail", type=click.Choice(["fail", "warn", "error", "not_checked"]),
+              multiple=True, help="Verdicts that get a section per site (default: fail; "
+                                  "repeatable).")
+@_map_options
+@_friendly_errors
+def report_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
+               id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
+               footprint_m: float | None, out: Path, detail: tuple[str, ...],
+               basemap: str | None, tk: str | None, offline: bool) -> None:
+    """Check SITES and write the bilingual review report (report.html).
+
+    Verdict counts, a table by rule and by township/village, the map, and a
+    section per failing site with its findings and a small map.
+    """
+    from .report import result_report
+
+    _check_basemap(basemap, offline, tk)
+    res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
+    result_report(res, out, basemap=basemap, tk=tk, offline=offline,
+                  detail=list(detail) or ["fail"])
+    counts = ", ".join(f"{k} {v}" for k, v in res.counts().items())
+    click.echo(f"report 报告: {out} ({len(res.verdicts)} sites 个选址: {counts})")
+
+
+
+# --------------------------------------------------------------------------- planning analyses
+
+_TARGETS_HELP = "Built-in targets name or path to a targets .toml (service distances, targets)."
+
+
+def _analysis_out(res: Any, out: Path | None, no_map: bool) -> None:
+    if out is not None:
+        res.to_files(out, map_html=not no_map)
+        click.echo(f"outputs 输出: {out}")
+
+
+def _print_notes(notes: list[str]) -> None:
+    for n in notes:
+        click.echo(f"note 说明: {n}")
+
+
+@main.command("coverage")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for coverage.csv, coverage_by_kind.csv, coverage_by_township.csv, "
+                   "coverage.gpkg, map.html, summary.json.")
+@click.option("--targets", "-t", default="yining-2025", show_default=True, help=_TARGETS_HELP)
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="Facility kind (repeatable; default: clinic, waste_point, shelter, logistics, "
+                   "service_centre).")
+@click.option("--distance", "distances", multiple=True, metavar="KIND=METRES",
+              help="Override a service distance, e.g. --distance clinic=1500 (repeatable).")
+@click.option("--max-snap-m", type=float, default=None,
+              help="Largest distance from a village or facility to the road network.")
+@click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@_friendly_errors
+def coverage_cmd(workspace: Path, out: Path | None, targets: str, kinds: tuple[str, ...],
+                 distances: tuple[str, ...], max_snap_m: float | None, no_map: bool) -> None:
+    """Service coverage of villages by facility kind, straight-line and along roads.
+
+    For each facility kind: the villages and share of the population within
+    its service distance, and the villages with none (clauses 八–十三).
+    """
+    from .analysis import coverage
+
+    dist: dict[str, float] = {}
+    for d in distances:
+        k, sep, v = d.partition("=")
+        try:
+            dist[k.strip()] = float(v)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise click.BadParameter(f"{d!r}: write KIND=METRES, e.g. clinic=1500",
+                                     param_hint="--distance")
+    res = coverage(workspace, kinds=list(kinds) or None, targets=targets,
+                   distances=dist or None, max_snap_m=max_snap_m)
+    click.echo(f"{len(res.villages)} villages 个村庄; network 路网: "
+               f"{res.network if res.network is not None else 'none 无'}")
+    t = res.by_kind[["kind", "label_zh", "distance_m", "verified", "n_facilities",
+                     "share_villages_straight", "share_villages_network",
+                     "share_population_network", "n_none_network"]].copy()
+    for c in ("share_villages_straight", "share_villages_network", "share_population_network"):
+        t[c] = t[c].round(1)
+    t["verified"] = t["verified"].map({True: "yes", False: "NO (placeholder)"})
+    click.echo(_table(t))
+    for r in res.by_kind.itertuples():
+        if r.villages_none_network:
+            click.echo(f"no {r.kind} within {r.distance_m:g} m along roads 路网服务距离内无"
+                       f"{r.label_zh}: {', '.join(r.villages_none_network)}")
+    _print_notes(res.notes)
+    _analysis_out(res, out, no_map)
+
+
+@main.command("connectivity")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for connectivity.csv, connectivity_flagged.csv, connectivity.gpkg, "
+                   "map.html, summary.json.")
+@click.option("--targets", "-t", default="yining-2025", show_default=True, help=_TARGETS_HELP)
+@click.option("--min-population", type=float, default=None,
+              help="Villages at or above this population are checked (default from targets).")
+@click.option("--max-gap-m", type=float, default=None,
+              help="Largest network distance to the hardened network (default from targets).")
+@click.option("--max-snap-m", type=float, default=None,
+              help="Largest distance from a village to the road network.")
+@click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@_friendly_errors
+def connectivity_cmd(workspace: Path, out: Path | None, targets: str,
+                     min_population: float | None, max_gap_m: float | None,
+                     max_snap_m: float | None, no_map: bool) -> None:
+    """Villages above a population threshold with no hardened-road connection (clause 五)."""
+    from .analysis import connectivity
+
+    res = connectivity(workspace, targets=targets, min_population=min_population,
+                       max_gap_m=max_gap_m, max_snap_m=max_snap_m)
+    c = res.counts()
+    click.echo(f"{len(res.villages)} villages 个村庄; population ≥ {res.min_population.value:g}, "
+               f"gap limit 缺口上限 {res.max_gap_m.value:g} m"
+               f"{'' if res.max_gap_m.verified else ' (placeholder 未核实)'}")
+    click.echo("status 状态: " + ", ".join(f"{k} {int(v)}" for k, v in c.items() if v))
+    flagged = res.flagged()
+    if len(flagged):
+        t = pd.DataFrame(flagged[["name", "township", "population", "status", "gap_m",
+                                  "unpaved_m", "straight_to_hardened_m"]]).round(0)
+        click.echo(_table(t))
+    _print_notes(res.notes)
+    _analysis_out(res, out, no_map)
+
+
+@main.command("indicators")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for indicators.csv, indicators_wide.csv, indicators.gpkg, map.html, "
+                   "summary.json.")
+@click.option("--targets", "-t", default="yining-2025", show_default=True, help=_TARGETS_HELP)
+@click.option("--project-roads", type=click.Path(path_type=Path), default=None,
+              help="Road lines from the project library, counted in the road-length indicator "
+                   "by their status.")
+@click.option("--townships", type=click.Path(path_type=Path), default=None,
+              help="Township boundaries (polygons with a 'township' field); default: "
+                   "approximate areas from the villages.")
+@click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@_friendly_errors
+def indicators_cmd(workspace: Path, out: Path | None, targets: str, project_roads: Path | None,
+                   townships: Path | None, no_map: bool) -> None:
+    """Plan indicators by township and for the city against the plan's targets (四 五 七 十二)."""
+    from .analysis import indicators
+    from .io import read_vector
+
+    tw = read_vector(townships) if townships is not None else None
+    res = indicators(workspace, targets=targets, project_roads=project_roads, townships=tw)
+    t = res.city()[["indicator_id", "clause", "title_zh", "measure", "unit", "target",
+                    "progress_percent", "status"]].copy()
+    t["measure"] = t["measure"].round(2)
+    t["progress_percent"] = t["progress_percent"].round(1)
+    click.echo("city 全市:")
+    click.echo(_table(t))
+    click.echo(f"\nby township 分乡镇 ({res.townships['method'].iloc[0]}):")
+    w = res.wide()
+    click.echo(_table(w.round(2)))
+    _print_notes(res.notes)
+    _analysis_out(res, out, no_map)
+
+
+@main.command("villages")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--sites", "-s", "sites", multiple=True, type=click.Path(path_type=Path),
+              help="A batch of proposed sites (repeatable), e.g. layers/batches/proposed_houses.gpkg.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for villages.csv, villages_by_class.csv, village_sites.csv, "
+                   "villages.gpkg, map.html, summary.json.")
+@click.option("--village-field", default="village", show_default=True,
+              help="Site field naming the village.")
+@click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@_friendly_errors
+def villages_cmd(workspace: Path, sites: tuple[Path, ...], out: Path | None, village_field: str,
+                 no_map: bool) -> None:
+    """Villages by layout class with population and proposed projects (clause 四).
+
+    Projects in relocate-and-merge (搬迁撤并) villages are highlighted.
+    """
+    from .analysis import village_classes
+
+    res = village_classes(workspace, list(sites) or None, village_field=village_field)
+    click.echo(_table(res.by_class.drop(columns=["villages"])))
+    hl = res.highlighted()
+    if len(hl):
+        click.echo(f"\nprojects in 搬迁撤并 (relocate-and-merge) villages 位于搬迁撤并村的项目: "
+                   f"{len(hl)}")
+        click.echo(_table(pd.DataFrame(hl[["batch", "site_id", "village", "township"]])))
+    if len(res.sites):
+        click.echo(f"\nunassigned sites 未归属项目: {len(res.unassigned())}")
+    _print_notes(res.notes)
+    _analysis_out(res, out, no_map)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

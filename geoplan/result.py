@@ -119,14 +119,41 @@ class Result:
                 if len(self.verdicts) > 20 else "")
         return head + warn + table + more
 
+    # ------------------------------------------------------------------ maps and reports
+
+    def map(self, **kwargs: Any) -> Any:
+        """An interactive map of the check (a ``folium.Map``; ``.save(path)`` writes it).
+
+        Keyword arguments go to :func:`geoplan.maps.result_map`: ``basemap``
+        (``osm``, ``tianditu``, ``tianditu-img``, ``amap``, ``amap-img``,
+        ``none``), ``tk`` (Tianditu key), ``offline`` (self-contained, Leaflet
+        inlined), ``layers``, ``margin_m``, ``simplify_m``, ``precision``…
+        """
+        from .maps import result_map
+
+        return result_map(self, **kwargs)
+
+    def report(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> str:
+        """The bilingual review report as one HTML page; written to ``path`` if given.
+
+        Keyword arguments go to :func:`geoplan.report.result_report`
+        (``offline``, ``basemap``, ``tk``, ``detail``, ``max_sections``…).
+        """
+        from .report import result_report
+
+        return result_report(self, path, **kwargs)
+
     # ------------------------------------------------------------------ exports
 
-    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
+                 report_html: bool = True, offline: bool = False,
+                 basemap: str | None = None, tk: str | None = None) -> list[Path]:
         """Write the outputs into ``out_dir``, each file whole or not at all.
 
         Writes ``findings.csv``, ``verdicts.csv`` (UTF-8 with BOM),
         ``results.gpkg`` (layers ``verdicts``, ``findings``, ``evidence``),
-        ``summary.json`` and, when available, ``map.html``. Files are first
+        ``summary.json``, ``map.html`` and ``report.html`` (``offline``,
+        ``basemap`` and ``tk`` as for :meth:`map`). Files are first
         written to a temporary folder beside ``out_dir`` and then moved into
         place, so an interrupted run leaves earlier outputs whole.
 
@@ -141,7 +168,9 @@ class Result:
         out.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".geoplan-", dir=out))
         try:
-            written = self._write_all(tmp, map_html=map_html)
+            written = self._write_all(tmp, map_html=map_html, report_html=report_html,
+                                      map_options={"offline": offline, "basemap": basemap,
+                                                   "tk": tk})
             final = []
             for p in written:
                 target = out / p.name
@@ -151,7 +180,8 @@ class Result:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def _write_all(self, d: Path, *, map_html: bool) -> list[Path]:
+    def _write_all(self, d: Path, *, map_html: bool, report_html: bool = False,
+                   map_options: dict[str, Any] | None = None) -> list[Path]:
         files = []
         f = d / "findings.csv"
         self.findings.to_csv(f, index=False, encoding="utf-8-sig")
@@ -164,14 +194,18 @@ class Result:
         f = d / "results.gpkg"
         self._write_gpkg(f)
         files.append(f)
-        if map_html:
-            try:
-                from .maps import result_map  # type: ignore[attr-defined]
-            except ImportError:
-                result_map = None
-            if result_map is not None:
+        if map_html or report_html:
+            from .maps import result_map
+            from .report import result_report
+
+            m = result_map(self, **(map_options or {}))
+            if map_html:
                 f = d / "map.html"
-                result_map(self).save(str(f))
+                f.write_text(m.get_root().render(), encoding="utf-8")
+                files.append(f)
+            if report_html:
+                f = d / "report.html"
+                result_report(self, f, map_obj=m)
                 files.append(f)
         f = d / "summary.json"
         f.write_text(json.dumps(self.summary, ensure_ascii=False, indent=2, default=str),

@@ -1,0 +1,68 @@
+"""Planning analyses over a workspace: coverage, connectivity, indicators, village classes.
+
+- :func:`coverage` — which villages, and what share of people, lie within the
+  service distance of each facility kind, in a straight line and along roads
+  (clauses 八, 九, 十, 十二, 十三);
+- :func:`connectivity` — villages above a population threshold without a
+  hardened-road connection, with the gap length (clause 五);
+- :func:`indicators` — plan indicators by township and for the city against
+  the targets of clauses 四, 五, 七, 十二;
+- :func:`village_classes` — villages by layout class with the proposed
+  projects in each, projects in 搬迁撤并 villages highlighted (clause 四).
+
+Parameters and targets come from a TOML targets file
+(:func:`load_targets`, built-in ``yining-2025``), each figure with its source
+and a ``verified`` flag. Every result is a dataclass with DataFrames, a
+``_repr_html_`` for Jupyter, ``.map()`` (folium) and ``.to_files(dir)``
+(CSV UTF-8 with BOM, GeoPackage, ``map.html``, ``summary.json``, written
+atomically).
+
+Examples
+--------
+>>> import geoplan
+>>> ws = geoplan.open_workspace("layers")                      # doctest: +SKIP
+>>> cov = geoplan.coverage(ws)                                 # doctest: +SKIP
+>>> con = geoplan.connectivity(ws)                             # doctest: +SKIP
+>>> ind = geoplan.indicators(ws, coverage_result=cov)          # doctest: +SKIP
+>>> vc = geoplan.village_classes(ws, "layers/batches/proposed_houses.gpkg")  # doctest: +SKIP
+"""
+
+from ._common import LAYOUT_CLASSES
+from .network import AttachedNetwork, NetworkError, RoadNetwork, build_network
+from .plan_indicators import IndicatorResult, indicators, township_areas
+from .road_access import ConnectivityResult, connectivity
+from .service_coverage import CoverageResult, coverage
+from .targets import (
+    FACILITY_KINDS,
+    Indicator,
+    ServiceDistance,
+    Targets,
+    TargetsError,
+    builtin_targets,
+    load_targets,
+)
+from .village_report import VillageClassResult, village_classes
+
+__all__ = [
+    "FACILITY_KINDS",
+    "LAYOUT_CLASSES",
+    "AttachedNetwork",
+    "ConnectivityResult",
+    "CoverageResult",
+    "Indicator",
+    "IndicatorResult",
+    "NetworkError",
+    "RoadNetwork",
+    "ServiceDistance",
+    "Targets",
+    "TargetsError",
+    "VillageClassResult",
+    "build_network",
+    "builtin_targets",
+    "connectivity",
+    "coverage",
+    "indicators",
+    "load_targets",
+    "township_areas",
+    "village_classes",
+]

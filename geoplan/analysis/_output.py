@@ -1,0 +1,176 @@
+"""Shared output helpers for the planning analyses: atomic folders, CSV, GeoPackage."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .._version import __version__
+from ..errors import DataFileError
+from ..workspace import Layer, Workspace
+
+__all__ = ["layer_provenance", "write_outputs"]
+
+
+def layer_provenance(ws: Workspace, kinds: Iterable[str]) -> list[dict[str, Any]]:
+    """Source, feature count, CRS and sha256 of the layers an analysis read."""
+    rows = []
+    for kind in kinds:
+        layer = ws.get(kind)
+        if layer is None:
+            rows.append({"kind": kind, "source": None, "features": None, "crs": None,
+                         "sha256": None, "present": False})
+            continue
+        rows.append({"kind": kind, "source": layer.source,
+                     "features": len(layer.gdf) if isinstance(layer, Layer) else None,
+                     "crs": layer.source_crs.to_string(), "sha256": layer.sha256,
+                     "present": True})
+    return rows
+
+
+def base_summary(ws: Workspace, kinds: Iterable[str], started: _dt.datetime) -> dict[str, Any]:
+    """Provenance common to every analysis summary."""
+    return {
+        "workspace": str(ws.path),
+        "working_crs": ws.crs.to_string(),
+        "layers": layer_provenance(ws, kinds),
+        "geoplan_version": __version__,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "run_seconds": round((_dt.datetime.now(_dt.UTC) - started).total_seconds(), 3),
+    }
+
+
+def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    if isinstance(df, gpd.GeoDataFrame):
+        geom = df.geometry
+        out = pd.DataFrame(df.drop(columns=geom.name))
+        out["wkt"] = geom.to_wkt()
+        return out
+    return df
+
+
+def gpkg_safe(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Object columns holding lists or other values become text, booleans stay booleans."""
+    out = gdf.copy()
+    for c in out.columns:
+        if c == out.geometry.name:
+            continue
+        if out[c].dtype == object:
+            vals = out[c]
+            if vals.map(lambda v: isinstance(v, (bool, np.bool_)) or v is None).all() and \
+                    vals.notna().any():
+                out[c] = vals.astype("boolean")
+            else:
+                out[c] = vals.map(lambda v: v if v is None or isinstance(v, (str, int, float))
+                                  else ("; ".join(map(str, v)) if isinstance(v, (list, tuple))
+                                        else str(v)))
+    return out
+
+
+def write_outputs(
+    out_dir: str | os.PathLike[str],
+    *,
+    csv: Mapping[str, pd.DataFrame],
+    gpkg: Mapping[str, gpd.GeoDataFrame] | None = None,
+    gpkg_name: str = "results.gpkg",
+    summary: Mapping[str, Any],
+    map_html: Callable[[], Any] | None = None,
+) -> list[Path]:
+    """Write an analysis's files into ``out_dir``, each whole or not at all.
+
+    Everything is written to a temporary folder inside ``out_dir`` and then
+    moved into place with :func:`os.replace`, so an interrupted run leaves the
+    earlier outputs whole. CSV files are UTF-8 with BOM (Excel opens the
+    Chinese text correctly).
+    """
+    import pyogrio
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise DataFileError(f"{out}: exists and is not a folder; choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".geoplan-", dir=out))
+    except OSError as exc:
+        raise DataFileError(f"{out}: cannot create the output folder ({exc})") from exc
+    try:
+        written: list[Path] = []
+        for name, df in csv.items():
+            f = tmp / name
+            _csv_safe(df).to_csv(f, index=False, encoding="utf-8-sig")
+            written.append(f)
+        if gpkg:
+            f = tmp / gpkg_name
+            for layer, gdf in gpkg.items():
+                g = gpkg_safe(gdf)
+                if len(g) == 0:
+                    continue
+                pyogrio.write_dataframe(g, f, layer=layer, geometry_type="Unknown")
+            if f.exists():
+                written.append(f)
+        if map_html is not None:
+            m = map_html()
+            if m is not None:
+                f = tmp / "map.html"
+                m.save(str(f))
+                written.append(f)
+        f = tmp / "summary.json"
+        f.write_text(json.dumps(jsonable(summary), ensure_ascii=False, indent=2,
+                                allow_nan=False, default=_json_default), encoding="utf-8")
+        written.append(f)
+        final = []
+        for p in written:
+            target = out / p.name
+            os.replace(p, target)
+            final.append(target)
+        return final
+    except OSError as exc:
+        raise DataFileError(f"{out}: cannot write the outputs ({exc})") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        f = float(v)
+        return None if np.isnan(f) else f
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return str(v)
+
+
+def jsonable(v: Any) -> Any:
+    """A copy of ``v`` fit for strict JSON: NaN/inf → null, numpy scalars → Python."""
+    if isinstance(v, Mapping):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return [jsonable(x) for x in v.tolist()]
+    if v is pd.NA or v is pd.NaT:
+        return None
+    return clean_number(v)
+
+
+def clean_number(v: Any) -> Any:
+    """NaN and infinities become ``None`` (JSON null), numpy scalars plain Python."""
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return None if not np.isfinite(f) else f
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v

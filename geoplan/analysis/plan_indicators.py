@@ -1,0 +1,493 @@
+"""Plan indicators by township and for the city, held against the plan's targets.
+
+Indicators and targets come from the targets file (``[[indicators]]``), each
+with its clause and source: kilometres of new or rebuilt rural road (五),
+kilometres of 10 kV and low-voltage line by status (七), waste collection
+coverage and the sewage treatment rate (十二), demonstration-village plans (四).
+
+- Lengths are summed from the line layers in the working CRS, city-wide and
+  split by township area.
+- Village-based rates (coverage, shares) use each village's ``township`` field.
+- An indicator whose data is absent — no layer, no field, or a layer that
+  holds no line of that class at all (e.g. no low-voltage line mapped) — is
+  ``not_available``, never 0.
+
+**Township areas.** Unless real township boundaries are given
+(``townships=``, a layer with a ``township`` field), the township areas are
+approximated by the Voronoi cells of the villages, dissolved by the villages'
+``township`` field and clipped to the extent of the layers (plus 1 km). They
+partition the area, so the township lengths add up to the city total. They are
+not official boundaries; the map says so.
+
+Examples
+--------
+>>> import geoplan
+>>> ind = geoplan.indicators("layers")                  # doctest: +SKIP
+>>> ind.city()[["indicator_id", "measure", "target", "status"]]  # doctest: +SKIP
+>>> ind.wide()                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import STRtree
+
+from ..errors import SiteInputError, WorkspaceError
+from ..sites import read_sites
+from ..workspace import Workspace
+from . import _maps
+from ._common import NO_TOWNSHIP, as_workspace, share, table_html, village_frame
+from ._output import base_summary, clean_number, write_outputs
+from .service_coverage import CoverageResult, coverage
+from .targets import Indicator, Targets, load_targets
+
+__all__ = ["CITY", "IndicatorResult", "indicators", "township_areas"]
+
+CITY = "全市 city"
+OUTSIDE = "(乡镇范围外 outside the townships)"
+_STATUS_ZH = {"met": "已达标", "below_target": "未达标", "info": "仅统计",
+              "share_of_city": "占全市", "not_available": "无数据"}
+_METHOD_VORONOI = ("approximate: Voronoi cells of the villages dissolved by township, clipped "
+                   "to the layers' extent + 1 km (not official boundaries) / 近似乡镇范围：按村庄"
+                   "泰森多边形合并，非官方界线")
+
+
+def township_areas(
+    workspace: Workspace | str | os.PathLike[str],
+    townships: gpd.GeoDataFrame | None = None,
+    *,
+    margin_m: float = 1000.0,
+    extent_of: Sequence[gpd.GeoDataFrame] = (),
+) -> gpd.GeoDataFrame:
+    """Township polygons: the given ones, or Voronoi cells of villages dissolved by township.
+
+    Parameters
+    ----------
+    workspace
+        The workspace (its ``village`` layer, and the extent of its line layers).
+    townships
+        Real township boundaries with a ``township`` field (any CRS); used as given.
+    margin_m
+        How far beyond the layers' extent the approximate areas reach.
+    extent_of
+        More frames (in the working CRS) the approximate areas must cover,
+        e.g. project roads.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``township``, ``n_villages``, ``method`` and the polygon, in the working CRS.
+    """
+    ws = as_workspace(workspace)
+    vil = village_frame(ws)
+    counts = vil.groupby("township").size()
+    if townships is not None:
+        if "township" not in townships.columns:
+            raise WorkspaceError("the township boundaries need a 'township' field holding the "
+                                 "township names used in the village layer")
+        if townships.crs is None:
+            raise WorkspaceError("the township boundaries have no CRS; set one before use")
+        t = townships.to_crs(ws.crs).dissolve(by="township", as_index=False)[
+            ["township", "geometry"]]
+        t["n_villages"] = t["township"].map(counts).fillna(0).astype(int)
+        t["method"] = "given boundaries / 给定乡镇界线"
+        return t
+    frames = [vil] + [lyr.gdf for k in ("village_boundary", "road", "power_line")
+                      if (lyr := ws.vector(k)) is not None and len(lyr.gdf)]
+    frames += [f for f in extent_of if len(f)]
+    b = np.array([f.total_bounds for f in frames])
+    extent = shapely.box(b[:, 0].min() - margin_m, b[:, 1].min() - margin_m,
+                         b[:, 2].max() + margin_m, b[:, 3].max() + margin_m)
+    pts = vil.geometry.to_numpy()
+    ok = ~shapely.is_empty(pts)
+    if ok.sum() == 0:
+        raise WorkspaceError("the village layer has no usable geometry to derive township areas")
+    if ok.sum() == 1:
+        cells = np.array([extent], dtype=object)
+    else:
+        cells = shapely.get_parts(shapely.voronoi_polygons(
+            shapely.multipoints(pts[ok]), extend_to=extent))
+    cells = shapely.intersection(cells, extent)
+    cg = gpd.GeoDataFrame(geometry=cells, crs=ws.crs)
+    j = gpd.sjoin(cg, vil[["township", "geometry"]], how="left", predicate="contains")
+    j = j[~j.index.duplicated(keep="first")]
+    j["township"] = j["township"].fillna(NO_TOWNSHIP)
+    t = j[["township", "geometry"]].dissolve(by="township", as_index=False)
+    t["n_villages"] = t["township"].map(counts).fillna(0).astype(int)
+    t["method"] = _METHOD_VORONOI
+    return t[["township", "n_villages", "method", "geometry"]]
+
+
+@dataclass
+class IndicatorResult:
+    """Plan indicators by township and for the city.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per indicator × area: ``indicator_id, clause, title_zh,
+        title_en, level`` (city / township), ``area, measure, unit, target,
+        progress_percent, status`` (met, below_target, info, share_of_city,
+        not_available), ``status_zh, n, note, source, verified``.
+    townships : geopandas.GeoDataFrame
+        The township areas used (with ``method``) and each indicator's measure.
+    coverage : CoverageResult or None
+        The coverage analysis the village-coverage indicators came from.
+    summary : dict
+    """
+
+    table: pd.DataFrame
+    townships: gpd.GeoDataFrame
+    coverage: CoverageResult | None
+    summary: dict[str, Any]
+    targets: Targets
+    workspace: Workspace
+    notes: list[str] = field(default_factory=list)
+
+    def city(self) -> pd.DataFrame:
+        """The city-wide rows."""
+        return self.table[self.table["level"] == "city"].reset_index(drop=True)
+
+    def wide(self) -> pd.DataFrame:
+        """Areas × indicators: the measure of each (city last)."""
+        t = self.table
+        w = t.pivot_table(index="area", columns="indicator_id", values="measure",
+                          aggfunc="first", sort=False, dropna=False)
+        order = [a for a in t["area"].drop_duplicates() if a != CITY] + [CITY]
+        cols = list(dict.fromkeys(t["indicator_id"]))
+        return w.reindex(index=order, columns=cols).reset_index()
+
+    def __repr__(self) -> str:
+        c = self.city()
+        parts = "; ".join(f"{r.indicator_id} {r.measure:.1f} {r.unit} ({r.status})"
+                          if np.isfinite(r.measure) else f"{r.indicator_id} n/a"
+                          for r in c.itertuples())
+        return f"<geoplan IndicatorResult: {parts}>"
+
+    def _repr_html_(self) -> str:
+        cols = ["indicator_id", "clause", "title_zh", "measure", "unit", "target",
+                "progress_percent", "status_zh", "note"]
+        df = self.city()[cols].copy()
+        df["measure"] = df["measure"].round(2)
+        df["progress_percent"] = df["progress_percent"].round(1)
+        return ("<p><b>geoplan indicators 规划指标</b> — city 全市 (by township: .table / "
+                ".wide())</p>" + table_html(df))
+
+    def map(self) -> Any:
+        """A folium choropleth by township: one switchable layer per indicator."""
+        import folium
+
+        m = _maps.base_map(_maps.bounds_lonlat(self.townships), title="规划指标 Plan indicators")
+        t = self.townships
+        first = True
+        for ind in self.targets.indicators:
+            if ind.id not in t.columns:
+                continue
+            vals = t[ind.id].to_numpy(dtype=float)
+            if not np.isfinite(vals).any():
+                continue
+            if ind.unit == "%":
+                colours = _maps.ramp(vals, 0, 100)
+            else:
+                colours = _maps.ramp(vals, 0, float(np.nanmax(vals)) or 1.0)
+            g = folium.FeatureGroup(name=f"{ind.title_zh} {ind.title_en} ({ind.unit})",
+                                    overlay=False, show=first).add_to(m)
+            tips = [f"<b>{_maps.esc(r['township'])}</b><br>{_maps.esc(ind.title_zh)} / "
+                    f"{_maps.esc(ind.title_en)}: "
+                    f"{'无数据 n/a' if not np.isfinite(v) else f'{v:.1f} {_maps.esc(ind.unit)}'}"
+                    f"<br><i>{_maps.esc(r['method'])}</i>"
+                    for (_, r), v in zip(t.iterrows(), vals, strict=True)]
+            _maps.add_polygons(g, t, fill=colours, tooltips=tips)
+            first = False
+        _maps.legend(m, "低 → 高 low → high (% : 0–100; km: 0–max)",
+                     [("#d7191c", "lowest"), ("#fdae61", ""), ("#ffffbf", ""), ("#a6d96a", ""),
+                      ("#1a9641", "highest"), ("#bbbbbb", "无数据 not available")])
+        folium.LayerControl(collapsed=True).add_to(m)
+        return m
+
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+        """Write ``indicators.csv`` (long), ``indicators_wide.csv``, ``indicators.gpkg``
+        (township areas with measures), ``map.html`` and ``summary.json``, atomically."""
+        return write_outputs(
+            out_dir, csv={"indicators.csv": self.table, "indicators_wide.csv": self.wide()},
+            gpkg={"townships": self.townships}, gpkg_name="indicators.gpkg",
+            summary=self.summary, map_html=self.map if map_html else None)
+
+
+def _lengths_by_area(lines: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
+    geoms = lines.to_numpy()
+    ageo = areas.geometry.to_numpy()
+    if len(geoms) == 0:
+        return pd.Series(0.0, index=areas["township"].to_numpy())
+    li, ai = STRtree(ageo).query(geoms, predicate="intersects")
+    lens = shapely.length(shapely.intersection(geoms[li], ageo[ai]))
+    s = pd.Series(lens).groupby(areas["township"].to_numpy()[ai]).sum()
+    return s.reindex(areas["township"].to_numpy(), fill_value=0.0)
+
+
+def _read_extra(roads: gpd.GeoDataFrame | str | os.PathLike[str], ws: Workspace) -> tuple[
+        gpd.GeoDataFrame, str]:
+    if isinstance(roads, gpd.GeoDataFrame):
+        g, src = roads, str(roads.attrs.get("source", "(GeoDataFrame)"))
+    else:
+        g, src = read_sites(roads), str(roads)
+    if g.crs is None:
+        raise SiteInputError(f"{src}: the project roads have no CRS; give them one")
+    g = g.to_crs(ws.crs)
+    g = g[~(g.geometry.isna() | g.geometry.is_empty)]
+    bad = ~np.isin(shapely.get_type_id(g.geometry.to_numpy()), [1, 5])
+    if bad.any():
+        raise SiteInputError(f"{src}: {int(bad.sum())} project road(s) are not lines; give "
+                             "road centrelines")
+    return g, src
+
+
+def indicators(
+    workspace: Workspace | str | os.PathLike[str],
+    *,
+    targets: Targets | str | os.PathLike[str] = "yining-2025",
+    townships: gpd.GeoDataFrame | None = None,
+    project_roads: gpd.GeoDataFrame | str | os.PathLike[str] | None = None,
+    coverage_result: CoverageResult | None = None,
+    only: Sequence[str] | None = None,
+) -> IndicatorResult:
+    """Compute the plan indicators by township and for the city against their targets.
+
+    Parameters
+    ----------
+    workspace
+        A :class:`~geoplan.Workspace` or a path.
+    targets
+        Targets file (name or path) holding the ``[[indicators]]``.
+    townships
+        Real township boundaries (a ``township`` field); default: approximate
+        areas from the villages (see :func:`township_areas`).
+    project_roads
+        Road lines from the project library (e.g. ``layers/batches/proposed_roads.gpkg``)
+        counted in the road-length indicators on top of the ``road`` layer,
+        by their ``status`` field; the note says how many.
+    coverage_result
+        A coverage analysis to reuse for the village-coverage indicators.
+    only
+        Indicator ids to compute (default: all).
+
+    Returns
+    -------
+    IndicatorResult
+    """
+    started = _dt.datetime.now(_dt.UTC)
+    ws = as_workspace(workspace)
+    tg = load_targets(targets)
+    inds: list[Indicator] = list(tg.indicators)
+    if only is not None:
+        known = {i.id for i in inds}
+        unknown = [o for o in only if o not in known]
+        if unknown:
+            raise KeyError(f"unknown indicator(s) {unknown}; known: {', '.join(sorted(known))}")
+        inds = [i for i in inds if i.id in set(only)]
+    vil = village_frame(ws)
+    notes: list[str] = []
+    extra: gpd.GeoDataFrame | None = None
+    extra_src = None
+    if project_roads is not None:
+        extra, extra_src = _read_extra(project_roads, ws)
+    areas = township_areas(ws, townships, extent_of=[extra] if extra is not None else [])
+    names = list(areas["township"])
+    cov = coverage_result
+    need_kinds = sorted({i.facility for i in inds if i.measure == "village_coverage" and
+                         i.facility})
+    if cov is None and need_kinds and ws.vector("facility") is not None:
+        cov = coverage(ws, kinds=need_kinds, targets=tg)
+    rows: list[dict[str, Any]] = []
+    per_area: dict[str, pd.Series] = {}
+
+    def add(ind: Indicator, level: str, area: str, measure: float, n: int | None,
+            note: str, available: bool = True) -> None:
+        target = ind.target.value if ind.target is not None else np.nan
+        if not available or not np.isfinite(measure):
+            status = "not_available"
+            measure = np.nan
+        elif ind.target is None:
+            status = "info"
+        elif level == "township" and ind.scope == "city":
+            status = "share_of_city"
+            target = np.nan
+        else:
+            status = "met" if measure >= target - 1e-9 else "below_target"
+        progress = (100.0 * measure / target if np.isfinite(measure) and np.isfinite(target)
+                    and target > 0 else np.nan)
+        rows.append({
+            "indicator_id": ind.id, "clause": ind.clause, "title_zh": ind.title_zh,
+            "title_en": ind.title_en, "level": level, "area": area, "measure": measure,
+            "unit": ind.unit, "target": target, "progress_percent": progress,
+            "status": status, "status_zh": _STATUS_ZH[status], "n": n, "note": note,
+            "source": ind.target.source if ind.target is not None else "",
+            "verified": ind.target.verified if ind.target is not None else None,
+        })
+
+    def not_available(ind: Indicator, why: str) -> None:
+        add(ind, "city", CITY, np.nan, None, why, available=False)
+        for a in names:
+            add(ind, "township", a, np.nan, None, why, available=False)
+        per_area[ind.id] = pd.Series(np.nan, index=names)
+
+    for ind in inds:
+        if ind.measure == "length_km":
+            assert ind.layer is not None
+            layer = ws.vector(ind.layer)
+            frames = []
+            if layer is not None:
+                frames.append(layer.gdf)
+            if extra is not None and ind.layer == "road":
+                frames.append(extra)
+            if not frames:
+                not_available(ind, f"no {ind.layer!r} layer in the workspace / 无{ind.layer}图层")
+                continue
+            if extra is not None and ind.layer == "road":
+                lacking = sorted({f for w in (ind.where, ind.available_if) if w is not None
+                                  for f in w.missing_fields(extra.columns)})
+                if lacking:
+                    raise SiteInputError(
+                        f"{extra_src}: the project roads lack the field(s) {', '.join(lacking)} "
+                        f"that indicator {ind.id!r} reads (where {ind.where.text if ind.where else ''!r}); "
+                        "add them, e.g. status = new / proposed / rebuilt")
+            missing = sorted({f for w in (ind.where, ind.available_if) if w is not None
+                              for fr in frames for f in w.missing_fields(fr.columns)})
+            if missing:
+                not_available(ind, f"{ind.layer} lacks field(s) {', '.join(missing)} / "
+                                   f"缺少字段 {', '.join(missing)}")
+                continue
+            fields = set().union(*(w.fields for w in (ind.where, ind.available_if)
+                                   if w is not None))
+            data = gpd.GeoDataFrame(
+                pd.concat([pd.DataFrame({c: f[c].to_numpy() for c in sorted(fields)} |
+                                        {"geometry": f.geometry.to_numpy()})
+                           for f in frames], ignore_index=True),
+                geometry="geometry", crs=ws.crs)
+            if ind.available_if is not None and not ind.available_if.mask(data).any():
+                not_available(ind, f"the {ind.layer} layer holds no feature matching "
+                                   f"{ind.available_if.text!r}: not mapped, not 0 / 图层中无此类"
+                                   "要素，视为无数据而非0")
+                continue
+            sel = data[ind.where.mask(data)] if ind.where is not None else data
+            total_km = float(sel.geometry.length.sum()) / 1000.0
+            by_area = _lengths_by_area(sel.geometry, areas) / 1000.0
+            outside = total_km - float(by_area.sum())
+            note = f"{len(sel)} feature(s) of {ind.layer}"
+            if extra is not None and ind.layer == "road":
+                n_extra = int(ind.where.mask(extra).sum()) if ind.where is not None else len(extra)
+                note += f", incl. {n_extra} project road(s) from {extra_src}"
+            add(ind, "city", CITY, total_km, len(sel), note)
+            for a, v in by_area.items():
+                add(ind, "township", str(a), float(v), None, "length inside the township area")
+            if outside > 1e-6:
+                add(ind, "township", OUTSIDE, outside, None, "length outside the given townships")
+            per_area[ind.id] = by_area
+        elif ind.measure == "village_coverage":
+            if cov is None:
+                not_available(ind, "no facility layer / 无设施图层")
+                continue
+            if ind.facility not in cov.kinds:
+                not_available(ind, f"the coverage result given has no {ind.facility!r} / "
+                                   "所给覆盖分析未含此类设施")
+                continue
+            if ind.basis == "network" and cov.network is None:
+                not_available(ind, "no road network for network distances / 无路网")
+                continue
+            t = cov.table[cov.table["kind"] == ind.facility]
+            ok = t[f"covered_{ind.basis}"].astype(bool)
+            w = (np.ones(len(t)) if ind.weight == "villages" else
+                 t["population"].where(np.isfinite(t["population"]), 0.0).to_numpy())
+            d = cov.targets.service_distance(ind.facility).distance_m \
+                if ind.facility in cov.targets.service else None
+            dist_note = (f"within {d.value:g} m ({'verified' if d.verified else 'placeholder'}) "
+                         f"{'along roads' if ind.basis == 'network' else 'straight line'}"
+                         if d is not None else "")
+            add(ind, "city", CITY, share(float((w * ok).sum()), float(w.sum())), len(t),
+                f"{int(ok.sum())} of {len(t)} villages {dist_note}")
+            s = {}
+            for a in names:
+                m = (t["township"] == a).to_numpy()
+                s[a] = share(float((w[m] * ok[m]).sum()), float(w[m].sum()))
+                add(ind, "township", a, s[a], int(m.sum()),
+                    f"{int(ok[m].sum())} of {int(m.sum())} villages")
+            per_area[ind.id] = pd.Series(s)
+        else:  # village_share
+            assert ind.field is not None
+            if ind.field not in vil.columns or vil[ind.field].isna().all():
+                not_available(ind, f"the village layer has no {ind.field!r} field (or it is "
+                                   f"empty): not available, not 0 / 村庄图层无 {ind.field} 字段")
+                continue
+            if ind.where is not None and ind.where.missing_fields(vil.columns):
+                not_available(ind, f"the village layer lacks "
+                                   f"{', '.join(ind.where.missing_fields(vil.columns))}")
+                continue
+            v = vil[ind.where.mask(vil)] if ind.where is not None else vil
+            flag = v[ind.field].map(_truth)
+            known = flag.notna().to_numpy()
+            yes = (flag == True).to_numpy()  # noqa: E712 (object column)
+            w = (np.ones(len(v)) if ind.weight == "villages" else
+                 v["population"].where(np.isfinite(v["population"]), 0.0).to_numpy())
+            unk = int((~known).sum())
+            extra_note = f"; {unk} village(s) with unknown {ind.field} left out" if unk else ""
+            add(ind, "city", CITY, share(float(w[yes].sum()), float(w[known].sum())), len(v),
+                f"{int(yes.sum())} of {int(known.sum())} villages{extra_note}")
+            s = {}
+            for a in names:
+                m = (v["township"] == a).to_numpy()
+                s[a] = share(float(w[m & yes].sum()), float(w[m & known].sum()))
+                add(ind, "township", a, s[a], int(m.sum()),
+                    f"{int((m & yes).sum())} of {int((m & known).sum())} villages"
+                    if (m & known).any() else "no village in scope / 无适用村庄")
+            per_area[ind.id] = pd.Series(s)
+    table = pd.DataFrame(rows)
+    table["n"] = table["n"].astype("Int64")
+    # city rows first within each indicator, then townships in area order
+    table["_lv"] = (table["level"] != "city").astype(int)
+    table["_ord"] = table["indicator_id"].map({i.id: n for n, i in enumerate(inds)})
+    table = table.sort_values(["_ord", "_lv"], kind="stable").drop(columns=["_lv", "_ord"]) \
+        .reset_index(drop=True)
+    areas_out = areas.copy()
+    for iid, s in per_area.items():
+        areas_out[iid] = areas_out["township"].map(s).astype(float)
+    city_rows = table[table["level"] == "city"]
+    summary = {
+        "analysis": "indicators",
+        "notes": notes,
+        "township_areas": str(areas["method"].iloc[0]) if len(areas) else None,
+        "city": [{k: clean_number(v) for k, v in r.items()}
+                 for r in city_rows.to_dict(orient="records")],
+        "not_available": city_rows.loc[city_rows["status"] == "not_available",
+                                       "indicator_id"].tolist(),
+        "project_roads": extra_src,
+        "targets": tg.provenance(),
+        **base_summary(ws, ["village", "road", "power_line", "facility", "village_boundary"],
+                       started),
+    }
+    return IndicatorResult(table=table, townships=areas_out, coverage=cov, summary=summary,
+                           targets=tg, workspace=ws, notes=notes)
+
+
+def _truth(v: Any) -> bool | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return bool(v)
+    s = str(v).strip().lower()
+    if s in ("1", "true", "t", "yes", "y", "是", "已治理"):
+        return True
+    if s in ("0", "false", "f", "no", "n", "否", "未治理", ""):
+        return False
+    return None

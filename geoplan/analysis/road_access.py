@@ -1,0 +1,312 @@
+"""Hardened-road connectivity of villages (clause 五 — 较大人口规模自然村通硬化路).
+
+Villages at or above a population threshold should be reached by a hardened
+(``surface == 硬化``) road. For each village the network distance to the
+hardened network is measured — the snap connector from the village to the
+nearest road plus the unpaved road between it and the first hardened road
+(one multi-source Dijkstra from every hardened road node). A village is
+listed when that gap is longer than a limit, when its part of the network has
+no hardened road at all, or when no road comes within the snap distance; the
+straight-line distance to the nearest hardened road is given for every
+village as the length of a new link.
+
+Examples
+--------
+>>> import geoplan
+>>> con = geoplan.connectivity("layers")                    # doctest: +SKIP
+>>> con.flagged()[["name", "population", "status", "gap_m"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely import STRtree
+
+from ..rules.pack import Threshold
+from ..workspace import Workspace
+from . import _maps
+from ._common import as_workspace, network_for, table_html, village_frame
+from ._output import base_summary, clean_number, write_outputs
+from .network import RoadNetwork
+from .targets import Targets, load_targets
+
+__all__ = ["ConnectivityResult", "connectivity"]
+
+STATUSES = ("connected", "gap", "isolated", "no_road", "below_threshold", "not_checked")
+_FLAGGED = ("gap", "isolated", "no_road")
+_STATUS_ZH = {"connected": "已通硬化路", "gap": "距硬化路网过远", "isolated": "所在路网无硬化路",
+              "no_road": "附近无道路", "below_threshold": "人口低于阈值", "not_checked": "未核查"}
+
+
+@dataclass
+class ConnectivityResult:
+    """Hardened-road connectivity of villages.
+
+    Attributes
+    ----------
+    villages : geopandas.GeoDataFrame
+        Every village (points, index kept): ``status`` (connected, gap,
+        isolated, no_road, below_threshold, not_checked), ``status_zh``,
+        ``gap_m`` (network distance to the hardened network, NaN when there
+        is no route), ``snap_m`` (village → nearest road), ``unpaved_m`` (the
+        road part of the gap), ``straight_to_hardened_m``, ``component`` (road
+        network component id), ``message_zh``, ``message_en``.
+    gap_paths : geopandas.GeoDataFrame
+        For listed villages with a route: the path to the hardened network.
+    network : RoadNetwork or None
+    summary : dict
+    """
+
+    villages: gpd.GeoDataFrame
+    gap_paths: gpd.GeoDataFrame
+    network: RoadNetwork | None
+    min_population: Threshold
+    max_gap_m: Threshold
+    summary: dict[str, Any]
+    targets: Targets
+    workspace: Workspace
+    notes: list[str] = field(default_factory=list)
+
+    def flagged(self) -> gpd.GeoDataFrame:
+        """Villages at or above the threshold without a hardened-road connection."""
+        return self.villages[self.villages["status"].isin(_FLAGGED)]
+
+    def counts(self) -> pd.Series:
+        """Villages per status."""
+        return self.villages["status"].value_counts().reindex(list(STATUSES), fill_value=0)
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        return (f"<geoplan ConnectivityResult: {len(self.villages)} villages, population ≥ "
+                f"{self.min_population.value:g}, gap > {self.max_gap_m.value:g} m listed; "
+                + ", ".join(f"{k} {int(v)}" for k, v in c.items() if v) + ">")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        c = self.counts()
+        head = (f"<p><b>geoplan connectivity 硬化路连通</b> — villages with population ≥ "
+                f"{self.min_population.value:g} 人; gap limit 缺口上限 {self.max_gap_m.value:g} m "
+                f"({'verified' if self.max_gap_m.verified else 'placeholder 未核实'})</p><p>"
+                + html.escape(", ".join(f"{k} {_STATUS_ZH[k]}: {int(v)}" for k, v in c.items()))
+                + "</p>")
+        cols = ["name", "township", "population", "status_zh", "gap_m", "unpaved_m",
+                "straight_to_hardened_m", "message_en"]
+        df = pd.DataFrame(self.flagged()[cols]).round(0)
+        return head + table_html(df)
+
+    def map(self) -> Any:
+        """A folium map: roads by surface, villages by status, gap paths."""
+        import folium
+
+        m = _maps.base_map(_maps.bounds_lonlat(self.villages), title="硬化路连通 Hardened-road access")
+        if self.network is not None:
+            seg = self.network.segments
+            g = folium.FeatureGroup(name="道路 Roads").add_to(m)
+            _maps.add_lines(g, seg[seg["hardened"]], color="#222", weight=3)
+            _maps.add_lines(g, seg[~seg["hardened"]], color="#b58900", weight=2)
+        if len(self.gap_paths):
+            g = folium.FeatureGroup(name="缺口路径 Gap paths").add_to(m)
+            _maps.add_lines(g, self.gap_paths, color="#e7298a", weight=5, tooltips=[
+                f"{_maps.esc(r['name'])}: {_maps.esc(r['gap_m'])} m"
+                for _, r in self.gap_paths.iterrows()])
+        colours = {"connected": "#1a9641", "gap": "#fdae61", "isolated": "#d7191c",
+                   "no_road": "#7b3294", "below_threshold": "#bbbbbb", "not_checked": "#999999"}
+        g = folium.FeatureGroup(name="村庄 Villages").add_to(m)
+        tips = [f"<b>{_maps.esc(r['name'])}</b> ({_maps.esc(r['township'])}), "
+                f"人口 {_maps.esc(r['population'])}<br>{_maps.esc(r['message_zh'])}<br>"
+                f"{_maps.esc(r['message_en'])}" for _, r in self.villages.iterrows()]
+        _maps.add_points(g, self.villages, color=[colours[s] for s in self.villages["status"]],
+                         radius=7, tooltips=tips)
+        _maps.legend(m, "硬化路连通 Hardened-road access",
+                     [(colours[s], f"{_STATUS_ZH[s]} {s}") for s in STATUSES]
+                     + [("#222", "硬化路 hardened road"), ("#b58900", "非硬化路 unpaved road"),
+                        ("#e7298a", "缺口路径 gap path to the hardened network")])
+        folium.LayerControl(collapsed=True).add_to(m)
+        return m
+
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+        """Write ``connectivity.csv`` (every village), ``connectivity_flagged.csv``,
+        ``connectivity.gpkg`` (villages, gap_paths, roads), ``map.html`` and
+        ``summary.json``, atomically."""
+        layers: dict[str, gpd.GeoDataFrame] = {"villages": self.villages,
+                                               "gap_paths": self.gap_paths}
+        if self.network is not None:
+            layers["roads"] = self.network.segments
+        return write_outputs(
+            out_dir, csv={"connectivity.csv": self.villages,
+                          "connectivity_flagged.csv": self.flagged()},
+            gpkg=layers, gpkg_name="connectivity.gpkg", summary=self.summary,
+            map_html=self.map if map_html else None)
+
+
+def connectivity(
+    workspace: Workspace | str | os.PathLike[str],
+    *,
+    targets: Targets | str | os.PathLike[str] = "yining-2025",
+    min_population: float | None = None,
+    max_gap_m: float | None = None,
+    max_snap_m: float | None = None,
+    network: RoadNetwork | None = None,
+) -> ConnectivityResult:
+    """Villages above a population threshold without a hardened-road connection.
+
+    Parameters
+    ----------
+    workspace
+        A :class:`~geoplan.Workspace` or a path. Needs ``village`` (with
+        ``population``) and ``road`` (with ``surface``) layers.
+    targets
+        Targets file with ``[connectivity]`` and ``[network]`` parameters.
+    min_population, max_gap_m, max_snap_m
+        Override the file's figures (reported as given by the caller).
+    network
+        A prebuilt :class:`RoadNetwork`.
+
+    Returns
+    -------
+    ConnectivityResult
+        A village whose population is unknown is ``not_checked``; without a
+        road layer every village is ``not_checked`` — never ``connected``.
+    """
+    started = _dt.datetime.now(_dt.UTC)
+    ws = as_workspace(workspace)
+    tg = load_targets(targets)
+    min_pop = (tg.connectivity.min_population if min_population is None else
+               Threshold(float(min_population), "persons", "given by the caller", False))
+    max_gap = (tg.connectivity.max_gap_m if max_gap_m is None else
+               Threshold(float(max_gap_m), "m", "given by the caller", False))
+    snap_limit = float(max_snap_m) if max_snap_m is not None else tg.network.max_snap_m.value
+    vil = village_frame(ws)
+    notes: list[str] = []
+    net, why = (network, None) if network is not None else network_for(ws, tg)
+    n = len(vil)
+    gap = np.full(n, np.nan)
+    snap = np.full(n, np.nan)
+    straight_h = np.full(n, np.nan)
+    comp = np.full(n, -1)
+    attached_ok = np.zeros(n, dtype=bool)
+    paths: list[dict[str, Any]] = []
+    if why:
+        notes.append(why)
+    hardened_count = 0
+    if net is not None:
+        notes.extend(net.notes)
+        att = net.attach({"village": vil.geometry}, max_snap_m=snap_limit)
+        snap = att.snap_m["village"]
+        attached_ok = att.attached["village"]
+        hard = att.hardened_nodes()
+        hardened_count = int(net.segments["hardened"].sum())
+        if not hard:
+            notes.append("no road in the network is hardened (surface values "
+                         f"{', '.join(tg.network.hardened)}): no village can be connected")
+        d = att.distances_from_nodes(hard)["village"] if hard else np.full(n, np.inf)
+        gap = np.where(np.isfinite(d), d, np.nan)
+        import networkx as nx
+
+        comp_of: dict[Any, int] = {}
+        for ci, nodes in enumerate(nx.connected_components(att.graph)):
+            for node in nodes:
+                comp_of[node] = ci
+        comp = np.array([comp_of.get(("village", i), -1) for i in range(n)])
+        hseg = net.segments[net.segments["hardened"]]
+        if len(hseg):
+            (qi, _), dist = STRtree(hseg.geometry.to_numpy()).query_nearest(
+                vil.geometry.to_numpy(), return_distance=True, all_matches=False)
+            straight_h[qi] = dist
+    pop = vil["population"].to_numpy(dtype=float)
+    status = np.full(n, "not_checked", dtype=object)
+    if net is not None:
+        status = np.select(
+            [~np.isfinite(pop), pop < min_pop.value, ~attached_ok, ~np.isfinite(gap),
+             gap > max_gap.value],
+            ["not_checked", "below_threshold", "no_road", "isolated", "gap"],
+            default="connected").astype(object)
+    elif np.isfinite(pop).any():
+        status = np.where(np.isfinite(pop) & (pop < min_pop.value), "below_threshold",
+                          "not_checked").astype(object)
+    unpaved = gap - np.where(np.isfinite(snap), snap, 0.0)
+    msg_zh, msg_en = [], []
+    for i in range(n):
+        s = status[i]
+        if s == "connected":
+            msg_zh.append(f"距硬化路网 {gap[i]:.0f} 米，不超过 {max_gap.value:g} 米")
+            msg_en.append(f"{gap[i]:.0f} m from the hardened network (limit {max_gap.value:g} m)")
+        elif s == "gap":
+            msg_zh.append(f"距硬化路网 {gap[i]:.0f} 米（其中非硬化道路 {unpaved[i]:.0f} 米），"
+                          f"超过 {max_gap.value:g} 米")
+            msg_en.append(f"{gap[i]:.0f} m from the hardened network ({unpaved[i]:.0f} m of it "
+                          f"unpaved road), above {max_gap.value:g} m")
+        elif s == "isolated":
+            msg_zh.append(f"所在路网无硬化路；直线距最近硬化路 {straight_h[i]:.0f} 米")
+            msg_en.append("no hardened road in its part of the network; nearest hardened road "
+                          f"{straight_h[i]:.0f} m in a straight line")
+        elif s == "no_road":
+            msg_zh.append(f"{snap_limit:g} 米内无道路；直线距最近硬化路 {straight_h[i]:.0f} 米")
+            msg_en.append(f"no road within {snap_limit:g} m; nearest hardened road "
+                          f"{straight_h[i]:.0f} m in a straight line")
+        elif s == "below_threshold":
+            msg_zh.append(f"人口 {pop[i]:.0f} 低于阈值 {min_pop.value:g}")
+            msg_en.append(f"population {pop[i]:.0f} below the threshold {min_pop.value:g}")
+        else:
+            why_zh = "无道路图层" if net is None else "人口未知"
+            why_en = "no road layer" if net is None else "population unknown"
+            msg_zh.append(f"未核查：{why_zh}")
+            msg_en.append(f"not checked: {why_en}")
+    out = vil.copy()
+    out["status"] = status
+    out["status_zh"] = [_STATUS_ZH[s] for s in status]
+    out["gap_m"] = gap
+    out["snap_m"] = snap
+    out["unpaved_m"] = unpaved
+    out["straight_to_hardened_m"] = straight_h
+    out["component"] = comp
+    out["message_zh"] = msg_zh
+    out["message_en"] = msg_en
+    if net is not None:
+        hard_set = att.hardened_nodes()
+        for i in np.flatnonzero(status == "gap"):
+            p = att.shortest_path_to(("village", int(i)), hard_set)
+            line = att.path_line(p) if p else None
+            if line is not None:
+                paths.append({"village_fid": vil["fid"].iloc[i], "name": vil["name"].iloc[i],
+                              "township": vil["township"].iloc[i], "gap_m": gap[i],
+                              "path_length_m": line.length, "geometry": line})
+    gap_paths = gpd.GeoDataFrame(
+        paths if paths else {"village_fid": [], "name": [], "township": [], "gap_m": [],
+                             "path_length_m": []},
+        geometry="geometry" if paths else [], crs=ws.crs)
+    counts = out["status"].value_counts().reindex(list(STATUSES), fill_value=0)
+    summary = {
+        "analysis": "connectivity",
+        "clause": tg.connectivity.clause,
+        "notes": notes,
+        "counts": {k: int(v) for k, v in counts.items()},
+        "flagged": [{k: clean_number(v) for k, v in r.items()} for r in
+                    pd.DataFrame(out[out["status"].isin(_FLAGGED)][
+                        ["fid", "name", "township", "population", "status", "gap_m",
+                         "unpaved_m", "straight_to_hardened_m"]]).to_dict(orient="records")],
+        "parameters": {
+            "min_population": {"value": min_pop.value, "source": min_pop.source,
+                               "verified": min_pop.verified},
+            "max_gap_m": {"value": max_gap.value, "source": max_gap.source,
+                          "verified": max_gap.verified},
+            "max_snap_m": {"value": snap_limit, "source": tg.network.max_snap_m.source
+                           if max_snap_m is None else "given by the caller"},
+            "hardened": list(tg.network.hardened),
+        },
+        "hardened_segments": hardened_count,
+        "targets": {"name": tg.name, "version": tg.version, "path": tg.path},
+        **base_summary(ws, ["village", "road"], started),
+    }
+    return ConnectivityResult(villages=out, gap_paths=gap_paths, network=net,
+                              min_population=min_pop, max_gap_m=max_gap, summary=summary,
+                              targets=tg, workspace=ws, notes=notes)

@@ -1,0 +1,274 @@
+"""The offline map and report in a real browser: headless Chromium, network blocked.
+
+Driven with Playwright for Python over Debian's ``chromium`` (never a
+downloaded browser). Every request that is not a ``file:`` URL is aborted and
+recorded; console errors, page errors and dialogs are collected. Screenshots
+go to ``test-artifacts/`` (gitignored).
+
+Skipped, with the reason, only when no Chromium binary is found (``.ci/run``
+installs one with apt when it runs as root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from conftest import REPO, SAMPLE
+
+import geoplan
+from geoplan.maps import result_map
+from geoplan.report import result_report
+
+
+def _chromium() -> str | None:
+    for cand in (os.environ.get("GEOPLAN_CHROMIUM"), "/usr/bin/chromium",
+                 shutil.which("chromium"), shutil.which("chromium-browser"),
+                 shutil.which("google-chrome")):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+CHROMIUM = _chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium binary found (/usr/bin/chromium): apt-get install -y chromium")
+
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="Playwright for Python is not installed: "
+                                      "pip install playwright")
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "test-artifacts"
+
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+XSS_SCRIPT = "</script><script>window.__xss=2</script>"
+XSS_ID = "<svg onload=window.__xss=3>H-X"
+XSS_VILLAGE = '<img src=y onerror="window.__xss=4">'
+
+
+class Events:
+    def __init__(self) -> None:
+        self.blocked: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+
+    def attach(self, page: Any) -> None:
+        def route(r: Any) -> None:
+            url = r.request.url
+            if url.startswith("file:"):
+                r.continue_()
+            else:
+                self.blocked.append(url)
+                r.abort()
+
+        page.route("**/*", route)
+        page.on("requestfailed", lambda r: self.failed.append(r.url))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+        def dialog(d: Any) -> None:
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", dialog)
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory) -> tuple[geoplan.Result, Path, Path]:
+    """The sample houses (those with a geometry) with XSS names, mapped and reported offline."""
+    ws = geoplan.open_workspace(SAMPLE)
+    g = gpd.read_file(SAMPLE / "batches" / "proposed_houses.gpkg")
+    g = g[~(g.geometry.isna() | g.geometry.is_empty)].copy()
+    g.loc[g.index[0], "village"] = XSS_IMG
+    g.loc[g.index[1], "village"] = XSS_SCRIPT
+    g.loc[g.index[2], "house_id"] = XSS_ID
+    vil = ws.layers["village"].gdf
+    vil.loc[vil.index[0], "name"] = XSS_VILLAGE
+    res = geoplan.check(g, ws, id_field="house_id")
+    d = tmp_path_factory.mktemp("browser")
+    m = result_map(res, offline=True)
+    map_path = d / "map.html"
+    map_path.write_text(m.get_root().render(), encoding="utf-8")
+    report_path = d / "report.html"
+    result_report(res, report_path, map_obj=m)
+    return res, map_path, report_path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser: Any, path: Path) -> tuple[Any, Events]:
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    ev = Events()
+    ev.attach(page)
+    page.goto(path.as_uri())
+    page.wait_for_function("window.geoplan && window.geoplan.ready === true", timeout=20_000)
+    return page, ev
+
+
+@pytest.fixture(scope="module")
+def map_page(browser, checked) -> Iterator[tuple[Any, Events]]:
+    page, ev = _open(browser, checked[1])
+    yield page, ev
+    page.close()
+
+
+def _click_site(page: Any, site_id_escaped: str, zoom: float = 17) -> None:
+    """Centre the map on a site and click it with the mouse, as a user would."""
+    xy = page.evaluate("""([id, zoom]) => {
+        const ll = geoplan.findSite(id).ll, m = geoplan.map;
+        m.closePopup();
+        m.setView(ll, zoom, {animate: false});
+        const p = m.latLngToContainerPoint(ll), r = m.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top];
+    }""", [site_id_escaped, zoom])
+    page.wait_for_selector(".leaflet-popup", state="detached", timeout=5_000)  # fade-out over
+    page.mouse.click(xy[0], xy[1])
+    page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+
+
+def test_offline_map_loads_with_no_request_and_no_error(map_page) -> None:
+    page, ev = map_page
+    assert ev.blocked == [], f"requests left the page: {ev.blocked[:5]}"
+    assert ev.failed == []
+    assert ev.errors == []
+    assert page.evaluate("typeof L === 'object' && L.version") == "1.9.4"
+    assert page.evaluate("geoplan.map instanceof L.Map")
+    assert page.evaluate("geoplan.map.getRenderer(geoplan.lineLayers[0]) instanceof L.Canvas")
+    assert page.evaluate("geoplan.pointSites instanceof L.Canvas")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map.png"))
+
+
+def test_every_site_is_drawn(map_page, checked) -> None:
+    page, _ = map_page
+    n = len(checked[0].verdicts)
+    assert page.evaluate("geoplan.siteCount()") == n
+    drawn = page.evaluate("geoplan.drawnSites()")
+    assert drawn == {"onRenderer": n, "inView": n}          # fitted to the batch: all in view
+    legend = page.evaluate("""Object.fromEntries([...document.querySelectorAll('[data-verdict]')]
+        .map(e => [e.dataset.verdict, +e.textContent]))""")
+    assert legend == {k: int(v) for k, v in checked[0].counts().items()}
+
+
+def test_verdict_switches_and_hover(map_page, checked) -> None:
+    page, ev = map_page
+    n = len(checked[0].verdicts)
+    n_fail = int(checked[0].counts()["fail"])
+    page.uncheck('input[data-gp="v"][data-i="0"]')               # 不通过 fail off
+    assert page.evaluate("geoplan.siteCount()") == n - n_fail
+    assert page.evaluate("geoplan.drawnSites().inView") == n - n_fail
+    page.check('input[data-gp="v"][data-i="0"]')
+    assert page.evaluate("geoplan.drawnSites().inView") == n
+    xy = page.evaluate("""(() => { const s = geoplan.findSite('H0004'), m = geoplan.map;
+        m.setView(s.ll, 16, {animate: false});
+        const p = m.latLngToContainerPoint(s.ll), r = m.getContainer().getBoundingClientRect();
+        return [p.x + r.left, p.y + r.top]; })()""")
+    page.mouse.move(xy[0] - 30, xy[1])
+    page.wait_for_timeout(60)             # Leaflet's canvas passes one mousemove per 32 ms
+    page.mouse.move(xy[0], xy[1])
+    page.wait_for_selector(".gp-tip-s", timeout=5_000)
+    assert "H0004" in page.inner_text(".gp-tip-s")
+    assert not page.is_visible(".gp-tip-c")          # no constraint tooltip over a site
+    assert ev.errors == []
+
+
+def test_popup_of_a_failing_site_lists_its_rules(map_page, checked) -> None:
+    page, ev = map_page
+    res = checked[0]
+    f = res.findings
+    fails = f[(f.status == "fail") & f.site_id.str.match(r"^H\d+$")]
+    sid = fails.groupby("site_id").size().sort_values(ascending=False).index[0]
+    _click_site(page, sid)
+    text = page.inner_text(".leaflet-popup-content")
+    assert sid in text
+    assert "不通过" in text
+    rules = {r.id: r for r in res.pack.rules}
+    mine = f[(f.site_id == sid) & f.status.isin(["fail", "warn"])]
+    assert len(mine) >= 1
+    for rid in mine.rule_id:
+        assert rules[rid].title_zh in text
+        assert rules[rid].title_en in text
+        assert rules[rid].clause in text
+    assert "实测 measured" in text
+    assert "限值 limit" in text
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(300)                                    # popup fade-in
+    page.screenshot(path=str(ARTIFACTS / "map-popup.png"))
+    assert ev.errors == []
+
+
+def test_xss_names_show_as_text_and_run_nothing(map_page, checked) -> None:
+    page, ev = map_page
+    v = checked[0].verdicts
+    for village in (XSS_IMG, XSS_SCRIPT):
+        sid = str(v.loc[v.village == village, "site_id"].iloc[0])
+        _click_site(page, sid)
+        assert village in page.inner_text(".leaflet-popup-content")
+    _click_site(page, "&lt;svg onload=window.__xss=3&gt;H-X")
+    assert XSS_ID in page.inner_text(".leaflet-popup-content")
+    # the village label of a constraint layer, shown when zoomed in
+    labels = page.evaluate("""(() => { geoplan.map.setZoom(13, {animate: false});
+        return [...document.querySelectorAll('.gp-label')].map(e => e.textContent); })()""")
+    assert XSS_VILLAGE in labels
+    page.wait_for_timeout(200)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("document.querySelectorAll('.leaflet-popup-content img').length") == 0
+    assert ev.dialogs == []
+    assert ev.errors == []
+    assert ev.blocked == []
+
+
+def test_road_batch_draws_lines_with_popups(browser, tmp_path) -> None:
+    res = geoplan.check(SAMPLE / "batches" / "proposed_roads.gpkg", SAMPLE, subject="road")
+    path = tmp_path / "roads.html"
+    path.write_text(result_map(res, offline=True).get_root().render(), encoding="utf-8")
+    page, ev = _open(browser, path)
+    try:
+        assert page.evaluate("geoplan.siteCount()") == len(res.verdicts) == 30
+        assert page.evaluate("geoplan.drawnSites()") == {"onRenderer": 30, "inView": 30}
+        row = int(np.flatnonzero(res.verdicts["verdict"].to_numpy() == "fail")[0])  # row number
+        assert page.evaluate(f"geoplan.showSite({row})")
+        page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+        assert "不通过" in page.inner_text(".leaflet-popup-content")
+        assert ev.blocked == []
+        assert ev.errors == []
+    finally:
+        page.close()
+
+
+def test_offline_report_loads_and_links_sites_to_the_map(browser, checked) -> None:
+    page, ev = _open(browser, checked[2])
+    try:
+        n_fail = int(checked[0].counts()["fail"])
+        assert page.evaluate("document.querySelectorAll('section.gp-site').length") == n_fail
+        assert page.evaluate("document.querySelectorAll('svg.gp-svg').length") == n_fail
+        assert page.evaluate("geoplan.siteCount()") == len(checked[0].verdicts)
+        page.click("a.gp-show >> nth=0")
+        page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+        assert "不通过" in page.inner_text(".leaflet-popup-content")
+        page.evaluate("document.querySelector('section.gp-site').scrollIntoView()")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report-site.png"))
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        assert ev.blocked == []
+        assert ev.failed == []
+        assert ev.errors == []
+        assert ev.dialogs == []
+    finally:
+        page.close()

@@ -1,0 +1,502 @@
+"""Maps and review reports: what the HTML holds, without a browser.
+
+The browser side (the page loads offline, draws every site, popups, XSS) is
+in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+from conftest import SAMPLE, X0, Y0, gk
+from pyproj import Geod
+from shapely import box
+
+import geoplan
+from geoplan.cli import main
+from geoplan.maps import (
+    GROUP_LABELS,
+    MapError,
+    format_limit,
+    format_measure,
+    leaflet_assets,
+    result_map,
+    script_json,
+)
+from geoplan.report import result_report
+
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+XSS_SCRIPT = "</script><script>window.__xss=1</script>"
+XSS_ID = "<b onmouseover=alert(1)>H-X</b>"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _Refs(HTMLParser):
+    """Every URL the page would load: script src, link href, img/iframe src, CSS url()."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+        self.scripts: list[str] = []
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "script" and a.get("src"):
+            self.urls.append(("script", a["src"] or ""))
+        if tag == "link" and a.get("href"):
+            self.urls.append(("link", a["href"] or ""))
+        if tag in ("img", "iframe", "source", "video", "audio", "embed") and a.get("src"):
+            self.urls.append((tag, a["src"] or ""))
+        self._in = tag if tag in ("style", "script") else None
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "style":
+            for u in re.findall(r"url\(\s*['\"]?([^)'\"]+)", data):
+                self.urls.append(("css", u))
+        if self._in == "script":
+            self.scripts.append(data)
+
+
+def refs(page: str) -> _Refs:
+    p = _Refs()
+    p.feed(page)
+    return p
+
+
+def data_of(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="gp-data-[^"]+">(.*?)</script>', page, re.S)
+    assert m, "no data block"
+    return json.loads(m.group(1))
+
+
+def render(res: geoplan.Result, **kw) -> str:
+    return result_map(res, **kw).get_root().render()
+
+
+def all_coords(obj) -> list[float]:
+    out: list[float] = []
+    if isinstance(obj, dict):
+        if "coordinates" in obj:
+            out.extend(np.asarray(_flat(obj["coordinates"]), dtype=float).tolist())
+        for v in obj.values():
+            if isinstance(v, (dict, list)) and v is not obj.get("coordinates"):
+                out.extend(all_coords(v))
+    elif isinstance(obj, list):
+        for v in obj:
+            out.extend(all_coords(v))
+    return out
+
+
+def _flat(c):
+    if isinstance(c, (int, float)):
+        return [c]
+    return [x for part in c for x in _flat(part)]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def ws() -> geoplan.Workspace:
+    return geoplan.open_workspace(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def houses_gdf() -> gpd.GeoDataFrame:
+    g = gpd.read_file(SAMPLE / "batches" / "proposed_houses.gpkg")
+    g = g.copy()
+    g.loc[g.index[0], "village"] = XSS_IMG
+    g.loc[g.index[1], "village"] = XSS_SCRIPT
+    g.loc[g.index[2], "house_id"] = XSS_ID
+    return g
+
+
+@pytest.fixture(scope="module")
+def houses(ws, houses_gdf) -> geoplan.Result:
+    return geoplan.check(houses_gdf, ws, id_field="house_id")
+
+
+@pytest.fixture(scope="module")
+def offline_page(houses) -> str:
+    return render(houses, offline=True)
+
+
+@pytest.fixture(scope="module")
+def osm_page(houses) -> str:
+    return render(houses)
+
+
+# --------------------------------------------------------------------------- legend, groups
+
+
+def test_legend_shows_the_count_of_every_verdict(houses, offline_page) -> None:
+    counts = houses.counts()
+    assert counts["fail"] > 0
+    assert counts["pass"] > 0
+    for verdict, n in counts.items():
+        assert f'data-verdict="{verdict}">{int(n)}</span>' in offline_page, verdict
+    for zh, en in (("不通过", "fail"), ("警示", "warn"), ("通过", "pass"), ("未核查", "not checked")):
+        assert zh in offline_page
+        assert en in offline_page
+    # the 2 sites without geometry are counted, and said not to be drawn
+    assert "2 site(s) without geometry are not drawn" in offline_page
+
+
+def test_constraint_groups_and_kinds_named_in_chinese_and_english(houses, offline_page) -> None:
+    d = data_of(offline_page)
+    groups = {ly["group"] for ly in d["layers"]}
+    assert {"hazard", "redline", "water", "power", "land", "planning"} <= groups
+    for g in groups:
+        zh, en = GROUP_LABELS[g]
+        assert zh in offline_page, g
+        assert en in offline_page, g
+    for kind in ("flood_zone", "farmland_redline", "water_source_zone", "power_line",
+                 "forest_land", "farmland"):
+        k = geoplan.get_kind(kind)
+        assert k.label_zh in offline_page
+        assert k.label_en in offline_page
+    by_kind = {ly["kind"]: ly for ly in d["layers"]}
+    assert "landuse" not in by_kind                        # the dense base map is left out
+    # styled by group: hazards red/orange, water blue, forest green, farmland yellow
+    assert by_kind["flood_zone"]["style"]["color"].startswith("#cb")
+    assert by_kind["water_body"]["style"]["fillColor"] == "#9ecae1"
+    assert by_kind["forest_land"]["style"]["fillColor"] == "#41ab5d"
+    assert by_kind["farmland"]["style"]["fillColor"] == "#ffd92f"
+    # rule layers on at first, dense land parcels off
+    assert by_kind["flood_zone"]["on"]
+    assert not by_kind["farmland"]["on"]
+    assert not by_kind["facility"]["on"]
+
+
+def test_popup_data_carry_measure_unit_threshold_and_clause(houses, offline_page) -> None:
+    d = data_of(offline_page)
+    rules = d["rules"]
+    f = houses.findings
+    row = f[(f.rule_id == "house.flood_zone") & (f.status == "fail") & (f.unit == "m2")].iloc[0]
+    site = next(s for s in d["sites"]["features"] if s["properties"]["i"] == row.site_id)
+    items = site["properties"]["f"]
+    it = next(i for i in items if rules[i[0]]["id"] == "house.flood_zone")
+    assert rules[it[0]]["zh"] == "新建农房应避让洪水淹没区"
+    assert rules[it[0]]["en"] == "New houses must avoid flood zones"
+    assert rules[it[0]]["cl"] == "(十一)"
+    assert it[2] == format_measure(row.measure, "m2")
+    assert "亩" in it[2]
+    assert "m²" in it[2]
+    assert it[3] == "≤ 1 m²"
+    # a setback shows metres and "at least"
+    row = f[(f.rule_id == "house.power_line") & (f.status == "fail")].iloc[0]
+    site = next(s for s in d["sites"]["features"] if s["properties"]["i"] == row.site_id)
+    it = next(i for i in site["properties"]["f"] if rules[i[0]]["id"] == "house.power_line")
+    assert it[2].endswith(" m")
+    assert it[3].startswith("≥ ")
+
+
+def test_evidence_is_drawn_with_its_rule(houses, offline_page) -> None:
+    d = data_of(offline_page)
+    ev = d["evidence"]["features"]
+    assert len(ev) == len(houses.evidence)
+    assert {d["rules"][e["properties"]["r"]]["id"] for e in ev} >= {"house.flood_zone",
+                                                                    "house.farmland"}
+
+
+# --------------------------------------------------------------------------- offline
+
+
+def test_offline_page_loads_nothing_from_the_network(offline_page) -> None:
+    r = refs(offline_page)
+    remote = [u for u in r.urls if re.match(r"^\s*(https?:)?//", u[1])]
+    assert remote == []
+    assert all(u[1].startswith("data:") for u in r.urls if u[0] == "css"), r.urls
+    assert not [u for u in r.urls if u[0] in ("script", "link")]      # everything inline
+    low = offline_page.lower()
+    for lib in ("jquery", "bootstrap", "awesome-markers", "font-awesome", "fontawesome"):
+        assert lib not in low, lib
+    assert "L.tileLayer" not in offline_page                         # no basemap asked
+    assert "sourceMappingURL" not in offline_page
+    assert "window.L=" in offline_page.replace(" ", "")              # Leaflet itself, inlined
+
+
+def test_online_page_links_leaflet_only(osm_page) -> None:
+    r = refs(osm_page)
+    scripts = [u for k, u in r.urls if k == "script"]
+    assert scripts == ["https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js"]
+    assert "tile.openstreetmap.org" in osm_page
+    low = osm_page.lower()
+    assert "jquery" not in low
+    assert "bootstrap" not in low
+    assert "awesome" not in low
+
+
+def test_leaflet_assets_are_self_contained() -> None:
+    js, css = leaflet_assets()
+    assert "images/" not in css
+    assert "data:image/png;base64," in css
+    assert "sourceMappingURL" not in js
+    assert "</script" not in js.lower()
+    assert 'version="1.9.4"' in js.replace(" ", "") or "1.9.4" in js
+
+
+# --------------------------------------------------------------------------- safety
+
+
+def test_data_text_is_escaped_everywhere(houses, offline_page) -> None:
+    for payload in (XSS_IMG, XSS_SCRIPT, XSS_ID):
+        assert payload not in offline_page
+    # the only </script> tags are the page's own: one per <script> element
+    assert offline_page.lower().count("</script>") == offline_page.lower().count("<script")
+    d = data_of(offline_page)
+    texts = json.dumps(d, ensure_ascii=False)
+    assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in texts
+    assert "&lt;/script&gt;&lt;script&gt;window.__xss=1&lt;/script&gt;" in texts
+    ids = [s["properties"]["i"] for s in d["sites"]["features"]]
+    assert "&lt;b onmouseover=alert(1)&gt;H-X&lt;/b&gt;" in ids
+    page = result_report(houses, offline=True, detail=("fail", "warn", "not_checked", "pass"))
+    for payload in (XSS_IMG, XSS_SCRIPT, XSS_ID):
+        assert payload not in page
+    assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in page
+
+
+def test_script_json_cannot_close_a_script_element() -> None:
+    out = script_json({"a": "</script><script>alert(1)</script>", "b": "x & y", "c": "\u2028"})
+    assert "<" not in out
+    assert ">" not in out
+    assert "&" not in out
+    assert "\u2028" not in out
+    assert json.loads(out)["a"] == "</script><script>alert(1)</script>"
+
+
+def test_constraint_attribute_text_is_escaped(houses, ws) -> None:
+    vil = ws.layers["village"].gdf
+    old = vil["name"].iloc[0]
+    vil.loc[vil.index[0], "name"] = XSS_IMG
+    try:
+        page = render(houses, offline=True)
+    finally:
+        vil.loc[vil.index[0], "name"] = old
+    assert XSS_IMG not in page
+    d = data_of(page)
+    labels = [f["properties"].get("t") for ly in d["layers"] if ly["kind"] == "village"
+              for f in ly["data"]["features"]]
+    assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in labels
+
+
+# --------------------------------------------------------------------------- basemaps
+
+
+def test_amap_shifts_the_overlay_into_gcj02(houses, offline_page) -> None:
+    page = render(houses, basemap="amap", offline=True)
+    a = data_of(offline_page)["sites"]["features"]
+    b = data_of(page)["sites"]["features"]
+    assert [s["properties"]["i"] for s in a] == [s["properties"]["i"] for s in b]
+    geod = Geod(ellps="WGS84")
+    dists = []
+    for fa, fb in zip(a[:50], b[:50], strict=True):
+        (x1, y1), (x2, y2) = fa["geometry"]["coordinates"], fb["geometry"]["coordinates"]
+        dists.append(geod.inv(x1, y1, x2, y2)[2])
+    assert min(dists) > 200
+    assert max(dists) < 400
+    # constraints and evidence move too, and the page says so
+    la = next(ly for ly in data_of(offline_page)["layers"] if ly["kind"] == "flood_zone")
+    lb = next(ly for ly in data_of(page)["layers"] if ly["kind"] == "flood_zone")
+    assert la["data"] != lb["data"]
+    assert data_of(page)["gcj02"] is True
+    assert "GCJ-02" in page
+    assert "webrd0{s}.is.autonavi.com" in page
+
+
+def test_tianditu_needs_a_key_and_is_not_shifted(houses, offline_page) -> None:
+    with pytest.raises(MapError, match="needs a Tianditu key"):
+        result_map(houses, basemap="tianditu")
+    page = render(houses, basemap="tianditu", tk="abc&123", offline=True)
+    assert "tk=abc%26123" in page
+    assert "tianditu.gov.cn/vec_w" in page
+    assert "tianditu.gov.cn/cva_w" in page                     # the labels on top
+    a = data_of(offline_page)["sites"]["features"][0]["geometry"]
+    b = data_of(page)["sites"]["features"][0]["geometry"]
+    assert a == b
+
+
+def test_bad_basemap_choices_are_refused(houses) -> None:
+    with pytest.raises(MapError, match=r"cannot\s+align with both"):
+        result_map(houses, basemap=["amap", "osm"])
+    with pytest.raises(MapError, match="unknown basemap 'google'"):
+        result_map(houses, basemap="google")
+    assert issubclass(MapError, geoplan.GeoplanError)
+    assert issubclass(MapError, ValueError)
+
+
+# --------------------------------------------------------------------------- scale
+
+
+def test_coordinates_are_rounded_to_six_decimals(offline_page) -> None:
+    d = data_of(offline_page)
+    coords = all_coords(d)
+    assert len(coords) > 10_000
+    assert all(round(c, 6) == c for c in coords)
+    block = re.search(r'id="gp-data-[^"]+">(.*?)</script>', offline_page, re.S).group(1)
+    assert not re.search(r"\d\.\d{7,}", block)
+    assert "prefer_canvas" in offline_page or "preferCanvas" in offline_page
+
+
+def test_constraint_features_are_limited_to_the_batch_area(ws) -> None:
+    g = gpd.read_file(SAMPLE / "batches" / "proposed_houses.gpkg").iloc[2:8]   # one village
+    res = geoplan.check(g, ws)
+    page = render(res, offline=True, margin_m=300)
+    d = data_of(page)
+    feats = d["sites"]["features"] + d["footprints"]["features"]
+    sites = gpd.GeoSeries(shapely.from_geojson([json.dumps(f["geometry"]) for f in feats]),
+                          crs=4490).to_crs(ws.crs)
+    x0, y0, x1, y1 = sites.total_bounds
+    area = box(x0 - 300 - 1, y0 - 300 - 1, x1 + 300 + 1, y1 + 300 + 1)
+    total_full = total_shown = 0
+    for ly in d["layers"]:
+        feats = ly["data"]["features"]
+        full = len(ws.layers[ly["kind"]].gdf)
+        total_full += full
+        total_shown += len(feats)
+        assert len(feats) <= full
+        if feats:
+            geo = gpd.GeoSeries(shapely.from_geojson([json.dumps(f["geometry"]) for f in feats]),
+                                crs=4490).to_crs(ws.crs)
+            assert geo.within(area.buffer(5)).all(), ly["kind"]
+    assert total_shown < total_full / 5
+
+
+def test_constraint_geometries_are_simplified_for_display(houses) -> None:
+    fine = data_of(render(houses, offline=True, simplify_m=0))
+    coarse = data_of(render(houses, offline=True, simplify_m=5))
+    n_fine = len(all_coords(fine["layers"]))
+    n_coarse = len(all_coords(coarse["layers"]))
+    assert n_coarse < n_fine * 0.9
+
+
+# --------------------------------------------------------------------------- shapes of sites
+
+
+def test_sites_roads_and_footprints(ws, houses) -> None:
+    d = data_of(render(houses, offline=True))
+    v = houses.verdicts
+    with_geom = int((~(v.geometry.isna() | v.geometry.is_empty)).sum())
+    assert len(d["sites"]["features"]) == with_geom
+    assert {f["geometry"]["type"] for f in d["sites"]["features"]} == {"Point"}
+    n_poly = int(((v.geom_type == "Polygon") & ~v.geometry.is_empty).sum())
+    assert len(d["footprints"]["features"]) == n_poly
+    roads = geoplan.check(SAMPLE / "batches" / "proposed_roads.gpkg", ws, subject="road")
+    rd = data_of(render(roads, offline=True))
+    assert {f["geometry"]["type"] for f in rd["sites"]["features"]} == {"LineString"}
+    assert "道路选址核查" in render(roads, offline=True)
+
+
+def test_batch_without_any_geometry_still_draws_a_map(small_workspace) -> None:
+    sites = gk([None, None], house_id=["A", "B"])
+    res = geoplan.check(sites, small_workspace)
+    page = render(res, offline=True)
+    d = data_of(page)
+    assert d["sites"]["features"] == []
+    assert d["bounds"] is not None
+    assert "2 site(s) without geometry" in page
+
+
+def test_formatting_of_measures_and_limits() -> None:
+    assert format_measure(666.6667, "m2") == "666.7 m²（1.000 亩）"
+    assert format_measure(2.4801, "m") == "2.5 m"
+    assert format_measure(31.26, "deg") == "31.3°"
+    assert format_measure(float("nan"), "m") == ""
+    assert format_limit(5.0, "m") == "≤ 5 m"
+    assert format_limit(float("nan"), "m") == ""
+
+    class R:
+        kind = "setback"
+
+    assert format_limit(5.0, "m", R()) == "≥ 5 m"
+
+
+# --------------------------------------------------------------------------- report
+
+
+def test_report_sections(houses, offline_page) -> None:
+    page = result_report(houses, offline=True)
+    assert page.startswith("<!DOCTYPE html>")
+    assert refs(page).urls == [u for u in refs(page).urls if u[1].startswith("data:")]
+    # by verdict, by rule with clause / titles / verified flag, by township and village
+    assert "核查结论汇总" in page
+    assert "Summary by verdict" in page
+    assert "house.flood_zone" in page
+    assert "(十一)" in page
+    assert "新建农房应避让洪水淹没区" in page
+    assert "New houses must avoid flood zones" in page
+    assert "占位 placeholder" in page
+    assert "已核实 verified" in page
+    assert "巴彦岱镇" in page
+    assert "乡镇 township" in page
+    assert "村 village" in page
+    # the map, offline, embedded in the page
+    assert page.count('type="application/json" id="gp-data-') == 1
+    assert "geoplanMap(" in page
+    # one section, with a small SVG map, per failing site
+    n_fail = int(houses.counts()["fail"])
+    assert page.count("class='gp-site'") == n_fail
+    assert page.count('<svg class="gp-svg"') == n_fail
+    assert "Placeholder thresholds" in page
+
+
+def test_report_without_township_or_village_and_no_failures(small_workspace) -> None:
+    sites = gk([box(X0 + 3000, Y0 + 3000, X0 + 3010, Y0 + 3010)], house_id=["P1"])
+    res = geoplan.check(sites, small_workspace)
+    page = res.report(include_map=False)
+    assert "no township or village column" in page
+    assert "无 · none" in page
+    assert "Rules not checked" in page                     # most layers are missing
+
+
+def test_to_files_writes_map_and_report(houses, tmp_path: Path) -> None:
+    files = {p.name for p in houses.to_files(tmp_path / "o", offline=True)}
+    assert {"map.html", "report.html"} <= files
+    m = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    assert not [u for u in refs(m).urls if re.match(r"(https?:)?//", u[1])]
+    files = {p.name for p in houses.to_files(tmp_path / "p", map_html=False, report_html=False)}
+    assert "map.html" not in files
+    assert "report.html" not in files
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_map_report_and_check_offline(tmp_path: Path) -> None:
+    runner = CliRunner()
+    batch = str(SAMPLE / "batches" / "proposed_roads.gpkg")
+    r = runner.invoke(main, ["map", batch, "-w", str(SAMPLE), "-o", str(tmp_path / "m.html"),
+                             "--offline"])
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert not [u for u in refs(page).urls if re.match(r"(https?:)?//", u[1])]
+    r = runner.invoke(main, ["report", batch, "-w", str(SAMPLE), "-o", str(tmp_path / "r.html"),
+                             "--basemap", "amap", "--detail", "fail", "--detail", "warn"])
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "webrd0" in page
+    assert page.count("class='gp-site'") == 25
+    r = runner.invoke(main, ["check", batch, "-w", str(SAMPLE), "-o", str(tmp_path / "c"),
+                             "--offline", "-q"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "c" / "map.html").exists()
+    assert (tmp_path / "c" / "report.html").exists()
+    r = runner.invoke(main, ["check", batch, "-w", str(SAMPLE), "-o", str(tmp_path / "t"),
+                             "--basemap", "tianditu"], env={"GEOPLAN_TIANDITU_TK": ""})
+    assert r.exit_code == 2
+    assert "Tianditu key" in r.output
+    assert not (tmp_path / "t").exists()                   # refused before any work
