@@ -173,10 +173,11 @@ by_village.head(10)'''),
 `report.html` is self-contained (works offline) and bilingual: summaries by
 verdict, rule and township, the map, and one section per failing site."""),
     ("code", '''\
-report = res.report(OUT / "report.html", offline=True)
-text = Path(report).read_text(encoding="utf-8")
+page = res.report(OUT / "report.html", offline=True)       # also returns the HTML
+text = (OUT / "report.html").read_text(encoding="utf-8")
+assert text == page
 assert "不通过" in text and str(res.failed().iloc[0]["site_id"]) in text
-print(report)'''),
+print(OUT / "report.html", f"{len(text) / 1e6:.1f} MB")'''),
 ]
 
 ROADS = [
