@@ -2,29 +2,21 @@
 
 A default :class:`folium.Map` loads Leaflet, jQuery, Bootstrap and plugins
 from CDNs and shows nothing offline. These maps use only Leaflet itself, and
-carry its JavaScript and CSS inline when the ``django-js-lib-leaflet`` package
-(plain static Leaflet files) is installed; otherwise they fall back to the CDN
-link. Every piece of data text that reaches a tooltip, popup or legend is
+carry its JavaScript and CSS inline (read by :func:`geoplan.maps.leaflet_assets`
+from the ``django-js-lib-leaflet`` package). Every piece of data text that reaches a tooltip, popup or legend is
 escaped with :func:`html.escape`.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 
 __all__ = ["base_map", "esc", "legend"]
-
-_LEAFLET_CDN = ("https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js",
-                "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")
-
 
 def esc(v: Any) -> str:
     """Data text made safe for HTML (``None``/NaN → empty)."""
@@ -35,33 +27,11 @@ def esc(v: Any) -> str:
     return html.escape(str(v))
 
 
-@lru_cache(maxsize=1)
-def _leaflet_inline() -> tuple[str, str] | None:
-    try:
-        from importlib import resources
-
-        root = resources.files("js_lib_leaflet") / "static" / "js_lib_leaflet"
-        js = (root / "leaflet.js").read_text(encoding="utf-8")
-        css = (root / "leaflet.css").read_text(encoding="utf-8")
-
-        def data_uri(m: re.Match[str]) -> str:
-            name = m.group(1)
-            f = root / "images" / name
-            if not f.is_file():
-                return m.group(0)
-            return f"url(data:image/png;base64,{base64.b64encode(f.read_bytes()).decode()})"
-
-        css = re.sub(r"url\(images/([\w.-]+\.png)\)", data_uri, css)
-        return js, css
-    except (ImportError, ModuleNotFoundError, OSError):
-        return None
-
-
 def base_map(bounds_4326: Sequence[float], *, title: str = "") -> Any:
     """An empty folium map fitted to ``(minx, miny, maxx, maxy)`` in lon/lat.
 
-    Leaflet only (no jQuery, Bootstrap or plugins), inline when available; an
-    OpenStreetMap base layer that simply stays blank offline.
+    Leaflet only (no jQuery, Bootstrap or plugins), inlined; an OpenStreetMap
+    base layer that simply stays blank offline.
     """
     import folium
     from branca.element import Element
@@ -69,19 +39,12 @@ def base_map(bounds_4326: Sequence[float], *, title: str = "") -> Any:
     m = folium.Map(tiles=None, control_scale=True)
     m.default_js = []
     m.default_css = []
-    inline = _leaflet_inline()
+    from ..maps import leaflet_assets
+
+    js, css = leaflet_assets()  # inlined: the page needs no network
     header = m.get_root().header  # type: ignore[attr-defined]
-    if inline is not None:
-        js, css = inline
-        header.add_child(Element("<style>" + css.replace("</", "<\\/") + "</style>"),
-                         name="leaflet_css_inline")
-        header.add_child(Element("<script>" + js.replace("</", "<\\/") + "</script>"),
-                         name="leaflet_js_inline")
-    else:  # pragma: no cover - depends on the environment
-        header.add_child(Element(f'<link rel="stylesheet" href="{_LEAFLET_CDN[1]}"/>'),
-                         name="leaflet_css")
-        header.add_child(Element(f'<script src="{_LEAFLET_CDN[0]}"></script>'),
-                         name="leaflet_js")
+    header.add_child(Element("<style>" + css + "</style>"), name="leaflet_css_inline")
+    header.add_child(Element("<script>" + js + "</script>"), name="leaflet_js_inline")
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only 需联网)",
                      control=True).add_to(m)
     minx, miny, maxx, maxy = bounds_4326
