@@ -97,7 +97,10 @@ __all__ = [
     "builtin_packs",
     "builtin_targets",
     "check",
+    "check_chunked",
+    "check_dask",
     "check_lonlat_order",
+    "check_to_files",
     "clean_geometries",
     "code_in_class",
     "compile_where",
@@ -125,7 +128,9 @@ __all__ = [
 ]
 
 # Maps and reports import folium: load them on first use, not with geoplan.
-_LAZY = {"BASEMAPS": "maps", "MapError": "maps", "result_map": "maps", "result_report": "report"}
+_LAZY = {"BASEMAPS": "maps", "MapError": "maps", "result_map": "maps", "result_report": "report",
+         # large batches: chunked streaming, and the dask engine (extra geoplan[dask])
+         "check_chunked": "scale", "check_to_files": "scale", "check_dask": "dask_engine"}
 
 
 def __getattr__(name: str) -> object:

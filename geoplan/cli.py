@@ -211,11 +211,23 @@ def _check_basemap(basemap: str | None, offline: bool, tk: str | None) -> None:
 @click.option("--fail-on", type=click.Choice(["fail", "warn", "none"]), default="none",
               show_default=True, help="Exit 1 when any site reaches this level.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@click.option("--engine", "engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="local: this process; dask: spatial partitions on a dask "
+              "cluster (needs geoplan[dask]).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler of an existing cluster (tcp://host:8786); implies "
+                   "--engine dask. Default: a local cluster, one worker per core.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Check N sites at a time. With --out and the local engine the outputs are "
+                   "written chunk by chunk in bounded memory (no map or report); with dask, "
+                   "the largest partition.")
 @_map_options
 @_friendly_errors
 def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
               id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
               footprint_m: float | None, out: Path | None, fail_on: str, quiet: bool,
+              engine: str = "local", scheduler: str | None = None,
+              chunk_size: int | None = None,
               basemap: str | None = None, tk: str | None = None, offline: bool = False) -> None:
     """Check a batch of SITES (vector file or CSV of coordinates) against a workspace.
 
@@ -227,10 +239,46 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
 
     if out is not None:
         _check_basemap(basemap, offline, tk)
+    if scheduler:
+        engine = "dask"
+    if engine == "local" and chunk_size is not None and out is not None:
+        from .scale import check_to_files
+
+        summary = check_to_files(sites, workspace, out, chunk_size=chunk_size, rules=rules,
+                                 subject=subject, id_field=id_field, footprint_m=footprint_m,
+                                 crs=crs, gcj02=gcj02, layer=layer,
+                                 progress=not quiet and sys.stderr.isatty())
+        verdicts = summary["verdicts"]
+        if not quiet:
+            zh = {"fail": "不通过", "error": "错误", "warn": "警示", "not_checked": "未核查",
+                  "pass": "通过"}
+            click.echo(f"{summary['sites']} {summary['subject']} sites 个选址, chunks of "
+                       f"{chunk_size}, pack 规则包 {summary['rule_pack']['name']}")
+            for r in summary["rules_not_checked"]:
+                click.echo(f"  NOT CHECKED 未核查 {r['rule_id']}: {r['reason']}")
+            click.echo("verdicts 结论: " + ", ".join(f"{k} {zh[k]} {int(v)}"
+                                                   for k, v in verdicts.items()))
+            click.echo(f"outputs 输出: {out}")
+        if fail_on == "fail" and verdicts.get("fail", 0) > 0:
+            sys.exit(1)
+        if fail_on == "warn" and verdicts.get("fail", 0) + verdicts.get("warn", 0) > 0:
+            sys.exit(1)
+        return
 
     gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
-    res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
-                footprint_m=footprint_m, progress=not quiet and sys.stderr.isatty())
+    if engine == "dask":
+        from .dask_engine import check_dask
+
+        res = check_dask(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
+                         footprint_m=footprint_m, scheduler=scheduler, chunk_size=chunk_size)
+    elif chunk_size is not None:
+        from .scale import check_chunked
+
+        res = check_chunked(gdf, workspace, chunk_size=chunk_size, rules=rules,
+                            subject=subject, id_field=id_field, footprint_m=footprint_m)
+    else:
+        res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
+                    footprint_m=footprint_m, progress=not quiet and sys.stderr.isatty())
     res.summary["sites_source"] = str(sites)
     res.summary["gcj02_converted"] = gcj02
     if out is not None:

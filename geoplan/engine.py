@@ -20,6 +20,7 @@ Status of one finding:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +39,8 @@ from .rules import Rule, RulePack, load_pack
 from .sites import ID_CANDIDATES
 from .workspace import Layer, RasterLayer, Workspace
 
-__all__ = ["MU_PER_M2", "STATUS_ORDER", "PreparedSites", "evaluate", "prepare_sites"]
+__all__ = ["MU_PER_M2", "STATUS_ORDER", "ConstraintCache", "PreparedSites", "constraint_cache",
+           "evaluate", "prepare_sites"]
 
 MU_PER_M2 = 15 / 10_000
 """亩 per square metre: 1 亩 = 10 000 / 15 m² ≈ 666.67 m²."""
@@ -247,6 +249,90 @@ def _workspace_extent(ws: Workspace) -> tuple[float, float, float, float] | None
 # --------------------------------------------------------------------------- constraint cache
 
 
+_BIG = 256
+"""Features with more coordinates than this are "big": see :meth:`_Constraint.query`."""
+_CHUNK = 32
+"""Segments per chunk when a big feature's boundary is split for distance queries."""
+_CONVERSE = {"intersects": shapely.intersects, "within": shapely.contains,
+             "covered_by": shapely.covers}
+"""``predicate(site, feature)`` as the equivalent test with the feature first (prepared)."""
+
+
+def _chunk_lines(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split linework into pieces of at most ``_CHUNK`` segments: (pieces, index of the input).
+
+    Pieces share their end vertices and keep the original coordinates, so the
+    distance to a line is exactly the least distance to its pieces.
+    """
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    parts, sub = shapely.get_parts(parts, return_index=True)  # rings of multi-boundaries
+    owner = owner[sub]
+    coords, ci = shapely.get_coordinates(parts, return_index=True)
+    counts = np.bincount(ci, minlength=len(parts))
+    starts = np.cumsum(counts) - counts
+    idx: list[np.ndarray] = []
+    cid: list[np.ndarray] = []
+    own: list[np.ndarray] = []
+    k = 0
+    for p, (st, m) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
+        if m < 2:
+            continue
+        n_chunks = -(-(m - 1) // _CHUNK)
+        for j in range(n_chunks):
+            a, b = st + j * _CHUNK, st + min((j + 1) * _CHUNK, m - 1)
+            idx.append(np.arange(a, b + 1))
+            cid.append(np.full(b - a + 1, k))
+            k += 1
+        own.append(np.full(n_chunks, owner[p]))
+    if not k:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    ii = np.concatenate(idx)
+    pieces = shapely.linestrings(coords[ii], indices=np.concatenate(cid))
+    return np.asarray(pieces, dtype=object), np.concatenate(own).astype(np.int64)
+
+
+def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: shapely.STRtree,
+                    cand: np.ndarray, cb: np.ndarray, best: np.ndarray) -> None:
+    """Set ``best[s]`` to the distance to the nearest of ``cand`` for the ``sites`` that
+    have one within ``radius`` (exactly: every candidate that close is considered).
+
+    Candidates are those whose box meets the site's box grown by ``radius``;
+    the exact distance is computed first to the candidate with the nearest box,
+    then only to candidates whose box is no farther than that distance.
+    """
+    sb = shapely.bounds(geoms[sites])
+    qs, qf = tree.query(shapely.box(sb[:, 0] - radius, sb[:, 1] - radius,
+                                    sb[:, 2] + radius, sb[:, 3] + radius))
+    if not len(qs):
+        return
+    s, c = sb[qs], cb[qf]
+    bd = np.hypot(np.maximum(np.maximum(c[:, 0] - s[:, 2], s[:, 0] - c[:, 2]), 0.0),
+                  np.maximum(np.maximum(c[:, 1] - s[:, 3], s[:, 1] - c[:, 3]), 0.0))
+    order = np.lexsort((bd, qs))
+    qs, qf, bd = qs[order], qf[order], bd[order]
+    first = np.flatnonzero(np.r_[True, qs[1:] != qs[:-1]])
+    ub = np.full(len(sites), np.inf)
+    ub[qs[first]] = shapely.distance(geoms[sites[qs[first]]], cand[qf[first]])
+    rest = np.ones(len(qs), dtype=bool)
+    rest[first] = False
+    rest &= bd <= ub[qs]
+    if rest.any():
+        d = shapely.distance(geoms[sites[qs[rest]]], cand[qf[rest]])
+        np.minimum.at(ub, qs[rest], d)
+    near = ub <= radius
+    best[sites[near]] = np.minimum(best[sites[near]], ub[near])
+
+
+@dataclass
+class _Spatial:
+    """Helpers for a layer with big features (built once per constraint)."""
+
+    big: np.ndarray                 # bool per feature
+    dgeoms: np.ndarray              # small features as they are, big ones as boundary chunks
+    downer: np.ndarray              # feature index of each dgeoms entry
+    dtree: shapely.STRtree
+
+
 @dataclass
 class _Constraint:
     layer: Layer
@@ -257,6 +343,7 @@ class _Constraint:
     tree: shapely.STRtree
     family: str
     _partition: bool | None = None
+    _sp: _Spatial | bool | None = None
 
     @property
     def is_partition(self) -> bool:
@@ -265,15 +352,187 @@ class _Constraint:
             if self.family != "polygon" or len(self.geoms) < 2:
                 self._partition = True
             else:
-                a, b = self.tree.query(self.geoms, predicate="intersects")
+                a, b = self.query(self.geoms, "intersects")
                 keep = a < b
                 a, b = a[keep], b[keep]
                 self._partition = not bool(
                     shapely.relate_pattern(self.geoms[a], self.geoms[b], "T********").any())
         return self._partition
 
+    # Big features (a flood zone of 10⁵ vertices) make every pairwise test against
+    # them cost O(vertices). They are prepared once (indexed point-in-polygon and
+    # segment tests), their boundaries split into short chunks for distances, and
+    # clipped to the neighbourhood of a site before an overlay. Layers without big
+    # features use the STRtree directly, as before.
+
+    def _spatial(self) -> _Spatial | None:
+        if self._sp is None:
+            big = shapely.get_num_coordinates(self.geoms) > _BIG
+            if not big.any():
+                self._sp = False
+            else:
+                bi = np.flatnonzero(big)
+                shapely.prepare(self.geoms[bi])
+                lines = (shapely.boundary(self.geoms[bi]) if self.family == "polygon"
+                         else self.geoms[bi])
+                chunks, owner = _chunk_lines(lines)
+                small = np.flatnonzero(~big)
+                dgeoms = np.concatenate([self.geoms[small], chunks])
+                self._sp = _Spatial(big=big, dgeoms=dgeoms,
+                                    downer=np.concatenate([small, bi[owner]]),
+                                    dtree=shapely.STRtree(dgeoms))
+        return self._sp or None
+
+    def query(self, geoms: np.ndarray, predicate: str) -> tuple[np.ndarray, np.ndarray]:
+        """``tree.query(geoms, predicate=…)`` → (site index, feature index) pairs."""
+        sp = self._spatial()
+        if sp is None:
+            qs, qf = self.tree.query(geoms, predicate=predicate)
+            return qs, qf
+        qs, qf = self.tree.query(geoms)
+        keep = np.zeros(len(qs), dtype=bool)
+        b = sp.big[qf]
+        keep[~b] = getattr(shapely, predicate)(geoms[qs[~b]], self.geoms[qf[~b]])
+        keep[b] = _CONVERSE[predicate](self.geoms[qf[b]], geoms[qs[b]])
+        return qs[keep], qf[keep]
+
+    def _inside_big(self, geoms: np.ndarray, sp: _Spatial) -> tuple[np.ndarray, np.ndarray]:
+        qs, qf = self.tree.query(geoms)
+        b = sp.big[qf]
+        qs, qf = qs[b], qf[b]
+        hit = shapely.intersects(self.geoms[qf], geoms[qs])
+        return qs[hit], qf[hit]
+
+    def nearest(self, geoms: np.ndarray, max_distance: float | None = None,
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """``tree.query_nearest(geoms, return_distance=True, all_matches=False)``."""
+        kw: dict[str, Any] = {"return_distance": True, "all_matches": False}
+        if max_distance is not None:
+            kw["max_distance"] = max_distance
+        sp = self._spatial()
+        if sp is None:
+            qi, d = self.tree.query_nearest(geoms, **kw)
+            return qi, d
+        qi, d = sp.dtree.query_nearest(geoms, **kw)
+        site, feat = qi[0], sp.downer[qi[1]]
+        if self.family == "polygon":  # inside a big polygon, far from its boundary
+            qs, qf = self._inside_big(geoms, sp)
+            if len(qs):
+                n = len(geoms)
+                best_d = np.full(n, np.inf)
+                best_f = np.full(n, -1, dtype=np.int64)
+                best_d[site], best_f[site] = d, feat
+                order = np.argsort(qs, kind="stable")
+                qs, qf = qs[order], qf[order]
+                first = np.r_[True, qs[1:] != qs[:-1]]
+                qs, qf = qs[first], qf[first]
+                upd = best_d[qs] > 0
+                best_d[qs[upd]], best_f[qs[upd]] = 0.0, qf[upd]
+                have = np.flatnonzero(best_f >= 0)
+                return np.vstack([have, best_f[have]]), best_d[have]
+        return np.vstack([site, feat]), d
+
+    def nearest_distance(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(site index, distance to the nearest feature): :meth:`nearest` without the feature.
+
+        Sites touching a feature get 0; sites with a feature within ½, 2 or 8
+        typical feature spacings get the least distance over the features that
+        close (see :func:`_nearest_within`);
+        the rest go to the STRtree's nearest search (slow where many features
+        are about equally far).
+        """
+        n = len(geoms)
+        best = np.full(n, np.inf)
+        todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+        if len(self.geoms) and len(todo):
+            qs, _ = self.query(geoms[todo], "intersects")
+            best[todo[qs]] = 0.0
+            todo = todo[best[todo] > 0]
+            # then all features (or boundary chunks of big ones) within r of a site,
+            # found as candidates of the site's box grown by r
+            sp = self._spatial()
+            tree, cand = (self.tree, self.geoms) if sp is None else (sp.dtree, sp.dgeoms)
+            b = shapely.total_bounds(cand)
+            r0 = max(math.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0) / len(cand)), 1.0)
+            cb = shapely.bounds(cand)
+            for radius in (r0 / 2, 2 * r0):
+                for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
+                    part = todo[k:k + 20_000]
+                    _nearest_within(geoms, part, radius, tree, cand, cb, best)
+                todo = todo[~np.isfinite(best[todo])]
+                if not len(todo):
+                    break
+        if len(self.geoms) and len(todo):
+            qi, d = self.nearest(geoms[todo])
+            best[todo[qi[0]]] = d
+        have = np.flatnonzero(np.isfinite(best))
+        return have, best[have]
+
+    def within_distance(self, geoms: np.ndarray, distance: float,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs (site, feature) within ``distance``, with their distance."""
+        sp = self._spatial()
+        if sp is None:
+            qs, qf = self.tree.query(geoms, predicate="dwithin", distance=distance)
+            return qs, qf, shapely.distance(geoms[qs], self.geoms[qf])
+        qs, qk = sp.dtree.query(geoms, predicate="dwithin", distance=distance)
+        d = shapely.distance(geoms[qs], sp.dgeoms[qk])
+        qf = sp.downer[qk]
+        if self.family == "polygon":
+            a, b = self._inside_big(geoms, sp)
+            qs, qf, d = np.r_[qs, a], np.r_[qf, b], np.r_[d, np.zeros(len(a))]
+        nf = len(self.geoms)
+        key = qs.astype(np.int64) * nf + qf
+        order = np.lexsort((d, key))
+        key, d = key[order], d[order]
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+        key, d = key[first], d[first]
+        return key // nf, key % nf, d
+
+    def local(self, feat: np.ndarray, bounds: np.ndarray, margin: float | np.ndarray,
+              ) -> np.ndarray:
+        """Features ``feat``, big ones clipped to ``bounds`` (per row) grown by ``margin``.
+
+        Inside the grown box a clipped feature is the feature itself, so any
+        overlay or buffer of reach < ``margin`` near the box is unchanged.
+        """
+        out = self.geoms[feat].copy()
+        sp = self._spatial()
+        if sp is None:
+            return out
+        m = np.broadcast_to(np.asarray(margin, dtype=float), (len(feat),))
+        for i in np.flatnonzero(sp.big[feat]):
+            b = bounds[i]
+            clipped = shapely.clip_by_rect(out[i], b[0] - m[i], b[1] - m[i], b[2] + m[i],
+                                           b[3] + m[i])
+            if shapely.is_valid(clipped):
+                out[i] = clipped
+        return out
+
+    def intersection(self, geoms: np.ndarray, feat: np.ndarray) -> np.ndarray:
+        """``shapely.intersection(geoms, self.geoms[feat])``, pairwise."""
+        sp = self._spatial()
+        if sp is None:
+            return shapely.intersection(geoms, self.geoms[feat])
+        out = np.empty(len(feat), dtype=object)
+        b = sp.big[feat]
+        out[~b] = shapely.intersection(geoms[~b], self.geoms[feat[~b]])
+        bi = np.flatnonzero(b)
+        if len(bi):
+            g = geoms[bi]
+            inside = (shapely.contains_properly(self.geoms[feat[bi]], g)
+                      if self.family == "polygon" else np.zeros(len(bi), dtype=bool))
+            out[bi[inside]] = g[inside]
+            rest = bi[~inside]
+            if len(rest):
+                out[rest] = shapely.intersection(
+                    geoms[rest], self.local(feat[rest], shapely.bounds(geoms[rest]), 1.0))
+        return out
+
 
 class _Cache:
+    """The constraints of a workspace (one STRtree per layer and filter), built when first read."""
+
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._c: dict[tuple[str, str], _Constraint | str] = {}
@@ -315,6 +574,18 @@ class _Cache:
         return result
 
 
+ConstraintCache = _Cache
+
+
+def constraint_cache(workspace: Workspace) -> ConstraintCache:
+    """A cache of the workspace's spatial indexes to pass to :func:`evaluate` again and again.
+
+    Each layer (and ``where`` filter) gets its STRtree, prepared big features
+    and boundary chunks once, however many batches or chunks are evaluated.
+    """
+    return _Cache(workspace)
+
+
 # --------------------------------------------------------------------------- outcomes
 
 
@@ -348,12 +619,86 @@ class _Out:
                           ("unit", unit), ("threshold", threshold)):
             if val is not None:
                 arr = getattr(self, name)
+                if isinstance(val, _Text):
+                    idx = np.flatnonzero(mask)
+                    if len(idx):
+                        arr[idx] = val.take(idx)
+                    continue
                 arr[mask] = val[mask] if isinstance(val, np.ndarray) and val.shape == (self.n,) \
                     else val
 
 
-def _fmt(values: np.ndarray, fmt: str) -> np.ndarray:
-    return np.array([format(v, fmt) if np.isfinite(v) else "—" for v in values], dtype=object)
+class _Text:
+    """Per-site text, built only for the sites it is assigned to (see :meth:`_Out.set`).
+
+    ``_fmt(values, ".1f")`` gives one; ``+`` with strings, object arrays (one
+    entry per site) or other ``_Text`` concatenates lazily, so a message is
+    formatted for the few sites that fail, not for the whole batch.
+    """
+
+    __array_ufunc__ = None  # ndarray + _Text → _Text.__radd__
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[Any]) -> None:
+        self.parts = parts
+
+    @staticmethod
+    def _parts(x: Any) -> list[Any]:
+        return x.parts if type(x) is _Text else [x]
+
+    def __add__(self, other: Any) -> _Text:
+        return _Text([*self.parts, *self._parts(other)])
+
+    def __radd__(self, other: Any) -> _Text:
+        return _Text([*self._parts(other), *self.parts])
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        acc = np.full(len(idx), "", dtype=object)
+        for p in self.parts:
+            if isinstance(p, str):
+                acc = acc + p
+            elif isinstance(p, (_Text, _Num, _Where)):
+                acc = acc + p.take(idx)
+            else:
+                acc = acc + np.asarray(p)[idx].astype(object)
+        return acc
+
+
+class _Num:
+    __slots__ = ("fmt", "values")
+
+    def __init__(self, values: np.ndarray, fmt: str) -> None:
+        self.values, self.fmt = values, fmt
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        fmt = self.fmt
+        return np.array([format(v, fmt) if np.isfinite(v) else "—"
+                         for v in self.values[idx].tolist()], dtype=object)
+
+
+class _Where:
+    __slots__ = ("a", "b", "cond")
+
+    def __init__(self, cond: np.ndarray, a: Any, b: Any) -> None:
+        self.cond, self.a, self.b = cond, a, b
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        out = np.empty(len(idx), dtype=object)
+        c = self.cond[idx]
+        for sel, val in ((c, self.a), (~c, self.b)):
+            if sel.any():
+                out[sel] = val.take(idx[sel]) if isinstance(val, _Text) else val
+        return out
+
+
+def _fmt(values: np.ndarray, fmt: str) -> _Text:
+    """``format(v, fmt)`` per site (``—`` where not finite), formatted lazily."""
+    return _Text([_Num(np.asarray(values, dtype=float), fmt)])
+
+
+def _where(cond: np.ndarray, a: Any, b: Any) -> _Text:
+    """``np.where`` for lazy text."""
+    return _Text([_Where(cond, a, b)])
 
 
 def _label(rule: Rule) -> tuple[str, str]:
@@ -373,14 +718,14 @@ def _group_reduce(site_idx: np.ndarray, values: np.ndarray, n: int,
 
 
 def _joined_ids(site_idx: np.ndarray, fids: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, "", dtype=object)
-    if len(site_idx):
-        order = np.lexsort((fids.astype(str), site_idx))
-        s, f = site_idx[order], fids[order]
-        bounds = np.flatnonzero(np.diff(s)) + 1
-        for grp_s, grp_f in zip(np.split(s, bounds), np.split(f, bounds), strict=True):
-            out[grp_s[0]] = ";".join(map(str, dict.fromkeys(grp_f.tolist())))
-    return out
+    if not len(site_idx):
+        return np.full(n, "", dtype=object)
+    order = np.lexsort((fids.astype(str), site_idx))
+    s, f = site_idx[order], fids[order]
+    text = np.array([str(v) for v in f.tolist()], dtype=object)
+    # per site, each id once (equal ids are adjacent once sorted by their text)
+    keep = np.r_[True, (s[1:] != s[:-1]) | (text[1:] != text[:-1])]
+    return _group_join(s[keep], text[keep], ";", n)
 
 
 def _union_per_site(site_idx: np.ndarray, pieces: np.ndarray, n: int,
@@ -420,9 +765,9 @@ def _overlap(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
     tol = rule.tolerance_m2
 
     if len(poly):
-        qs, qf = c.tree.query(st.geom[poly], predicate="intersects")
+        qs, qf = c.query(st.geom[poly], "intersects")
         si = poly[qs]
-        pieces = shapely.intersection(st.geom[si], c.geoms[qf])
+        pieces = c.intersection(st.geom[si], qf)
         area = shapely.area(pieces)
         keep = area > 0
         si, qf, pieces = si[keep], qf[keep], pieces[keep]
@@ -453,10 +798,10 @@ def _overlap(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
             en_bad = (f"overlaps {len_} by " + _fmt(measure, ".1f") + " m² (" + _fmt(mu, ".3f") +
                       " mu, " + _fmt(pct, ".0f") + "% of the site)")
             small = (measure > 0) & ~bad
-            zh_ok = np.where(small, f"与{lzh}仅边缘接触（" + _fmt(measure, ".2f") +
-                             " 平方米，低于容差）", f"未与{lzh}重叠")
-            en_ok = np.where(small, f"touches {len_} only (" + _fmt(measure, ".2f") +
-                             " m², below the tolerance)", f"no overlap with {len_}")
+            zh_ok = _where(small, f"与{lzh}仅边缘接触（" + _fmt(measure, ".2f") +
+                           " 平方米，低于容差）", f"未与{lzh}重叠")
+            en_ok = _where(small, f"touches {len_} only (" + _fmt(measure, ".2f") +
+                           " m², below the tolerance)", f"no overlap with {len_}")
             out.set(mask, measure=measure, unit="m2", threshold=thr)
             out.set(mask & bad, status=rule.severity, zh=zh_bad, en=en_bad)
             out.set(mask & ~bad, zh=zh_ok, en=en_ok)
@@ -490,9 +835,9 @@ def _overlap(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
                     zh="道路缺少路宽(width_m)，无法计算占地面积", en="the road has no width_m, "
                     "so its footprint area cannot be measured; add the width")
         else:
-            qs, qf = c.tree.query(st.geom[line], predicate="intersects")
+            qs, qf = c.query(st.geom[line], "intersects")
             si = line[qs]
-            pieces = shapely.intersection(st.geom[si], c.geoms[qf])
+            pieces = c.intersection(st.geom[si], qf)
             ev, ev_sites = _union_per_site(si, pieces, n, disjoint=False)
             length = np.zeros(n)
             length[ev_sites] = shapely.length(ev[ev_sites])
@@ -522,12 +867,12 @@ def _overlap(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
 
     if len(pts):
         pred = "within" if inside else "covered_by"
-        qs, qf = c.tree.query(st.geom[pts], predicate=pred)
+        qs, qf = c.query(st.geom[pts], pred)
         hit = np.zeros(n, dtype=bool)
         hit[pts[qs]] = True
         dist = np.full(n, np.nan)
-        qi, dd = c.tree.query_nearest(st.geom[pts], return_distance=True, all_matches=False)
-        dist[pts[qi[0]]] = dd
+        qs_n, dd = c.nearest_distance(st.geom[pts])
+        dist[pts[qs_n]] = dd
         m = np.zeros(n, dtype=bool)
         m[pts] = True
         bad = hit if inside else ~hit
@@ -562,7 +907,7 @@ def _avoid_points(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndar
                "or use --footprint-m")
     if not len(poly):
         return
-    qs, qf = c.tree.query(st.geom[poly], predicate="intersects")
+    qs, qf = c.query(st.geom[poly], "intersects")
     si = poly[qs]
     count = _group_reduce(si, np.ones(len(si)), n)
     m = np.zeros(n, dtype=bool)
@@ -586,7 +931,7 @@ def _avoid_lines(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarr
     poly = np.flatnonzero(active & (st.family == "polygon"))
     other = np.flatnonzero(active & (st.family != "polygon"))
     if len(other):
-        qs, qf = c.tree.query(st.geom[other], predicate="intersects")
+        qs, qf = c.query(st.geom[other], "intersects")
         hit = np.zeros(n, dtype=bool)
         hit[other[qs]] = True
         m = np.zeros(n, dtype=bool)
@@ -595,10 +940,9 @@ def _avoid_lines(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarr
         out.set(m & hit, status=rule.severity, zh=f"与{lzh}相交", en=f"intersects the {len_}")
         out.set(m & ~hit, zh=f"不与{lzh}相交", en=f"does not intersect the {len_}")
     if len(poly):
-        qs, qf = c.tree.query(st.geom[poly], predicate="intersects")
+        qs, qf = c.query(st.geom[poly], "intersects")
         si = poly[qs]
-        length = _group_reduce(si, shapely.length(shapely.intersection(st.geom[si], c.geoms[qf])),
-                               n)
+        length = _group_reduce(si, shapely.length(c.intersection(st.geom[si], qf)), n)
         m = np.zeros(n, dtype=bool)
         m[poly] = True
         bad = length > rule.tolerance_m
@@ -631,18 +975,21 @@ def _setback(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
         assert rule.distance_m is not None
         req = np.full(len(c.geoms), rule.distance_m.value)
         search = rule.distance_m.value
-    qs, qf = c.tree.query(st.geom[idx], predicate="dwithin", distance=search)
+    qs, qf, d = c.within_distance(st.geom[idx], search)
     si = idx[qs]
-    d = shapely.distance(st.geom[si], c.geoms[qf])
     r = req[qf]
     unknown = np.isnan(r)
     viol = ~unknown & (d < r - _EPS)
     # nearest of all features, for the pass message and measure
-    qi, nd = c.tree.query_nearest(st.geom[idx], return_distance=True, all_matches=False)
     nearest = np.full(n, np.nan)
     nearest_req = np.full(n, np.nan)
-    nearest[idx[qi[0]]] = nd
-    nearest_req[idx[qi[0]]] = req[qi[1]]
+    if table is not None:  # the nearest feature's own distance is the threshold shown
+        qi, nd = c.nearest(st.geom[idx])
+        nearest[idx[qi[0]]] = nd
+        nearest_req[idx[qi[0]]] = req[qi[1]]
+    else:
+        qs_n, nd = c.nearest_distance(st.geom[idx])
+        nearest[idx[qs_n]] = nd
     # violating pair with the largest shortfall per site
     vio_site = si[viol]
     short = (r - d)[viol]
@@ -691,7 +1038,7 @@ def _setback(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
     if len(b):
         # evidence: the part of the site inside the required buffer of the violating features
         vs, vf = vio_site, qf[viol]
-        zone = shapely.buffer(c.geoms[vf], r[viol])
+        zone = shapely.buffer(c.local(vf, shapely.bounds(st.geom[vs]), r[viol] + 1.0), r[viol])
         pieces = shapely.intersection(st.geom[vs], zone)
         ev, ev_sites = _union_per_site(vs, pieces, n, disjoint=False)
         out.ev_idx.append(ev_sites)
@@ -707,9 +1054,9 @@ def _proximity(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray
         return
     assert rule.max_distance_m is not None
     lim = rule.max_distance_m.value
-    qi, nd = c.tree.query_nearest(st.geom[idx], return_distance=True, all_matches=False)
+    qs_n, nd = c.nearest_distance(st.geom[idx])
     dist = np.full(n, np.nan)
-    dist[idx[qi[0]]] = nd
+    dist[idx[qs_n]] = nd
     m = np.zeros(n, dtype=bool)
     m[idx] = True
     bad = m & (dist > lim + _EPS)
@@ -818,10 +1165,9 @@ def _context(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
     if len(rest):
         maxd = rule.match_distance_m
         if maxd is None:
-            qi, _ = c.tree.query_nearest(st.geom[rest], return_distance=True, all_matches=False)
+            qi, _ = c.nearest(st.geom[rest])
         else:
-            qi, _ = c.tree.query_nearest(st.geom[rest], max_distance=maxd, return_distance=True,
-                                         all_matches=False)
+            qi, _ = c.nearest(st.geom[rest], max_distance=maxd)
         feat[rest[qi[0]]] = qi[1]
         how[rest[qi[0]]] = "nearest"
     found = active & (feat >= 0)
@@ -865,11 +1211,14 @@ def evaluate(
     rules: RulePack | str | None = None,
     *,
     progress: bool = False,
+    cache: ConstraintCache | None = None,
 ) -> Evaluation:
     """Evaluate every rule of the pack for the sites' subject.
 
     Returns findings (one row per site × rule), verdicts (one row per input
     row, input attributes kept, input index kept) and the evidence geometries.
+    ``cache`` (from :func:`constraint_cache` on the same workspace) keeps the
+    spatial indexes between calls, e.g. for chunks of one large batch.
     """
     t0 = time.perf_counter()
     pack = rules if isinstance(rules, RulePack) else load_pack(rules or "yining-2025")
@@ -884,8 +1233,9 @@ def evaluate(
             f"{st.subject} rules — with no rule nothing would be checked"
         )
     usable = st.error == ""
-    cache = _Cache(workspace)
-    rows: list[pd.DataFrame] = []
+    if cache is None or cache.ws is not workspace:
+        cache = _Cache(workspace)
+    rows: list[dict[str, Any]] = []
     ev_frames: list[gpd.GeoDataFrame] = []
     not_checked_rules: list[tuple[str, str]] = []
 
@@ -946,8 +1296,7 @@ def evaluate(
         out.set(~usable, status="error", zh=st.error_zh, en=st.error, measure=np.nan, unit="",
                 threshold=np.nan)
         out.matched[~usable] = ""
-        rows.append(pd.DataFrame({
-            "site_id": st.site_id,
+        rows.append({
             "rule_id": rule.id,
             "clause": rule.clause,
             "severity": rule.severity,
@@ -956,10 +1305,9 @@ def evaluate(
             "unit": out.unit,
             "threshold": out.threshold,
             "matched": out.matched,
-            "message_zh": [f"{rule.title_zh}：{m}" if m else rule.title_zh for m in out.zh],
-            "message_en": [f"{rule.title_en}: {m}" if m else rule.title_en for m in out.en],
-            "_row": np.arange(n),
-        }))
+            "message_zh": _titled(rule.title_zh, "：", out.zh),
+            "message_en": _titled(rule.title_en, ": ", out.en),
+        })
         if out.ev_idx:
             ei = np.concatenate(out.ev_idx)
             eg = np.concatenate(out.ev_geom)
@@ -973,14 +1321,15 @@ def evaluate(
                     "length_m": shapely.length(eg) * (shapely.area(eg) == 0),
                 }, geometry=list(eg), crs=workspace.crs))
 
+    cols: dict[str, np.ndarray] | None = None
     if rows:
-        findings = pd.concat(rows, ignore_index=True)
+        cols = _stack_columns(st.site_id, rows)
+        findings = pd.DataFrame(cols)
     else:
         findings = pd.DataFrame(columns=["site_id", "rule_id", "clause", "severity", "status",
                                          "measure", "unit", "threshold", "matched",
                                          "message_zh", "message_en", "_row"])
-    findings = findings.sort_values(["_row", "rule_id"], kind="stable").reset_index(drop=True)
-    verdicts = _verdicts(st, findings, usable)
+    verdicts = _verdicts(st, findings, usable, cols=cols)
     findings = findings.drop(columns="_row")
     if ev_frames:
         evidence = pd.concat(ev_frames, ignore_index=True)
@@ -994,39 +1343,84 @@ def evaluate(
                       seconds=time.perf_counter() - t0, sites=st)
 
 
-def _verdicts(st: PreparedSites, findings: pd.DataFrame, usable: np.ndarray) -> gpd.GeoDataFrame:
+def _titled(title: str, sep: str, msg: np.ndarray) -> np.ndarray:
+    """``f"{title}{sep}{m}" if m else title`` for every message."""
+    codes, uniq = pd.factorize(msg, use_na_sentinel=False)  # messages repeat: prefix once
+    uniq = np.asarray(uniq, dtype=object)
+    titled = np.full(len(uniq), title, dtype=object)
+    has = uniq != ""
+    titled[has] = (title + sep) + uniq[has]
+    return titled[codes]
+
+
+def _stack_columns(site_id: np.ndarray, rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Columns of the site × rule rows ordered by input row, then rule id (stable).
+
+    Equivalent to concatenating one frame per rule and sorting by
+    ``["_row", "rule_id"]`` with a stable sort, without the string sort.
+    """
+    n, r = len(site_id), len(rows)
+    ids = np.array([d["rule_id"] for d in rows], dtype=object)
+    rank = np.argsort(ids, kind="stable")  # rules in the final order
+    cols: dict[str, Any] = {"site_id": np.repeat(site_id, r) if n else site_id[:0]}
+    for name in ("rule_id", "clause", "severity"):
+        vals = np.array([rows[k][name] for k in rank], dtype=object)
+        cols[name] = np.tile(vals, n)
+    for name in ("status", "measure", "unit", "threshold", "matched", "message_zh",
+                 "message_en"):
+        cols[name] = np.stack([rows[k][name] for k in rank], axis=1).reshape(-1)
+    cols["_row"] = np.repeat(np.arange(n), r)
+    return cols
+
+
+def _group_join(rows: np.ndarray, text: np.ndarray, sep: str, n: int) -> np.ndarray:
+    """Per row, the texts of that row joined with ``sep`` in their order (rows sorted)."""
+    out = np.full(n, "", dtype=object)
+    if len(rows):
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        joined = np.add.reduceat(sep + text.astype(object), starts)
+        k = len(sep)
+        out[rows[starts]] = [j[k:] for j in joined.tolist()]
+    return out
+
+
+def _verdicts(st: PreparedSites, findings: pd.DataFrame, usable: np.ndarray,
+              cols: dict[str, np.ndarray] | None = None) -> gpd.GeoDataFrame:
     n = len(st.site_id)
-    rank = findings["status"].map(STATUS_ORDER).to_numpy()
-    rows = findings["_row"].to_numpy()
-    worst = np.zeros(n, dtype=int)
+
+    def col(name: str) -> np.ndarray:  # the numpy column, not converted back from the frame
+        return cols[name] if cols is not None else findings[name].to_numpy(dtype=object)
+
+    status = col("status")
+    rows = findings["_row"].to_numpy(dtype=np.int64)
+    names = np.array(list(STATUS_ORDER), dtype=object)
+    ranks = np.array(list(STATUS_ORDER.values()))
+    rank = np.zeros(len(status), dtype=np.int64)
+    for name, r in zip(names, ranks, strict=True):
+        rank[status == name] = r
+    worst = np.zeros(n, dtype=np.int64)
     np.maximum.at(worst, rows, rank)
-    inv = {v: k for k, v in STATUS_ORDER.items()}
-    verdict = np.array([inv[r] for r in worst], dtype=object)
+    inv = np.empty(ranks.max() + 1, dtype=object)
+    inv[ranks] = names
+    verdict = inv[worst]
     if not len(findings):
         verdict[~usable] = "error"
     counts = {}
     for status_name in ("fail", "warn", "error", "not_checked"):
-        c = np.zeros(n, dtype=int)
-        np.add.at(c, rows, (findings["status"].to_numpy() == status_name).astype(int))
-        counts[status_name] = c
-    flagged = findings[findings["status"].isin(["fail", "warn", "error"])]
-    reasons = np.full(n, "", dtype=object)
-    reasons_zh = np.full(n, "", dtype=object)
-    reasons_en = np.full(n, "", dtype=object)
-    if len(flagged):
-        g = flagged.groupby("_row", sort=False)
-        r_ids = g.apply(lambda d: "; ".join(f"{a}({b})" for a, b in
-                                            zip(d["rule_id"], d["status"], strict=True)),
-                        include_groups=False)
-        r_zh = g["message_zh"].agg(lambda s: "；".join(dict.fromkeys(s)))
-        r_en = g["message_en"].agg(lambda s: "; ".join(dict.fromkeys(s)))
-        reasons[r_ids.index.to_numpy()] = r_ids.to_numpy()
-        reasons_zh[r_zh.index.to_numpy()] = r_zh.to_numpy()
-        reasons_en[r_en.index.to_numpy()] = r_en.to_numpy()
-    nc = findings[findings["status"] == "not_checked"].groupby("_row")["rule_id"].agg(
-        lambda s: ", ".join(s))
-    not_checked = np.full(n, "", dtype=object)
-    not_checked[nc.index.to_numpy()] = nc.to_numpy()
+        counts[status_name] = np.bincount(rows[status == status_name], minlength=n).astype(int)
+    # rows are sorted by input row (then rule id): join each row's texts in that order
+    flag = np.flatnonzero((status == "fail") | (status == "warn") | (status == "error"))
+    fr = rows[flag]
+    rule_ids = col("rule_id")
+    reasons = _group_join(fr, rule_ids[flag] + "(" + status[flag] + ")", "; ", n)
+    texts = []
+    for name, sep in (("message_zh", "；"), ("message_en", "; ")):
+        msg = col(name)[flag]
+        first = ~pd.DataFrame({"r": fr, "m": msg}).duplicated().to_numpy()  # dict.fromkeys
+        texts.append(_group_join(fr[first], msg[first], sep, n))
+    reasons_zh, reasons_en = texts
+    nc = np.flatnonzero(status == "not_checked")
+    not_checked = _group_join(rows[nc], rule_ids[nc], ", ", n)
     gdf = st.gdf.copy()
     extra = pd.DataFrame({
         "site_id": st.site_id, "verdict": verdict, "n_fail": counts["fail"],

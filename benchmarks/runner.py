@@ -1,0 +1,326 @@
+"""``python -m benchmarks``: generate the county, run every engine, check they agree, print one table.
+
+Each measurement runs in its own process (:mod:`benchmarks.worker`), one after
+the other, so peak memory is that engine's own. Before any time is printed
+the findings of every peer are compared with geoplan's on the shared rules
+(status of every site × rule, and overlap areas to 10⁻⁶ relative): a peer
+that disagrees is reported as ``DISAGREES`` with the first differences, and
+gets no time.
+
+Default run (a few minutes once the data are cached; the first run generates
+the county, ~1 min): the 10⁵-parcel county; houses 10³, 10⁴, 10⁵ with the full
+pack; the shared rules at 10⁴ and 10⁵ for geoplan and every peer; dask with 1
+and 2 workers at 10⁵; points 10⁵; roads 10⁴. ``--big`` adds the 10⁶-parcel
+county and a streamed run of 10⁶ house footprints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .generate import bench_dir, county_workspace, site_batch
+
+__all__ = ["main"]
+
+
+@dataclass
+class Job:
+    workload: str
+    engine: str
+    args: dict[str, Any]
+    group: str = ""              # jobs in one group are compared with each other
+    base: str | None = None      # the engine whose time is the ratio's denominator
+    result: dict[str, Any] = field(default_factory=dict)
+    agree: str = ""
+
+
+def _run(job: Job, timeout: float) -> None:
+    env = dict(os.environ)
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # see .library/env README
+        env.pop(var, None)
+    cmd = [sys.executable, "-m", "benchmarks.worker", json.dumps(job.args)]
+    label = f"{job.workload} · {job.engine}"
+    print(f"[bench] {label} …", flush=True)
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                           cwd=Path(__file__).resolve().parent.parent)
+    except subprocess.TimeoutExpired:
+        job.result = {"error": f"timed out after {timeout:.0f} s"}
+        print(f"[bench]   timed out after {timeout:.0f} s", flush=True)
+        return
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
+    if p.returncode != 0 or not lines:
+        tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
+        job.result = {"error": " | ".join(tail)}
+        print(f"[bench]   failed: {job.result['error']}", flush=True)
+        return
+    job.result = json.loads(lines[-1][len("RESULT "):])
+    print(f"[bench]   {job.result['seconds']:.2f} s ({time.perf_counter() - t0:.0f} s with "
+          f"setup), peak {job.result['peak_mb']:.0f} MB", flush=True)
+
+
+def _agreement(ref: pd.DataFrame, other: pd.DataFrame) -> str:
+    """'' when the two digests agree on every shared site × rule, else what differs."""
+    m = ref.merge(other, on=["site_id", "rule_id"], how="inner", suffixes=("", "_p"))
+    if len(m) != len(other):
+        return f"{len(other) - len(m)} site × rule rows not in geoplan's findings"
+    bad = m["status"] != m["status_p"]
+    a, b = m["area"].fillna(0).to_numpy(), m["area_p"].fillna(0).to_numpy()
+    bad_area = np.abs(a - b) > 1e-6 * np.maximum(1.0, np.abs(a)) + 1e-6
+    if bad.any() or bad_area.any():
+        first = m[bad | bad_area].head(3)
+        return (f"{int(bad.sum())} statuses and {int(bad_area.sum())} areas differ, e.g. "
+                + "; ".join(f"{r.site_id} {r.rule_id}: {r.status}/{r.area:.3f} vs "
+                            f"{r.status_p}/{r.area_p:.3f}" for r in first.itertuples()))
+    return ""
+
+
+def checksum(d: pd.DataFrame) -> str:
+    """A short checksum over site × rule statuses and total area (areas to 0.01 m²)."""
+    import hashlib
+
+    d = d.sort_values(["site_id", "rule_id"], kind="stable")
+    h = hashlib.sha256("\n".join(d["site_id"] + "|" + d["rule_id"] + "|" + d["status"])
+                       .encode())
+    total = float(np.nansum(d["area"].to_numpy(dtype=float)))
+    return f"{h.hexdigest()[:10]}/{total:,.2f} m²"
+
+
+def machine() -> dict[str, Any]:
+    import geopandas
+    import numpy
+    import pandas
+    import shapely
+
+    import geoplan
+
+    info: dict[str, Any] = {
+        "python": platform.python_version(), "platform": platform.platform(),
+        "cores": os.cpu_count(), "geoplan": geoplan.__version__,
+        "shapely": shapely.__version__, "geos": shapely.geos_version_string,
+        "geopandas": geopandas.__version__, "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+    }
+    try:
+        cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        info["cpu"] = next((ln.split(":", 1)[1].strip() for ln in cpu.splitlines()
+                            if ln.startswith("Model name")), "")
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        info["memory_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
+        info["load_avg_at_start"] = [round(x, 2) for x in os.getloadavg()]
+    except ImportError:
+        pass
+    for mod in ("dask", "distributed", "dask_geopandas"):
+        with contextlib.suppress(ImportError):
+            info[mod] = __import__(mod).__version__
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [f"{x.get('internal_api')} {x.get('version')} "
+                        f"{x.get('architecture', '')}" for x in threadpool_info()]
+    return info
+
+
+def plan(a: argparse.Namespace, tmp: Path) -> list[Job]:
+    ws = county_workspace(a.parcels, dem=a.dem)
+    jobs: list[Job] = []
+    tag = f"{a.parcels:.0e}".replace("e+0", "e").replace("1e", "10^")
+
+    def add(workload: str, engine: str, sites: Path, group: str = "", base: str | None = None,
+            **kw: Any) -> None:
+        d = str(tmp / f"{len(jobs)}-{engine}.parquet")
+        jobs.append(Job(workload, engine, {"engine": engine, "workspace": str(ws),
+                                           "sites": str(sites), "digest": d, **kw},
+                        group=group, base=base))
+
+    for n in a.houses:
+        add(f"houses {n:,} · full pack · parcels {tag}", "geoplan", site_batch(ws, "house", n),
+            group=f"full-{n}")
+        if n in a.dask_at:
+            for w in a.dask_workers:
+                add(f"houses {n:,} · full pack · parcels {tag}", "dask", site_batch(ws, "house", n),
+                    group=f"full-{n}", base="geoplan", workers=w)
+    for n in a.peers_at:
+        s = site_batch(ws, "house", n)
+        wl = f"houses {n:,} · shared rules · parcels {tag}"
+        add(wl, "geoplan-shared", s, group=f"shared-{n}")
+        for peer in a.peers:
+            if peer == "postgis" and n not in a.postgis_at:
+                continue
+            kw: dict[str, Any] = {}
+            if peer == "notebook":
+                kw["sample"] = min(a.notebook_sample, n)
+            add(wl, peer, s, group=f"shared-{n}", base="geoplan-shared", **kw)
+    for n in a.points:
+        add(f"house points {n:,} · full pack · parcels {tag}", "geoplan",
+            site_batch(ws, "point", n), group=f"points-{n}")
+    for n in a.roads:
+        add(f"roads {n:,} · full pack · parcels {tag}", "geoplan", site_batch(ws, "road", n),
+            group=f"roads-{n}")
+    for n in a.stream:
+        jobs.append(Job(f"houses {n:,} · full pack · parcels {tag} · streamed", "stream",
+                        {"engine": "stream", "workspace": str(ws),
+                         "sites": str(site_batch(ws, "house", n)),
+                         "out": str(tmp / f"stream-{n}"), "chunk_size": a.chunk_size},
+                        group=f"stream-{n}"))
+    if a.big:
+        big = county_workspace(1_000_000, dem=a.dem)
+        n = 1_000_000
+        s = site_batch(big, "house", n)
+        jobs.append(Job(f"houses {n:,} · full pack · parcels 10^6 · streamed", "stream",
+                        {"engine": "stream", "workspace": str(big), "sites": str(s),
+                         "out": str(tmp / "stream-big"), "chunk_size": a.chunk_size},
+                        group="big-stream"))
+        s2 = site_batch(big, "house", 100_000)
+        jobs.append(Job("houses 100,000 · full pack · parcels 10^6", "geoplan",
+                        {"engine": "geoplan", "workspace": str(big), "sites": str(s2)}))
+    return jobs
+
+
+def _fmt_table(jobs: list[Job]) -> str:
+    rows = []
+    times = {(j.group, j.engine, j.args.get("workers")): j for j in jobs}
+    for j in jobs:
+        r = j.result
+        eng = j.engine + (f" ({j.args['workers']} worker{'s' if j.args['workers'] > 1 else ''})"
+                          if j.engine == "dask" else "")
+        if j.engine == "notebook" and "extrapolated_seconds" in r:
+            eng += f" (sample {r['n']}, extrapolated)"
+        if j.engine == "stream":
+            eng += f" (chunks of {j.args['chunk_size']:,})"
+        if "error" in r:
+            rows.append([j.workload, eng, "failed", "", "", r["error"][:60]])
+            continue
+        if j.agree:
+            rows.append([j.workload, eng, "DISAGREES", "", "", j.agree[:80]])
+            continue
+        sec = r.get("extrapolated_seconds", r["seconds"])
+        rate = r["n_all"] / sec if sec > 0 else float("inf")
+        ratio = ""
+        if j.base is not None:
+            b = times.get((j.group, j.base, None))
+            if b is not None and "seconds" in b.result and not b.agree:
+                ratio = f"{sec / b.result['seconds']:.2f}×"
+        elif any(x.base == j.engine and x.group == j.group for x in jobs):
+            ratio = "1.00×"
+        rows.append([j.workload, eng, f"{sec:,.1f}", f"{rate:,.0f}", f"{r['peak_mb']:,.0f}",
+                     ratio])
+    head = ["workload", "engine", "wall s", "sites/s", "peak MB", "time ÷ geoplan"]
+    widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |"
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+            for r in rows]
+    return "\n".join([line, sep, *body])
+
+
+def main(argv: list[str] | None = None) -> int:
+    def ints(s: str) -> list[int]:
+        return [int(float(x)) for x in s.split(",") if x.strip()]
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    ap.add_argument("--parcels", type=int, default=100_000, help="land-use parcels (10^5)")
+    ap.add_argument("--dem", type=int, default=10_000, help="DEM side in cells (10^4)")
+    ap.add_argument("--houses", type=ints, default=[1_000, 10_000, 100_000],
+                    help="house batches checked with the full pack")
+    ap.add_argument("--peers-at", type=ints, default=[10_000, 100_000],
+                    help="house batches on which the peers run (shared rules)")
+    ap.add_argument("--peers", default="floor,geopandas,notebook,postgis",
+                    type=lambda s: [x for x in s.split(",") if x],
+                    help="peers: floor, geopandas, notebook, postgis")
+    ap.add_argument("--postgis-at", type=ints, default=[10_000],
+                    help="house batches on which PostGIS runs (it needs ~8 min for 10^5)")
+    ap.add_argument("--notebook-sample", type=int, default=100,
+                    help="sites the notebook loop runs on (time extrapolated)")
+    ap.add_argument("--dask-at", type=ints, default=[100_000])
+    ap.add_argument("--dask-workers", type=ints, default=[1, 2])
+    ap.add_argument("--points", type=ints, default=[100_000])
+    ap.add_argument("--roads", type=ints, default=[10_000])
+    ap.add_argument("--big", action="store_true",
+                    help="also the 10^6-parcel county and 10^6 houses streamed (+ ~10 min)")
+    ap.add_argument("--stream", type=ints, default=[],
+                    help="house batches checked in chunks with outputs streamed to CSV "
+                         "(e.g. 1000000)")
+    ap.add_argument("--chunk-size", type=int, default=100_000)
+    ap.add_argument("--timeout", type=float, default=1800.0, help="per measurement, seconds")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    a = ap.parse_args(argv)
+
+    if "postgis" in a.peers:
+        from .postgis import available
+
+        why = available()
+        if why:
+            print(f"[bench] PostGIS peer skipped: {why}", flush=True)
+            a.peers = [p for p in a.peers if p != "postgis"]
+    info = machine()
+    tmp = Path(tempfile.mkdtemp(prefix="run-", dir=bench_dir()))
+    jobs = plan(a, tmp)
+    for j in jobs:
+        _run(j, a.timeout)
+
+    # agreement before any time is shown
+    by_group: dict[str, list[Job]] = {}
+    for j in jobs:
+        by_group.setdefault(j.group, []).append(j)
+    sums: dict[str, str] = {}
+    for g, js in by_group.items():
+        ref = next((j for j in js if j.engine == "geoplan-shared"), None)
+        if ref is None or not ref.result.get("digest"):
+            continue
+        rd = pd.read_parquet(ref.result["digest"])
+        sums[g] = checksum(rd)
+        for j in js:
+            if j is ref or not j.result.get("digest"):
+                continue
+            j.agree = _agreement(rd, pd.read_parquet(j.result["digest"]))
+            if not j.agree and j.engine != "notebook":
+                mine = checksum(pd.read_parquet(j.result["digest"]))
+                if mine != sums[g]:
+                    j.agree = f"checksum {mine} ≠ {sums[g]}"
+    for js in by_group.values():  # full pack: verdict counts must match too
+        ref = next((j for j in js if j.engine == "geoplan"), None)
+        if ref is None or "extra" not in ref.result:
+            continue
+        for j in js:
+            if j is not ref and "extra" in j.result and \
+                    j.result["extra"].get("verdicts") != ref.result["extra"].get("verdicts"):
+                j.agree = "verdict counts differ from the local engine's"
+
+    table = _fmt_table(jobs)
+    print()
+    print(f"machine: {info.get('cpu', '')}, {info['cores']} cores, "
+          f"{info.get('memory_gb', '?')} GB; Python {info['python']}, shapely "
+          f"{info['shapely']} (GEOS {info['geos']}), geopandas {info['geopandas']}")
+    print("command: python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]))
+    for g, s in sums.items():
+        print(f"checksum {g}: {s} (every engine listed agrees)")
+    print()
+    print(table)
+    if a.json:
+        a.json.write_text(json.dumps({"machine": info, "argv": argv or sys.argv[1:],
+                                      "checksums": sums,
+                                      "jobs": [{"workload": j.workload, "engine": j.engine,
+                                                "args": j.args, "result": j.result,
+                                                "agree": j.agree} for j in jobs],
+                                      "table": table}, indent=2, default=str))
+    return 1 if any(j.agree for j in jobs) else 0

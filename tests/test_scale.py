@@ -1,0 +1,192 @@
+"""Large batches: chunked and dask runs give the local engine's findings exactly.
+
+Small sizes only (the timings live in ``python -m benchmarks``): the sample
+workspace in ``layers/`` and a small generated county whose hazard zones have
+10⁴–10⁵ vertices, so the big-feature paths of the engine run too.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import geoplan
+from geoplan import engine
+from geoplan.scale import check_chunked, check_to_files, iter_site_chunks
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "layers"
+if str(REPO) not in sys.path:  # benchmarks/ is a top-level package of the repository
+    sys.path.insert(0, str(REPO))
+
+
+def _same(a: geoplan.Result, b: geoplan.Result) -> None:
+    pd.testing.assert_frame_equal(a.findings, b.findings)
+    pd.testing.assert_frame_equal(pd.DataFrame(a.verdicts), pd.DataFrame(b.verdicts))
+    key = ["site_id", "rule_id"]
+    ea = a.evidence.sort_values(key, kind="stable").reset_index(drop=True)
+    eb = b.evidence.sort_values(key, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(ea.drop(columns="geometry"), eb.drop(columns="geometry"))
+    assert a.summary["verdicts"] == b.summary["verdicts"]
+    assert a.summary["by_rule"] == b.summary["by_rule"]
+
+
+@pytest.fixture(scope="module")
+def sample_ws() -> geoplan.Workspace:
+    return geoplan.open_workspace(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from benchmarks.generate import county_workspace, site_batch
+
+    root = tmp_path_factory.mktemp("bench")
+    ws = county_workspace(2_000, power_lines=500, dem=400, root=root)
+    site_batch(ws, "house", 1_500)
+    site_batch(ws, "road", 300)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def county_ws(county: Path) -> geoplan.Workspace:
+    return geoplan.open_workspace(county)
+
+
+def _batch(county: Path, kind: str, n: int) -> Path:
+    return county / "batches" / f"{kind}-{n}-s11.parquet"
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+@pytest.mark.parametrize("batch", ["proposed_houses", "proposed_roads"])
+def test_chunked_equals_whole_on_the_sample(sample_ws, batch):
+    path = SAMPLE / "batches" / f"{batch}.gpkg"
+    whole = geoplan.check(path, sample_ws)
+    _same(whole, check_chunked(path, sample_ws, chunk_size=7))
+
+
+def test_chunked_row_numbers_continue_across_chunks(sample_ws):
+    gdf = geoplan.read_sites(SAMPLE / "batches" / "proposed_houses.gpkg").drop(
+        columns="house_id")
+    whole = geoplan.check(gdf, sample_ws)
+    chunked = check_chunked(gdf, sample_ws, chunk_size=50)
+    _same(whole, chunked)
+    assert chunked.verdicts["site_id"].tolist() == [str(i) for i in range(1, len(gdf) + 1)]
+
+
+def test_an_id_unique_only_within_each_chunk_is_not_used(sample_ws):
+    gdf = geoplan.read_sites(SAMPLE / "batches" / "proposed_houses.gpkg").drop(
+        columns="house_id")
+    gdf["id"] = np.arange(len(gdf)) % 10  # unique in chunks of 10, not over the batch
+    chunked = check_chunked(gdf, sample_ws, chunk_size=10)
+    _same(geoplan.check(gdf, sample_ws), chunked)
+    assert chunked.verdicts["site_id"].iloc[-1] == str(len(gdf))
+
+
+def test_streamed_files_equal_the_whole_run(sample_ws, tmp_path):
+    path = SAMPLE / "batches" / "proposed_houses.gpkg"
+    whole = geoplan.check(path, sample_ws)
+    whole.to_files(tmp_path / "whole", map_html=False, report_html=False)
+    summary = check_to_files(path, sample_ws, tmp_path / "chunks", chunk_size=40)
+    for name in ("findings.csv", "verdicts.csv"):
+        assert filecmp.cmp(tmp_path / "whole" / name, tmp_path / "chunks" / name,
+                           shallow=False), name
+    assert summary["verdicts"] == whole.summary["verdicts"]
+    assert summary["chunk_size"] == 40
+    import pyogrio
+
+    for layer in ("verdicts", "findings", "evidence"):
+        a = pyogrio.read_dataframe(tmp_path / "whole" / "results.gpkg", layer=layer)
+        b = pyogrio.read_dataframe(tmp_path / "chunks" / "results.gpkg", layer=layer)
+        assert list(a.columns) == list(b.columns)
+        assert len(a) == len(b)
+    assert not list((tmp_path / "chunks").glob(".partial-*"))
+
+
+def test_parquet_is_read_in_chunks_with_the_input_row_index(county):
+    path = _batch(county, "house", 1_500)
+    chunks = list(iter_site_chunks(path, 400))
+    assert [len(c) for c in chunks] == [400, 400, 400, 300]
+    assert chunks[1].index[0] == 400
+    whole = gpd.read_parquet(path)
+    back = pd.concat(chunks)
+    assert back.crs == whole.crs
+    assert back.geometry.geom_equals_exact(whole.geometry, 0).all()
+
+
+def test_chunked_equals_whole_on_a_generated_county(county, county_ws, tmp_path):
+    path = _batch(county, "house", 1_500)
+    whole = geoplan.check(path, county_ws)
+    _same(whole, check_chunked(path, county_ws, chunk_size=500))
+
+
+def test_cli_streams_with_chunk_size(county, tmp_path):
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["check", str(_batch(county, "road", 300)), "-w", str(county),
+                                  "--chunk-size", "100", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "chunks of 100" in r.output
+    assert len(pd.read_csv(out / "verdicts.csv", encoding="utf-8-sig")) == 300
+
+
+# --------------------------------------------------------------------------- big features
+
+
+def test_big_feature_paths_agree_with_the_plain_paths(county, county_ws, monkeypatch):
+    """Hazard zones of 10⁴–10⁵ vertices: prepared, chunked and clipped; same findings."""
+    sites = gpd.read_parquet(_batch(county, "house", 1_500))
+    fast = geoplan.check(sites, county_ws)
+    monkeypatch.setattr(engine, "_BIG", 10**9)  # every feature "small": the plain STRtree path
+    plain = geoplan.check(sites, county_ws)
+    a, b = fast.findings, plain.findings
+    for col in a.columns.drop(["measure", "threshold"]):
+        assert (a[col] == b[col]).all(), col
+    assert fast.findings["message_en"].str.contains("hazard zone").any()
+    np.testing.assert_array_equal(a["threshold"], b["threshold"])
+    np.testing.assert_allclose(a["measure"], b["measure"], rtol=1e-9, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- dask
+
+
+@pytest.fixture(scope="module")
+def client():
+    pytest.importorskip("dask_geopandas")
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=":0")
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.mark.parametrize("batch", ["proposed_houses", "proposed_roads"])
+def test_dask_equals_local_on_the_sample(sample_ws, client, batch):
+    from geoplan.dask_engine import check_dask
+
+    path = SAMPLE / "batches" / f"{batch}.gpkg"
+    local = geoplan.check(path, sample_ws)
+    dask_res = check_dask(path, sample_ws, client=client, npartitions=3)
+    _same(local, dask_res)
+    assert dask_res.summary["engine"] == "dask"
+
+
+@pytest.mark.parametrize(("kind", "n"), [("house", 1_500), ("road", 300)])
+def test_dask_equals_local_on_a_generated_county(county, county_ws, client, kind, n):
+    from geoplan.dask_engine import check_dask
+
+    path = _batch(county, kind, n)
+    local = geoplan.check(path, county_ws)
+    _same(local, check_dask(path, county_ws, client=client, chunk_size=400))
