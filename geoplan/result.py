@@ -265,6 +265,45 @@ def _layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
     return rows
 
 
+def build_summary(
+    *,
+    not_checked: dict[str, str],
+    sites: int,
+    subject: str,
+    verdicts: dict[str, int],
+    by_rule: dict[str, dict[str, int]],
+    rules: list[Any],
+    ws: Workspace,
+    pack: RulePack,
+    source: str,
+    sites_crs: str | None,
+    footprint_m: float | None,
+    gcj02: bool,
+    started: _dt.datetime,
+    seconds: float,
+) -> dict[str, Any]:
+    """The ``summary.json`` content; rules not checked come first."""
+    return {
+        "rules_not_checked": [{"rule_id": r, "reason": why} for r, why in not_checked.items()],
+        "sites": int(sites),
+        "subject": subject,
+        "verdicts": verdicts,
+        "by_rule": dict(sorted(by_rule.items())),
+        "unverified_rules": [r.id for r in rules if not r.verified],
+        "sites_source": source,
+        "sites_crs": sites_crs,
+        "footprint_m": footprint_m,
+        "gcj02_converted": gcj02,
+        "workspace": str(ws.path),
+        "working_crs": ws.crs.to_string(),
+        "layers": _layer_provenance(ws),
+        "rule_pack": {"name": pack.name, "version": pack.version, "path": pack.path},
+        "geoplan_version": __version__,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "run_seconds": round(seconds, 3),
+    }
+
+
 def check(
     sites: gpd.GeoDataFrame | str | os.PathLike[str],
     workspace: Workspace | str | os.PathLike[str],
@@ -335,25 +374,13 @@ def check(
     counts = ev.verdicts["verdict"].value_counts().reindex(_VERDICT_ORDER, fill_value=0)
     by_rule = (ev.findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
                .reindex(columns=_VERDICT_ORDER, fill_value=0))
-    summary: dict[str, Any] = {
-        "rules_not_checked": [{"rule_id": r, "reason": why} for r, why in ev.not_checked_rules],
-        "sites": len(ev.verdicts),
-        "subject": prepared.subject,
-        "verdicts": {k: int(v) for k, v in counts.items()},
-        "by_rule": {rid: {k: int(v) for k, v in row.items()} for rid, row in by_rule.iterrows()},
-        "unverified_rules": [r.id for r in ev.rules if not r.verified],
-        "sites_source": source,
-        "sites_crs": gdf.crs.to_string() if gdf.crs is not None else None,
-        "footprint_m": footprint_m,
-        "gcj02_converted": gcj02,
-        "workspace": str(ws.path),
-        "working_crs": ws.crs.to_string(),
-        "layers": _layer_provenance(ws),
-        "rule_pack": {"name": pack.name, "version": pack.version, "path": pack.path},
-        "geoplan_version": __version__,
-        "started_utc": started.isoformat(timespec="seconds"),
-        "run_seconds": round(ev.seconds, 3),
-    }
+    summary = build_summary(
+        not_checked=dict(ev.not_checked_rules), sites=len(ev.verdicts),
+        subject=prepared.subject, verdicts={k: int(v) for k, v in counts.items()},
+        by_rule={rid: {k: int(v) for k, v in row.items()} for rid, row in by_rule.iterrows()},
+        rules=ev.rules, ws=ws, pack=pack, source=source,
+        sites_crs=gdf.crs.to_string() if gdf.crs is not None else None,
+        footprint_m=footprint_m, gcj02=gcj02, started=started, seconds=ev.seconds)
     return Result(findings=ev.findings, verdicts=ev.verdicts, evidence=ev.evidence,
                   summary=summary, pack=pack, workspace=ws, subject=prepared.subject)
 

@@ -37,7 +37,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ._version import __version__
 from .engine import (
     ConstraintCache,
     Evaluation,
@@ -283,28 +282,13 @@ class _Tally:
     def summary(self, *, ws: Workspace, pack: RulePack, source: str, sites_crs: str | None,
                 footprint_m: float | None, gcj02: bool, started: _dt.datetime,
                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        from .result import _layer_provenance
+        from .result import build_summary
 
-        out: dict[str, Any] = {
-            "rules_not_checked": [{"rule_id": r, "reason": why}
-                                  for r, why in (self.not_checked or {}).items()],
-            "sites": self.sites,
-            "subject": self.subject,
-            "verdicts": self.verdicts,
-            "by_rule": dict(sorted(self.by_rule.items())),
-            "unverified_rules": [r.id for r in (self.rules or []) if not r.verified],
-            "sites_source": source,
-            "sites_crs": sites_crs,
-            "footprint_m": footprint_m,
-            "gcj02_converted": gcj02,
-            "workspace": str(ws.path),
-            "working_crs": ws.crs.to_string(),
-            "layers": _layer_provenance(ws),
-            "rule_pack": {"name": pack.name, "version": pack.version, "path": pack.path},
-            "geoplan_version": __version__,
-            "started_utc": started.isoformat(timespec="seconds"),
-            "run_seconds": round(self.seconds, 3),
-        }
+        out = build_summary(
+            not_checked=dict(self.not_checked or {}), sites=self.sites, subject=self.subject,
+            verdicts=self.verdicts, by_rule=self.by_rule, rules=list(self.rules or []), ws=ws,
+            pack=pack, source=source, sites_crs=sites_crs, footprint_m=footprint_m,
+            gcj02=gcj02, started=started, seconds=self.seconds)
         if extra:
             out.update(extra)
         return out
