@@ -241,6 +241,18 @@ def slope_degrees(
     d, f = p[1:-1, :-2], p[1:-1, 2:]
     g, h, i = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
 
+    out = _horn(a, b, c, d, f, g, h, i, xres=xres, yres=yres)
+    out[np.isnan(z)] = np.nan  # Horn ignores the centre cell; nodata there is still nodata
+    return out
+
+
+def _horn(a: Any, b: Any, c: Any, d: Any, f: Any, g: Any, h: Any, i: Any, *,
+          xres: float, yres: float) -> npt.NDArray[np.float64]:
+    """Horn's slope in degrees from the 3×3 neighbours (a b c / d · f / g h i).
+
+    Shared by :func:`slope_degrees` (whole windows) and :func:`_slope_at`
+    (selected cells), so both give bit-identical values.
+    """
     dzdx = f * 2.0
     dzdx += c
     dzdx += i
@@ -262,7 +274,6 @@ def slope_degrees(
     out = np.hypot(dzdx, dzdy, out=dzdx)
     np.arctan(out, out=out)
     np.degrees(out, out=out)
-    out[np.isnan(z)] = np.nan  # Horn ignores the centre cell; nodata there is still nodata
     return out
 
 
@@ -286,27 +297,7 @@ def _slope_at(
     d, f = p[r + 1, c], p[r + 1, c + 2]
     g, h, i = p[r + 2, c], p[r + 2, c + 1], p[r + 2, c + 2]
 
-    dzdx = f * 2.0
-    dzdx += cc
-    dzdx += i
-    dzdx -= a
-    dzdx -= g
-    tmp = np.multiply(d, 2.0)
-    dzdx -= tmp
-    dzdx /= 8.0 * float(xres)
-
-    dzdy = np.multiply(h, 2.0, out=tmp)
-    dzdy += g
-    dzdy += i
-    dzdy -= a
-    dzdy -= cc
-    dzdy -= b
-    dzdy -= b
-    dzdy /= 8.0 * float(yres)
-
-    out = np.hypot(dzdx, dzdy, out=dzdx)
-    np.arctan(out, out=out)
-    np.degrees(out, out=out)
+    out = _horn(a, b, cc, d, f, g, h, i, xres=xres, yres=yres)
     out[np.isnan(z[r, c])] = np.nan
     return out
 
