@@ -109,9 +109,18 @@ def test_check_csv_with_lonlat_and_gcj02(tmp_path: Path, small_workspace: Path) 
     fz_gcj = gcj[gcj.rule_id == "house.flood_zone"].iloc[0]
     # Converted, the point is back in the middle of the square: inside the flood zone.
     assert fz_gcj["status"] == "fail"
-    # Unconverted, it sits ~270 m off: the offset is real, hence the --gcj02 flag.
-    assert fz_plain["status"] in ("pass", "fail")
     assert str(fz_gcj["site_id"]) == "A"
+    # Unconverted, the site sits 250–300 m away from where it was meant to be.
+    from shapely import wkt
+
+    def where(out: Path) -> Point:
+        v = pd.read_csv(out / "verdicts.csv", encoding="utf-8-sig")
+        return gpd.GeoSeries([wkt.loads(v["wkt"].iloc[0])], crs=4490).to_crs(4536).iloc[0]
+
+    offset = where(out_plain).distance(where(out_gcj))
+    assert 250 < offset < 300
+    assert where(out_gcj).distance(Point(X0 + 500, Y0 + 500)) < 0.05
+    assert fz_plain["site_id"] == fz_gcj["site_id"]
 
 
 def test_check_unusable_input_exit_2(tmp_path: Path, small_workspace: Path) -> None:
