@@ -169,9 +169,9 @@ def check_dask(
         gdf = sites
         source = str(sites.attrs.get("source", "(GeoDataFrame)"))
         if gcj02:
-            from .crs import from_gcj02
+            from .sites import apply_gcj02
 
-            gdf = from_gcj02(gdf)
+            gdf = apply_gcj02(gdf, source=source)
     else:
         gdf = read_sites(sites, crs=crs, gcj02=gcj02)
         source = str(sites)

@@ -521,6 +521,16 @@ def _bounds_latlon(boxes: list[tuple[float, float, float, float]]) -> list[list[
     return [[round(s, 6), round(w, 6)], [round(n, 6), round(e, 6)]]
 
 
+def _drawable(geoms: np.ndarray) -> np.ndarray:
+    """Per geometry: present, not empty, and every coordinate finite (NaN or infinite
+    coordinates cannot be drawn; such sites are ``error`` and counted as not drawn)."""
+    has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    coords, owner = shapely.get_coordinates(np.where(has, geoms, None), return_index=True)
+    if len(coords):
+        has[owner[~np.isfinite(coords).all(axis=1)]] = False
+    return has
+
+
 def _geojson_bounds(geojson: np.ndarray) -> tuple[float, float, float, float]:
     if len(geojson) == 0:
         return (math.nan,) * 4
@@ -673,7 +683,7 @@ def _payload(result: Result, *, gcj02: bool, layers: Sequence[str] | None, margi
     v = result.verdicts
     geo_w, work = _site_geometries(result)
     geoms = np.asarray(geo_w.values, dtype=object)
-    has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    has = _drawable(geoms)
     dims = np.where(has, shapely.get_dimensions(geoms), -1)
 
     # rules and statuses tables

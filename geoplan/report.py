@@ -39,6 +39,7 @@ from .maps import (
     STATUS_DARK,
     STATUS_LABELS,
     STATUS_ORDER,
+    _drawable,
     _esc,
     _script_safe,
     format_limit,
@@ -440,7 +441,7 @@ def _site_sections(result: Result, detail: Sequence[str], max_sections: int, con
                           strict=True):
         ev_by_site.setdefault(sid, []).append((g, st))
 
-    has = np.array([g is not None and not g.is_empty for g in geo_w[sel]], dtype=bool)
+    has = _drawable(geo_w[sel])
     drawable = sel[has]
     ev_bounds = {}
     for j, r in enumerate(drawable):

@@ -37,6 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .csvsafe import write_csv
 from .engine import (
     ConstraintCache,
     Evaluation,
@@ -116,9 +117,9 @@ def iter_site_chunks(
     if isinstance(sites, gpd.GeoDataFrame):
         gdf = sites
         if gcj02:
-            from .crs import from_gcj02
+            from .sites import apply_gcj02
 
-            gdf = from_gcj02(gdf)
+            gdf = apply_gcj02(gdf, source="(GeoDataFrame)")
         for start in range(0, max(len(gdf), 1), chunk_size):
             yield gdf.iloc[start:start + chunk_size]
         return
@@ -130,7 +131,8 @@ def iter_site_chunks(
         yield from iter_site_chunks(read_sites(p, layer=layer, crs=crs, gcj02=gcj02),
                                     chunk_size)
         return
-    from .crs import from_gcj02, resolve_crs
+    from .crs import resolve_crs
+    from .sites import apply_gcj02, convert_coordinate_systems
 
     start = 0
     try:
@@ -142,9 +144,10 @@ def iter_site_chunks(
                     raise SiteInputError(f"{p}: the sites have no CRS; pass it (--crs "
                                          "EPSG:4490, or crs=)")
                 chunk = chunk.set_crs(resolve_crs(crs))
-            if gcj02:
-                chunk = from_gcj02(chunk)
             chunk.index = pd.RangeIndex(start, start + len(chunk))
+            chunk = convert_coordinate_systems(chunk, source=str(p), first_row=start + 1)
+            if gcj02:
+                chunk = apply_gcj02(chunk, source=str(p))
             chunk.attrs["source"] = str(p)
             start += len(chunk)
             yield chunk
@@ -429,7 +432,11 @@ def check_to_files(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DataFileError(f"{out}: exists and is not a folder; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataFileError(f"{out}: cannot create the output folder ({exc}); choose another "
+                            "--out") from exc
     tmp = {name: out / f".partial-{name}" for name in
            ("findings.csv", "verdicts.csv", "results.gpkg", "summary.json")}
     for p in tmp.values():
@@ -449,11 +456,10 @@ def check_to_files(
             tally.add(ev, ev.sites.subject)
             findings = ev.findings.drop(columns="_row")
             mode, enc = ("w", "utf-8-sig") if first else ("a", "utf-8")
-            findings.to_csv(tmp["findings.csv"], index=False, mode=mode, encoding=enc,
-                            header=first)
+            write_csv(findings, tmp["findings.csv"], mode=mode, encoding=enc, header=first)
             v = pd.DataFrame(ev.verdicts.drop(columns=ev.verdicts.geometry.name))
             v.insert(len(v.columns), "wkt", ev.verdicts.geometry.to_wkt())
-            v.to_csv(tmp["verdicts.csv"], index=False, mode=mode, encoding=enc, header=first)
+            write_csv(v, tmp["verdicts.csv"], mode=mode, encoding=enc, header=first)
             if gpkg:
                 _append_gpkg(tmp["results.gpkg"], ev, findings, batch.ws, first, _gpkg_safe)
             first = False
