@@ -4,6 +4,10 @@ Reading goes through pyogrio (GDAL) by default; ``engine="fiona"`` stays
 available. A Shapefile without a ``.cpg`` whose ``.dbf`` holds GBK/GB18030 text
 — common for 三调 and other survey deliveries — is detected from its bytes and
 read as GB18030, never as mojibake.
+
+An ArcGIS File Geodatabase (a ``.gdb`` folder, the usual form of 三调 and other
+survey deliveries) is read with GDAL's OpenFileGDB driver, one feature class at
+a time (``layer="DLTB"``); Chinese feature-class and field names are kept.
 """
 
 from __future__ import annotations
@@ -20,15 +24,19 @@ import shapely
 from .errors import DataFileError, GeoplanWarning
 
 __all__ = [
+    "FILEGDB_SUFFIX",
     "RASTER_EXTENSIONS",
     "VECTOR_EXTENSIONS",
     "detect_dbf_encoding",
+    "is_filegdb",
     "list_vector_layers",
     "read_vector",
 ]
 
 VECTOR_EXTENSIONS = (".gpkg", ".shp", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet")
 RASTER_EXTENSIONS = (".tif", ".tiff")
+FILEGDB_SUFFIX = ".gdb"
+"""An ArcGIS File Geodatabase is a folder whose name ends in ``.gdb``."""
 
 Engine = Literal["pyogrio", "fiona"]
 
@@ -129,8 +137,20 @@ def _read_with_ring_fix(path: Path, *, layer: str | None,
     return gdf, n_fixed
 
 
+def is_filegdb(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is an ArcGIS File Geodatabase (a folder named ``*.gdb``).
+
+    Examples
+    --------
+    >>> is_filegdb("no/such.gdb"), is_filegdb(".")
+    (False, False)
+    """
+    p = Path(path)
+    return p.suffix.lower() == FILEGDB_SUFFIX and p.is_dir()
+
+
 def list_vector_layers(path: str | os.PathLike[str]) -> list[str]:
-    """The layer names in a vector file (a GeoPackage may hold several)."""
+    """The layer names in a vector file (a GeoPackage or a File Geodatabase may hold several)."""
     import pyogrio
 
     p = Path(path)
@@ -141,8 +161,29 @@ def list_vector_layers(path: str | os.PathLike[str]) -> list[str]:
     except Exception as exc:  # pyogrio raises DataSourceError and friends
         raise DataFileError(
             f"{p}: cannot be opened as a vector data source ({exc}); check the file is "
-            "complete and in a format GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf)"
+            "complete and in a format GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, "
+            "File Geodatabase .gdb folder)"
         ) from exc
+
+
+def _check_gdb_layer(p: Path, layer: str | None) -> None:
+    """Refuse, with the feature classes listed, a missing or ambiguous ``layer`` of a .gdb."""
+    import difflib
+
+    names = list_vector_layers(p)
+    shown = ", ".join(names) or "(none)"
+    if layer is None and len(names) != 1:
+        raise DataFileError(
+            f"{p}: a File Geodatabase with {len(names)} feature classes ({shown}); name the one "
+            "to read (layer=\"DLTB\"; in geoplan.toml: layer = \"...\")"
+        )
+    if layer is not None and layer not in names:
+        close = difflib.get_close_matches(layer, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DataFileError(
+            f"{p}: has no feature class {layer!r}{hint}; it holds {shown}. Correct layer = "
+            "\"...\" (names are case-sensitive)"
+        )
 
 
 def read_vector(
@@ -157,9 +198,11 @@ def read_vector(
     Parameters
     ----------
     path
-        A GeoPackage, Shapefile, GeoJSON, FlatGeobuf or GeoParquet file.
+        A GeoPackage, Shapefile, GeoJSON, FlatGeobuf or GeoParquet file, or an
+        ArcGIS File Geodatabase (``.gdb`` folder).
     layer
-        The layer to read from a multi-layer source (GeoPackage).
+        The layer to read from a multi-layer source (GeoPackage, or the feature
+        class of a File Geodatabase, e.g. ``"DLTB"``; needed when it holds several).
     encoding
         Text encoding of a Shapefile's attributes (``"gbk"``, ``"gb18030"``,
         ``"utf-8"``). When omitted for a Shapefile without ``.cpg``, it is
@@ -171,7 +214,7 @@ def read_vector(
     -------
     geopandas.GeoDataFrame
         With a ``fid`` column holding each feature's id in the source (GeoPackage
-        fid, or the 0-based record number of a Shapefile).
+        fid, File Geodatabase OBJECTID, or the 0-based record number of a Shapefile).
 
     Raises
     ------
@@ -202,6 +245,8 @@ def read_vector(
         return gdf
     if suffix == ".shp" and encoding is None:
         encoding = detect_dbf_encoding(p)
+    if is_filegdb(p):
+        _check_gdb_layer(p, layer)
     if engine == "fiona":
         try:
             gdf = gpd.read_file(p, layer=layer, encoding=encoding, engine="fiona")
