@@ -58,6 +58,7 @@ class SharedRule:
     tol: float = 1.0
     distance: float = 0.0            # setback search distance / proximity limit
     req: np.ndarray | None = None    # setback: required distance per feature (NaN unknown)
+    min_req: float = math.nan        # setback: the smallest corridor; closer fails even unknown
 
     @property
     def geoms(self) -> np.ndarray:
@@ -93,7 +94,7 @@ def shared_rules(ws: Workspace, pack: RulePack, subject: str = "house") -> list[
                 vals = pd.to_numeric(c.gdf[t.field], errors="coerce").to_numpy(dtype=float)
                 req = np.array([t.distance_for(v) for v in vals])
                 out.append(SharedRule(r.id, "setback", r.severity, gdf, distance=t.max_distance,
-                                      req=req))
+                                      req=req, min_req=t.min_distance))
             else:
                 assert r.distance_m is not None
                 d = r.distance_m.value
@@ -115,7 +116,8 @@ def _frame(site_id: np.ndarray, rule: SharedRule, status: np.ndarray,
 def _status_setback(n: int, rule: SharedRule, qs: np.ndarray, d: np.ndarray,
                     r: np.ndarray) -> np.ndarray:
     unknown = np.isnan(r)
-    viol = ~unknown & (d < r - _EPS)
+    # a feature of unknown value closer than the smallest corridor violates whatever it is
+    viol = (~unknown & (d < r - _EPS)) | (unknown & (d < rule.min_req - _EPS))
     bad = np.zeros(n, dtype=bool)
     bad[qs[viol]] = True
     unk = np.zeros(n, dtype=bool)
@@ -220,7 +222,8 @@ def run_notebook(site_id: np.ndarray, sites: gpd.GeoSeries,
                 d = layer.distance(site).to_numpy()
                 near = d <= rule.distance
                 r = rule.req[near]
-                viol = (~np.isnan(r) & (d[near] < r - _EPS)).any()
+                viol = ((~np.isnan(r) & (d[near] < r - _EPS)).any()
+                        or (np.isnan(r) & (d[near] < rule.min_req - _EPS)).any())
                 status = (rule.severity if viol else
                           "not_checked" if np.isnan(r).any() else "pass")
             elif rule.kind == "proximity":

@@ -143,8 +143,11 @@ def _queries(rule: SharedRule, t: str) -> str:
         return (f"SELECT s.id, sum(ST_Area(ST_Intersection(s.geom, l.geom))) FROM sites s "
                 f"JOIN {t} l ON ST_Intersects(s.geom, l.geom) GROUP BY s.id")
     if rule.kind == "setback":
-        return (f"SELECT s.id, bool_or(l.req IS NOT NULL AND ST_Distance(s.geom, l.geom) < "
-                f"l.req - {1e-6}), bool_or(l.req IS NULL) FROM sites s JOIN {t} l "
+        unknown_close = ("" if rule.min_req != rule.min_req else
+                         f" OR (l.req IS NULL AND ST_Distance(s.geom, l.geom) < "
+                         f"{rule.min_req} - {1e-6})")
+        return (f"SELECT s.id, bool_or((l.req IS NOT NULL AND ST_Distance(s.geom, l.geom) < "
+                f"l.req - {1e-6}){unknown_close}), bool_or(l.req IS NULL) FROM sites s JOIN {t} l "
                 f"ON ST_DWithin(s.geom, l.geom, {rule.distance}) GROUP BY s.id")
     if rule.kind == "proximity":
         return (f"SELECT s.id FROM sites s WHERE EXISTS (SELECT 1 FROM {t} l WHERE "

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
+from ..csvsafe import write_csv
 from ..errors import DataFileError
 from ..workspace import Layer, Workspace
 
@@ -51,6 +52,7 @@ def base_summary(ws: Workspace, kinds: Iterable[str], started: _dt.datetime) -> 
 
 
 def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Geometry as a ``wkt`` column (formula-like text is neutralised by :func:`write_csv`)."""
     if isinstance(df, gpd.GeoDataFrame):
         geom = df.geometry
         out = pd.DataFrame(df.drop(columns=geom.name))
@@ -107,7 +109,7 @@ def write_outputs(
         written: list[Path] = []
         for name, df in csv.items():
             f = tmp / name
-            _csv_safe(df).to_csv(f, index=False, encoding="utf-8-sig")
+            write_csv(_csv_safe(df), f)
             written.append(f)
         if gpkg:
             f = tmp / gpkg_name

@@ -2,6 +2,7 @@
 
 from .pack import (
     RULE_KINDS,
+    DistanceRow,
     DistanceTable,
     Level,
     Rule,
@@ -13,6 +14,7 @@ from .pack import (
 
 __all__ = [
     "RULE_KINDS",
+    "DistanceRow",
     "DistanceTable",
     "Level",
     "Rule",

