@@ -1,14 +1,30 @@
 """The ``geoplan`` command line.
 
-Every command has ``--help``. Exit codes: 0 success; 1 a check found sites at
-or above the ``--fail-on`` level; 2 unusable input (the message says which
-file, layer, row or field, and the fix).
+Every command has ``--help``. Exit codes, the same for every command:
+
+====  =====================================================================
+0     done
+1     ``geoplan check``: some site reached the ``--fail-on`` level
+2     unusable input or configuration: the message names the file, layer,
+      row, field or rule key, and the fix (also click's usage errors)
+3     an internal error (a bug): one line on stderr with the path of a log
+      file holding the traceback (in the ``--out`` folder when it can be
+      written, else in the temporary folder)
+130   interrupted (Ctrl-C)
+====  =====================================================================
+
+A crash is never reported as 1, which scripts read as "a site failed".
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
+import os
+import platform
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -18,13 +34,25 @@ import click
 import pandas as pd
 
 from ._version import __version__
-from .errors import GeoplanError
+from .errors import DataFileError, GeoplanError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+EXIT_OK = 0
+EXIT_FAIL_ON = 1
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
 
 def _friendly_errors(fn: F) -> F:
-    """Turn geoplan's own errors into a one-paragraph message and exit code 2."""
+    """The exit codes of every command (see the module docstring).
+
+    geoplan's own errors (:class:`~geoplan.errors.GeoplanError`) are unusable
+    input: their one-paragraph message and exit 2. Click's usage errors keep
+    click's handling (exit 2). Anything else is a bug: its traceback goes to a
+    log file, stderr gets one line naming that file, and the exit code is 3.
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -32,9 +60,111 @@ def _friendly_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except GeoplanError as exc:
             click.echo(f"error / 错误: {exc}", err=True)
-            sys.exit(2)
+            sys.exit(EXIT_INPUT)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted 已中断", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            out = kwargs.get("out") or kwargs.get("output")
+            log, where = _write_crash_log(exc, out if isinstance(out, Path) else None)
+            what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            if log is None:
+                click.echo(f"internal error 内部错误 ({what}); no log file could be written "
+                           f"({where}): please report this message", err=True)
+            else:
+                click.echo(f"internal error 内部错误 ({what}); the traceback is in {log} "
+                           f"({where}): please report it with that file", err=True)
+            sys.exit(EXIT_INTERNAL)
 
+    wrapper.geoplan_exit_codes = True  # type: ignore[attr-defined]  # checked by the tests
     return wrapper  # type: ignore[return-value]
+
+
+def _write_crash_log(exc: BaseException, out: Path | None) -> tuple[Path | None, str]:
+    """Write the traceback of ``exc`` to a log file; its path and which folder it is in.
+
+    The ``--out`` folder when it exists and can be written (for an ``--out``
+    file, its folder), else the system's temporary folder.
+    """
+    ctx = click.get_current_context(silent=True)
+    text = "\n".join([
+        f"geoplan {__version__} internal error, "
+        f"{_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')}",
+        f"command: {ctx.command_path if ctx else 'geoplan'} "
+        f"{json.dumps(_redacted(ctx.params if ctx else {}), ensure_ascii=False, default=str)}",
+        f"argv: {' '.join(sys.argv)}",
+        f"python {platform.python_version()} on {platform.platform()}",
+        "",
+        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    ])
+    name = (f"geoplan-error-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-"
+            f"{os.getpid()}.log")
+    places: list[tuple[Path, str]] = []
+    if out is not None:
+        names_a_file = (out.exists() and not out.is_dir()) or \
+            out.suffix.lower() in (".html", ".htm", ".toml")
+        if names_a_file:
+            places.append((out.parent, "in the folder of --out"))  # --out names a file
+        else:
+            places.append((out, "in the --out folder"))
+    places.append((Path(tempfile.gettempdir()),
+                   "in the temporary folder" + (": --out could not be written" if out else "")))
+    problems = []
+    for folder, where in places:
+        target = folder / name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as err:
+            problems.append(f"{folder}: {err.strerror or err}")
+            continue
+        return target, where
+    return None, "; ".join(problems)
+
+
+def _redacted(params: dict[str, Any]) -> dict[str, Any]:
+    """Command options for a log, with keys such as ``--tk`` left out."""
+    return {k: ("(redacted)" if v and (k in ("tk",) or "key" in k or "token" in k) else v)
+            for k, v in params.items()}
+
+
+def _writable_folder(folder: Path, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be written, before any work is done (exit 2).
+
+    Nothing is created: the nearest existing folder on the way to ``folder``
+    must be a folder in which a file can be created (a probe file is made and
+    removed at once).
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise DataFileError(f"{folder}: {option} exists and is not a folder; choose another "
+                            f"{option} / 输出路径已存在且不是文件夹，请另选")
+    probe_in = folder.absolute()
+    while not probe_in.exists() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent
+    if not probe_in.is_dir():
+        raise DataFileError(f"{folder}: the output folder ({option}) cannot be created: "
+                            f"{probe_in} is a file, not a folder; choose another {option} / "
+                            "输出文件夹无法创建：路径中有同名文件")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".geoplan-write-test-", dir=probe_in)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DataFileError(f"{folder}: the output folder ({option}) cannot be written — no file "
+                            f"can be created in {probe_in} ({exc.strerror or exc}); choose a "
+                            f"folder you can write to / 输出文件夹不可写，请换一个文件夹") from None
+
+
+def _writable_file(path: Path, option: str = "--out") -> None:
+    """Refuse an output file whose folder cannot be written, or which is a folder (exit 2)."""
+    if path.is_dir():
+        raise DataFileError(f"{path}: {option} is a folder; give a file name, e.g. "
+                            f"{path / 'map.html'} / 输出路径是文件夹，请给出文件名")
+    _writable_folder(path.parent, f"the folder of {option}")
 
 
 def _table(df: pd.DataFrame) -> str:
@@ -118,11 +248,13 @@ def init_cmd(directory: Path, output: Path | None, to_stdout: bool) -> None:
     """
     from .draft import draft_config
 
+    if not to_stdout:
+        _writable_folder((output or directory / "geoplan.toml").parent, "--output")
     draft = draft_config(directory)
     if to_stdout:
         click.echo(draft.text)
     else:
-        target = output or directory / "geoplan.toml"
+        target = output or draft.directory / "geoplan.toml"  # beside a .gdb, not in it
         draft.write(target)
         click.echo(f"wrote 已写入 {target}")
     click.echo(draft.report(), err=to_stdout)
@@ -136,6 +268,7 @@ def sample_cmd(out: Path, overwrite: bool) -> None:
     """Build the synthetic Yining sample workspace into OUT (deterministic)."""
     from .sample import build_sample_workspace
 
+    _writable_folder(out, "OUT")
     path = build_sample_workspace(out, overwrite=overwrite)
     click.echo(f"sample workspace written 示例数据已生成: {path}")
 
@@ -149,6 +282,11 @@ def _print_result_summary(res: Any, out: Path | None) -> None:
         click.echo(f"NOT CHECKED 未核查的规则 ({len(nc)}):")
         for r in nc:
             click.echo(f"  {r['rule_id']}: {r['reason']}")
+    warnings = res.summary.get("data_warnings") or []
+    if warnings:
+        click.echo(f"DATA WARNINGS 数据问题 ({len(warnings)}):")
+        for w in warnings:
+            click.echo(f"  {w}")
     zh = {"fail": "不通过", "error": "错误", "warn": "警示", "not_checked": "未核查", "pass": "通过"}
     click.echo("verdicts 结论: " + ", ".join(f"{k} {zh[k]} {int(v)}" for k, v in counts.items()))
     table = res.by_rule()
@@ -198,7 +336,9 @@ def _check_basemap(basemap: str | None, offline: bool, tk: str | None) -> None:
 @click.option("--subject", type=click.Choice(["house", "road", "project"]), default=None,
               help="What the sites are (default: inferred from the geometry).")
 @click.option("--id-field", default=None, help="Field holding the site ids.")
-@click.option("--layer", default=None, help="Layer of a multi-layer sites file.")
+@click.option("--layer", "--sheet", "layer", default=None,
+              help="Layer of a multi-layer sites file, or sheet of an Excel workbook "
+                   "(default: the first).")
 @click.option("--crs", default=None, help="CRS of the site coordinates (CSV x/y, or a file "
               "without one).")
 @click.option("--gcj02", is_flag=True, help="Sites were digitised on Amap/Tencent (GCJ-02): "
@@ -238,6 +378,7 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
     from .sites import read_sites
 
     if out is not None:
+        _writable_folder(out)  # before the long check, not after it
         _check_basemap(basemap, offline, tk)
     if scheduler:
         engine = "dask"
@@ -260,12 +401,13 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
                                                    for k, v in verdicts.items()))
             click.echo(f"outputs 输出: {out}")
         if fail_on == "fail" and verdicts.get("fail", 0) > 0:
-            sys.exit(1)
+            sys.exit(EXIT_FAIL_ON)
         if fail_on == "warn" and verdicts.get("fail", 0) + verdicts.get("warn", 0) > 0:
-            sys.exit(1)
+            sys.exit(EXIT_FAIL_ON)
         return
 
     gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
+    site_notes = _print_site_notes(gdf, quiet)
     if engine == "dask":
         from .dask_engine import check_dask
 
@@ -281,15 +423,16 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
                     footprint_m=footprint_m, progress=not quiet and sys.stderr.isatty())
     res.summary["sites_source"] = str(sites)
     res.summary["gcj02_converted"] = gcj02
+    res.summary["sites_notes"] = site_notes
     if out is not None:
         res.to_files(out, offline=offline, basemap=basemap, tk=tk)
     if not quiet:
         _print_result_summary(res, out)
     counts = res.counts()
     if fail_on == "fail" and counts["fail"] > 0:
-        sys.exit(1)
+        sys.exit(EXIT_FAIL_ON)
     if fail_on == "warn" and (counts["fail"] + counts["warn"]) > 0:
-        sys.exit(1)
+        sys.exit(EXIT_FAIL_ON)
 
 
 @main.command("rules")
@@ -306,9 +449,17 @@ def rules_cmd(pack: str, sources: bool) -> None:
     t = p.table()
     click.echo(_table(t[["id", "clause", "kind", "layer", "threshold", "severity", "verified"]]))
     if sources:
-        click.echo("")
+        click.echo("\nsources 依据 (verified = read in the source named; NO = placeholder, "
+                   "not law 未核实的占位值):")
         for r in p.rules:
-            click.echo(f"{r.id}: {r.sources() or '(no figure)'}")
+            figs = r.figures()
+            if not figs:
+                click.echo(f"{r.id}: (no figure)")
+                continue
+            click.echo(f"{r.id}:")
+            for fig, src, ok in figs:
+                flag = "verified" if ok else "NO (placeholder)"
+                click.echo(f"  {fig} [{flag}] {src}")
 
 
 @main.command("demo")
@@ -325,6 +476,7 @@ def demo_cmd(out: Path, workspace: Path | None, basemap: str | None = None,
     from .result import check
     from .workspace import open_workspace
 
+    _writable_folder(out)
     _check_basemap(basemap, offline, tk)
 
     ws_path = workspace or Path("layers")
@@ -357,7 +509,9 @@ def _batch_options(fn: F) -> F:
         click.option("--subject", type=click.Choice(["house", "road", "project"]), default=None,
                      help="What the sites are (default: inferred from the geometry)."),
         click.option("--id-field", default=None, help="Field holding the site ids."),
-        click.option("--layer", default=None, help="Layer of a multi-layer sites file."),
+        click.option("--layer", "--sheet", "layer", default=None,
+                     help="Layer of a multi-layer sites file, or sheet of an Excel workbook "
+                          "(default: the first)."),
         click.option("--crs", default=None, help="CRS of the site coordinates."),
         click.option("--gcj02", is_flag=True, help="Sites were digitised on Amap/Tencent "
                      "(GCJ-02): convert them first."),
@@ -375,11 +529,22 @@ def _run_batch(sites: Path, workspace: Path, rules: str, subject: str | None,
     from .sites import read_sites
 
     gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
+    site_notes = _print_site_notes(gdf, False)
     res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
                 footprint_m=footprint_m, progress=sys.stderr.isatty())
     res.summary["sites_source"] = str(sites)
     res.summary["gcj02_converted"] = gcj02
+    res.summary["sites_notes"] = site_notes
     return res
+
+
+def _print_site_notes(gdf: Any, quiet: bool) -> list[str]:
+    """Print what reading the sites decided (sheet, X/Y order, coordinate systems)."""
+    notes = [str(n) for n in gdf.attrs.get("notes", [])]
+    if not quiet:
+        for n in notes:
+            click.echo(f"sites 选址: {n}")
+    return notes
 
 
 @main.command("map")
@@ -398,6 +563,7 @@ def map_cmd(sites: Path, workspace: Path, rules: str, subject: str | None, id_fi
     """
     from .maps import result_map
 
+    _writable_file(out)
     _check_basemap(basemap, offline, tk)
     res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
     m = result_map(res, basemap=basemap, tk=tk, offline=offline)
@@ -426,6 +592,7 @@ def report_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
     """
     from .report import result_report
 
+    _writable_file(out)
     _check_basemap(basemap, offline, tk)
     res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
     result_report(res, out, basemap=basemap, tk=tk, offline=offline,
@@ -475,6 +642,8 @@ def coverage_cmd(workspace: Path, out: Path | None, targets: str, kinds: tuple[s
     """
     from .analysis import coverage
 
+    if out is not None:
+        _writable_folder(out)
     dist: dict[str, float] = {}
     for d in distances:
         k, sep, v = d.partition("=")
@@ -524,6 +693,8 @@ def connectivity_cmd(workspace: Path, out: Path | None, targets: str,
     """Villages above a population threshold with no hardened-road connection (clause 五)."""
     from .analysis import connectivity
 
+    if out is not None:
+        _writable_folder(out)
     res = connectivity(workspace, targets=targets, min_population=min_population,
                        max_gap_m=max_gap_m, max_snap_m=max_snap_m)
     c = res.counts()
@@ -560,6 +731,8 @@ def indicators_cmd(workspace: Path, out: Path | None, targets: str, project_road
     from .analysis import indicators
     from .io import read_vector
 
+    if out is not None:
+        _writable_folder(out)
     tw = read_vector(townships) if townships is not None else None
     res = indicators(workspace, targets=targets, project_roads=project_roads, townships=tw)
     t = res.city()[["indicator_id", "clause", "title_zh", "measure", "unit", "target",
@@ -594,6 +767,8 @@ def villages_cmd(workspace: Path, sites: tuple[Path, ...], out: Path | None, vil
     """
     from .analysis import village_classes
 
+    if out is not None:
+        _writable_folder(out)
     res = village_classes(workspace, list(sites) or None, village_field=village_field)
     click.echo(_table(res.by_class.drop(columns=["villages"])))
     hl = res.highlighted()

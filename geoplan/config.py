@@ -19,6 +19,22 @@ Example
     from = "landuse"                  # a layer derived from another by a filter
     where = "code in forest"
 
+    [layers.farmland_redline]
+    path = "三调.gdb"                  # an ArcGIS File Geodatabase (a folder) …
+    layer = "YJJBNT"                  # … and its feature class
+    crs = "EPSG:2424"                 # Beijing 1954 / 3° GK CM 81°E: refused unless
+    towgs84 = [15.8, -154.4, -82.3]   # the transformation is given (3 or 7 numbers),
+    # datum_shift_accuracy_m = 100    # or PROJ's ballpark is accepted at this accuracy
+
+    [layers.water_source_zone]
+    path = "水源保护区.shp"
+    fields = { level = "保护级别" }
+    values.level = { "一级保护区" = 1, "二级保护区" = 2, "准保护区" = "quasi" }
+
+``values.<field>`` maps the texts a delivery holds onto geoplan's canonical
+vocabulary for that field (see :mod:`geoplan.vocab`); built-in recognisers
+already read the common forms (一级/二级/准, 新建/改造/现状, 水泥/沥青/砂石, 是/否).
+
 The file is parsed with :mod:`tomllib` and checked: an unknown table or key,
 a wrong type or a kind that does not exist is refused with the file, table and
 key named.
@@ -27,6 +43,7 @@ key named.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -41,7 +58,8 @@ __all__ = ["CONFIG_NAME", "LayerSpec", "WorkspaceConfig", "load_config"]
 
 CONFIG_NAME = "geoplan.toml"
 
-_LAYER_KEYS = {"path", "layer", "fields", "where", "crs", "encoding", "scheme", "from"}
+_LAYER_KEYS = {"path", "layer", "fields", "where", "crs", "encoding", "scheme", "from", "values",
+               "towgs84", "datum_shift_accuracy_m"}
 _WORKSPACE_KEYS = {"crs", "name", "description"}
 
 
@@ -58,6 +76,12 @@ class LayerSpec:
     encoding: str | None = None
     scheme: str | None = None
     derived_from: str | None = None
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    towgs84: tuple[float, ...] | None = None
+    """Datum transformation of a Beijing 1954 / Xian 1980 layer: 3 or 7 numbers (``+towgs84``)."""
+    datum_shift_accuracy_m: float | None = None
+    """For such a layer without ``towgs84``: PROJ's ballpark conversion is accepted at this accuracy."""
+    """Per canonical field: source text → canonical value (``values.level = {...}``)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,75 @@ def _str(value: Any, where: str, key: str, cfg: Path) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{cfg}: {where}.{key} must be non-empty text, got {value!r}")
     return value
+
+
+def _values(raw: Any, kind: str, where_name: str, cfg: Path) -> dict[str, dict[str, Any]]:
+    """Check ``values.<field> = { "source text" = canonical, ... }``."""
+    from .vocab import VOCABULARIES
+
+    example = 'values.level = { "一级保护区" = 1, "二级保护区" = 2 }'
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{cfg}: {where_name}.values must be tables per field, e.g. {example}")
+    fields = {f.name: f for f in KINDS[kind].fields}
+    out: dict[str, dict[str, Any]] = {}
+    for fname, mapping in raw.items():
+        if not isinstance(mapping, dict) or not mapping:
+            raise ConfigError(f"{cfg}: {where_name}.values.{fname} must be a non-empty table of "
+                              f"source text = value, e.g. {example}")
+        spec = fields.get(fname)
+        voc = VOCABULARIES.get(spec.vocab) if spec is not None and spec.vocab else None
+        checked: dict[str, Any] = {}
+        for src, target in mapping.items():
+            if isinstance(target, (dict, list)) or (isinstance(target, float)
+                                                    and target != target):
+                raise ConfigError(f"{cfg}: {where_name}.values.{fname}.{src!r} must map to one "
+                                  f"value (text, number or true/false), got {target!r}")
+            if voc is not None:
+                canon = voc.canonical(target)
+                if canon is None:
+                    allowed = ", ".join(f"{k!r} ({zh})" for k, (zh, _en) in voc.values.items())
+                    raise ConfigError(
+                        f"{cfg}: {where_name}.values.{fname}: {src!r} = {target!r} is not a "
+                        f"value geoplan reads for {fname}; use one of {allowed}")
+                target = canon
+            elif spec is not None and spec.type in ("int", "float") and (
+                    isinstance(target, bool) or not isinstance(target, (int, float))):
+                raise ConfigError(f"{cfg}: {where_name}.values.{fname}.{src!r} must map to "
+                                  f"a number (the field {fname} is numeric), got {target!r}")
+            checked[str(src)] = target
+        out[str(fname)] = checked
+    return out
+
+
+def _datum_keys(table: dict[str, Any], where_name: str,
+                cfg: Path) -> tuple[tuple[float, ...] | None, float | None]:
+    """Check ``towgs84 = [dx, dy, dz(, rx, ry, rz, ds)]`` and ``datum_shift_accuracy_m = N``."""
+    towgs84 = table.get("towgs84")
+    accuracy = table.get("datum_shift_accuracy_m")
+    if towgs84 is not None and accuracy is not None:
+        raise ConfigError(f"{cfg}: {where_name} has both towgs84 (an explicit datum "
+                          "transformation) and datum_shift_accuracy_m (accept PROJ's ballpark "
+                          "conversion); keep one")
+    params: tuple[float, ...] | None = None
+    if towgs84 is not None:
+        ok = (isinstance(towgs84, list) and len(towgs84) in (3, 7)
+              and all(isinstance(v, int | float) and not isinstance(v, bool)
+                      and math.isfinite(v) for v in towgs84))
+        if not ok:
+            raise ConfigError(
+                f"{cfg}: {where_name}.towgs84 must be 3 numbers [dx, dy, dz] (metres) or 7 "
+                "[dx, dy, dz, rx, ry, rz, ds] (metres, arc-seconds, ppm; position-vector "
+                f"convention as in PROJ's +towgs84), got {towgs84!r}"
+            )
+        params = tuple(float(v) for v in towgs84)
+    value: float | None = None
+    if accuracy is not None:
+        if (isinstance(accuracy, bool) or not isinstance(accuracy, int | float)
+                or not math.isfinite(accuracy) or accuracy <= 0):
+            raise ConfigError(f"{cfg}: {where_name}.datum_shift_accuracy_m must be a positive "
+                              f"number of metres (e.g. 100), got {accuracy!r}")
+        value = float(accuracy)
+    return params, value
 
 
 def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
@@ -145,6 +238,8 @@ def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
         ):
             raise ConfigError(f"{cfg}: {where_name}.fields must map canonical names to source "
                               'field names, e.g. fields = { code = "DLBM" }')
+        values = _values(table.get("values", {}), kind, where_name, cfg)
+        towgs84, accuracy_m = _datum_keys(table, where_name, cfg)
         where = None
         if "where" in table:
             try:
@@ -161,7 +256,8 @@ def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
             if where is None:
                 raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r} and needs a "
                                   'where filter, e.g. where = "code in forest"')
-            extra = {"layer", "encoding", "crs", "fields"} & set(table)
+            extra = {"layer", "encoding", "crs", "fields", "values", "towgs84",
+                     "datum_shift_accuracy_m"} & set(table)
             if extra:
                 raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r}; "
                                   f"{', '.join(sorted(extra))} belong in [layers.{derived}]")
@@ -176,6 +272,9 @@ def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
                       if "encoding" in table else None),
             scheme=_str(table["scheme"], where_name, "scheme", cfg) if "scheme" in table else None,
             derived_from=derived,
+            values=values,
+            towgs84=towgs84,
+            datum_shift_accuracy_m=accuracy_m,
         )
     for spec in specs.values():
         if spec.derived_from is not None:

@@ -5,16 +5,31 @@ land-use code in ``DLBM``) or ``林地.gpkg``. :func:`draft_config` looks at eac
 file's name, fields and geometry type, proposes a kind, maps the fields it
 knows, and lists what it could not place. The draft is a starting point for a
 planner to read and correct, never a silent decision.
+
+An ArcGIS File Geodatabase (``三调.gdb``, a folder) is read feature class by
+feature class (``DLTB`` → landuse, ``YJJBNT`` → farmland_redline, …), whether it
+is the folder given or lies inside it; the draft then goes next to the ``.gdb``,
+never inside it. A layer whose file declares no CRS gets a CRS proposed from its
+coordinates (:func:`geoplan.crs.propose_crs`: a Gauss-Kruger zone from the
+eastings, the zone's central meridian from the other files when the eastings
+carry no zone number), written as an active line marked for confirmation; a
+layer on the Beijing 1954 / Xian 1980 datum gets a note on the two ways geoplan
+accepts it.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import textwrap
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from . import crs as crs_mod
 from .errors import DataFileError
-from .io import RASTER_EXTENSIONS, VECTOR_EXTENSIONS, detect_dbf_encoding
+from .io import RASTER_EXTENSIONS, VECTOR_EXTENSIONS, detect_dbf_encoding, is_filegdb
 from .kinds import KINDS
 
 __all__ = ["Draft", "draft_config", "guess_kind"]
@@ -64,12 +79,13 @@ _FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "code": ("DLBM", "地类编码", "YDYHFLDM", "CODE"),
     "name": ("DLMC", "MC", "名称", "NAME", "CZMC", "村名"),
     "voltage_kv": ("DYDJ", "电压等级", "电压", "VOLTAGE", "KV"),
-    "level": ("JB", "级别", "等级", "BHQJB", "LEVEL"),
+    "level": ("JB", "级别", "等级", "BHQJB", "保护级别", "保护区级别", "BHJB", "LEVEL"),
+    "surface": ("LMLX", "路面", "路面类型", "路面材质", "路面结构", "SURFACE"),
     "township": ("XZMC", "乡镇", "乡镇名称", "TOWNSHIP"),
     "population": ("RK", "人口", "HJRK", "POP", "POPULATION"),
     "layout_class": ("CZFL", "村庄分类", "LAYOUT"),
     "width_m": ("LK", "路宽", "WIDTH", "KD"),
-    "status": ("ZT", "状态", "STATUS"),
+    "status": ("ZT", "状态", "建设状态", "建设性质", "JSXZ", "STATUS"),
     "kind": ("SSLX", "设施类型", "TYPE", "LX"),
     "village": ("CZMC", "村名", "VILLAGE"),
 }
@@ -86,6 +102,10 @@ class _Entry:
     has_crs: bool = True
     reason: str = ""
     scheme: str | None = None
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unmapped: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    bounds: tuple[float, float, float, float] | None = None
+    crs: str | None = None
 
 
 @dataclass
@@ -96,6 +116,8 @@ class Draft:
     text: str
     placed: list[tuple[str, str]]
     unplaced: list[tuple[str, str]]
+    unread_values: list[tuple[str, str, list[tuple[str, int]]]] = field(default_factory=list)
+    """(source, field, [(value, count), …]) for values no recogniser could read."""
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the draft; refuses to overwrite an existing file."""
@@ -116,6 +138,11 @@ class Draft:
         lines += [f"  {src} → {kind}" for src, kind in self.placed] or ["  (none)"]
         lines.append(f"not placed 未识别 ({len(self.unplaced)}):")
         lines += [f"  {src}: {why}" for src, why in self.unplaced] or ["  (none)"]
+        if self.unread_values:
+            lines.append(f"values not understood 无法识别的取值 ({len(self.unread_values)}): "
+                         "map them with values.<field> in the draft")
+            lines += [f"  {src} {fname}: " + ", ".join(f"{v!r} ×{n}" for v, n in vals[:8])
+                      for src, fname, vals in self.unread_values]
         return "\n".join(lines)
 
 
@@ -158,6 +185,62 @@ def _map_fields(kind: str, names: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _draft_values(entry: _Entry, names: list[str], encoding: str | None) -> None:
+    """Propose ``values.<field>`` mappings from the distinct values of vocabulary fields.
+
+    Values the built-in recognisers read are written out explicitly, so that the
+    planner sees and confirms each one; values they cannot read are listed for
+    the planner to map by hand.
+    """
+    import pyogrio
+
+    from .vocab import VOCABULARIES, apply_values
+
+    assert entry.kind is not None
+    wanted: dict[str, str] = {}  # source field → canonical field
+    for f in KINDS[entry.kind].fields:
+        if f.vocab is None:
+            continue
+        src = entry.fields.get(f.name, f.name if f.name in names else None)
+        if src is not None:
+            wanted[src] = f.name
+    if not wanted:
+        return
+    try:
+        df = pyogrio.read_dataframe(entry.path, layer=entry.layer, columns=list(wanted),
+                                    read_geometry=False, encoding=encoding)
+    except Exception:  # unreadable values: the layer itself is reported when opened
+        return
+    for src, canon in wanted.items():
+        if src not in df.columns:
+            continue
+        vocab = VOCABULARIES[next(f.vocab for f in KINDS[entry.kind].fields
+                                  if f.name == canon) or ""]
+        col = df[src]
+        counts = Counter(str(v).strip() for v in col.astype(object) if v is not None
+                         and v == v and str(v).strip())
+        values, unread, _ = apply_values(col, vocabulary=vocab.name)
+        mapping: dict[str, Any] = {}
+        for raw, val in zip(col.astype(object), values, strict=True):
+            if val is None or raw is None or raw != raw:
+                continue
+            text = str(raw).strip()
+            if text != str(val) and not (isinstance(val, bool) and isinstance(raw, bool)):
+                mapping[text] = val
+        if mapping:
+            entry.values[canon] = dict(sorted(mapping.items(), key=lambda kv: -counts[kv[0]]))
+        if unread:
+            entry.unmapped[canon] = unread.most_common()
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return _q(str(v))
+
+
 def _inspect(path: Path) -> list[_Entry]:
     import pyogrio
 
@@ -168,31 +251,38 @@ def _inspect(path: Path) -> list[_Entry]:
         try:
             with rasterio.open(path) as src:
                 has_crs = src.crs is not None
+                rcrs = src.crs.to_wkt() if src.crs is not None else None
+                rb = src.bounds
         except Exception as exc:
             return [_Entry(path, None, None, "raster", reason=f"unreadable raster ({exc})")]
         kind = guess_kind(path.stem) or "dem"
         return [_Entry(path, None, kind if KINDS[kind].is_raster else None, "raster",
-                       has_crs=has_crs, reason="" if KINDS[kind].is_raster else "not a raster kind")]
+                       has_crs=has_crs, reason="" if KINDS[kind].is_raster else "not a raster kind",
+                       bounds=(rb.left, rb.bottom, rb.right, rb.top), crs=rcrs)]
     try:
         layers = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as exc:
         return [_Entry(path, None, None, "?", reason=f"unreadable ({exc})")]
     entries = []
     encoding = detect_dbf_encoding(path) if suffix == ".shp" else None
+    gdb = is_filegdb(path)  # feature classes: always named, whatever their number
     for lyr in layers:
         try:
-            info = pyogrio.read_info(path, layer=lyr, encoding=encoding)
+            info = pyogrio.read_info(path, layer=lyr, encoding=encoding, force_total_bounds=True)
         except Exception as exc:
             entries.append(_Entry(path, lyr, None, "?", reason=f"unreadable ({exc})"))
             continue
         names = [str(n) for n in info["fields"]]
         fam = _family(str(info["geometry_type"]))
-        label = lyr if len(layers) > 1 or suffix == ".gpkg" else path.stem
+        label = lyr if len(layers) > 1 or suffix == ".gpkg" or gdb else path.stem
         kind = guess_kind(label) or guess_kind(path.stem)
         if kind is None and {"DLBM", "dlbm"} & set(names):
             kind = "landuse"
-        entry = _Entry(path, lyr if len(layers) > 1 else None, None, fam, encoding=encoding,
-                       has_crs=info.get("crs") is not None)
+        tb = info.get("total_bounds")
+        entry = _Entry(path, lyr if len(layers) > 1 or gdb else None, None, fam,
+                       encoding=encoding, has_crs=info.get("crs") is not None,
+                       bounds=tuple(float(v) for v in tb) if tb is not None else None,  # type: ignore[arg-type]
+                       crs=info.get("crs"))
         if kind is None:
             entry.reason = "name not recognised"
         elif fam not in KINDS[kind].families:
@@ -203,6 +293,7 @@ def _inspect(path: Path) -> list[_Entry]:
             entry.fields = _map_fields(kind, names)
             if kind == "landuse":
                 entry.scheme = "sandiao" if "DLBM" in {n.upper() for n in names} else None
+            _draft_values(entry, names, encoding)
         entries.append(entry)
     return entries
 
@@ -213,22 +304,37 @@ def draft_config(directory: str | os.PathLike[str]) -> Draft:
     Parameters
     ----------
     directory
-        The folder holding the planner's layer files.
+        The folder holding the planner's layer files (File Geodatabases in it
+        included), or a File Geodatabase (``三调.gdb``) itself.
 
     Returns
     -------
     Draft
         ``.text`` is the TOML; ``.placed`` and ``.unplaced`` list each source.
+        ``.directory`` is where the draft belongs and paths in it are relative
+        to: ``directory``, or the folder holding it when it is a ``.gdb``.
     """
-    root = Path(directory)
-    if not root.is_dir():
-        raise DataFileError(f"{root}: not a folder")
-    files = sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in VECTOR_EXTENSIONS + RASTER_EXTENSIONS
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
-    entries = [e for p in files for e in _inspect(p)]
+    given = Path(directory)
+    if not given.is_dir():
+        raise DataFileError(f"{given}: not a folder")
+    if is_filegdb(given):
+        root = given.parent
+        sources = [given]
+    else:
+        root = given
+        sources = []
+        for p in root.rglob("*"):
+            parts = p.relative_to(root).parts
+            if any(part.startswith(".") for part in parts):
+                continue
+            if any(part.lower().endswith(".gdb") for part in parts[:-1]):
+                continue  # inside a geodatabase: read through it
+            if is_filegdb(p) or (p.is_file()
+                                 and p.suffix.lower() in VECTOR_EXTENSIONS + RASTER_EXTENSIONS):
+                sources.append(p)
+        sources.sort()
+    entries = [e for p in sources for e in _inspect(p)]
+    known = _known_longitude(entries, root)
     taken: dict[str, _Entry] = {}
     unplaced: list[tuple[str, str]] = []
     for e in entries:
@@ -275,8 +381,19 @@ def draft_config(directory: str | os.PathLike[str]) -> Draft:
         if kind == "landuse":
             scheme = e.scheme or "gbt21010-2017"
             out.append(f"scheme = {_q(scheme)}   # gbt21010-2017 | sandiao | yongdi-2023: check it")
+        for fname, mapping in e.values.items():
+            out.append(f"values.{fname} = {{ " + ", ".join(
+                f"{_q(k)} = {_toml_value(v)}" for k, v in mapping.items()) +
+                " }   # read by geoplan's recognisers: check them")
+        for fname, unread in e.unmapped.items():
+            shown = ", ".join(f"{_q(k)} ×{n}" for k, n in unread[:8])
+            out.append(f"# values of {fname} geoplan cannot read ({shown}): map them, e.g. "
+                       f"values.{fname} = {{ {_q(unread[0][0])} = ... }}; until then those "
+                       "features are unknown and sites near them are not_checked")
         if not e.has_crs:
-            out.append("crs = \"EPSG:4490\"   # the file declares no CRS: CHECK and correct this")
+            out += _crs_proposal_lines(e, known)
+        elif e.crs:
+            out += _legacy_datum_lines(e.crs)
         out.append("")
     if "landuse" in taken:
         if "forest_land" not in taken:
@@ -287,7 +404,71 @@ def draft_config(directory: str | os.PathLike[str]) -> Draft:
         out.append("# Not placed — add a [layers.<kind>] table by hand if one of these is needed:")
         out += [f"#   {src}: {why}" for src, why in unplaced]
     text = "\n".join(out).rstrip() + "\n"
-    return Draft(directory=root, text=text, placed=placed, unplaced=unplaced)
+    unread = [(src, fname, vals) for kind, e in taken.items()
+              for src in [e.path.relative_to(root).as_posix() + (f":{e.layer}" if e.layer else "")]
+              for fname, vals in e.unmapped.items()]
+    return Draft(directory=root, text=text, placed=placed, unplaced=unplaced,
+                 unread_values=unread)
+
+
+def _known_longitude(entries: list[_Entry], root: Path) -> tuple[float, str] | None:
+    """The longitude the files that declare a CRS lie at, and which files they are."""
+    from pyproj import CRS, Transformer
+
+    lons: list[float] = []
+    names: list[str] = []
+    for e in entries:
+        if not e.crs or e.bounds is None or not all(math.isfinite(v) for v in e.bounds):
+            continue
+        try:
+            tr = Transformer.from_crs(CRS.from_user_input(e.crs), CRS.from_epsg(4490),
+                                      always_xy=True)
+            west, _, east, _ = tr.transform_bounds(*e.bounds, densify_pts=11)
+        except Exception:  # a CRS or extent PROJ cannot use tells nothing
+            continue
+        lo, _, hi, _ = crs_mod.CHINA_BOUNDS_LONLAT
+        if math.isfinite(west) and math.isfinite(east) and lo <= west <= east <= hi:
+            lons += [west, east]
+            names.append(e.path.relative_to(root).as_posix() + (f":{e.layer}" if e.layer else ""))
+    if not lons:
+        return None
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return 0.5 * (min(lons) + max(lons)), f"the files that declare a CRS ({shown})"
+
+
+def _comment(text: str) -> list[str]:
+    return textwrap.wrap(text, width=96, initial_indent="#   ", subsequent_indent="#   ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _crs_proposal_lines(e: _Entry, known: tuple[float, str] | None) -> list[str]:
+    """The ``crs =`` lines of a layer whose file declares no CRS."""
+    prop = crs_mod.propose_crs(e.bounds if e.bounds is not None else (math.nan,) * 4,
+                               known_lon=known[0] if known else None,
+                               known_from=known[1] if known else None)
+    if prop.epsg is not None:
+        return [f"crs = \"EPSG:{prop.epsg}\"   # PROPOSED from the coordinates (the file declares "
+                "no CRS): CONFIRM it with the data provider 由坐标推测，须确认",
+                *_comment(f"evidence: {prop.reason}"), *_comment(f"依据：{prop.reason_zh}")]
+    choose = f" (one of {prop.code})" if prop.candidates else ""
+    return [f"# crs = \"EPSG:…\"{choose}   # the file declares no CRS and its coordinates do not "
+            "tell which; geoplan refuses the layer until it is given 须声明坐标系",
+            *_comment(prop.reason), *_comment(prop.reason_zh)]
+
+
+def _legacy_datum_lines(crs: str) -> list[str]:
+    """A note for a layer on the Beijing 1954 / Xian 1980 datum (refused as it stands)."""
+    try:
+        datum = crs_mod.legacy_datum(crs)
+    except Exception:  # an unreadable CRS is reported when the workspace is opened
+        return []
+    if datum is None:
+        return []
+    return [f"# the file is on the {datum} datum: geoplan refuses it until you give the datum "
+            "transformation (3 or 7 parameters from the survey's conversion report 坐标转换参数)",
+            "# or accept PROJ's ballpark conversion at an accuracy you state — uncomment one:",
+            "# towgs84 = [dx, dy, dz]",
+            "# datum_shift_accuracy_m = 100"]
 
 
 def _q(s: str) -> str:

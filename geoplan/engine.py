@@ -32,11 +32,18 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from .config import CONFIG_NAME
 from .errors import RulePackError, SiteInputError
 from .hygiene import geometry_families
 from .kinds import KINDS, SITE_SUBJECTS
-from .rules import Rule, RulePack, load_pack
-from .sites import ID_CANDIDATES
+from .rules import DistanceTable, Rule, RulePack, load_pack
+from .sites import (
+    ID_CANDIDATES,
+    SITE_COLUMNS,
+    coordinate_system_column,
+    unconverted_systems,
+)
+from .vocab import describe_values
 from .workspace import Layer, RasterLayer, Workspace
 
 __all__ = ["MU_PER_M2", "STATUS_ORDER", "ConstraintCache", "PreparedSites", "constraint_cache",
@@ -122,9 +129,17 @@ def prepare_sites(
 ) -> PreparedSites:
     """Validate a batch, give every row an id, and build footprints in the working CRS.
 
-    Rows are never dropped: a row whose geometry is missing, empty, not
-    repairable, or far outside the workspace gets an ``error`` reason and
-    later an ``error`` status for every rule.
+    Rows are never dropped: a row whose geometry is missing, empty, has a
+    non-finite (NaN or infinite) coordinate, is not repairable, or lies far
+    outside the workspace gets an ``error`` reason and later an ``error``
+    status for every rule; so does a row :func:`geoplan.read_sites` could not
+    read (its message travels in :data:`geoplan.sites.SITE_COLUMNS`, which
+    are taken out of the batch here).
+
+    A GeometryCollection is checked on its polygon part (its points and lines
+    dropped, and a note saying so); a road on its polygon part, else on its
+    line part. A collection without such a part is an ``error``, never
+    checked on what happens to be left.
     """
     if not isinstance(sites, gpd.GeoDataFrame):
         raise SiteInputError("sites must be a GeoDataFrame (use geoplan.read_sites for files)")
@@ -135,18 +150,38 @@ def prepare_sites(
     n = len(sites)
     if n == 0:
         raise SiteInputError("the batch has no sites (0 rows); there is nothing to check")
-    site_id, _ = _auto_id(sites, id_field)
-    geoms = np.asarray(sites.geometry.to_numpy(), dtype=object)
     error = np.full(n, "", dtype=object)
     error_zh = np.full(n, "", dtype=object)
     notes = np.full(n, "", dtype=object)
+    unconverted = unconverted_systems(sites)  # judged before read_sites' columns are taken out
+    sites = _take_site_columns(sites, error, error_zh, notes)
+    site_id, _ = _auto_id(sites, id_field)
+    geoms = np.asarray(sites.geometry.to_numpy(), dtype=object)
 
     missing = shapely.is_missing(geoms)
     geoms = np.where(missing, shapely.Point(), geoms)
-    empty = shapely.is_empty(geoms)
+    unconverted &= error == ""
+    if unconverted.any():
+        col = coordinate_system_column(list(sites.columns))
+        for i in np.flatnonzero(unconverted):
+            en_w, zh_w = _row_label(sites.index, i)
+            error[i] = (f"{col} {sites[col].iloc[i]!r} ({en_w}) names a coordinate system other "
+                        "than WGS84/CGCS2000, but the sites were not converted row by row; read "
+                        "them with geoplan.read_sites, or convert them with "
+                        "geoplan.sites.convert_coordinate_systems first")
+            error_zh[i] = (f"{zh_w}{col}为 {sites[col].iloc[i]!r}，但坐标未逐行转换；请用 "
+                           "geoplan.read_sites 读取，或先调用 convert_coordinate_systems")
+    nonfinite = (error == "") & _nonfinite(geoms)
+    for i in np.flatnonzero(nonfinite):
+        en_w, zh_w = _row_label(sites.index, i)
+        error[i] = (f"the site has a non-finite coordinate (NaN or infinity) ({en_w}); correct "
+                    "its coordinates or redraw it")
+        error_zh[i] = f"{zh_w}选址坐标含非有限数值（NaN 或无穷大），请更正坐标或重新绘制"
+    geoms[error != ""] = shapely.Point()
+    empty = (error == "") & shapely.is_empty(geoms)
     error[empty] = "the site has no geometry (empty or missing); digitise it and check again"
     error_zh[empty] = "该选址无几何图形（为空或缺失），请补充后重新核查"
-    ok = ~empty
+    ok = error == ""
     if shapely.has_z(geoms[ok]).any():
         geoms[ok] = shapely.force_2d(geoms[ok])
     invalid = np.zeros(n, dtype=bool)
@@ -156,11 +191,13 @@ def prepare_sites(
         gone = shapely.is_empty(fixed)
         idx = np.flatnonzero(invalid)
         geoms[idx[~gone]] = fixed[~gone]
-        notes[idx[~gone]] = "invalid geometry repaired with make_valid"
+        _add_note(notes, idx[~gone], "invalid geometry repaired with make_valid")
         error[idx[gone]] = ("the site geometry is invalid and collapses to nothing when "
                             "repaired; redraw it")
         error_zh[idx[gone]] = "选址几何无效且无法修复，请重新绘制"
         ok &= ~np.isin(np.arange(n), idx[gone])
+    collections = _collection_parts(geoms, ok, error, error_zh)
+    ok &= error == ""
 
     # Swapped lon/lat and sites far from the workspace, judged per site.
     src_crs = CRS.from_user_input(sites.crs)
@@ -208,6 +245,22 @@ def prepare_sites(
         subject = _infer_subject(family[ok])
     if subject not in SITE_SUBJECTS:
         raise SiteInputError(f"subject must be one of {', '.join(SITE_SUBJECTS)}, not {subject!r}")
+    for i, (used, dropped, dropped_zh) in collections.items():
+        if not ok[i]:
+            continue
+        if used == "line" and subject != "road":
+            error[i] = (f"the site is a GeometryCollection without a polygon part (it holds "
+                        f"{dropped}); a {subject} is checked on its footprint: give the "
+                        "footprint polygon (or one point per site)")
+            error_zh[i] = (f"选址为几何集合（GeometryCollection），不含面（含{dropped_zh}），"
+                           "无法核查；请提供占地范围面（或每个选址一个点）")
+            ok[i] = False
+            out[i] = shapely.Point()
+            family[i] = "none"
+            continue
+        what = "polygon" if used == "polygon" else "line"
+        text = f"GeometryCollection checked on its {what} part"
+        _add_note(notes, [i], f"{text}; dropped {dropped}" if dropped else text)
 
     centreline = out.copy()
     no_width = np.zeros(n, dtype=bool)
@@ -226,11 +279,96 @@ def prepare_sites(
         pts = ok & (family == "point")
         if pts.any():
             geom[pts] = shapely.buffer(out[pts], footprint_m / 2, cap_style="square")
-            notes[pts] = np.where(notes[pts] == "", f"point buffered to a {footprint_m:g} m square",
-                                  notes[pts])
+            _add_note(notes, np.flatnonzero(pts), f"point buffered to a {footprint_m:g} m square")
     return PreparedSites(gdf=sites, site_id=site_id, subject=subject, geom=geom,
                          centreline=centreline, family=geometry_families(geom), error=error,
                          error_zh=error_zh, notes=notes, no_width=no_width)
+
+
+def _take_site_columns(sites: gpd.GeoDataFrame, error: np.ndarray, error_zh: np.ndarray,
+                       notes: np.ndarray) -> gpd.GeoDataFrame:
+    """Move the per-row messages of :func:`geoplan.read_sites` into the arrays (in place)
+    and return the sites without those columns."""
+    have = [c for c in SITE_COLUMNS if c in sites.columns]
+    if not have:
+        return sites
+    for col, arr in zip(SITE_COLUMNS, (error, error_zh, notes), strict=True):
+        if col in sites.columns:
+            vals = sites[col].to_numpy(dtype=object)
+            arr[:] = np.where(pd.isna(vals), "", vals)
+    return sites.drop(columns=have)
+
+
+def _add_note(notes: np.ndarray, rows: Any, text: str) -> None:
+    """Append ``text`` to the notes of ``rows`` (in place), after any note already there."""
+    rows = np.asarray(rows, dtype=np.int64).ravel()
+    cur = notes[rows]
+    has = cur != ""
+    out = np.full(len(rows), text, dtype=object)
+    out[has] = cur[has] + ("; " + text)
+    notes[rows] = out
+
+
+def _row_label(index: pd.Index, i: int) -> tuple[str, str]:
+    """How to name row ``i`` in a message: its 1-based input row (the index + 1 when the
+    index holds input row numbers, as for chunks of a larger batch)."""
+    r = int(index[i]) + 1 if pd.api.types.is_integer_dtype(index.dtype) else i + 1
+    return f"row {r}", f"第 {r} 行"
+
+
+def _nonfinite(geoms: np.ndarray) -> np.ndarray:
+    """Per geometry: does any x or y coordinate hold NaN or infinity?"""
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    bad = np.zeros(len(geoms), dtype=bool)
+    if len(coords):
+        bad[owner[~np.isfinite(coords).all(axis=1)]] = True
+    return bad
+
+
+_PART_NAMES = (("point", "point", "points", "个点"), ("line", "line", "lines", "条线"),
+               ("polygon", "polygon", "polygons", "个面"))
+
+
+def _collection_parts(geoms: np.ndarray, ok: np.ndarray, error: np.ndarray,
+                      error_zh: np.ndarray) -> dict[int, tuple[str, str, str]]:
+    """Replace each usable GeometryCollection by its polygon part, else its line part (in
+    place); a collection with neither gets an error.
+
+    Returns, per collection kept, the part used (``polygon`` / ``line``) and what
+    was dropped (English, Chinese), for the subject check and the site's note.
+    """
+    out: dict[int, tuple[str, str, str]] = {}
+    idx = np.flatnonzero(ok & (shapely.get_type_id(geoms) == 7))
+    for i in idx:
+        parts = np.asarray(shapely.get_parts(geoms[i]), dtype=object)
+        while len(parts) and (shapely.get_type_id(parts) >= 4).any():
+            multi = shapely.get_type_id(parts) >= 4
+            parts = np.concatenate([parts[~multi],
+                                    np.asarray(shapely.get_parts(parts[multi]), dtype=object)])
+        parts = parts[~shapely.is_empty(parts)] if len(parts) else parts
+        fam = geometry_families(parts)
+        count = {f: int((fam == f).sum()) for f in ("point", "line", "polygon")}
+
+        def say(skip: tuple[str, ...], count: dict[str, int] = count) -> tuple[str, str]:
+            sel = [t for t in _PART_NAMES if t[0] not in skip and count[t[0]]]
+            return (", ".join(f"{count[f]} {one if count[f] == 1 else many}"
+                              for f, one, many, _ in sel),
+                    "、".join(f"{count[f]} {unit}" for f, _, _, unit in sel))
+
+        if count["polygon"]:
+            geoms[i] = shapely.union_all(parts[fam == "polygon"])
+            out[int(i)] = ("polygon", *say(("polygon",)))
+        elif count["line"]:
+            geoms[i] = shapely.union_all(parts[fam == "line"])
+            out[int(i)] = ("line", *say(("line",)))
+        else:
+            en, zh = say(())
+            error[i] = (f"the site is a GeometryCollection without a polygon or line part (it "
+                        f"holds {en or 'nothing'}); give the footprint polygon (or one point "
+                        "per site)")
+            error_zh[i] = (f"选址为几何集合（GeometryCollection），不含面或线（含{zh or '无'}），"
+                           "无法核查；请提供占地范围面（或每个选址一个点）")
+    return out
 
 
 def _workspace_extent(ws: Workspace) -> tuple[float, float, float, float] | None:
@@ -238,6 +376,8 @@ def _workspace_extent(ws: Workspace) -> tuple[float, float, float, float] | None
     for layer in ws.layers.values():
         if isinstance(layer, Layer) and len(layer.gdf):
             boxes.append(layer.gdf.total_bounds)
+        if isinstance(layer, Layer) and layer.unknown is not None and len(layer.unknown):
+            boxes.append(layer.unknown.total_bounds)
         elif isinstance(layer, RasterLayer):
             boxes.append(np.asarray(layer.bounds))
     if not boxes:
@@ -530,48 +670,143 @@ class _Constraint:
         return out
 
 
+@dataclass
+class _Unknown:
+    """Features of a rule's layer that its filters cannot decide, and what to say about them."""
+
+    both: _Constraint
+    """The selected features together with the undecided ones."""
+    n: int
+    zh: str
+    en: str
+
+
 class _Cache:
     """The constraints of a workspace (one STRtree per layer and filter), built when first read."""
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
         self._c: dict[tuple[str, str], _Constraint | str] = {}
+        self._u: dict[tuple[str, str], _Unknown | None] = {}
+
+    @staticmethod
+    def _build(layer: Layer, gdf: gpd.GeoDataFrame, rule: Rule) -> _Constraint | str:
+        geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+        fam = geometry_families(geoms)
+        fam_name = fam[0] if len(fam) else KINDS[rule.layer or layer.name].families[0]
+        if len(set(fam)) > 1:
+            return f"layer {rule.layer} mixes geometry families ({', '.join(set(fam))})"
+        name_col = next((c for c in ("name", "village", "road_id", "code")
+                         if c in gdf.columns), None)
+        names = (gdf[name_col].astype(object).to_numpy() if name_col
+                 else np.full(len(gdf), None, dtype=object))
+        return _Constraint(layer=layer, gdf=gdf, geoms=geoms,
+                           fids=gdf["fid"].to_numpy() if "fid" in gdf.columns
+                           else np.arange(1, len(gdf) + 1),
+                           names=names, tree=shapely.STRtree(geoms), family=fam_name)
 
     def get(self, rule: Rule) -> _Constraint | str:
-        """The constraint for a rule, or a reason string when it cannot be read."""
+        """The constraint for a rule, or a reason string when it cannot be used.
+
+        ``"missing"`` when the workspace has no such layer; otherwise a sentence
+        (English) saying why not, e.g. a filter that selected nothing.
+        """
         assert rule.layer is not None
         key = (rule.layer, rule.where.text if rule.where else "")
         if key in self._c:
             return self._c[key]
         layer = self.ws.vector(rule.layer)
         result: _Constraint | str
+        unknown: _Unknown | None = None
         if layer is None:
             result = "missing"
+        elif layer.filtered_to_nothing:
+            result = (f"the filter where {layer.where_text!r} of layer {rule.layer} "
+                      f"({CONFIG_NAME}) kept none of its {layer.n_read} features; "
+                      f"{_values_found(layer, layer.gdf, _where_fields(layer.where_text))}; "
+                      "fix the filter or map the values (values.<field> in "
+                      f"[layers.{rule.layer}])")
+        elif layer.n_read > 0 and len(layer.gdf) == 0 and layer.n_unknown == 0:
+            result = (f"layer {rule.layer} has {layer.n_read} features but none is usable "
+                      f"({layer.repairs.describe() or 'see geoplan layers'})")
         else:
             gdf = layer.gdf
+            ugdf = layer.unknown if layer.unknown is not None else gdf.iloc[:0]
+            fields: list[str] = _where_fields(layer.where_text)
+            wtext = layer.where_text or ""
             if rule.where is not None:
                 missing = rule.where.missing_fields(gdf.columns)
                 if missing:
                     result = (f"field(s) {', '.join(missing)} used by where = "
                               f"{rule.where.text!r} are not in layer {rule.layer}")
                     self._c[key] = result
+                    self._u[key] = None
                     return result
-                gdf = gdf.loc[rule.where.mask(gdf, scheme=layer.scheme)]
-            geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
-            fam = geometry_families(geoms)
-            fam_name = fam[0] if len(fam) else KINDS[rule.layer].families[0]
-            name_col = next((c for c in ("name", "village", "road_id", "code")
-                             if c in gdf.columns), None)
-            names = (gdf[name_col].astype(object).to_numpy() if name_col
-                     else np.full(len(gdf), None, dtype=object))
-            result = _Constraint(layer=layer, gdf=gdf, geoms=geoms,
-                                 fids=gdf["fid"].to_numpy() if "fid" in gdf.columns
-                                 else np.arange(1, len(gdf) + 1),
-                                 names=names, tree=shapely.STRtree(geoms), family=fam_name)
-            if len(set(fam)) > 1:
-                result = f"layer {rule.layer} mixes geometry families ({', '.join(set(fam))})"
+                sel, unk = rule.where.evaluate(gdf, scheme=layer.scheme, literals=layer.literals)
+                if len(ugdf):
+                    usel, uunk = rule.where.evaluate(ugdf, scheme=layer.scheme,
+                                                     literals=layer.literals)
+                    ugdf = ugdf.loc[usel | uunk]
+                ugdf = pd.concat([gdf.loc[unk], ugdf], ignore_index=True) if unk.any() else ugdf
+                source_rows = gdf
+                gdf = gdf.loc[sel]
+                fields = sorted(set(fields) | set(rule.where.fields))
+                wtext = (f"{wtext} and {rule.where.text}" if wtext else rule.where.text)
+                if len(gdf) == 0 and len(source_rows) + len(ugdf) > 0:
+                    n_all = len(source_rows) + (layer.n_unknown or 0)
+                    result = (f"where {rule.where.text!r} selected none of the {n_all} "
+                              f"features of layer {rule.layer}; "
+                              f"{_values_found(layer, source_rows, fields)}; fix the values "
+                              f"(values.<field> in [layers.{rule.layer}] of {CONFIG_NAME}) or "
+                              "the rule's filter")
+                    self._c[key] = result
+                    self._u[key] = None
+                    return result
+            result = self._build(layer, gdf, rule)
+            if len(ugdf) and not isinstance(result, str):
+                both = self._build(layer, pd.concat([gdf, ugdf], ignore_index=True), rule)
+                if isinstance(both, str):
+                    result = both
+                else:
+                    found = _values_found(layer, ugdf, fields)
+                    nu = len(ugdf)
+                    lzh = KINDS[rule.layer].label_zh
+                    unknown = _Unknown(
+                        both=both, n=nu,
+                        zh=(f"无法判定：{lzh}图层有{nu}个要素的{'、'.join(fields)}为空或无法识别"
+                            f"（{found}），筛选条件“{wtext}”无法判断其是否适用，而本处位于其"
+                            f"影响范围内；请补全该字段，或在 {CONFIG_NAME} 中用 values.<字段> 映射取值"),
+                        en=(f"cannot tell: {nu} feature(s) of {rule.layer} have "
+                            f"{', '.join(fields)} empty or not understood ({found}), so "
+                            f"where {wtext!r} cannot decide whether they apply, and this "
+                            "site is within reach of one; fill the field, or map its values "
+                            f"with values.<field> in [layers.{rule.layer}] of {CONFIG_NAME}"))
         self._c[key] = result
+        self._u[key] = unknown
         return result
+
+    def unknown(self, rule: Rule) -> _Unknown | None:
+        """The undecided features of the rule's layer (after :meth:`get`), or ``None``."""
+        assert rule.layer is not None
+        key = (rule.layer, rule.where.text if rule.where else "")
+        if key not in self._u:
+            self.get(rule)
+        return self._u.get(key)
+
+
+def _where_fields(text: str | None) -> list[str]:
+    if not text:
+        return []
+    from .expr import compile_where
+
+    return sorted(compile_where(text).fields)
+
+
+def _values_found(layer: Layer, gdf: gpd.GeoDataFrame, fields: list[str]) -> str:
+    """``level holds '2' ×6, NULL ×1`` for the fields a filter reads."""
+    parts = [f"{f} holds {describe_values(gdf[f], unreadable=layer.unreadable.get(f))}"
+             for f in fields if f in gdf.columns]
+    return "; ".join(parts) if parts else "the layer is empty"
 
 
 ConstraintCache = _Cache
@@ -961,6 +1196,7 @@ def _setback(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
     if not len(idx):
         return
     table = rule.distance_table
+    vals = np.full(len(c.geoms), np.nan)
     if table is not None:
         if table.field not in c.gdf.columns:
             out.set(active, status="not_checked",
@@ -978,8 +1214,13 @@ def _setback(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
     qs, qf, d = c.within_distance(st.geom[idx], search)
     si = idx[qs]
     r = req[qf]
-    unknown = np.isnan(r)
-    viol = ~unknown & (d < r - _EPS)
+    unknown = np.isnan(r)  # the feature's value gives no row of the table
+    # Whatever such a feature's value, its corridor is at least the table's smallest
+    # (a fail inside it); between the smallest and the largest the answer depends on
+    # the value (not_checked); beyond the largest no row of the table reaches.
+    r_eff = np.where(unknown, table.min_distance if table is not None else np.nan, r)
+    viol = d < r_eff - _EPS
+    undecided = unknown & ~viol & (d < search - _EPS)
     # nearest of all features, for the pass message and measure
     nearest = np.full(n, np.nan)
     nearest_req = np.full(n, np.nan)
@@ -992,57 +1233,101 @@ def _setback(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
         nearest[idx[qs_n]] = nd
     # violating pair with the largest shortfall per site
     vio_site = si[viol]
-    short = (r - d)[viol]
+    short = (r_eff - d)[viol]
     worst_d = np.full(n, np.nan)
     worst_r = np.full(n, np.nan)
     worst_v = np.full(n, np.nan)
+    worst_unk = np.zeros(n, dtype=bool)
+    worst_desc_zh = np.full(n, "", dtype=object)
+    worst_desc_en = np.full(n, "", dtype=object)
+    if table is not None:
+        desc_zh, desc_en = _unusable_values(table, vals)
     if len(vio_site):
         order = np.lexsort((-short, vio_site))
         first = np.r_[True, np.diff(vio_site[order]) != 0]
         sel = order[first]
-        worst_d[vio_site[sel]] = d[viol][sel]
-        worst_r[vio_site[sel]] = r[viol][sel]
+        ws_ = vio_site[sel]
+        worst_d[ws_] = d[viol][sel]
+        worst_r[ws_] = r_eff[viol][sel]
         if table is not None:
-            worst_v[vio_site[sel]] = vals[qf[viol][sel]]
+            wf = qf[viol][sel]
+            worst_v[ws_] = vals[wf]
+            worst_unk[ws_] = unknown[viol][sel]
+            worst_desc_zh[ws_] = desc_zh[wf]
+            worst_desc_en[ws_] = desc_en[wf]
     bad = np.zeros(n, dtype=bool)
     bad[vio_site] = True
     unk = np.zeros(n, dtype=bool)
-    unk[si[unknown]] = True
+    unk[si[undecided]] = True
     unk &= ~bad
     m = np.zeros(n, dtype=bool)
     m[idx] = True
     out.set(m, measure=nearest, unit="m",
             threshold=nearest_req if table is not None else search)
-    what_zh = np.full(n, lzh, dtype=object)
-    what_en = np.full(n, f"the {len_}", dtype=object)
+    known_zh = "距" + lzh + (f"（{table.field} = " + _fmt(worst_v, "g") + "）"
+                             if table is not None else "") + \
+        "仅 " + _fmt(worst_d, ".1f") + " 米，小于要求的 " + _fmt(worst_r, "g") + " 米"
+    known_en = "only " + _fmt(worst_d, ".1f") + f" m from the {len_}" + \
+        (f" ({table.field} = " + _fmt(worst_v, "g") + ")" if table is not None else "") + \
+        "; at least " + _fmt(worst_r, "g") + " m required"
     if table is not None:
-        what_zh = what_zh + f"（{table.field} = " + _fmt(worst_v, "g") + "）"
-        what_en = what_en + f" ({table.field} = " + _fmt(worst_v, "g") + ")"
-    out.set(bad, status=rule.severity, measure=worst_d, threshold=worst_r,
-            zh="距" + what_zh + "仅 " + _fmt(worst_d, ".1f") + " 米，小于要求的 " +
-               _fmt(worst_r, "g") + " 米",
-            en="only " + _fmt(worst_d, ".1f") + " m from " + what_en + "; at least " +
-               _fmt(worst_r, "g") + " m required")
+        field_ = table.field
+        unk_zh = ("距" + lzh + "仅 " + _fmt(worst_d, ".1f") + f" 米，其 {field_} 未知（" +
+                  worst_desc_zh + f"），但表中最小的保护距离也有 {table.min_distance:g} 米："
+                  "无论取值如何，均位于保护区内")
+        unk_en = ("only " + _fmt(worst_d, ".1f") + f" m from the {len_}, whose {field_} is "
+                  "unknown (" + worst_desc_en + f"); every distance in the table is at least "
+                  f"{table.min_distance:g} m, so the site is inside its protection zone "
+                  "whatever the value")
+        zh_bad, en_bad = _where(worst_unk, unk_zh, known_zh), _where(worst_unk, unk_en, known_en)
+    else:
+        zh_bad, en_bad = known_zh, known_en
+    out.set(bad, status=rule.severity, measure=worst_d, threshold=worst_r, zh=zh_bad, en=en_bad)
     out.matched[bad] = _joined_ids(vio_site, c.fids[qf][viol], n)[bad]
-    unk_fids = _joined_ids(si[unknown], c.fids[qf][unknown], n)
-    out.set(unk, status="not_checked",
-            zh=f"附近{lzh}缺少有效的 {table.field if table else ''} 值（要素 " + unk_fids +
-               "），无法确定保护距离",
-            en=f"a nearby {len_} feature (fid " + unk_fids + f") has no usable "
-               f"{table.field if table else 'value'}; the required distance is unknown")
-    out.matched[unk] = unk_fids[unk]
+    if table is not None and unk.any():
+        us, uf = si[undecided], qf[undecided]
+        unk_fids = _joined_ids(us, c.fids[uf], n)
+        u_zh = _joined_ids(us, desc_zh[uf], n)
+        u_en = _joined_ids(us, desc_en[uf], n)
+        u_d = _group_reduce(us, d[undecided], n, how="min")
+        out.set(unk, status="not_checked", measure=u_d, threshold=np.nan,
+                zh=f"{lzh}（要素 " + unk_fids + "）距离 " + _fmt(u_d, ".1f") +
+                   f" 米，其 {table.field} 未知（" + u_zh + f"）：在表中最小保护距离 "
+                   f"{table.min_distance:g} 米之外、最大 {table.max_distance:g} 米之内，是否位于"
+                   f"保护区取决于取值；请补全 {table.field}",
+                en=f"the {len_} (fid " + unk_fids + ") " + _fmt(u_d, ".1f") +
+                   f" m away has no usable {table.field} (" + u_en + "): beyond the smallest "
+                   f"distance in the table ({table.min_distance:g} m) but within the largest "
+                   f"({table.max_distance:g} m), so whether the site is inside its protection "
+                   f"zone depends on the value; fill {table.field}")
+        out.matched[unk] = unk_fids[unk]
     okm = m & ~bad & ~unk
     out.set(okm, zh=f"距最近{lzh} " + _fmt(nearest, ".1f") + " 米",
             en=_fmt(nearest, ".1f") + f" m from the nearest {len_}")
     b = np.flatnonzero(bad)
     if len(b):
         # evidence: the part of the site inside the required buffer of the violating features
-        vs, vf = vio_site, qf[viol]
-        zone = shapely.buffer(c.local(vf, shapely.bounds(st.geom[vs]), r[viol] + 1.0), r[viol])
+        vs, vf, vr = vio_site, qf[viol], r_eff[viol]
+        zone = shapely.buffer(c.local(vf, shapely.bounds(st.geom[vs]), vr + 1.0), vr)
         pieces = shapely.intersection(st.geom[vs], zone)
         ev, ev_sites = _union_per_site(vs, pieces, n, disjoint=False)
         out.ev_idx.append(ev_sites)
         out.ev_geom.append(ev[ev_sites])
+
+
+def _unusable_values(table: DistanceTable, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per feature, why its value gives no row of ``table`` (zh, en); ``""`` where it does."""
+    zh = np.full(len(vals), "", dtype=object)
+    en = np.full(len(vals), "", dtype=object)
+    nan = np.isnan(vals)
+    zh[nan], en[nan] = "为空或无法识别", "NULL or unreadable"
+    for i in np.flatnonzero(~nan & (vals < 0)):
+        zh[i], en[i] = f"{vals[i]:g}，为负值", f"{vals[i]:g}, negative"
+    for i in np.flatnonzero(~nan & (vals > table.top)):
+        zh[i] = f"{vals[i]:g}，超出表中最高一行 {table.top:g}（单位是否误为伏？）"
+        en[i] = (f"{vals[i]:g}, above the table's last row ({table.top:g}); volts instead "
+                 "of kV?")
+    return zh, en
 
 
 def _proximity(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
@@ -1192,6 +1477,50 @@ def _context(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
 # --------------------------------------------------------------------------- evaluate
 
 
+def _run_vector(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
+                out: _Out) -> str:
+    """Evaluate one vector rule kind into ``out``; a reason string when it cannot run."""
+    if rule.kind in ("avoid", "overlap_limit", "within"):
+        if c.family == "point" and rule.kind == "avoid":
+            _avoid_points(rule, c, st, active, out)
+        elif c.family == "line" and rule.kind == "avoid":
+            _avoid_lines(rule, c, st, active, out)
+        elif c.family != "polygon":
+            return f"a {rule.kind} rule needs a polygon layer; {rule.layer} holds {c.family}s"
+        else:
+            _overlap(rule, c, st, active, out,
+                     limit_m2=rule.max_m2.value if rule.max_m2 else None,
+                     limit_pct=rule.max_percent.value if rule.max_percent else None,
+                     inside=rule.kind != "within")
+    elif rule.kind == "setback":
+        _setback(rule, c, st, active, out)
+    elif rule.kind == "proximity":
+        if len(c.geoms) == 0:
+            return f"layer {rule.layer} has no features"
+        _proximity(rule, c, st, active, out)
+    elif rule.kind == "context":
+        _context(rule, c, st, active, out)
+    return ""
+
+
+def _undecided(rule: Rule, unk: _Unknown, st: PreparedSites, usable: np.ndarray,
+               out: _Out) -> None:
+    """Sites whose status would change if the undecided features applied: ``not_checked``.
+
+    The rule is evaluated again with the undecided features counted as selected;
+    wherever the two runs disagree the answer depends on the missing values, so
+    the site can be neither passed nor failed on this rule.
+    """
+    alt = _Out(len(st.site_id))
+    if _run_vector(rule, unk.both, st, usable.copy(), alt):
+        return
+    differ = usable & (alt.status != out.status)
+    if not differ.any():
+        return
+    out.set(differ, status="not_checked", zh=unk.zh, en=unk.en)
+    out.matched[differ] = alt.matched[differ]
+
+
 @dataclass
 class Evaluation:
     """Raw output of :func:`evaluate`: findings, verdicts, evidence and timing."""
@@ -1260,28 +1589,10 @@ def evaluate(
             if isinstance(c, str):
                 missing_reason = c
             else:
-                if rule.kind in ("avoid", "overlap_limit", "within"):
-                    if c.family == "point" and rule.kind == "avoid":
-                        _avoid_points(rule, c, st, active, out)
-                    elif c.family == "line" and rule.kind == "avoid":
-                        _avoid_lines(rule, c, st, active, out)
-                    elif c.family != "polygon":
-                        missing_reason = (f"a {rule.kind} rule needs a polygon layer; "
-                                          f"{rule.layer} holds {c.family}s")
-                    else:
-                        _overlap(rule, c, st, active, out,
-                                 limit_m2=rule.max_m2.value if rule.max_m2 else None,
-                                 limit_pct=rule.max_percent.value if rule.max_percent else None,
-                                 inside=rule.kind != "within")
-                elif rule.kind == "setback":
-                    _setback(rule, c, st, active, out)
-                elif rule.kind == "proximity":
-                    if len(c.geoms) == 0:
-                        missing_reason = f"layer {rule.layer} has no features"
-                    else:
-                        _proximity(rule, c, st, active, out)
-                elif rule.kind == "context":
-                    _context(rule, c, st, active, out)
+                missing_reason = _run_vector(rule, c, st, active, out)
+                unk = cache.unknown(rule)
+                if not missing_reason and unk is not None:
+                    _undecided(rule, unk, st, usable, out)
         if missing_reason:
             lzh, len_ = _label(rule)
             if missing_reason == "missing":

@@ -20,7 +20,11 @@ identifier, Chinese included; a field called like a keyword can be quoted with
 backticks (`` `class` == "村道" ``).
 
 Comparisons are lenient about numbers stored as text: ``level == 1`` matches a
-text field holding ``"1"``. A missing value never matches a comparison.
+text field holding ``"1"``. A missing value never matches a comparison: it
+makes the test *unknown* (three-valued logic, as in SQL), and
+:meth:`Where.evaluate` returns the unknown rows apart, so that callers can
+treat them as "cannot tell" rather than "not selected". To keep features whose
+field is empty, say so: ``status is null or status != "demolished"``.
 
 Examples
 --------
@@ -40,7 +44,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +72,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.UNICODE,
 )
+_CODE = re.compile(r"^\d{2,6}$")
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
 
 
@@ -119,8 +124,27 @@ def _tokenise(text: str) -> list[_Tok]:
     return toks
 
 
-# A node is a function (df, scheme) -> boolean ndarray.
-Node = Callable[[pd.DataFrame, "str | None"], np.ndarray]
+# A node is a function (df, context) -> (true, unknown) boolean arrays.
+Literals = Mapping[str, Callable[[Any], Any]]
+"""Per field: a function giving the canonical value of a literal (``'拆除'`` → ``'demolished'``)."""
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    scheme: str | None = None
+    literals: Literals | None = None
+
+    def literal(self, name: str, value: Any) -> Any:
+        fn = self.literals.get(name) if self.literals else None
+        if fn is None or isinstance(value, bool):
+            return value
+        canon = fn(value)
+        return value if canon is None else canon
+
+
+Tri = tuple[np.ndarray, np.ndarray]
+"""(true, unknown) boolean arrays; false is where neither is set (Kleene logic)."""
+Node = Callable[[pd.DataFrame, _Ctx], Tri]
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt,
@@ -135,13 +159,23 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name]
 
 
-def _compare(col: pd.Series, op: str, value: Any) -> np.ndarray:
+def _blank(col: pd.Series) -> np.ndarray:
+    """Missing values: NULL, NaN and blank text."""
+    return col.isna().to_numpy() | col.astype(object).map(
+        lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
+
+
+def _compare(col: pd.Series, op: str, value: Any) -> Tri:
+    """``col op value``: true where it holds, unknown where the value is missing or unreadable."""
     fn = _OPS[op]
-    notna = col.notna().to_numpy()
+    notna = ~_blank(col)
     if isinstance(value, bool):
-        values = col.map(lambda v: str(v).strip().lower() in ("1", "true", "t", "yes", "y", "是")
-                         if v is not None and v == v else None)
-        res = fn(values, value)
+        from .vocab import recognise
+
+        truth = pd.Series(recognise("yes_no", col.astype(object).where(notna, None)),
+                          index=col.index, dtype=object)
+        notna = notna & truth.notna().to_numpy()
+        res = fn(truth.where(truth.notna(), None), value)
     elif isinstance(value, (int, float)):
         values = pd.to_numeric(col, errors="coerce")
         notna = notna & values.notna().to_numpy()
@@ -157,7 +191,22 @@ def _compare(col: pd.Series, op: str, value: Any) -> np.ndarray:
         res = fn(col.astype(object).map(lambda v: None if v is None or v != v else str(v)),
                  str(value))
     out = np.asarray(res, dtype=bool)
-    return out & notna
+    return out & notna, ~notna
+
+
+def _or(a: Tri, b: Tri) -> Tri:
+    t = a[0] | b[0]
+    return t, (a[1] | b[1]) & ~t
+
+
+def _and(a: Tri, b: Tri) -> Tri:
+    t = a[0] & b[0]
+    f = (~a[0] & ~a[1]) | (~b[0] & ~b[1])
+    return t, ~t & ~f
+
+
+def _not(a: Tri) -> Tri:
+    return ~a[0] & ~a[1], a[1]
 
 
 class _Parser:
@@ -197,7 +246,7 @@ class _Parser:
         while self.peek().kind == "or":
             self.take()
             left, right = node, self.and_()
-            node = (lambda a, b: lambda df, s: a(df, s) | b(df, s))(left, right)
+            node = (lambda a, b: lambda df, s: _or(a(df, s), b(df, s)))(left, right)
         return node
 
     def and_(self) -> Node:
@@ -205,7 +254,7 @@ class _Parser:
         while self.peek().kind == "and":
             self.take()
             left, right = node, self.not_()
-            node = (lambda a, b: lambda df, s: a(df, s) & b(df, s))(left, right)
+            node = (lambda a, b: lambda df, s: _and(a(df, s), b(df, s)))(left, right)
         return node
 
     def not_(self) -> Node:
@@ -213,7 +262,7 @@ class _Parser:
         if tok.kind == "not":
             self.take()
             inner = self.not_()
-            return lambda df, s: ~inner(df, s)
+            return lambda df, s: _not(inner(df, s))
         if tok.kind == "(":
             self.take()
             inner = self.expr()
@@ -243,7 +292,7 @@ class _Parser:
             if vtok.kind != "value":
                 self.fail("expected a value (a quoted text, a number, true or false)", vtok)
             value = self.take().value
-            return lambda df, s: _compare(_column(df, name), op, value)
+            return lambda df, s: _compare(_column(df, name), op, s.literal(name, value))
         negate = False
         if nxt.kind == "not":
             self.take()
@@ -259,7 +308,7 @@ class _Parser:
                 ctok = self.take("name")
                 self.classes.add(ctok.value)
                 node = self._in_class(name, ctok.value)
-            return (lambda n: lambda df, s: ~n(df, s))(node) if negate else node
+            return (lambda n: lambda df, s: _not(n(df, s)))(node) if negate else node
         if self.peek().kind == "is":
             self.take()
             isnot = False
@@ -268,11 +317,9 @@ class _Parser:
                 isnot = True
             self.take("null")
 
-            def is_null(df: pd.DataFrame, s: str | None) -> np.ndarray:
-                col = _column(df, name)
-                nul = col.isna().to_numpy() | col.astype(object).map(
-                    lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
-                return ~nul if isnot else nul
+            def is_null(df: pd.DataFrame, s: _Ctx) -> Tri:
+                nul = _blank(_column(df, name))
+                return (~nul if isnot else nul), np.zeros(len(nul), dtype=bool)
 
             return is_null
         self.fail("expected a comparison (==, !=, <, <=, >, >=), 'in' or 'is null'", self.peek())
@@ -280,25 +327,30 @@ class _Parser:
 
     @staticmethod
     def _in_list(name: str, values: list[Any]) -> Node:
-        def node(df: pd.DataFrame, s: str | None) -> np.ndarray:
+        def node(df: pd.DataFrame, s: _Ctx) -> Tri:
             col = _column(df, name)
-            out = np.zeros(len(df), dtype=bool)
+            out: Tri = (np.zeros(len(df), dtype=bool), np.zeros(len(df), dtype=bool))
             for v in values:
-                out |= _compare(col, "==", v)
+                out = _or(out, _compare(col, "==", s.literal(name, v)))
             return out
         return node
 
     @staticmethod
     def _in_class(name: str, cls: str) -> Node:
-        def node(df: pd.DataFrame, s: str | None) -> np.ndarray:
-            from .landuse import code_in_class
+        def node(df: pd.DataFrame, ctx: _Ctx) -> Tri:
+            from .landuse import code_in_class, normalize_codes
 
+            s = ctx.scheme
             if s is None:
                 raise ExpressionError(
                     f"'{name} in {cls}' needs the layer's land-use scheme; declare it, "
                     'e.g. scheme = "gbt21010-2017" in [layers.landuse] of geoplan.toml'
                 )
-            return code_in_class(_column(df, name), cls, scheme=s)
+            col = _column(df, name)
+            codes = normalize_codes(col)
+            unknown = ~codes.map(lambda c: isinstance(c, str) and bool(_CODE.match(c))).to_numpy(
+                dtype=bool)
+            return np.asarray(code_in_class(col, cls, scheme=s), dtype=bool) & ~unknown, unknown
         return node
 
 
@@ -321,9 +373,43 @@ class Where:
     classes: frozenset[str]
     _node: Node = field(repr=False, compare=False)
 
-    def mask(self, df: pd.DataFrame, *, scheme: str | None = None) -> np.ndarray:
-        """Evaluate on ``df``: a boolean array aligned to its rows."""
-        return np.asarray(self._node(df, scheme), dtype=bool)
+    def mask(self, df: pd.DataFrame, *, scheme: str | None = None,
+             literals: Literals | None = None) -> np.ndarray:
+        """The rows the expression selects for certain: a boolean array aligned to ``df``.
+
+        A row whose field is missing or holds a value the test cannot read is not
+        selected here; :meth:`evaluate` tells those apart.
+        """
+        return np.asarray(self._node(df, _Ctx(scheme, literals))[0], dtype=bool)
+
+    def evaluate(self, df: pd.DataFrame, *, scheme: str | None = None,
+                 literals: Literals | None = None) -> Tri:
+        """Three-valued evaluation: ``(selected, unknown)`` boolean arrays aligned to ``df``.
+
+        ``unknown`` marks rows for which the answer depends on a missing or
+        unreadable value (SQL's NULL logic, Kleene's three values): ``level == 1``
+        is unknown where ``level`` is NULL, ``voltage_kv >= 35`` where the
+        voltage is text that is not a number, ``code in forest`` where the code
+        is missing or not a land-use code. ``x is null`` is never unknown.
+
+        ``literals`` maps a field to the function that reads a written value in
+        the field's vocabulary, so that ``status != '拆除'`` compares against the
+        canonical ``'demolished'`` the layer now holds (see
+        :func:`geoplan.vocab.literal_readers`).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"level": ["1", None, "2"]})
+        >>> sel, unk = compile_where("level == 1").evaluate(df)
+        >>> sel.tolist(), unk.tolist()
+        ([True, False, False], [False, True, False])
+        >>> sel, unk = compile_where("level == 1 or level is null").evaluate(df)
+        >>> sel.tolist(), unk.tolist()
+        ([True, True, False], [False, False, False])
+        """
+        t, u = self._node(df, _Ctx(scheme, literals))
+        return np.asarray(t, dtype=bool), np.asarray(u, dtype=bool) & ~np.asarray(t, dtype=bool)
 
     def missing_fields(self, columns: Any) -> list[str]:
         """The fields this expression reads that are not among ``columns``."""

@@ -35,6 +35,8 @@ class FieldSpec:
     type: FieldType = "str"
     required: bool = False
     label_zh: str = ""
+    vocab: str | None = None
+    """The canonical value vocabulary (:mod:`geoplan.vocab`) the field's values are mapped to."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,11 @@ class LayerKind:
         return f"{self.label_zh} / {self.label_en}"
 
 
-def _f(name: str, type: FieldType = "str", *, req: bool = False, zh: str = "") -> FieldSpec:
-    return FieldSpec(name=name, type=type, required=req, label_zh=zh)
+def _f(name: str, type: FieldType = "str", *, req: bool = False, zh: str = "",
+       vocab: str | None = None) -> FieldSpec:
+    if vocab is None and type == "bool":
+        vocab = "yes_no"
+    return FieldSpec(name=name, type=type, required=req, label_zh=zh, vocab=vocab)
 
 
 _HAZARD_FIELDS = (_f("level", zh="等级"), _f("hazard_type", zh="灾害类型"), _f("name", zh="名称"))
@@ -115,7 +120,7 @@ _KIND_LIST: tuple[LayerKind, ...] = (
     ), group="hazard"),
     # water
     LayerKind("water_source_zone", "饮用水水源保护区", "Drinking-water source protection zone",
-              ("polygon",), (_f("level", req=True, zh="保护区级别"), _f("name", zh="名称"),
+              ("polygon",), (_f("level", req=True, zh="保护区级别", vocab="protection_level"), _f("name", zh="名称"),
                              _f("population_served", "int", zh="供水人口")), group="water"),
     LayerKind("water_body", "水域", "Water body", ("polygon",), (_f("name", zh="名称"),),
               group="water"),
@@ -123,13 +128,14 @@ _KIND_LIST: tuple[LayerKind, ...] = (
               group="water"),
     # infrastructure
     LayerKind("road", "道路", "Road", ("line", "polygon"), (
-        _f("road_id", zh="道路编号"), _f("class", zh="道路等级"), _f("surface", zh="路面"),
-        _f("width_m", "float", zh="路宽(米)"), _f("status", zh="状态"),
+        _f("road_id", zh="道路编号"), _f("class", zh="道路等级"), _f("surface", zh="路面", vocab="surface"),
+        _f("width_m", "float", zh="路宽(米)"), _f("status", zh="状态", vocab="status"),
     ), group="infrastructure"),
     LayerKind("bridge", "桥梁", "Bridge", ("point", "line"), (_f("condition", zh="技术状况"),),
               group="infrastructure"),
     LayerKind("power_line", "电力线路", "Power line", ("line",), (
-        _f("voltage_kv", "float", req=True, zh="电压(千伏)"), _f("status", zh="状态"),
+        _f("voltage_kv", "float", req=True, zh="电压(千伏)"),
+        _f("status", zh="状态", vocab="status"),
     ), group="power"),
     LayerKind("substation", "变电站", "Substation", ("point", "polygon"), (
         _f("voltage_kv", "float", zh="电压(千伏)"), _f("name", zh="名称"),

@@ -24,8 +24,9 @@ import geopandas as gpd
 import pandas as pd
 
 from ._version import __version__
+from .csvsafe import write_csv
 from .engine import STATUS_ORDER, Evaluation, evaluate, prepare_sites
-from .errors import DataFileError, SiteInputError
+from .errors import DataFileError, GeoplanError, SiteInputError
 from .rules import RulePack, load_pack
 from .sites import read_sites
 from .workspace import Layer, Workspace, open_workspace
@@ -165,8 +166,12 @@ class Result:
         out = Path(out_dir)
         if out.exists() and not out.is_dir():
             raise DataFileError(f"{out}: exists and is not a folder; choose another --out")
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".geoplan-", dir=out))
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=".geoplan-", dir=out))
+        except OSError as exc:
+            raise DataFileError(f"{out}: cannot create the output folder or write in it "
+                                f"({exc}); choose another --out") from exc
         try:
             written = self._write_all(tmp, map_html=map_html, report_html=report_html,
                                       map_options={"offline": offline, "basemap": basemap,
@@ -177,6 +182,12 @@ class Result:
                 os.replace(p, target)
                 final.append(target)
             return final
+        except GeoplanError:
+            raise
+        except OSError as exc:  # disk full, folder removed meanwhile, …: earlier outputs kept
+            raise DataFileError(f"{out}: cannot write the outputs ({exc}); the files already "
+                                "there are unchanged — free space or choose another --out"
+                                ) from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -184,12 +195,12 @@ class Result:
                    map_options: dict[str, Any] | None = None) -> list[Path]:
         files = []
         f = d / "findings.csv"
-        self.findings.to_csv(f, index=False, encoding="utf-8-sig")
+        write_csv(self.findings, f)  # text cells that a spreadsheet would run are neutralised
         files.append(f)
         f = d / "verdicts.csv"
         v = pd.DataFrame(self.verdicts.drop(columns=self.verdicts.geometry.name))
         v.insert(len(v.columns), "wkt", self.verdicts.geometry.to_wkt())
-        v.to_csv(f, index=False, encoding="utf-8-sig")
+        write_csv(v, f)
         files.append(f)
         f = d / "results.gpkg"
         self._write_gpkg(f)
@@ -255,14 +266,37 @@ def _layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
     rows = []
     for kind in ws.kinds:
         layer = ws.layers[kind]
-        rows.append({
+        row: dict[str, Any] = {
             "kind": kind,
             "source": layer.source,
             "features": len(layer.gdf) if isinstance(layer, Layer) else None,
             "crs": layer.source_crs.to_string(),
             "sha256": layer.sha256,
-        })
+        }
+        if layer.datum_shift:  # Beijing 1954 / Xian 1980: how it was brought to CGCS2000
+            row["datum_shift"] = layer.datum_shift
+        if isinstance(layer, Layer):
+            row["features_read"] = layer.n_read
+            if layer.where_text:
+                row["where"] = layer.where_text
+                row["features_undecided"] = layer.n_unknown
+            if layer.unreadable:
+                row["values_not_understood"] = {f: dict(c.most_common())
+                                                for f, c in layer.unreadable.items()}
+        rows.append(row)
     return rows
+
+
+def data_warnings(ws: Workspace, kinds: Any = None) -> list[str]:
+    """The WARNING notes of the workspace's layers (``kind: note``), for the run summary.
+
+    Values not understood, filters that kept nothing or could not decide features:
+    each of them can turn a rule's answer into ``not_checked``, so a run says them first.
+    """
+    wanted = set(kinds) if kinds is not None else None
+    return [f"{kind}: {note.removeprefix('WARNING: ')}" for kind in ws.kinds
+            if wanted is None or kind in wanted
+            for note in ws.layers[kind].notes if note.startswith("WARNING")]
 
 
 def build_summary(
@@ -285,6 +319,7 @@ def build_summary(
     """The ``summary.json`` content; rules not checked come first."""
     return {
         "rules_not_checked": [{"rule_id": r, "reason": why} for r, why in not_checked.items()],
+        "data_warnings": data_warnings(ws, {r.layer for r in rules if r.layer}),
         "sites": int(sites),
         "subject": subject,
         "verdicts": verdicts,
@@ -362,9 +397,9 @@ def check(
         source = str(sites.attrs.get("source", "(GeoDataFrame)"))
         gdf = sites
         if gcj02:
-            from .crs import from_gcj02
+            from .sites import apply_gcj02
 
-            gdf = from_gcj02(gdf)
+            gdf = apply_gcj02(gdf, source=source)
     else:
         raise SiteInputError(f"sites must be a GeoDataFrame or a path, not {type(sites).__name__}")
     prepared = prepare_sites(gdf, ws, subject=subject, id_field=id_field, footprint_m=footprint_m)

@@ -319,7 +319,10 @@ def test_far_outside_and_unparseable_coordinates(tmp_path: Path, small_workspace
     assert list(v.index) == ["far", "bad", "empty"]   # nothing dropped
     assert set(v["verdict"]) == {"error"}
     assert "outside the workspace" in v.loc["far", "reasons_en"]
-    assert "no geometry" in v.loc["bad", "reasons_en"]
+    # issue 11: an unreadable value is named with its row, never "no geometry"
+    assert "cannot read 经度 'abc' (row 2)" in v.loc["bad", "reasons_en"]
+    assert "no geometry" not in v.loc["bad", "reasons_en"]
+    assert "经度 is empty (row 3)" in v.loc["empty", "reasons_en"]
 
 
 def test_invalid_footprint_repaired_empty_is_error(tmp_path: Path, small_workspace: Path) -> None:
@@ -519,3 +522,261 @@ def test_notebook_html_reprs_escape_data_text(tmp_path: Path, small_workspace: P
 def test_subject_without_rules_is_refused_not_passed(small_workspace: Path) -> None:
     with pytest.raises(geoplan.RulePackError, match="no rules for 'project'"):
         geoplan.check(gk([box(X0, Y0, X0 + 5, Y0 + 5)]), small_workspace, subject="project")
+
+
+# ===================================================================== issue 11: packs, --out, CSV
+
+_SETBACK_PACK = ('[pack]\nname = "p"\n[[rules]]\nid = "h.g"\nsubject = "house"\n'
+                 'kind = "setback"\nlayer = "gully"\nclause = "(十一)"\ntitle_zh = "g"\n'
+                 'title_en = "g"\ndistance_m = 10.0\n')
+_PROX_PACK = _SETBACK_PACK.replace('kind = "setback"', 'kind = "proximity"').replace(
+    "distance_m = 10.0", "max_distance_m = 500.0")
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "fragment"),
+    [
+        # TOML allows inf and nan
+        (_SETBACK_PACK.replace("10.0", "inf"), "distance_m", "must be a finite number"),
+        (_SETBACK_PACK.replace("10.0", "-inf"), "distance_m", "must be a finite number"),
+        (_SETBACK_PACK.replace("10.0", "nan"), "distance_m", "must be a finite number"),
+        (_SETBACK_PACK.replace("10.0", '{ value = inf, source = "x", verified = true }'),
+         "distance_m", "must be a finite number"),
+        # beyond any geometry
+        (_SETBACK_PACK.replace("10.0", "1e308"), "distance_m", "beyond any geometry"),
+        (_SETBACK_PACK.replace("10.0", "2e7"), "distance_m", "largest accepted is 1e+07"),
+        (_PROX_PACK.replace("500.0", "1e308"), "max_distance_m", "beyond any geometry"),
+        (_SETBACK_PACK.replace('kind = "setback"\nlayer = "gully"',
+                               'kind = "avoid"\nlayer = "flood_zone"')
+         .replace("distance_m = 10.0", "tolerance_m2 = 1e13"), "tolerance_m2",
+         "largest accepted is 1e+12"),
+        (_SETBACK_PACK.replace("distance_m = 10.0", 'distance_table = { field = "voltage_kv", '
+                                                    'rows = [{ upto = 10, distance_m = 1e308 }] }')
+         .replace('"gully"', '"power_line"'), "distance_table.rows[1].distance_m",
+         "beyond any geometry"),
+        # wrong types (bool is an int in Python; a list or text where a table or number belongs)
+        (_SETBACK_PACK.replace("10.0", "true"), "distance_m", "got the boolean true"),
+        (_SETBACK_PACK.replace("10.0", '"10"'), "distance_m", "got the text '10'"),
+        (_SETBACK_PACK.replace("10.0", "[10.0]"), "distance_m", "got a list"),
+        (_SETBACK_PACK.replace("10.0", '{ value = 10, verified = "yes", source = "x" }'),
+         "distance_m", "verified must be true or false"),
+        (_SETBACK_PACK.replace("10.0", "{ value = 10, source = 5 }"), "distance_m",
+         "source must be text"),
+        (_SETBACK_PACK + 'basis = "水污染防治法"\n', "basis", "got the text"),
+        (_SETBACK_PACK + 'basis = ["x"]\n', "basis", "got a list"),
+        (_SETBACK_PACK.replace('layer = "gully"', 'layer = ["gully"]'), "layer",
+         "unknown layer kind"),
+        (_SETBACK_PACK.replace('subject = "house"', 'subject = ["house"]'), "subject",
+         "must be one of"),
+        (_SETBACK_PACK.replace("distance_m = 10.0", 'distance_table = [{ upto = 10, '
+                                                    'distance_m = 5 }]')
+         .replace('"gully"', '"power_line"'), "distance_table", "got a list"),
+        (_SETBACK_PACK.replace("distance_m = 10.0", 'distance_table = { field = "voltage_kv", '
+                                                    "rows = 5 }")
+         .replace('"gully"', '"power_line"'), "distance_table.rows", "must be a list"),
+        (_SETBACK_PACK.replace("distance_m = 10.0", 'distance_table = { field = "voltage_kv", '
+                                                    'verified = "yes", rows = [{ upto = 10, '
+                                                    "distance_m = 5 }] }")
+         .replace('"gully"', '"power_line"'), "distance_table", "verified must be true or false"),
+    ],
+)
+def test_pack_with_non_finite_huge_or_mistyped_figures_exit_2(
+        tmp_path: Path, small_workspace: Path, body: str, key: str, fragment: str) -> None:
+    pack = tmp_path / "p.toml"
+    pack.write_text(body, encoding="utf-8")
+    sites = _houses(tmp_path / "h.gpkg", [Point(X0, Y0)], house_id=["H"])
+    r = CliRunner().invoke(main, ["check", str(sites), "-w", str(small_workspace),
+                                  "--rules", str(pack)])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    msg = r.stderr
+    assert "p.toml" in msg
+    assert "rule 'h.g'" in msg
+    assert f"field '{key}'" in msg
+    assert fragment in msg
+
+
+def test_pack_meta_of_the_wrong_type_exit_2(tmp_path: Path, small_workspace: Path) -> None:
+    pack = tmp_path / "p.toml"
+    pack.write_text(_SETBACK_PACK.replace('[pack]\nname = "p"\n',
+                                          '[pack]\nname = "p"\ndisable = [["h.g"]]\n'),
+                    encoding="utf-8")
+    sites = _houses(tmp_path / "h.gpkg", [Point(X0, Y0)], house_id=["H"])
+    code, out = cli("check", str(sites), "-w", str(small_workspace), "--rules", str(pack))
+    assert code == 2
+    assert "p.toml: [pack] disable must be a list of rule ids" in out
+
+
+def test_unwritable_out_folder_exit_2(tmp_path: Path, small_workspace: Path) -> None:
+    blocker = tmp_path / "report.docx"
+    blocker.write_text("not a folder", encoding="utf-8")
+    sites = _houses(tmp_path / "h.gpkg", [Point(X0, Y0)], house_id=["H"])
+    code, out = cli("check", str(sites), "-w", str(small_workspace), "-o",
+                    str(blocker / "results"))
+    assert code == 2
+    assert f"{blocker / 'results'}: the output folder (--out) cannot be created" in out
+    assert "is a file, not a folder" in out
+
+
+def test_formula_text_in_site_attributes_is_neutralised_in_csv(tmp_path: Path,
+                                                               small_workspace: Path) -> None:
+    sites = _houses(tmp_path / "h.gpkg", [Point(X0 + 500, Y0 + 500)], house_id=["H"],
+                    owner=['=HYPERLINK("http://x","y")'])
+    out = tmp_path / "out"
+    code, _ = cli("check", str(sites), "-w", str(small_workspace), "-o", str(out), "-q")
+    assert code == 0
+    text = (out / "verdicts.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text
+    assert ",=HYPERLINK" not in text
+    assert ',"=HYPERLINK' not in text
+    assert gpd.read_file(out / "results.gpkg", layer="verdicts")["owner"].iloc[0].startswith("=")
+
+
+def test_power_line_with_null_voltage_inside_every_corridor_fails(tmp_path: Path) -> None:
+    # the house's southern edge is 0.4 m from the line; every corridor is ≥ 1 m
+    d = ws_dir(tmp_path)
+    gk([LineString([(X0, Y0), (X0 + 500, Y0)])], voltage_kv=[None]).to_file(d / "power_line.gpkg")
+    res = geoplan.check(gk([box(X0 + 10, Y0 + 0.4, X0 + 20, Y0 + 10.4)]), d)
+    f = res.findings.set_index("rule_id").loc["house.power_line"]
+    assert f["status"] == "fail"
+    assert f["threshold"] == 1.0
+    assert "whatever the value" in f["message_en"]
+
+
+# ----------------------------------------------------------------- sites as delivered (issue 11)
+
+
+_OUTPUTS = ("findings.csv", "verdicts.csv", "results.gpkg", "map.html", "report.html",
+            "summary.json")
+
+
+@pytest.mark.parametrize(("name", "content", "fragment"), [
+    ("web.xls", b"<html><table><tr><td>lon</td></tr></table></html>",
+     "is not an Excel workbook, though it is named .xls"),
+    ("broken.xlsx", b"PK\x03\x04" + b"\x00" * 60, "cannot be read as an Excel workbook"),
+])
+def test_unreadable_workbook_exit_2(tmp_path: Path, small_workspace: Path, name: str,
+                                    content: bytes, fragment: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    code, out = cli("check", str(path), "-w", str(small_workspace))
+    assert code == 2
+    assert fragment in out
+
+
+def test_workbook_empty_sheet_and_missing_sheet_exit_2(tmp_path: Path,
+                                                       small_workspace: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "空"
+    wb.create_sheet("sites").append(["lon", "lat"])
+    path = tmp_path / "s.xlsx"
+    wb.save(path)
+    code, out = cli("check", str(path), "-w", str(small_workspace))
+    assert code == 2
+    assert "sheet '空': is empty" in out
+    code, out = cli("check", str(path), "-w", str(small_workspace), "--sheet", "houses")
+    assert code == 2
+    assert "has no sheet 'houses'; its sheets are 空, sites" in out
+    code, out = cli("check", str(path), "-w", str(small_workspace), "--sheet", "sites")
+    assert code == 2
+    assert "has no rows" in out
+
+
+def test_every_coordinate_unreadable_still_writes_every_output(tmp_path: Path,
+                                                               small_workspace: Path) -> None:
+    csv = _csv(tmp_path / "s.csv", "id,经度,纬度\nA,81°75′,43.9\nB,nan,43.9\nC,东经,北纬\n")
+    out = tmp_path / "out"
+    code, text = cli("check", str(csv), "-w", str(small_workspace), "-o", str(out))
+    assert code == 0, text
+    for name in _OUTPUTS:
+        assert (out / name).exists(), name
+    v = pd.read_csv(out / "verdicts.csv", encoding="utf-8-sig").set_index("site_id")
+    assert set(v["verdict"]) == {"error"}
+    assert "minutes and seconds must be below 60" in v.loc["A", "reasons_en"]
+    assert "cannot read 经度 'nan' (row 2): not a finite number" in v.loc["B", "reasons_en"]
+    assert "cannot read 纬度 '北纬' (row 3)" in v.loc["C", "reasons_en"]
+
+
+def test_geometrycollection_sites_through_every_output(tmp_path: Path,
+                                                       small_workspace: Path) -> None:
+    from shapely import GeometryCollection
+
+    fp = box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20)   # 100 m² inside the flood square
+    sites = _houses(tmp_path / "gc.gpkg",
+                    [GeometryCollection([fp, Point(X0 - 900, Y0 - 900)]),
+                     GeometryCollection([Point(X0 + 5, Y0 + 5), Point(X0 + 6, Y0 + 6)])],
+                    house_id=["fp_and_point", "points_only"])
+    out = tmp_path / "out"
+    code, text = cli("check", str(sites), "-w", str(small_workspace), "-o", str(out))
+    assert code == 0, text
+    for name in _OUTPUTS:
+        assert (out / name).exists(), name
+    f = _findings(out).set_index(["site_id", "rule_id"])
+    assert f.loc[("fp_and_point", "house.flood_zone"), "status"] == "fail"
+    assert f.loc[("fp_and_point", "house.flood_zone"), "measure"] == pytest.approx(100.0, abs=1e-3)
+    assert set(f.loc["points_only", "status"]) == {"error"}
+    assert "GeometryCollection without a polygon or line part" in \
+        f.loc[("points_only", "house.flood_zone"), "message_en"]
+
+
+def test_coordinate_system_column_with_gcj02_flag_exit_2(tmp_path: Path,
+                                                         small_workspace: Path) -> None:
+    csv = _csv(tmp_path / "s.csv", "id,lon,lat,坐标系\nA,81.30,43.92,高德\n")
+    code, out = cli("check", str(csv), "-w", str(small_workspace), "--gcj02")
+    assert code == 2
+    assert "column '坐标系' gives each row's coordinate system, and --gcj02" in out
+
+
+# ===================================================================== issue 11: CRS, .gdb
+
+
+def test_layer_without_prj_in_zone_27_gets_the_zone_proposed(tmp_path: Path) -> None:
+    d = ws_dir(tmp_path)
+    gk([ZONE]).to_crs(4515).to_file(d / "flood_zone.shp")
+    (d / "flood_zone.prj").unlink()
+    code, out = cli("layers", str(d))
+    assert code == 2
+    assert '[layers.flood_zone] crs = "EPSG:4515"' in out
+    assert "zone number 27" in out
+    assert "Traceback" not in out
+
+
+def test_beijing_1954_layer_exit_2_names_both_ways(tmp_path: Path) -> None:
+    d = ws_dir(tmp_path)
+    gpd.GeoDataFrame({"level": ["1"]}, geometry=[ZONE], crs=2424).to_file(d / "flood_zone.shp")
+    code, out = cli("layers", str(d))
+    assert code == 2
+    assert "flood_zone.shp" in out
+    assert "Beijing 1954 datum" in out
+    assert "towgs84 = [dx, dy, dz]" in out
+    assert "datum_shift_accuracy_m = 100" in out
+    assert "Traceback" not in out
+    (d / "geoplan.toml").write_text("[layers.flood_zone]\ntowgs84 = [1, 2]\n", encoding="utf-8")
+    code, out = cli("layers", str(d))
+    assert code == 2
+    assert "[layers.flood_zone].towgs84 must be 3 numbers" in out
+
+
+def test_beijing_1954_sites_exit_2(tmp_path: Path, small_workspace: Path) -> None:
+    csv = _csv(tmp_path / "s.csv", f"id,x,y\nA,{X0 + 500},{Y0 + 500}\n")
+    code, out = cli("check", str(csv), "-w", str(small_workspace), "--crs", "EPSG:2424",
+                    "-o", str(tmp_path / "out"))
+    assert code == 2
+    assert "s.csv" in out
+    assert "Beijing 1954" in out
+    assert '--crs "EPSG:2424 +towgs84=dx,dy,dz"' in out
+    assert "Traceback" not in out
+
+
+def test_gdb_feature_class_missing_exit_2(tmp_path: Path) -> None:
+    d = ws_dir(tmp_path)
+    gk([ZONE], DLBM=["0101"]).to_file(d / "三调.gdb", driver="OpenFileGDB", layer="DLTB")
+    (d / "geoplan.toml").write_text('[layers.landuse]\npath = "三调.gdb"\nlayer = "地类图斑"\n'
+                                    'fields = { code = "DLBM" }\n', encoding="utf-8")
+    code, out = cli("layers", str(d))
+    assert code == 2
+    assert "has no feature class '地类图斑'" in out
+    assert "it holds DLTB" in out
+    assert "Traceback" not in out

@@ -195,7 +195,7 @@ def test_setback_distance_table_by_voltage(tmp_path: Path) -> None:
     lines = gk([LineString([(X0, Y0), (X0 + 500, Y0)]),            # 10 kV → 5 m
                 LineString([(X0, Y0 + 100), (X0 + 500, Y0 + 100)]),  # 110 kV → 10 m
                 LineString([(X0, Y0 + 200), (X0 + 500, Y0 + 200)]),  # no voltage
-                LineString([(X0, Y0 + 300), (X0 + 500, Y0 + 300)])],  # 750 kV: beyond table
+                LineString([(X0, Y0 + 300), (X0 + 500, Y0 + 300)])],  # 750 kV → 25 m (unverified)
                voltage_kv=[10.0, 110.0, None, 750.0])
     ws = make_ws(tmp_path, power_line=lines)
     pack = load_pack("yining-2025")
@@ -218,7 +218,8 @@ def test_setback_distance_table_by_voltage(tmp_path: Path) -> None:
     assert find(res, "s3", r)["status"] == "pass"
     assert find(res, "s4", r)["status"] == "not_checked"
     assert "voltage_kv" in find(res, "s4", r)["message_en"]
-    assert find(res, "s5", r)["status"] == "not_checked"
+    s5 = find(res, "s5", r)  # 750 kV rows were added (issue 11): 5 m < 25 m
+    assert (s5["status"], s5["threshold"]) == ("fail", 25.0)
     s6 = find(res, "s6", r)
     assert s6["status"] == "fail"
     assert s6["threshold"] == 5.0

@@ -267,7 +267,10 @@ def test_missing_crs_refused_with_fix(tmp_path: Path, flood_square) -> None:
     msg = str(err.value)
     assert "flood_zone" in msg
     assert "no coordinate reference system" in msg
-    assert '[layers.flood_zone] crs = "EPSG:4490"' in msg
+    # Metres without a zone number and nothing else to go by: the zone is not proposed
+    # (degrees, EPSG:4490, would be wrong advice); the candidates are listed.
+    assert '[layers.flood_zone] crs = "EPSG:…" (one of EPSG:4534–4554)' in msg
+    assert 'crs = "EPSG:4490"' not in msg
 
 
 def test_declared_crs_used_when_file_has_none(tmp_path: Path, flood_square) -> None:

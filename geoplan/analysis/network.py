@@ -42,6 +42,7 @@ from shapely import STRtree
 
 from ..errors import CRSError, GeoplanError
 from ..expr import ExpressionError, compile_where
+from ..vocab import literal_readers, recognise
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -55,10 +56,13 @@ __all__ = [
     "build_network",
 ]
 
-DEFAULT_HARDENED: tuple[str, ...] = ("硬化",)
-"""Surface values that count as a hardened (paved) road (clause 五 通硬化路)."""
+DEFAULT_HARDENED: tuple[str, ...] = ("hardened",)
+"""Surface values that count as a hardened (paved) road (clause 五 通硬化路).
 
-DEFAULT_NETWORK_WHERE = "not (status in ['proposed', 'planned'])"
+Compared on the canonical surface vocabulary (:mod:`geoplan.vocab`): ``水泥``,
+``沥青``, ``混凝土`` and ``硬化`` all read as ``hardened``."""
+
+DEFAULT_NETWORK_WHERE = "status is null or not (status in ['proposed', 'demolished'])"
 """Roads that carry traffic today: everything but proposed/planned ones (null status kept)."""
 
 
@@ -299,7 +303,8 @@ def build_network(
         a road without a status is kept). ``None`` keeps every road. Fields the
         expression reads that the layer lacks make it keep every road, with a note.
     hardened_values
-        ``surface`` values that count as hardened (default ``硬化``).
+        ``surface`` values that count as hardened (default ``hardened``, which the
+        surface vocabulary gives for 硬化, 水泥, 沥青, 混凝土 …).
     node_crossings
         Join roads where they cross without a shared vertex (at-grade
         crossings, the common case for rural roads). Turn off for data whose
@@ -331,9 +336,13 @@ def build_network(
         if missing:
             notes.append(f"road layer has no field {', '.join(missing)}: every road used")
         else:
-            mask = w.mask(gdf)
-            if (~mask).any():
-                notes.append(f"{int((~mask).sum())} road(s) left out by {where!r}")
+            mask, unknown = w.evaluate(gdf, literals=literal_readers("road"))
+            if (~mask & ~unknown).any():
+                notes.append(f"{int((~mask & ~unknown).sum())} road(s) left out by {where!r}")
+            if unknown.any():
+                notes.append(f"WARNING: {int(unknown.sum())} road(s) left out because {where!r} "
+                             f"cannot decide them ({', '.join(sorted(w.fields))} empty or not "
+                             "understood); the network may be missing links")
             gdf = gdf.loc[mask]
     geoms = gdf.geometry.to_numpy()
     fam_line = np.isin(shapely.get_type_id(geoms), [1, 5])  # LineString, MultiLineString
@@ -345,7 +354,13 @@ def build_network(
                else pd.Series([None] * len(gdf), index=gdf.index, dtype=object))
     if "surface" not in gdf.columns:
         notes.append("road layer has no surface field: no road counts as hardened")
-    hardened_src = surface.isin(list(hardened_values)).to_numpy()
+    wanted = set(hardened_values) | {v for v in recognise("surface", hardened_values) if v}
+    canon = pd.Series(recognise("surface", surface), index=surface.index, dtype=object)
+    hardened_src = (surface.isin(list(wanted)) | canon.isin(list(wanted))).to_numpy()
+    n_unknown = int((canon.isna() & ~surface.isin(list(wanted))).sum())
+    if n_unknown and "surface" in gdf.columns:
+        notes.append(f"{n_unknown} road(s) with an empty or unrecognised surface are not counted "
+                     "as hardened; map the values with values.surface in [layers.road]")
     fid = gdf["fid"].to_numpy() if "fid" in gdf.columns else np.arange(1, len(gdf) + 1)
     road_id = (gdf["road_id"].astype(object).to_numpy() if "road_id" in gdf.columns
                else np.full(len(gdf), None, dtype=object))

@@ -44,6 +44,7 @@ from shapely import STRtree
 
 from ..errors import SiteInputError, WorkspaceError
 from ..sites import read_sites
+from ..vocab import apply_values, describe_values, literal_readers
 from ..workspace import Workspace
 from . import _maps
 from ._common import NO_TOWNSHIP, as_workspace, share, table_html, village_frame
@@ -244,12 +245,46 @@ def _read_extra(roads: gpd.GeoDataFrame | str | os.PathLike[str], ws: Workspace)
     if g.crs is None:
         raise SiteInputError(f"{src}: the project roads have no CRS; give them one")
     g = g.to_crs(ws.crs)
-    g = g[~(g.geometry.isna() | g.geometry.is_empty)]
+    empty = (g.geometry.isna() | g.geometry.is_empty).to_numpy()
+    if empty.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(empty)[:10])
+        raise SiteInputError(f"{src}: {int(empty.sum())} project road(s) have no geometry (row "
+                             f"{rows}); give each a line or remove the row")
+    if "status" in g.columns:  # the same status vocabulary as the road layer (新建 → new)
+        g = g.copy()
+        g["status"] = apply_values(g["status"], vocabulary="status")[0]
     bad = ~np.isin(shapely.get_type_id(g.geometry.to_numpy()), [1, 5])
     if bad.any():
         raise SiteInputError(f"{src}: {int(bad.sum())} project road(s) are not lines; give "
                              "road centrelines")
     return g, src
+
+
+def _understood(where: Any, kind: str) -> bool:
+    """Whether every field ``where`` reads has values geoplan reads for certain.
+
+    Numbers and fields with a vocabulary (status, surface, level, yes/no) are
+    read into known values or become missing (then undecided); free text is
+    compared as written, so a filter on it that selects nothing may only have
+    missed the delivery's wording. A zero is measured only in the first case.
+    """
+    from ..kinds import KINDS
+
+    fields = {f.name: f for f in KINDS[kind].fields}
+    return all(name in fields and (fields[name].vocab is not None
+                                   or fields[name].type in ("int", "float"))
+               for name in where.fields)
+
+
+def _selected_nothing(ind: Indicator, data: pd.DataFrame, undecided: np.ndarray) -> str:
+    """Why an indicator whose filter selected nothing is not available (never 0)."""
+    assert ind.where is not None
+    found = "; ".join(f"{f} holds {describe_values(data[f])}" for f in sorted(ind.where.fields)
+                      if f in data.columns)
+    return (f"where {ind.where.text!r} selected none of the {len(data)} feature(s) "
+            f"({int(undecided.sum())} undecided: field empty or not understood); {found}. "
+            "Map the values (values.<field> in geoplan.toml) or fix the data: not available, "
+            f"not 0 / 筛选条件未选中任何要素（{found}），视为无数据而非0")
 
 
 def indicators(
@@ -374,20 +409,39 @@ def indicators(
                                         {"geometry": f.geometry.to_numpy()})
                            for f in frames], ignore_index=True),
                 geometry="geometry", crs=ws.crs)
-            if ind.available_if is not None and not ind.available_if.mask(data).any():
+            lit = layer.literals if layer is not None else literal_readers(ind.layer)
+            if ind.available_if is not None and not ind.available_if.mask(
+                    data, literals=lit).any():
                 not_available(ind, f"the {ind.layer} layer holds no feature matching "
                                    f"{ind.available_if.text!r}: not mapped, not 0 / 图层中无此类"
                                    "要素，视为无数据而非0")
                 continue
-            sel = data[ind.where.mask(data)] if ind.where is not None else data
+            unknown_note = ""
+            if ind.where is not None:
+                picked, undecided = ind.where.evaluate(data, literals=lit)
+                if not picked.any() and len(data) and (
+                        undecided.any() or not _understood(ind.where, ind.layer)):
+                    not_available(ind, _selected_nothing(ind, data, undecided))
+                    continue
+                sel = data[picked]
+                if undecided.any():
+                    km = float(data.geometry[undecided].length.sum()) / 1000.0
+                    unknown_note = (f"; {int(undecided.sum())} feature(s) ({km:.1f} km) not "
+                                    f"counted: {', '.join(sorted(ind.where.fields))} empty or not "
+                                    f"understood, so {ind.where.text!r} cannot decide them — the "
+                                    f"figure is a lower bound / {int(undecided.sum())}个要素字段为空"
+                                    "或无法识别，未计入，数值为下限")
+            else:
+                sel = data
             total_km = float(sel.geometry.length.sum()) / 1000.0
             by_area = _lengths_by_area(sel.geometry, areas) / 1000.0
             outside = total_km - float(by_area.sum())
             note = f"{len(sel)} feature(s) of {ind.layer}"
             if extra is not None and ind.layer == "road":
-                n_extra = int(ind.where.mask(extra).sum()) if ind.where is not None else len(extra)
+                n_extra = (int(ind.where.mask(extra, literals=lit).sum()) if ind.where is not None
+                           else len(extra))
                 note += f", incl. {n_extra} project road(s) from {extra_src}"
-            add(ind, "city", CITY, total_km, len(sel), note)
+            add(ind, "city", CITY, total_km, len(sel), note + unknown_note)
             for a, v in by_area.items():
                 add(ind, "township", str(a), float(v), None, "length inside the township area")
             if outside > 1e-6:
@@ -432,7 +486,17 @@ def indicators(
                 not_available(ind, f"the village layer lacks "
                                    f"{', '.join(ind.where.missing_fields(vil.columns))}")
                 continue
-            v = vil[ind.where.mask(vil)] if ind.where is not None else vil
+            if ind.where is not None:
+                vlayer = ws.vector("village")
+                picked, undecided = ind.where.evaluate(
+                    vil, literals=vlayer.literals if vlayer is not None else None)
+                if not picked.any() and len(vil) and (
+                        undecided.any() or not _understood(ind.where, "village")):
+                    not_available(ind, _selected_nothing(ind, vil, undecided))
+                    continue
+                v = vil[picked]
+            else:
+                v = vil
             flag = v[ind.field].map(_truth)
             known = flag.notna().to_numpy()
             yes = (flag == True).to_numpy()  # noqa: E712 (object column)

@@ -393,7 +393,7 @@ def _parse(data: dict[str, Any], origin: str) -> Targets:
     if not isinstance(net, dict):
         raise ctx.fail("network", "must be a table")
     _check_keys(ctx, net, {"where", "hardened", "node_crossings", "max_snap_m"})
-    hardened = net.get("hardened", ["硬化"])
+    hardened = net.get("hardened", ["hardened"])
     if isinstance(hardened, str):
         hardened = [hardened]
     if not isinstance(hardened, list) or not all(isinstance(h, str) for h in hardened):
