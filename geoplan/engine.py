@@ -1458,7 +1458,11 @@ def _context(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
     found = active & (feat >= 0)
     val = np.full(n, None, dtype=object)
     val[found] = layer_vals[feat[found]]
-    hit = found & np.isin(val.astype(str), list(rule.values))
+    blank = found & pd.isna(pd.Series(val, dtype=object)).to_numpy()
+    read = c.layer.literals.get(rule.field)
+    wanted = [str(read(v) or v) if read is not None else str(v) for v in rule.values]
+    hit = found & ~blank & np.isin(val.astype(str), wanted)
+    found_known = found & ~blank
     none = active & ~found
     names = np.full(n, "", dtype=object)
     names[found] = c.names[feat[found]]
@@ -1467,8 +1471,15 @@ def _context(rule: Rule, c: _Constraint, st: PreparedSites, active: np.ndarray,
             zh="所在" + lzh + "（" + names + f"）为{rule.field} = " + val.astype(str),
             en="the site's " + len_.lower() + " (" + names + f") has {rule.field} = " +
                val.astype(str))
-    out.set(found & ~hit, zh="所在" + lzh + "（" + names + "）：" + val.astype(str),
+    out.set(found_known & ~hit, zh="所在" + lzh + "（" + names + "）：" + val.astype(str),
             en="the site's " + len_.lower() + " (" + names + "): " + val.astype(str))
+    unread = c.layer.unreadable.get(rule.field)
+    seen = f" ({describe_values(None, unreadable=unread)} in the layer)" if unread else ""
+    out.set(blank, status="not_checked",
+            zh="所在" + lzh + "（" + names + f"）的{rule.field}为空或无法识别，未能核查",
+            en="the site's " + len_.lower() + " (" + names + f") has no readable {rule.field}"
+               f"{seen}: fill it or map its values (values.{rule.field} in "
+               f"[layers.{rule.layer}])")
     out.set(none, status="not_checked", zh=f"未能确定选址所属{lzh}",
             en=f"no {len_.lower()} found for the site (by name or within the match distance)")
     out.matched[found] = np.array([str(x) for x in c.fids[feat[found]]], dtype=object)

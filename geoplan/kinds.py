@@ -79,7 +79,7 @@ _KIND_LIST: tuple[LayerKind, ...] = (
     # planning units
     LayerKind("village", "村庄", "Village", ("point", "polygon"), (
         _f("name", req=True, zh="村名"), _f("township", zh="乡镇"),
-        _f("layout_class", zh="村庄布局分类"), _f("population", "int", zh="人口"),
+        _f("layout_class", zh="村庄布局分类", vocab="layout_class"), _f("population", "int", zh="人口"),
         _f("is_demo", "bool", zh="示范村"), _f("has_plan", "bool", zh="已编规划"),
     ), group="planning"),
     LayerKind("village_boundary", "村庄建设边界", "Village construction boundary", ("polygon",),
@@ -148,7 +148,7 @@ _KIND_LIST: tuple[LayerKind, ...] = (
     ), group="heritage"),
     # services
     LayerKind("facility", "公共服务设施", "Public facility", ("point", "polygon"), (
-        _f("kind", req=True, zh="设施类型"), _f("name", zh="名称"), _f("capacity", "int", zh="规模"),
+        _f("kind", req=True, zh="设施类型", vocab="facility_kind"), _f("name", zh="名称"), _f("capacity", "int", zh="规模"),
     ), group="service"),
     # terrain
     LayerKind("dem", "数字高程模型", "Digital elevation model", ("raster",), group="terrain"),

@@ -86,11 +86,18 @@ class Vocabulary:
         Canonical value → ``(Chinese label, English label)``.
     recogniser : callable
         Normalised text (see :func:`normalise_text`) → canonical value or ``None``.
+    open : bool
+        Whether values outside the vocabulary are legitimate (a facility layer
+        holds schools and markets too): they are kept as written, and still
+        counted as not understood so that an analysis that finds none of its
+        kind can say why.
     """
 
     name: str
     values: dict[Any, tuple[str, str]]
     recogniser: Callable[[str], Any]
+    open: bool = False
+    """Open vocabularies (facility kinds) keep a value they do not read, as written."""
 
     def canonical(self, target: object) -> Any:
         """The canonical value a mapping target stands for, or ``None`` if it is none."""
@@ -166,6 +173,42 @@ def _surface(text: str) -> Any:
     return None
 
 
+_FACILITY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("clinic", ("clinic", "health", "卫生室", "卫生院", "卫生所", "卫生站", "卫生服务", "诊所",
+                "医务室", "社区医院", "乡镇医院", "村医")),
+    ("waste_point", ("waste_point", "waste", "垃圾", "收集点", "收集站", "转运站", "转运点",
+                     "环卫")),
+    ("shelter", ("shelter", "避难", "避险", "应急场所", "应急避难")),
+    ("logistics", ("logistics", "物流", "快递", "邮政", "驿站", "寄递", "邮件")),
+    ("service_centre", ("service_centre", "service_center", "便民服务", "为民服务", "党群服务",
+                        "综合服务", "服务中心", "服务站")),
+)
+
+
+def _facility(text: str) -> Any:
+    for canon, words in _FACILITY:
+        if text in words or any(not w.isascii() and w in text for w in words):
+            return canon
+    return None
+
+
+_LAYOUT: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("搬迁撤并", ("搬迁", "撤并", "撤销", "relocat", "merge")),
+    ("城郊融合", ("城郊", "suburb")),
+    ("特色保护", ("特色", "保护", "heritage", "characteristic")),
+    ("集聚提升", ("集聚", "聚集", "agglomerat", "consolidat", "upgrade")),
+    ("固定保留", ("保留", "固定", "retain", "keep")),
+    ("待定", ("待定", "看不准", "暂不", "未定", "undetermined", "pending")),
+)
+
+
+def _layout(text: str) -> Any:
+    for canon, words in _LAYOUT:
+        if any(w in text for w in words):
+            return canon
+    return None
+
+
 _YES = frozenset({"1", "true", "t", "yes", "y", "是", "有", "√", "✓", "对"})
 _NO = frozenset({"0", "false", "f", "no", "n", "否", "无", "×", "✗", "不是"})
 
@@ -196,6 +239,22 @@ VOCABULARIES: dict[str, Vocabulary] = {
          "earth": ("土路", "earth")},
         _surface),
     "yes_no": Vocabulary("yes_no", {True: ("是", "yes"), False: ("否", "no")}, _yes_no),
+    "layout_class": Vocabulary(
+        "layout_class",
+        {"集聚提升": ("集聚提升类", "consolidate and upgrade"),
+         "城郊融合": ("城郊融合类", "suburban integration"),
+         "特色保护": ("特色保护类", "heritage protection"),
+         "搬迁撤并": ("搬迁撤并类", "relocate and merge"),
+         "固定保留": ("固定保留类", "keep as is"),
+         "待定": ("待定类", "not yet classified")},
+        _layout),
+    "facility_kind": Vocabulary(
+        "facility_kind",
+        {"clinic": ("卫生室", "clinic"), "waste_point": ("垃圾收集点", "waste collection point"),
+         "shelter": ("应急避难场所", "emergency shelter"),
+         "logistics": ("物流快递网点", "logistics / parcel point"),
+         "service_centre": ("便民服务中心", "service centre")},
+        _facility, open=True),
 }
 """The built-in vocabularies, by name."""
 
@@ -278,6 +337,8 @@ def apply_values(
                 ok = val is not None
             else:
                 val, ok = v, True
+            if not ok and voc is not None and voc.open:
+                val = v
             hit = (val, ok)
             cache[key] = hit
         val, ok = hit

@@ -59,7 +59,7 @@ from .io import (
 )
 from .kinds import KINDS, LayerKind
 from .landuse import resolve_scheme
-from .vocab import apply_values, describe_values, literal_readers
+from .vocab import VOCABULARIES, apply_values, describe_values, literal_readers
 
 __all__ = ["Layer", "RasterLayer", "Workspace", "open_workspace"]
 
@@ -635,7 +635,13 @@ def _canonicalise(gdf: gpd.GeoDataFrame, spec: LayerSpec, label: str,
             shown = ", ".join(f"{k} ×{n}" for k, n in changed.most_common(4))
             more = len(changed) - 4
             notes.append(f"{fname} values read as: {shown}{f', … ({more} more)' if more > 0 else ''}")
-        if unread:
+        if unread and vocab is not None and VOCABULARIES[vocab].open:
+            unreadable[fname] = unread
+            notes.append(f"{sum(unread.values())} value(s) of {fname} are none of geoplan's "
+                         f"{fname}s and are kept as written: "
+                         f"{describe_values(None, unreadable=unread)}; map any that is one with "
+                         f"values.{fname} in [layers.{spec.kind}]")
+        elif unread:
             unreadable[fname] = unread
             example = next(iter(unread))
             notes.append(

@@ -780,3 +780,72 @@ def test_gdb_feature_class_missing_exit_2(tmp_path: Path) -> None:
     assert "has no feature class '地类图斑'" in out
     assert "it holds DLTB" in out
     assert "Traceback" not in out
+
+
+# ===================================================================== values and filters (issue 11)
+
+
+def _water_ws(tmp_path: Path, levels: list[object], toml: str | None = None) -> Path:
+    d = ws_dir(tmp_path)
+    gk([box(X0 + 200 * i, Y0, X0 + 200 * i + 100, Y0 + 100) for i in range(len(levels))],
+       level=levels).to_file(d / "water_source_zone.gpkg")
+    if toml is not None:
+        (d / "geoplan.toml").write_text(toml, encoding="utf-8")
+    return d
+
+
+@pytest.mark.parametrize(("levels", "site_x", "status", "fragment"), [
+    # the delivered text: read as level 1, the house inside fails
+    (["一级保护区", "二级保护区"], 10, "fail", "overlaps"),
+    # unreadable text: the house inside is not passed
+    (["A区", "二级保护区"], 10, "not_checked", "'A区' ×1 (not understood)"),
+    # every level NULL: not checked anywhere
+    ([None, None], 1000, "not_checked", "NULL ×2"),
+    # all level 2: the level-1 filter selects nothing
+    (["二级", "二级"], 1000, "not_checked", "selected none of the 2 features"),
+])
+def test_water_source_levels_as_delivered(tmp_path: Path, levels: list[object], site_x: float,
+                                          status: str, fragment: str) -> None:
+    d = _water_ws(tmp_path, levels)
+    sites = _houses(tmp_path / "h.gpkg", [box(X0 + site_x, Y0 + 10, X0 + site_x + 10, Y0 + 20)])
+    out = tmp_path / "out"
+    code, text = cli("check", str(sites), "-w", str(d), "-o", str(out))
+    assert code == 0, text
+    assert "Traceback" not in text
+    f = _findings(out).set_index("rule_id").loc["house.water_source_l1"]
+    assert f["status"] == status
+    assert fragment in f["message_en"]
+
+
+@pytest.mark.parametrize(("toml", "fragment"), [
+    ('[layers.water_source_zone]\nvalues.level = { "A区" = 9 }\n',
+     "is not a value geoplan reads for level"),
+    ('[layers.water_source_zone]\nvalues.lvl = { "A区" = 1 }\n',
+     "values.lvl maps values of a field that is not"),
+    ('[layers.water_source_zone]\nvalues = "level"\n', "must be tables per field"),
+])
+def test_bad_value_mappings_exit_2(tmp_path: Path, toml: str, fragment: str) -> None:
+    d = _water_ws(tmp_path, ["A区"], toml)
+    sites = _houses(tmp_path / "h.gpkg", [box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20)])
+    code, text = cli("check", str(sites), "-w", str(d), "-o", str(tmp_path / "out"))
+    assert code == 2
+    assert fragment in text
+    assert "Traceback" not in text
+
+
+def test_layer_filter_keeping_nothing_or_undecided_rows_is_said(tmp_path: Path) -> None:
+    d = ws_dir(tmp_path)
+    gk([LineString([(X0, Y0), (X0 + 500, Y0)]), LineString([(X0, Y0 + 300), (X0 + 500, Y0 + 300)])],
+       voltage_kv=[10.0, 10.0], status=["现状", None]).to_file(d / "power_line.gpkg")
+    (d / "geoplan.toml").write_text("[layers.power_line]\nwhere = \"status != '拆除'\"\n",
+                                    encoding="utf-8")
+    code, text = cli("layers", str(d))
+    assert code == 0
+    assert "cannot decide 1 feature" in text
+    # a house straddling the line of unknown status is not passed
+    sites = _houses(tmp_path / "h.gpkg", [box(X0 + 10, Y0 + 295, X0 + 20, Y0 + 305)])
+    code, text = cli("check", str(sites), "-w", str(d), "-o", str(tmp_path / "out"))
+    assert code == 0
+    assert "DATA WARNINGS" in text
+    assert _findings(tmp_path / "out").set_index("rule_id").loc[
+        "house.power_line", "status"] == "not_checked"

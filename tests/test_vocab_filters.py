@@ -400,3 +400,81 @@ def test_init_drafts_value_mappings_and_lists_unreadable_values(tmp_path: Path) 
     ws = geoplan.open_workspace(d)
     assert ws["water_source_zone"].gdf["level"].tolist() == ["1", "2", None]
     assert ws["power_line"].gdf["status"].tolist() == ["new", "rebuilt"]
+
+
+@pytest.mark.parametrize(("raw", "canonical"), [
+    ("村卫生室", "clinic"), ("卫生服务中心", "clinic"), ("垃圾收集点", "waste_point"),
+    ("垃圾转运站", "waste_point"), ("应急避难场所", "shelter"), ("快递驿站", "logistics"),
+    ("便民服务中心", "service_centre"), ("党群服务中心", "service_centre"), ("学校", None),
+])
+def test_facility_kind_recogniser(raw: str, canonical: str | None) -> None:
+    assert recognise("facility_kind", [raw]) == [canonical]
+
+
+@pytest.fixture
+def facility_ws(tmp_path: Path):
+    """Two villages; facility kinds as a county writes them."""
+    def make(kinds: list[str]) -> Path:
+        ws = tmp_path / "fac"
+        ws.mkdir(exist_ok=True)
+        write(ws / "village.gpkg", {"name": ["甲村", "乙村"], "population": [500, 500]},
+              [sq(0, 0, 1).centroid, sq(5000, 0, 1).centroid])
+        # facility i sits 100 m from 甲村; none near 乙村 (5 km away)
+        write(ws / "facility.gpkg", {"kind": kinds, "name": [f"f{i}" for i in range(len(kinds))]},
+              [sq(100 + 10 * i, 0, 1).centroid for i in range(len(kinds))])
+        return ws
+    return make
+
+
+def test_coverage_reads_chinese_facility_kinds(facility_ws) -> None:
+    """A 卫生室 100 m from 甲村 covers it (1 of 2 villages: 50 %)."""
+    cov = geoplan.coverage(facility_ws(["村卫生室", "学校"]), kinds=["clinic"])
+    row = cov.by_kind.set_index("kind").loc["clinic"]
+    assert row["n_facilities"] == 1
+    assert row["share_villages_straight"] == pytest.approx(50.0)
+
+
+def test_coverage_of_a_kind_hidden_behind_unread_kinds_is_not_available(facility_ws) -> None:
+    """'卫生点' is read by no recogniser: clinic coverage is unknown, not 0 %."""
+    ws = facility_ws(["卫生点", "学校"])
+    cov = geoplan.coverage(ws, kinds=["clinic"])
+    row = cov.by_kind.set_index("kind").loc["clinic"]
+    assert not row["available"]
+    assert np.isnan(float(row["share_villages_straight"]))
+    assert "卫生点" in row["note"]
+    ind = geoplan.indicators(ws, only=["env.waste_coverage"]).city().iloc[0]
+    assert ind["status"] == "not_available"
+
+
+def test_coverage_zero_is_measured_when_every_kind_is_read(facility_ws) -> None:
+    """Only waste points, all understood: no clinic is a real 0 % (with a note)."""
+    cov = geoplan.coverage(facility_ws(["垃圾收集点"]), kinds=["clinic"])
+    row = cov.by_kind.set_index("kind").loc["clinic"]
+    assert row["available"]
+    assert row["share_villages_straight"] == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(("raw", "canonical"), [
+    ("搬迁撤并类", "搬迁撤并"), ("搬迁撤并类村庄", "搬迁撤并"), ("集聚提升类", "集聚提升"),
+    ("城郊融合型", "城郊融合"), ("特色保护类村庄", "特色保护"), ("固定保留类", "固定保留"),
+    ("看不准类", "待定"), ("一般村", None),
+])
+def test_layout_class_recogniser(raw: str, canonical: str | None) -> None:
+    assert recognise("layout_class", [raw]) == [canonical]
+
+
+def test_relocate_merge_rule_reads_class_variants_and_never_passes_a_blank(
+        tmp_path: Path) -> None:
+    """Houses named by village: 搬迁撤并类村庄 → warn; a blank or unread class → not_checked."""
+    ws = tmp_path / "v"
+    ws.mkdir()
+    write(ws / "village.gpkg", {"name": ["甲村", "乙村", "丙村", "丁村"],
+                                "layout_class": ["搬迁撤并类村庄", "集聚提升类", None, "一般村"]},
+          [sq(0, 0, 1).centroid, sq(500, 0, 1).centroid, sq(1000, 0, 1).centroid,
+           sq(1500, 0, 1).centroid])
+    sites = houses(sq(10, 10, 10), sq(510, 10, 10), sq(1010, 10, 10), sq(1510, 10, 10))
+    sites["village"] = ["甲村", "乙村", "丙村", "丁村"]
+    res = geoplan.check(sites, ws, subject="house")
+    assert statuses(res, "house.relocate_merge") == ["warn", "pass", "not_checked",
+                                                      "not_checked"]
+    assert "'一般村' ×1 (not understood)" in message(res, "house.relocate_merge", 4)

@@ -455,6 +455,10 @@ def indicators(
                 not_available(ind, f"the coverage result given has no {ind.facility!r} / "
                                    "所给覆盖分析未含此类设施")
                 continue
+            row = cov.by_kind.loc[cov.by_kind["kind"] == ind.facility]
+            if "available" in row.columns and not bool(row["available"].iloc[0]):
+                not_available(ind, str(row["note"].iloc[0]))
+                continue
             if ind.basis == "network" and cov.network is None:
                 not_available(ind, "no road network for network distances / 无路网")
                 continue

@@ -40,6 +40,7 @@ from shapely import STRtree
 
 from ..errors import WorkspaceError
 from ..rules.pack import Threshold
+from ..vocab import describe_values
 from ..workspace import Workspace
 from . import _maps
 from ._common import as_workspace, network_for, share, table_html, village_frame
@@ -271,11 +272,22 @@ def coverage(
         geoms[not_pt] = shapely.point_on_surface(geoms[not_pt])
         fac = fac.set_geometry(gpd.GeoSeries(geoms, index=fac.index, crs=fac.crs))
     notes: list[str] = []
+    unread = flayer.unreadable.get("kind")
+    unavailable: dict[str, str] = {}
     for k in kinds:
         if not (fac["kind"] == k).any():
-            notes.append(f"no facility of kind {k!r} in the facility layer: no village is "
-                         f"covered for it (present kinds: "
-                         f"{', '.join(sorted(map(str, fac_all['kind'].dropna().unique())))})")
+            present = ', '.join(sorted(map(str, fac_all['kind'].dropna().unique()))) or "none"
+            if unread:
+                # the layer holds kinds geoplan does not read: one of them may be this kind
+                unavailable[k] = (
+                    f"no facility read as {k!r}, but the facility layer holds kinds geoplan does "
+                    f"not read ({describe_values(None, unreadable=unread)}): not available, "
+                    f"not 0; map them with values.kind in [layers.facility] / 设施类型无法识别，"
+                    "视为无数据而非0")
+                notes.append(f"WARNING: {unavailable[k]}")
+            else:
+                notes.append(f"no facility of kind {k!r} in the facility layer: no village is "
+                             f"covered for it (present kinds: {present})")
 
     snap_limit = float(max_snap_m) if max_snap_m is not None else tg.network.max_snap_m.value
     net, why = (network, None) if network is not None else network_for(ws, tg)
@@ -358,6 +370,7 @@ def coverage(
         has_net = attached is not None
         summary_rows.append({
             "kind": k, "label_zh": sd.label_zh, "label_en": sd.label_en, "clause": sd.clause,
+            "available": k not in unavailable, "note": unavailable.get(k, ""),
             "distance_m": dist_lim, "source": sd.distance_m.source,
             "verified": sd.distance_m.verified,
             "n_facilities": len(sel),
@@ -383,6 +396,11 @@ def coverage(
         })
     table = pd.concat(rows, ignore_index=True)
     by_kind = pd.DataFrame(summary_rows)
+    na = ~by_kind["available"].to_numpy(dtype=bool)
+    if na.any():  # a share computed from facilities geoplan could not read is no measurement
+        for col in [c for c in by_kind.columns if c.startswith(("share_", "villages_covered_",
+                                                               "population_covered_"))]:
+            by_kind[col] = by_kind[col].astype(object).where(~na, np.nan)
     by_township = _by_township(table, attached is not None)
 
     conn = []
