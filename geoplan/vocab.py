@@ -310,43 +310,41 @@ def apply_values(
     voc = VOCABULARIES[vocabulary] if vocabulary else None
     exact = dict(mapping or {})
     norm = {normalise_text(k): v for k, v in exact.items()}
-    cache: dict[Any, tuple[Any, bool]] = {}
     unreadable: Counter[str] = Counter()
     changed: Counter[str] = Counter()
-    out = np.empty(len(column), dtype=object)
-    for i, v in enumerate(column.astype(object).to_numpy()):
+    # each distinct value is read once; rows take the result by their code
+    codes, uniques = pd.factorize(column.astype(object), use_na_sentinel=True)
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    mapped = np.empty(len(uniques) + 1, dtype=object)  # the last slot: missing values
+    mapped[-1] = None
+    for j, v in enumerate(uniques):
         if _is_missing(v):
-            out[i] = None
+            mapped[j] = None
             continue
-        key = (type(v).__name__, v) if not isinstance(v, float) else ("float", v)
-        hit = cache.get(key)
-        if hit is None:
-            text = str(v).strip()
-            if text in exact:
-                val, ok = exact[text], True
-            elif normalise_text(v) in norm:
-                val, ok = norm[normalise_text(v)], True
-            elif voc is not None:
-                if isinstance(v, (bool, np.bool_)) and voc.name == "yes_no":
-                    val = bool(v)
-                elif voc.name != "yes_no" and isinstance(v, str) and v in voc.values:
-                    val = v
-                else:
-                    t = normalise_text(v)
-                    val = None if t is None else voc.recogniser(t)
-                ok = val is not None
-            else:
-                val, ok = v, True
-            if not ok and voc is not None and voc.open:
+        text = str(v).strip()
+        if text in exact:
+            val, ok = exact[text], True
+        elif normalise_text(v) in norm:
+            val, ok = norm[normalise_text(v)], True
+        elif voc is not None:
+            if isinstance(v, (bool, np.bool_)) and voc.name == "yes_no":
+                val = bool(v)
+            elif voc.name != "yes_no" and isinstance(v, str) and v in voc.values:
                 val = v
-            hit = (val, ok)
-            cache[key] = hit
-        val, ok = hit
-        out[i] = val
+            else:
+                t = normalise_text(v)
+                val = None if t is None else voc.recogniser(t)
+            ok = val is not None
+        else:
+            val, ok = v, True
+        if not ok and voc is not None and voc.open:
+            val = v
+        mapped[j] = val
         if not ok:
-            unreadable[_show(v)] += 1
+            unreadable[_show(v)] += int(counts[j])
         elif val is not v and _show(val) != _show(v):
-            changed[f"{_show(v)} → {_show(val)}"] += 1
+            changed[f"{_show(v)} → {_show(val)}"] += int(counts[j])
+    out = mapped[np.where(codes >= 0, codes, len(uniques))]
     return pd.Series(out, index=column.index, dtype=object), unreadable, changed
 
 
