@@ -416,8 +416,10 @@ def _discover(root: Path, config: WorkspaceConfig | None) -> tuple[dict[str, Lay
                     unplaced.append(p.name)
             else:
                 unplaced.append(p.name)
+        used = {s.path.resolve() for s in specs.values() if s.path is not None}
         for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if not is_filegdb(sub):
+            holds_used = any(sub.resolve() in u.parents for u in used)
+            if not is_filegdb(sub) and not holds_used:
                 unplaced.append(f"{sub.name}/ (folder, not read)")
                 continue
             if sub.resolve() in configured:

@@ -150,6 +150,11 @@ def test_delivery_init_check_indicators(delivery: Path, tmp_path: Path) -> None:
     assert 'crs = "EPSG:4515"' in toml  # proposed for the layer without .prj
     assert "[layers.forest_land]" in toml
 
+    out = runner.invoke(main, ["layers", str(delivery)])
+    assert out.exit_code == 0, out.output
+    assert "level values read as: 一级保护区 → 1 ×1, 二级保护区 → 2 ×1" in out.output
+    assert "(folder, not read)" not in out.output  # 三调/ holds the landuse layer in use
+
     # 2. geoplan check on the Excel sheet
     sites = tmp_path / "拟建农房.xlsx"
     _houses_xlsx(sites)
