@@ -416,11 +416,11 @@ def _discover(root: Path, config: WorkspaceConfig | None) -> tuple[dict[str, Lay
                     unplaced.append(p.name)
             else:
                 unplaced.append(p.name)
-        used = {s.path.resolve() for s in specs.values() if s.path is not None}
         for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            holds_used = any(sub.resolve() in u.parents for u in used)
-            if not is_filegdb(sub) and not holds_used:
-                unplaced.append(f"{sub.name}/ (folder, not read)")
+            if not is_filegdb(sub):
+                # a folder geoplan.toml reads a layer from (三调/DLTB.gdb) is not "not read"
+                if not any(sub.resolve() in c.parents for c in configured):
+                    unplaced.append(f"{sub.name}/ (folder, not read)")
                 continue
             if sub.resolve() in configured:
                 continue
