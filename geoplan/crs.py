@@ -1206,33 +1206,58 @@ def gcj02_to_wgs84(
     >>> round(lon, 6), round(lat, 6)  # 1e-6° ≈ 0.1 m; the residual is below 1 cm
     (81.3, 43.92)
     """
+    gx, gy, scalar = _as_lonlat_arrays(lon, lat)
+    dlon, dlat = _gcj_offset(gx, gy)
+
+    def forward(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> tuple[Any, Any]:
+        ox, oy = _gcj_offset(x, y)
+        return x + ox, y + oy
+
+    wx, wy = _invert(forward, gx, gy, gx - dlon, gy - dlat, tol_m=tol_m, max_iter=max_iter,
+                     what="GCJ-02")
+    return _out(wx, wy, scalar)
+
+
+def _invert(
+    forward: Any,
+    tx: npt.NDArray[np.float64],
+    ty: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    *,
+    tol_m: float,
+    max_iter: int,
+    what: str,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Solve ``forward(x, y) = (tx, ty)`` from a first guess by ``p ← p − (f(p) − t)``.
+
+    The offsets of GCJ-02 and BD-09 vary slowly, so each step gains two to three
+    digits; stops when every point is within ``tol_m`` metres, and warns about
+    the points that are not after ``max_iter`` steps.
+    """
     if not tol_m >= 1e-6:
         raise ValueError(f"tol_m must be at least 1e-6 m, got {tol_m!r}")
     if int(max_iter) < 1:
         raise ValueError(f"max_iter must be at least 1, got {max_iter!r}")
-    gx, gy, scalar = _as_lonlat_arrays(lon, lat)
-    dlon, dlat = _gcj_offset(gx, gy)
-    wx, wy = gx - dlon, gy - dlat
     for step in range(int(max_iter) + 1):
-        dlon, dlat = _gcj_offset(wx, wy)
-        rx = wx + dlon - gx
-        ry = wy + dlat - gy
-        err = np.hypot(ry * _M_PER_DEG, rx * _M_PER_DEG * np.cos(np.radians(wy)))
+        fx, fy = forward(x, y)
+        rx, ry = fx - tx, fy - ty
+        err = np.hypot(ry * _M_PER_DEG, rx * _M_PER_DEG * np.cos(np.radians(y)))
         err = np.where(np.isfinite(err), err, 0.0)
         if not (err > tol_m).any():
             break
         if step == int(max_iter):
             warnings.warn(
-                f"GCJ-02 inverse: {int((err > tol_m).sum())} of {err.size} points did not "
+                f"{what} inverse: {int((err > tol_m).sum())} of {err.size} points did not "
                 f"converge to {tol_m} m in {max_iter} steps (largest residual "
                 f"{float(err.max()):.3g} m)",
                 GeoplanWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             break
-        wx = wx - rx
-        wy = wy - ry
-    return _out(wx, wy, scalar)
+        x = x - rx
+        y = y - ry
+    return x, y
 
 
 def gcj02_to_cgcs2000_geometry(geoms: Any, *, tol_m: float = 0.01) -> Any:
@@ -1481,33 +1506,12 @@ def bd09_to_gcj02(
     >>> round(lon, 7), round(lat, 7)  # 1e-7° ≈ 1 cm
     (81.3, 43.92)
     """
-    if not tol_m >= 1e-6:
-        raise ValueError(f"tol_m must be at least 1e-6 m, got {tol_m!r}")
-    if int(max_iter) < 1:
-        raise ValueError(f"max_iter must be at least 1, got {max_iter!r}")
     bx, by, scalar = _as_lonlat_arrays(lon, lat)
     x, y = bx - 0.0065, by - 0.006
     z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
-    gx, gy = z * np.cos(theta), z * np.sin(theta)
-    for step in range(int(max_iter) + 1):
-        fx, fy = _bd_forward(gx, gy)
-        rx, ry = fx - bx, fy - by
-        err = np.hypot(ry * _M_PER_DEG, rx * _M_PER_DEG * np.cos(np.radians(gy)))
-        err = np.where(np.isfinite(err), err, 0.0)
-        if not (err > tol_m).any():
-            break
-        if step == int(max_iter):
-            warnings.warn(
-                f"BD-09 inverse: {int((err > tol_m).sum())} of {err.size} points did not "
-                f"converge to {tol_m} m in {max_iter} steps (largest residual "
-                f"{float(err.max()):.3g} m)",
-                GeoplanWarning,
-                stacklevel=2,
-            )
-            break
-        gx = gx - rx
-        gy = gy - ry
+    gx, gy = _invert(_bd_forward, bx, by, z * np.cos(theta), z * np.sin(theta), tol_m=tol_m,
+                     max_iter=max_iter, what="BD-09")
     return _out(gx, gy, scalar)
 
 
