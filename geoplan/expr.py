@@ -76,6 +76,18 @@ _CODE = re.compile(r"^\d{2,6}$")
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "true", "false"}
 
 
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def _unescape(m: re.Match[str]) -> str:
+    """``\\"`` → ``"``, ``\\n`` → newline; any other escaped character stands for itself.
+
+    (Not ``unicode_escape``, which decodes UTF-8 text as Latin-1 and garbles 一级.)
+    """
+    return _ESCAPES.get(m.group(1), m.group(1))
+
+
 @dataclass(frozen=True)
 class _Tok:
     kind: str
@@ -99,8 +111,7 @@ def _tokenise(text: str) -> list[_Tok]:
         if kind == "ws":
             continue
         if kind == "string":
-            toks.append(_Tok("value", bytes(raw[1:-1], "utf-8").decode("unicode_escape")
-                             if "\\" in raw else raw[1:-1], m.start()))
+            toks.append(_Tok("value", _ESCAPE.sub(_unescape, raw[1:-1]), m.start()))
         elif kind == "number":
             num = float(raw)
             toks.append(_Tok("value", int(num) if num.is_integer() and "." not in raw else num,
