@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from conftest import X0, Y0
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 from shapely import LineString, Point, box
@@ -149,8 +149,7 @@ def test_far_from_everything_passes(tmp_path_factory, sites, zones, gullies) -> 
     zones = zones[~zones.is_empty]
     gullies = gullies.set_geometry(gullies.translate(-2200, 0)).clip(
         box(X0 - 2000, Y0 - 2000, X0 - 100, Y0 + 2000))
-    if zones.empty or gullies.empty:
-        return
+    assume(not zones.empty and not gullies.empty)
     moved = sites.set_geometry(sites.scale(0.1, 0.1, origin=(X0, Y0)).translate(1500, 0))
     res = check(moved, mem_ws(flood_zone=zones, gully=gullies), rules=pack(
         tmp_path_factory.mktemp("inv")))
@@ -224,3 +223,82 @@ def test_mem_ws_matches_files(tmp_path: Path) -> None:
     b = check(site, mem_ws(flood_zone=zone), rules=p).findings
     assert a.loc[a.rule_id == "h.zone", "measure"].item() == pytest.approx(50.0)
     assert b.loc[b.rule_id == "h.zone", "measure"].item() == pytest.approx(50.0)
+
+
+# ------------------------------------------------------------------ at the thresholds
+
+
+@SETTINGS
+@given(d=st.floats(1, 200), side=st.floats(1, 60), offset=st.sampled_from([-1e-3, 0.0, 1e-3]),
+       x=st.floats(-500, 500))
+def test_a_site_exactly_at_the_setback_passes_and_a_millimetre_inside_fails(
+        tmp_path_factory, d, side, offset, x) -> None:
+    """Setback d from a straight gully: the site's near edge at d + offset from the line.
+
+    By construction the distance is d + offset (the line is horizontal and long
+    enough): exactly d passes (distance ≥ d), 1 mm closer fails, 1 mm farther passes.
+    """
+    gully = gpd.GeoDataFrame({"name": ["沟"]}, geometry=[LineString([(X0 - 2000, Y0),
+                                                                    (X0 + 2000, Y0)])],
+                             crs=4536)
+    y = Y0 + d + offset
+    site = gpd.GeoDataFrame({"house_id": ["S"]},
+                            geometry=[box(X0 + x, y, X0 + x + side, y + side)], crs=4536)
+    res = check(site, mem_ws(gully=gully), rules=pack(tmp_path_factory.mktemp("thr"), d))
+    f = res.findings.set_index("rule_id").loc["h.gully"]
+    assert f["measure"] == pytest.approx(d + offset, abs=1e-6)
+    assert f["status"] == ("fail" if offset < 0 else "pass")
+
+
+@SETTINGS
+@given(width=st.floats(0.5, 20), extra=st.sampled_from([-1e-3, 1e-3]))
+def test_overlap_one_square_millimetre_around_the_tolerance(tmp_path_factory, width,
+                                                            extra) -> None:
+    """An avoid rule with a 1 m² tolerance: a site overlapping the zone by 1 m² ± 0.001 m²."""
+    zone = gpd.GeoDataFrame({"level": ["1"]}, geometry=[box(X0, Y0, X0 + 100, Y0 + 100)],
+                            crs=4536)
+    depth = (1.0 + extra) / width
+    site = gpd.GeoDataFrame({"house_id": ["S"]},
+                            geometry=[box(X0 + 10, Y0 - 20 + depth, X0 + 10 + width,
+                                          Y0 + depth)], crs=4536)
+    res = check(site, mem_ws(flood_zone=zone), rules=pack(tmp_path_factory.mktemp("tol")))
+    f = res.findings.set_index("rule_id").loc["h.zone"]
+    assert f["measure"] == pytest.approx(1.0 + extra, abs=1e-6)
+    assert f["status"] == ("fail" if extra > 0 else "pass")
+
+
+@st.composite
+def overlapping_zones_and_sites(draw):
+    """Two to four circular zones that overlap the first one, and squares around them."""
+    r = draw(st.floats(30, 300))
+    n = draw(st.integers(2, 4))
+    zones = [Point(X0, Y0).buffer(r, quad_segs=4)]
+    for _ in range(n - 1):
+        dx, dy = draw(st.floats(-r / 2, r / 2)), draw(st.floats(-r / 2, r / 2))
+        zones.append(Point(X0 + dx, Y0 + dy).buffer(draw(st.floats(10, 300)), quad_segs=4))
+    m = draw(st.integers(1, 8))
+    sites = []
+    for _ in range(m):
+        x, y, w = draw(st.floats(-r, r)), draw(st.floats(-r, r)), draw(st.floats(1, 60))
+        sites.append(box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + w))
+    return (gpd.GeoDataFrame({"level": ["1"] * n}, geometry=zones, crs=4536),
+            gpd.GeoDataFrame({"house_id": [f"H{i}" for i in range(m)]}, geometry=sites,
+                             crs=4536))
+
+
+@SETTINGS
+@given(data=overlapping_zones_and_sites())
+def test_overlapping_zones_are_not_counted_twice(tmp_path_factory, data) -> None:
+    """The overlap measure is the site's area inside the union of the zones (a second method:
+    shapely's union, then intersection), however the zones overlap each other."""
+    import shapely
+
+    zones, sites = data
+    res = check(sites, mem_ws(flood_zone=zones), rules=pack(tmp_path_factory.mktemp("ovl")))
+    f = res.findings[res.findings["rule_id"] == "h.zone"].set_index("site_id")
+    union = shapely.union_all(zones.geometry.to_numpy())
+    for sid, geom in zip(sites["house_id"], sites.geometry, strict=True):
+        expected = shapely.intersection(geom, union).area
+        if expected > 1e-9:
+            assert f.loc[sid, "measure"] == pytest.approx(expected, rel=1e-6, abs=1e-6)
+        assert f.loc[sid, "status"] == ("fail" if expected > 1.0 else "pass")
