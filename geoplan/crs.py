@@ -62,6 +62,7 @@ __all__ = [
     "bd09_to_gcj02",
     "bd09_to_wgs84",
     "central_longitude",
+    "cgcs2000_counterpart",
     "cgcs2000_to_gcj02_geometry",
     "check_datum",
     "check_lonlat_order",
@@ -857,7 +858,7 @@ def check_datum(
         return (f"WARNING: {datum} → CGCS2000 by PROJ's default ({op_name}), accepted with a "
                 f"stated accuracy of {accuracy_m:g} m (datum_shift_accuracy_m): positions of "
                 "this data may be off by that much")
-    same = _cgcs2000_counterpart(c)
+    same = cgcs2000_counterpart(c)
     ask = (f"; better, ask for the data in CGCS2000 (EPSG:{same} is the same projection on "
            "CGCS2000)" if same else "; better, ask for the data in CGCS2000")
     code = c.to_epsg()
@@ -956,7 +957,7 @@ def require_cgcs2000_datum(
     return out
 
 
-def _cgcs2000_counterpart(crs: pyproj.CRS) -> int | None:
+def cgcs2000_counterpart(crs: pyproj.CRS) -> int | None:
     """The CGCS2000 EPSG code of the same projection (EPSG:2424 → 4536), if there is one."""
     c = crs.source_crs if crs.is_bound and crs.source_crs is not None else crs
     if c.is_geographic:

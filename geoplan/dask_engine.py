@@ -47,7 +47,7 @@ import pandas as pd
 from .engine import ConstraintCache, constraint_cache
 from .errors import GeoplanError
 from .rules import RulePack, load_pack
-from .scale import _Tally, decide_ids, evaluate_block
+from .scale import Tally, decide_ids, evaluate_block
 from .sites import read_sites
 from .workspace import Workspace, open_workspace
 
@@ -180,12 +180,12 @@ def check_dask(
     if subject is None:  # decided on the whole batch (from the geometry types)
         import shapely
 
-        from .engine import _infer_subject
+        from .engine import infer_subject
         from .hygiene import geometry_families
 
         g = np.asarray(gdf.geometry.to_numpy(), dtype=object)
         g = np.where(shapely.is_missing(g), shapely.Point(), g)
-        subject = _infer_subject(geometry_families(g))
+        subject = infer_subject(geometry_families(g))
 
     own_client, cluster = (client, None) if client is not None else _client(scheduler,
                                                                              n_workers)
@@ -230,7 +230,7 @@ def check_dask(
     evidence = gpd.GeoDataFrame(pd.concat(e_parts, ignore_index=True), geometry="geometry",
                                 crs=ws.crs)
 
-    class _Ev:  # what _Tally.add reads
+    class _Ev:  # what Tally.add reads
         pass
 
     ev = _Ev()
@@ -238,7 +238,7 @@ def check_dask(
     ev.seconds = time.perf_counter() - t0  # type: ignore[attr-defined]
     ev.rules = parts[0]["rules"]  # type: ignore[attr-defined]
     ev.not_checked_rules = [x for p in parts for x in p["not_checked"]]  # type: ignore[attr-defined]
-    tally = _Tally.new()
+    tally = Tally.new()
     tally.add(ev, subject)  # type: ignore[arg-type]
     summary = tally.summary(ws=ws, pack=pack, source=source,
                             sites_crs=gdf.crs.to_string() if gdf.crs is not None else None,

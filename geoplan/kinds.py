@@ -19,6 +19,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .core import SUBJECT_LABELS
 from .errors import WorkspaceError
 
 __all__ = ["KINDS", "SITE_SUBJECTS", "FieldSpec", "LayerKind", "get_kind", "is_kind"]
@@ -157,11 +158,7 @@ _KIND_LIST: tuple[LayerKind, ...] = (
 KINDS: dict[str, LayerKind] = {k.name: k for k in _KIND_LIST}
 """Every layer kind geoplan knows, by name."""
 
-SITE_SUBJECTS: dict[str, tuple[str, str]] = {
-    "house": ("农房", "House"),
-    "road": ("道路", "Road"),
-    "project": ("项目", "Project"),
-}
+SITE_SUBJECTS: dict[str, tuple[str, str]] = dict(SUBJECT_LABELS)
 """The subjects a batch of sites can be checked as, with Chinese and English labels."""
 
 

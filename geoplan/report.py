@@ -25,7 +25,7 @@ import datetime as _dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import folium
 import numpy as np
@@ -33,24 +33,11 @@ import pandas as pd
 import shapely
 
 from ._version import __version__
-from .kinds import KINDS, SITE_SUBJECTS
-from .maps import (
-    STATUS_COLOURS,
-    STATUS_DARK,
-    STATUS_LABELS,
-    STATUS_ORDER,
-    _drawable,
-    _esc,
-    _script_safe,
-    format_limit,
-    format_measure,
-    kind_style,
-    map_parts,
-    result_map,
-)
-
-if TYPE_CHECKING:
-    from .result import Result
+from .checkdata import CheckData
+from .core import STATUS_COLOURS, STATUS_DARK, STATUS_LABELS, STATUS_ORDER, SUBJECT_LABELS
+from .kinds import KINDS
+from .maps import format_limit, format_measure, kind_style, map_parts, result_map
+from .pages import drawable, esc, script_safe, swatch
 
 __all__ = ["result_report", "site_svg"]
 
@@ -84,11 +71,11 @@ def _svg_shapes(geom: shapely.Geometry, tx: Any, style: dict[str, Any], *,
                 point_r: float = 3.5) -> list[str]:
     """SVG elements for one geometry drawn with a Leaflet-like style."""
     out: list[str] = []
-    stroke = _esc(style.get("color", "#333"))
+    stroke = esc(style.get("color", "#333"))
     width = float(style.get("weight", 1))
     dash = style.get("dashArray")
-    dash_attr = f' stroke-dasharray="{_esc(dash)}"' if dash else ""
-    fill = _esc(style.get("fillColor", style.get("color", "#999")))
+    dash_attr = f' stroke-dasharray="{esc(dash)}"' if dash else ""
+    fill = esc(style.get("fillColor", style.get("color", "#999")))
     fo = float(style.get("fillOpacity", 0.3))
     so = float(style.get("opacity", 0.9))
     for part in shapely.get_parts(geom):
@@ -236,8 +223,8 @@ def _badge(status: str) -> str:
     zh, en = STATUS_LABELS.get(status, (status, status))
     colour = STATUS_COLOURS.get(status, "#999")
     text = "#222" if status == "warn" else "#fff"
-    return (f'<span class="gp-badge" style="background:{colour};color:{text}">{_esc(zh)} '
-            f'{_esc(en)}</span>')
+    return (f'<span class="gp-badge" style="background:{colour};color:{text}">{esc(zh)} '
+            f'{esc(en)}</span>')
 
 
 def _verdict_table(counts: dict[str, int]) -> str:
@@ -250,7 +237,7 @@ def _verdict_table(counts: dict[str, int]) -> str:
                     f"<td class='num'>{100 * n / total:.1f}%</td></tr>")
         if n:
             bar.append(f'<span style="width:{100 * n / total:.3f}%;background:'
-                       f'{STATUS_COLOURS[s]}" title="{_esc(STATUS_LABELS[s][1])} {n}"></span>')
+                       f'{STATUS_COLOURS[s]}" title="{esc(STATUS_LABELS[s][1])} {n}"></span>')
     return ('<div class="gp-bar">' + "".join(bar) + "</div>"
             "<table class='gp-t narrow'><thead><tr><th>结论 verdict</th><th>选址数 sites</th>"
             "<th>占比 share</th></tr></thead><tbody>" + "".join(rows) +
@@ -268,18 +255,18 @@ def _count_cells(row: Any) -> str:
 
 
 def _status_heads() -> str:
-    return "".join(f"<th>{_esc(STATUS_LABELS[s][0])}<br><span class='en'>"
-                   f"{_esc(STATUS_LABELS[s][1])}</span></th>" for s in STATUS_ORDER)
+    return "".join(f"<th>{esc(STATUS_LABELS[s][0])}<br><span class='en'>"
+                   f"{esc(STATUS_LABELS[s][1])}</span></th>" for s in STATUS_ORDER)
 
 
-def _rule_table(result: Result) -> str:
+def _rule_table(result: CheckData) -> str:
     t = result.by_rule()
     rows = []
     for r in t.to_dict(orient="records"):
         ver = ("<span class='ok'>✓ 已核实 verified</span>" if bool(r.get("verified"))
                else "<span class='ph'>占位 placeholder</span>")
-        rows.append(f"<tr><td><code>{_esc(r['rule_id'])}</code></td><td>{_esc(r['clause'])}</td>"
-                    f"<td>{_esc(r['title_zh'])}<br><span class='en'>{_esc(r['title_en'])}</span>"
+        rows.append(f"<tr><td><code>{esc(r['rule_id'])}</code></td><td>{esc(r['clause'])}</td>"
+                    f"<td>{esc(r['title_zh'])}<br><span class='en'>{esc(r['title_en'])}</span>"
                     f"</td><td>{ver}</td>{_count_cells(r)}</tr>")
     return ("<table class='gp-t'><thead><tr><th>规则 rule</th><th>条款 clause</th>"
             "<th>内容 title</th><th>阈值 figures</th>" + _status_heads() +
@@ -294,7 +281,7 @@ def _find_col(df: pd.DataFrame, names: Sequence[str]) -> str | None:
     return None
 
 
-def _area_table(result: Result) -> str:
+def _area_table(result: CheckData) -> str:
     v = result.verdicts
     tcol, vcol = _find_col(v, _TOWNSHIP_COLS), _find_col(v, _VILLAGE_COLS)
     keys = [c for c in (tcol, vcol) if c is not None]
@@ -310,7 +297,7 @@ def _area_table(result: Result) -> str:
     rows = []
     for idx, r in table.iterrows():
         idx_t = idx if isinstance(idx, tuple) else (idx,)
-        names = "".join(f"<td>{_esc(x)}</td>" for x in idx_t)
+        names = "".join(f"<td>{esc(x)}</td>" for x in idx_t)
         rows.append(f"<tr>{names}{_count_cells(r)}<td class='num'>{int(r['total'])}</td></tr>")
     return ("<table class='gp-t'><thead><tr>" + heads + _status_heads() +
             "<th>合计<br><span class='en'>total</span></th></tr></thead><tbody>" +
@@ -329,12 +316,12 @@ def _findings_table(f: pd.DataFrame, rules: dict[str, Any]) -> str:
         cls = " class='nc'" if r.status == "not_checked" else ""
         rows.append(
             f"<tr{cls}><td>{_badge(str(r.status))}</td>"
-            f"<td><b>{_esc(tzh)}</b><br><span class='en'>{_esc(ten)}</span><br>"
-            f"<code>{_esc(r.rule_id)}</code></td><td>{_esc(r.clause)}</td>"
-            f"<td class='num'>{_esc(format_measure(r.measure, r.unit))}</td>"
-            f"<td class='num'>{_esc(format_limit(r.threshold, r.unit, rule))}</td>"
-            f"<td>{_esc(r.message_zh)}<br><span class='en'>{_esc(r.message_en)}</span></td>"
-            f"<td>{_esc(r.matched)}</td></tr>")
+            f"<td><b>{esc(tzh)}</b><br><span class='en'>{esc(ten)}</span><br>"
+            f"<code>{esc(r.rule_id)}</code></td><td>{esc(r.clause)}</td>"
+            f"<td class='num'>{esc(format_measure(r.measure, r.unit))}</td>"
+            f"<td class='num'>{esc(format_limit(r.threshold, r.unit, rule))}</td>"
+            f"<td>{esc(r.message_zh)}<br><span class='en'>{esc(r.message_en)}</span></td>"
+            f"<td>{esc(r.matched)}</td></tr>")
     return ("<table class='gp-t gp-f'><thead><tr><th>状态 status</th><th>规则 rule</th>"
             "<th>条款 clause</th><th>实测 measured</th><th>限值 limit</th>"
             "<th>说明 finding</th><th>涉及要素 features</th></tr></thead><tbody>" +
@@ -409,18 +396,16 @@ if (window.geoplan && window.geoplan.map) {
 
 
 def _legend(kinds: Sequence[str]) -> str:
-    from .maps import _swatch
-
     spans = []
     for kind in dict.fromkeys(kinds):
         k = KINDS.get(kind)
         fam = k.families[0] if k is not None else "polygon"
         zh = k.label_zh if k is not None else kind
-        spans.append(f"<span>{_swatch(kind_style(kind), fam)}{_esc(zh)}</span>")
+        spans.append(f"<span>{swatch(kind_style(kind), fam)}{esc(zh)}</span>")
     return "".join(spans)
 
 
-def _site_sections(result: Result, detail: Sequence[str], max_sections: int, context_m: float,
+def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, context_m: float,
                    svg_size: int, layers: Sequence[str] | None) -> tuple[str, str, int]:
     v = result.verdicts
     work = result.workspace.crs
@@ -441,16 +426,16 @@ def _site_sections(result: Result, detail: Sequence[str], max_sections: int, con
                           strict=True):
         ev_by_site.setdefault(sid, []).append((g, st))
 
-    has = _drawable(geo_w[sel])
-    drawable = sel[has]
+    has = drawable(geo_w[sel])
+    shown = sel[has]
     ev_bounds = {}
-    for j, r in enumerate(drawable):
+    for j, r in enumerate(shown):
         items = ev_by_site.get(site_ids[r])
         if items:
             ev_bounds[j] = shapely.total_bounds(np.array([g for g, _ in items], dtype=object))
-    boxes = _site_boxes(geo_w[drawable], ev_bounds, context_m) if len(drawable) else np.empty((0, 4))
+    boxes = _site_boxes(geo_w[shown], ev_bounds, context_m) if len(shown) else np.empty((0, 4))
     box_geoms = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]) \
-        if len(drawable) else np.array([], dtype=object)
+        if len(shown) else np.array([], dtype=object)
 
     # nearby constraint features for every drawn site, one bulk query per layer
     nearby: dict[int, list[tuple[str, shapely.Geometry]]] = {}
@@ -474,13 +459,13 @@ def _site_sections(result: Result, detail: Sequence[str], max_sections: int, con
     empty = f.iloc[:0]
     index_links = []
     sections = []
-    row_pos = {int(r): j for j, r in enumerate(drawable)}
+    row_pos = {int(r): j for j, r in enumerate(shown)}
     for r in sel:
         sid = site_ids[r]
         anchor = f"site-{int(r)}"
-        index_links.append(f'<a href="#{anchor}">{_esc(sid)}</a>')
-        attrs = "".join(f"<span><i>{_esc(c)}</i> {_esc(v[c].iloc[r])}</span>" for c in fields
-                        if _esc(v[c].iloc[r]))
+        index_links.append(f'<a href="#{anchor}">{esc(sid)}</a>')
+        attrs = "".join(f"<span><i>{esc(c)}</i> {esc(v[c].iloc[r])}</span>" for c in fields
+                        if esc(v[c].iloc[r]))
         j = row_pos.get(int(r))
         if j is not None:
             near = nearby.get(j, [])
@@ -495,7 +480,7 @@ def _site_sections(result: Result, detail: Sequence[str], max_sections: int, con
                    "nothing to draw</div>")
             show = ""
         sections.append(
-            f"<section class='gp-site' id='{anchor}'><h3>{_badge(verdicts[r])} {_esc(sid)}"
+            f"<section class='gp-site' id='{anchor}'><h3>{_badge(verdicts[r])} {esc(sid)}"
             f"{show}</h3><div class='gp-attrs'>{attrs}</div><div class='gp-site-body'>{fig}"
             f"<div class='gp-site-tab'>{_findings_table(by_site.get(sid, empty), rules)}"
             f"</div></div>"
@@ -504,7 +489,7 @@ def _site_sections(result: Result, detail: Sequence[str], max_sections: int, con
 
 
 def result_report(
-    result: Result,
+    result: CheckData,
     path: str | os.PathLike[str] | None = None,
     *,
     offline: bool = False,
@@ -550,7 +535,7 @@ def result_report(
     str
         The HTML.
     """
-    subj_zh, subj_en = SITE_SUBJECTS.get(result.subject, (result.subject, result.subject))
+    subj_zh, subj_en = SUBJECT_LABELS.get(result.subject, (result.subject, result.subject))
     head_title = title or f"{subj_zh}选址核查报告 {subj_en} site review report"
     s = result.summary
     counts = {k: int(v) for k, v in result.counts().items()}
@@ -566,7 +551,7 @@ def result_report(
     alerts = []
     nc = s.get("rules_not_checked") or []
     if nc:
-        items = "".join(f"<li><code>{_esc(r.get('rule_id'))}</code>: {_esc(r.get('reason'))}</li>"
+        items = "".join(f"<li><code>{esc(r.get('rule_id'))}</code>: {esc(r.get('reason'))}</li>"
                         for r in nc)
         alerts.append(f"<div class='alert'><b>未核查的规则 Rules not checked</b> — 缺少图层或属性，"
                       f"这些规则对任何选址都不是“通过” · a missing layer never yields pass:"
@@ -575,22 +560,22 @@ def result_report(
     if unv:
         alerts.append("<div class='alert warn'><b>占位阈值 Placeholder thresholds</b>（未核实，"
                       "不是法规 · not verified, not law）: " +
-                      ", ".join(f"<code>{_esc(r)}</code>" for r in unv) + "</div>")
+                      ", ".join(f"<code>{esc(r)}</code>" for r in unv) + "</div>")
     meta_rows = [
         ("批次 batch", s.get("sites_source")),
-        ("选址 sites", f"{len(result.verdicts)} ({_esc(subj_zh)} {_esc(subj_en)})"),
+        ("选址 sites", f"{len(result.verdicts)} ({esc(subj_zh)} {esc(subj_en)})"),
         ("工作空间 workspace", s.get("workspace")),
         ("工作坐标系 working CRS", s.get("working_crs")),
         ("规则包 rule pack", f"{result.pack.name} {result.pack.version}"),
         ("核查时间 checked (UTC)", s.get("started_utc")),
         ("geoplan", s.get("geoplan_version", __version__)),
     ]
-    meta = "".join(f"<tr><td>{_esc(k)}</td><td>{_esc(v)}</td></tr>" for k, v in meta_rows)
+    meta = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in meta_rows)
     layer_rows = "".join(
-        f"<tr><td><code>{_esc(ly.get('kind'))}</code></td>"
-        f"<td>{_esc(KINDS[ly['kind']].label_zh if ly.get('kind') in KINDS else '')}</td>"
-        f"<td>{_esc(ly.get('source'))}</td><td class='num'>{_esc(ly.get('features'))}</td>"
-        f"<td>{_esc(ly.get('crs'))}</td><td><code>{_esc(str(ly.get('sha256') or '')[:12])}</code>"
+        f"<tr><td><code>{esc(ly.get('kind'))}</code></td>"
+        f"<td>{esc(KINDS[ly['kind']].label_zh if ly.get('kind') in KINDS else '')}</td>"
+        f"<td>{esc(ly.get('source'))}</td><td class='num'>{esc(ly.get('features'))}</td>"
+        f"<td>{esc(ly.get('crs'))}</td><td><code>{esc(str(ly.get('sha256') or '')[:12])}</code>"
         f"</td></tr>" for ly in s.get("layers", []))
     more = ""
     if n_detail > max_sections:
@@ -602,11 +587,11 @@ def result_report(
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "<!DOCTYPE html>\n<html lang='zh-CN'>\n<head>\n<meta charset='utf-8'>\n",
-        f"<title>{_esc(head_title)}</title>\n",
+        f"<title>{esc(head_title)}</title>\n",
         map_head,
         f"<style>{_CSS}</style>\n</head>\n<body>\n<div class='gp-report'>\n",
-        f"<h1>{_esc(subj_zh)}选址核查报告 <span class='en'>{_esc(subj_en)} site review report"
-        f"</span></h1>" if title is None else f"<h1>{_esc(title)}</h1>",
+        f"<h1>{esc(subj_zh)}选址核查报告 <span class='en'>{esc(subj_en)} site review report"
+        f"</span></h1>" if title is None else f"<h1>{esc(title)}</h1>",
         f"<table class='meta'>{meta}</table>",
         *alerts,
         "<h2>核查结论汇总 <span class='en'>Summary by verdict</span></h2>",
@@ -622,7 +607,7 @@ def result_report(
                   "site for its reasons; switch layers top right; click the map to zoom with the "
                   "wheel.</p>",
                   f"<div class='gp-mapbox'>{map_body}</div>"]
-    parts += [f"<h2>{_esc(detail_names)}选址明细 <span class='en'>Sites in detail</span> "
+    parts += [f"<h2>{esc(detail_names)}选址明细 <span class='en'>Sites in detail</span> "
               f"({n_detail})</h2>"]
     if n_detail:
         parts += [f"<div class='gp-index'>{idx}</div>", more, sections]
@@ -633,12 +618,12 @@ def result_report(
         "<table class='gp-t'><thead><tr><th>图层 kind</th><th>名称</th><th>文件 source</th>"
         "<th>要素 features</th><th>坐标系 CRS</th><th>sha256</th></tr></thead><tbody>",
         layer_rows, "</tbody></table>",
-        f"<footer>geoplan {_esc(__version__)} · {generated} · 本报告由程序生成，结论需经人工复核 · "
+        f"<footer>geoplan {esc(__version__)} · {generated} · 本报告由程序生成，结论需经人工复核 · "
         f"generated by geoplan; verdicts are for review by a planner.</footer>",
         "</div>\n</body>\n",
     ]
     if include_map:
-        parts.append(f"<script>\n{map_script}\n{_script_safe(_SHOW_JS)}\n</script>\n")
+        parts.append(f"<script>\n{map_script}\n{script_safe(_SHOW_JS)}\n</script>\n")
     parts.append("</html>\n")
     page = "".join(parts)
     if path is not None:

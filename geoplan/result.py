@@ -11,12 +11,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 import os
-import shutil
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +20,21 @@ import geopandas as gpd
 import pandas as pd
 
 from ._version import __version__
+from .checkdata import CheckData
+from .core import STATUSES
 from .csvsafe import write_csv
-from .engine import STATUS_ORDER, Evaluation, evaluate, prepare_sites
-from .errors import DataFileError, GeoplanError, SiteInputError
+from .engine import Evaluation, evaluate, prepare_sites
+from .errors import SiteInputError
+from .gpkgsafe import gpkg_safe
+from .outputs import move_into_place, staging_folder
 from .rules import RulePack, load_pack
 from .sites import read_sites
 from .workspace import Layer, Workspace, open_workspace
 
 __all__ = ["Result", "check"]
 
-_VERDICT_ORDER = ["fail", "error", "warn", "not_checked", "pass"]
-_VERDICT_ZH = {"fail": "不通过", "error": "错误", "warn": "警示", "not_checked": "未核查",
-               "pass": "通过"}
 
-
-@dataclass
-class Result:
+class Result(CheckData):
     """Findings, verdicts and evidence of one check, with provenance.
 
     Attributes
@@ -58,67 +53,17 @@ class Result:
     summary : dict
         Counts by verdict and rule, rules not checked, each layer's source,
         feature count, CRS and sha256, the pack, geoplan's version, run time.
+    pack : RulePack
+        The rule pack the sites were checked with.
+    workspace : Workspace
+        The workspace (constraint layers) they were checked against.
+    subject : str
+        ``house``, ``road`` or ``project``.
+
+    Views (``counts()``, ``by_rule()``, ``failed()``, ``site()``) come from
+    :class:`~geoplan.checkdata.CheckData`; this class adds :meth:`map`,
+    :meth:`report` and :meth:`to_files`.
     """
-
-    findings: pd.DataFrame
-    verdicts: gpd.GeoDataFrame
-    evidence: gpd.GeoDataFrame
-    summary: dict[str, Any]
-    pack: RulePack
-    workspace: Workspace
-    subject: str
-
-    # ------------------------------------------------------------------ views
-
-    def counts(self) -> pd.Series:
-        """Sites per verdict, in severity order."""
-        return self.verdicts["verdict"].value_counts().reindex(_VERDICT_ORDER, fill_value=0)
-
-    def by_rule(self) -> pd.DataFrame:
-        """Per rule: sites per status, with the rule's clause and title."""
-        table = (self.findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
-                 .reindex(columns=_VERDICT_ORDER, fill_value=0))
-        meta = pd.DataFrame([{"rule_id": r.id, "clause": r.clause, "title_zh": r.title_zh,
-                              "title_en": r.title_en, "verified": r.verified}
-                             for r in self.pack.for_subject(self.subject)]).set_index("rule_id")
-        return meta.join(table, how="left").fillna(0).reset_index()
-
-    def failed(self) -> gpd.GeoDataFrame:
-        """The verdict rows of sites that failed."""
-        return self.verdicts[self.verdicts["verdict"] == "fail"]
-
-    def site(self, site_id: object) -> pd.DataFrame:
-        """All findings of one site."""
-        return self.findings[self.findings["site_id"] == str(site_id)]
-
-    def __repr__(self) -> str:
-        c = self.counts()
-        parts = ", ".join(f"{k} {int(v)}" for k, v in c.items() if v)
-        return (f"<geoplan Result: {len(self.verdicts)} {self.subject} sites × "
-                f"{len(self.pack.for_subject(self.subject))} rules ({self.pack.name}); {parts}>")
-
-    def _repr_html_(self) -> str:
-        c = self.counts()
-        colours = {"fail": "#d7191c", "error": "#7b3294", "warn": "#fdae61",
-                   "not_checked": "#999999", "pass": "#1a9641"}
-        badges = " ".join(
-            f'<span style="background:{colours[k]};color:white;padding:2px 6px;'
-            f'border-radius:3px">{_VERDICT_ZH[k]} {k}: {int(v)}</span>'
-            for k, v in c.items())
-        head = (f"<p><b>geoplan</b> — {len(self.verdicts)} {html.escape(self.subject)} sites, "
-                f"pack {html.escape(self.pack.name)} {html.escape(self.pack.version)}</p>"
-                f"<p>{badges}</p>")
-        nc = self.summary.get("rules_not_checked", [])
-        warn = ""
-        if nc:
-            items = "".join(f"<li>{html.escape(r['rule_id'])}: {html.escape(r['reason'])}</li>"
-                            for r in nc)
-            warn = f"<p><b>Rules not checked 未核查的规则:</b></p><ul>{items}</ul>"
-        cols = ["site_id", "verdict", "n_fail", "n_warn", "reasons"]
-        table = self.verdicts[cols].head(20).to_html(index=False, escape=True)
-        more = (f"<p>… {len(self.verdicts) - 20} more rows in .verdicts</p>"
-                if len(self.verdicts) > 20 else "")
-        return head + warn + table + more
 
     # ------------------------------------------------------------------ maps and reports
 
@@ -163,33 +108,11 @@ class Result:
         list of Path
             The files written.
         """
-        out = Path(out_dir)
-        if out.exists() and not out.is_dir():
-            raise DataFileError(f"{out}: exists and is not a folder; choose another --out")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=".geoplan-", dir=out))
-        except OSError as exc:
-            raise DataFileError(f"{out}: cannot create the output folder or write in it "
-                                f"({exc}); choose another --out") from exc
-        try:
+        with staging_folder(out_dir) as tmp:
             written = self._write_all(tmp, map_html=map_html, report_html=report_html,
                                       map_options={"offline": offline, "basemap": basemap,
                                                    "tk": tk})
-            final = []
-            for p in written:
-                target = out / p.name
-                os.replace(p, target)
-                final.append(target)
-            return final
-        except GeoplanError:
-            raise
-        except OSError as exc:  # disk full, folder removed meanwhile, …: earlier outputs kept
-            raise DataFileError(f"{out}: cannot write the outputs ({exc}); the files already "
-                                "there are unchanged — free space or choose another --out"
-                                ) from exc
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            return move_into_place(written, out_dir)
 
     def _write_all(self, d: Path, *, map_html: bool, report_html: bool = False,
                    map_options: dict[str, Any] | None = None) -> list[Path]:
@@ -225,32 +148,41 @@ class Result:
         return files
 
     def _write_gpkg(self, path: Path) -> None:
-        import pyogrio
-
-        work = self.workspace.crs
-        verd = self.verdicts.to_crs(work) if self.verdicts.crs is not None else self.verdicts
-        verd = _gpkg_safe(verd)
-        pyogrio.write_dataframe(verd, path, layer="verdicts", geometry_type="Unknown")
-        geo = verd.set_index("site_id").geometry
-        rep = geo.representative_point()
-        fnd = gpd.GeoDataFrame(self.findings.copy(),
-                               geometry=rep.reindex(self.findings["site_id"]).to_numpy(),
-                               crs=work)
-        pyogrio.write_dataframe(_gpkg_safe(fnd), path, layer="findings", append=False,
-                                geometry_type="Point")
-        pyogrio.write_dataframe(_gpkg_safe(self.evidence), path, layer="evidence",
-                                geometry_type="Unknown")
+        write_gpkg_layers(path, self.verdicts, self.findings, self.evidence,
+                          crs=self.workspace.crs)
 
 
-def _gpkg_safe(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = gdf.copy()
-    for c in out.columns:
-        if c == out.geometry.name:
-            continue
-        if out[c].dtype == object:
-            out[c] = out[c].map(lambda v: v if v is None or isinstance(v, (str, int, float, bool))
-                                else str(v))
-    return out
+def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataFrame,
+                      evidence: gpd.GeoDataFrame, *, crs: Any, append: bool = False) -> None:
+    """Write (or append) the layers of ``results.gpkg``: verdicts, findings, evidence.
+
+    Parameters
+    ----------
+    path
+        The GeoPackage.
+    verdicts, findings, evidence
+        As on :class:`Result` (or one chunk of them).
+    crs
+        The working CRS; the verdicts are written in it, each finding at a
+        representative point of its site.
+    append
+        Append to the layers (the chunked writer's later chunks); an empty
+        evidence chunk is then skipped.
+    """
+    import pyogrio
+
+    verd = verdicts.to_crs(crs) if verdicts.crs is not None else verdicts
+    verd = gpkg_safe(verd)
+    pyogrio.write_dataframe(verd, path, layer="verdicts", geometry_type="Unknown",
+                            append=append)
+    rep = verd.set_index("site_id").geometry.representative_point()
+    fnd = gpd.GeoDataFrame(findings.copy(), geometry=rep.reindex(findings["site_id"]).to_numpy(),
+                           crs=crs)
+    pyogrio.write_dataframe(gpkg_safe(fnd), path, layer="findings", geometry_type="Point",
+                            append=append)
+    if len(evidence) or not append:
+        pyogrio.write_dataframe(gpkg_safe(evidence), path, layer="evidence",
+                                geometry_type="Unknown", append=append)
 
 
 def _interactive() -> bool:
@@ -406,9 +338,9 @@ def check(
     if progress is None:
         progress = len(gdf) >= 20_000 and _interactive()
     ev: Evaluation = evaluate(prepared, ws, pack, progress=progress)
-    counts = ev.verdicts["verdict"].value_counts().reindex(_VERDICT_ORDER, fill_value=0)
+    counts = ev.verdicts["verdict"].value_counts().reindex(list(STATUSES), fill_value=0)
     by_rule = (ev.findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
-               .reindex(columns=_VERDICT_ORDER, fill_value=0))
+               .reindex(columns=list(STATUSES), fill_value=0))
     summary = build_summary(
         not_checked=dict(ev.not_checked_rules), sites=len(ev.verdicts),
         subject=prepared.subject, verdicts={k: int(v) for k, v in counts.items()},
@@ -419,5 +351,3 @@ def check(
     return Result(findings=ev.findings, verdicts=ev.verdicts, evidence=ev.evidence,
                   summary=summary, pack=pack, workspace=ws, subject=prepared.subject)
 
-
-_ = STATUS_ORDER

@@ -37,6 +37,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .core import STATUSES
 from .csvsafe import write_csv
 from .engine import (
     ConstraintCache,
@@ -46,16 +47,17 @@ from .engine import (
     prepare_sites,
 )
 from .errors import DataFileError, SiteInputError
+from .outputs import output_folder
 from .rules import RulePack, load_pack
 from .sites import ID_CANDIDATES, read_sites
 from .workspace import Workspace, open_workspace
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "check_chunked", "check_to_files", "iter_site_chunks"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "Tally", "check_chunked", "check_to_files", "decide_ids",
+           "evaluate_block", "iter_site_chunks"]
 
 DEFAULT_CHUNK_SIZE = 100_000
 """Sites per chunk: about 2–3 GB peak for 22 house rules (findings are ~1 KB per site)."""
 
-_VERDICT_ORDER = ["fail", "error", "warn", "not_checked", "pass"]
 _STREAMED = (".parquet", ".geoparquet", ".gpkg", ".fgb")
 
 
@@ -252,8 +254,12 @@ def evaluate_block(
 
 
 @dataclass
-class _Tally:
-    """Counts over the chunks, for summary.json."""
+class Tally:
+    """Counts over the chunks (or partitions) of a batch, for ``summary.json``.
+
+    Start with :meth:`new`, :meth:`add` each evaluated chunk, then
+    :meth:`summary`.
+    """
 
     verdicts: dict[str, int]
     by_rule: dict[str, dict[str, int]]
@@ -264,10 +270,12 @@ class _Tally:
     rules: list[Any] | None = None
 
     @classmethod
-    def new(cls) -> _Tally:
-        return cls(verdicts=dict.fromkeys(_VERDICT_ORDER, 0), by_rule={}, not_checked={})
+    def new(cls) -> Tally:
+        """An empty tally: every verdict counted 0."""
+        return cls(verdicts=dict.fromkeys(STATUSES, 0), by_rule={}, not_checked={})
 
     def add(self, ev: Evaluation, subject: str) -> None:
+        """Count one evaluated chunk: its verdicts, its findings by rule, rules not checked."""
         self.sites += len(ev.verdicts)
         self.seconds += ev.seconds
         self.subject = subject
@@ -276,7 +284,7 @@ class _Tally:
             self.verdicts[str(k)] = self.verdicts.get(str(k), 0) + int(v)
         counts = ev.findings.groupby(["rule_id", "status"]).size()
         for (rid, status), v in counts.items():
-            row = self.by_rule.setdefault(str(rid), dict.fromkeys(_VERDICT_ORDER, 0))
+            row = self.by_rule.setdefault(str(rid), dict.fromkeys(STATUSES, 0))
             row[str(status)] = row.get(str(status), 0) + int(v)
         assert self.not_checked is not None
         for rid, why in ev.not_checked_rules:
@@ -285,6 +293,7 @@ class _Tally:
     def summary(self, *, ws: Workspace, pack: RulePack, source: str, sites_crs: str | None,
                 footprint_m: float | None, gcj02: bool, started: _dt.datetime,
                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``summary.json`` content over everything added, with ``extra`` keys."""
         from .result import build_summary
 
         out = build_summary(
@@ -373,7 +382,7 @@ def check_chunked(
                    footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer,
                    chunk_size=chunk_size)
     ws, pack = batch.ws, batch.pack
-    tally = _Tally.new()
+    tally = Tally.new()
     f_parts, v_parts, e_parts = [], [], []
     for ev in batch.evaluations():
         tally.add(ev, ev.sites.subject)
@@ -425,18 +434,11 @@ def check_to_files(
     dict
         The summary written to ``summary.json``.
     """
-    from .result import _gpkg_safe
+    from .result import write_gpkg_layers
 
     started = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise DataFileError(f"{out}: exists and is not a folder; choose another --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataFileError(f"{out}: cannot create the output folder ({exc}); choose another "
-                            "--out") from exc
+    out = output_folder(out_dir)
     tmp = {name: out / f".partial-{name}" for name in
            ("findings.csv", "verdicts.csv", "results.gpkg", "summary.json")}
     for p in tmp.values():
@@ -444,7 +446,7 @@ def check_to_files(
     batch = _Batch(sites, workspace, rules=rules, subject=subject, id_field=id_field,
                    footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer,
                    chunk_size=chunk_size)
-    tally = _Tally.new()
+    tally = Tally.new()
     first = True
     bar: Any = None
     if progress:
@@ -461,7 +463,8 @@ def check_to_files(
             v.insert(len(v.columns), "wkt", ev.verdicts.geometry.to_wkt())
             write_csv(v, tmp["verdicts.csv"], mode=mode, encoding=enc, header=first)
             if gpkg:
-                _append_gpkg(tmp["results.gpkg"], ev, findings, batch.ws, first, _gpkg_safe)
+                write_gpkg_layers(tmp["results.gpkg"], ev.verdicts, findings, ev.evidence,
+                                  crs=batch.ws.crs, append=not first)
             first = False
             if bar is not None:
                 bar.update(len(ev.verdicts))
@@ -483,22 +486,3 @@ def check_to_files(
         for p in tmp.values():
             p.unlink(missing_ok=True)
 
-
-def _append_gpkg(path: Path, ev: Evaluation, findings: pd.DataFrame, ws: Workspace,
-                 first: bool, safe: Any) -> None:
-    """Append one chunk to the layers of results.gpkg (as :meth:`Result.to_files` writes them)."""
-    import pyogrio
-
-    work = ws.crs
-    verd = ev.verdicts.to_crs(work) if ev.verdicts.crs is not None else ev.verdicts
-    verd = safe(verd)
-    pyogrio.write_dataframe(verd, path, layer="verdicts", geometry_type="Unknown",
-                            append=not first)
-    rep = verd.set_index("site_id").geometry.representative_point()
-    fnd = gpd.GeoDataFrame(findings.copy(),
-                           geometry=rep.reindex(findings["site_id"]).to_numpy(), crs=work)
-    pyogrio.write_dataframe(safe(fnd), path, layer="findings", geometry_type="Point",
-                            append=not first)
-    if len(ev.evidence) or first:
-        pyogrio.write_dataframe(safe(ev.evidence), path, layer="evidence",
-                                geometry_type="Unknown", append=not first)

@@ -1080,7 +1080,7 @@ def open_workspace(
         reason = f"3° Gauss-Kruger zone of the data's central longitude {0.5*(bbox[0]+bbox[2]):.2f}°E"
     old_datum = crs_mod.legacy_datum(work)
     if old_datum is not None:
-        same = crs_mod._cgcs2000_counterpart(work)
+        same = crs_mod.cgcs2000_counterpart(work)
         raise CRSError(
             f"the working CRS {_crs_name(work)} ({reason}) is on the {old_datum} datum; geoplan "
             f"measures in CGCS2000: use {f'EPSG:{same}, the same projection on CGCS2000' if same else 'a CGCS2000 3° Gauss-Kruger zone (EPSG:4534–4554)'}, "

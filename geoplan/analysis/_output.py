@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,8 @@ import pandas as pd
 
 from .._version import __version__
 from ..csvsafe import write_csv
-from ..errors import DataFileError
+from ..gpkgsafe import gpkg_safe
+from ..outputs import move_into_place, staging_folder
 from ..workspace import Layer, Workspace
 
 __all__ = ["layer_provenance", "write_outputs"]
@@ -61,24 +60,6 @@ def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def gpkg_safe(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Object columns holding lists or other values become text, booleans stay booleans."""
-    out = gdf.copy()
-    for c in out.columns:
-        if c == out.geometry.name:
-            continue
-        if out[c].dtype == object:
-            vals = out[c]
-            if vals.map(lambda v: isinstance(v, (bool, np.bool_)) or v is None).all() and \
-                    vals.notna().any():
-                out[c] = vals.astype("boolean")
-            else:
-                out[c] = vals.map(lambda v: v if v is None or isinstance(v, (str, int, float))
-                                  else ("; ".join(map(str, v)) if isinstance(v, (list, tuple))
-                                        else str(v)))
-    return out
-
-
 def write_outputs(
     out_dir: str | os.PathLike[str],
     *,
@@ -97,15 +78,7 @@ def write_outputs(
     """
     import pyogrio
 
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise DataFileError(f"{out}: exists and is not a folder; choose another --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".geoplan-", dir=out))
-    except OSError as exc:
-        raise DataFileError(f"{out}: cannot create the output folder ({exc})") from exc
-    try:
+    with staging_folder(out_dir) as tmp:
         written: list[Path] = []
         for name, df in csv.items():
             f = tmp / name
@@ -130,16 +103,7 @@ def write_outputs(
         f.write_text(json.dumps(jsonable(summary), ensure_ascii=False, indent=2,
                                 allow_nan=False, default=_json_default), encoding="utf-8")
         written.append(f)
-        final = []
-        for p in written:
-            target = out / p.name
-            os.replace(p, target)
-            final.append(target)
-        return final
-    except OSError as exc:
-        raise DataFileError(f"{out}: cannot write the outputs ({exc})") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        return move_into_place(written, out_dir)
 
 
 def _json_default(v: Any) -> Any:

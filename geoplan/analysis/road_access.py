@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from shapely import STRtree
 
+from ..core import STATUS_COLOURS, STATUS_LABELS
 from ..rules.pack import Threshold
 from ..workspace import Workspace
 from . import _maps
@@ -43,7 +44,12 @@ __all__ = ["ConnectivityResult", "connectivity"]
 STATUSES = ("connected", "gap", "isolated", "no_road", "below_threshold", "not_checked")
 _FLAGGED = ("gap", "isolated", "no_road")
 _STATUS_ZH = {"connected": "已通硬化路", "gap": "距硬化路网过远", "isolated": "所在路网无硬化路",
-              "no_road": "附近无道路", "below_threshold": "人口低于阈值", "not_checked": "未核查"}
+              "no_road": "附近无道路", "below_threshold": "人口低于阈值",
+              "not_checked": STATUS_LABELS["not_checked"][0]}
+# the check's palette: connected reads as pass, a gap as warn, isolated as fail
+_STATUS_COLOURS = {"connected": STATUS_COLOURS["pass"], "gap": STATUS_COLOURS["warn"],
+                   "isolated": STATUS_COLOURS["fail"], "no_road": STATUS_COLOURS["error"],
+                   "below_threshold": "#bbbbbb", "not_checked": STATUS_COLOURS["not_checked"]}
 
 
 @dataclass
@@ -118,8 +124,7 @@ class ConnectivityResult:
             _maps.add_lines(g, self.gap_paths, color="#e7298a", weight=5, tooltips=[
                 f"{_maps.esc(r['name'])}: {_maps.esc(r['gap_m'])} m"
                 for _, r in self.gap_paths.iterrows()])
-        colours = {"connected": "#1a9641", "gap": "#fdae61", "isolated": "#d7191c",
-                   "no_road": "#7b3294", "below_threshold": "#bbbbbb", "not_checked": "#999999"}
+        colours = _STATUS_COLOURS
         g = folium.FeatureGroup(name="村庄 Villages").add_to(m)
         tips = [f"<b>{_maps.esc(r['name'])}</b> ({_maps.esc(r['township'])}), "
                 f"人口 {_maps.esc(r['population'])}<br>{_maps.esc(r['message_zh'])}<br>"

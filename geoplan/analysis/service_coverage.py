@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
+from ..core import STATUS_COLOURS
 from ..errors import WorkspaceError
 from ..rules.pack import Threshold
 from ..vocab import describe_values
@@ -52,6 +53,9 @@ __all__ = ["CoverageResult", "coverage"]
 
 _STATUS_ZH = {"covered": "覆盖", "too_far": "超出服务距离", "no_route": "无道路连通",
               "off_network": "远离道路", "no_facility": "无此类设施", "not_checked": "未计算"}
+# the check's palette: covered along roads reads as pass, straight-line only as warn
+_COVERED, _STRAIGHT_ONLY, _NOT_COVERED = (STATUS_COLOURS["pass"], STATUS_COLOURS["warn"],
+                                          STATUS_COLOURS["fail"])
 
 
 @dataclass
@@ -159,7 +163,7 @@ class CoverageResult:
             lab = f"{sd.label_zh} {sd.label_en}" if sd else k
             gv = folium.FeatureGroup(name=f"村庄覆盖 Villages: {lab}", show=i == 0).add_to(m)
             col_n, col_s = f"{k}_covered_network", f"{k}_covered_straight"
-            colors = ["#1a9641" if n else ("#fdae61" if s else "#d7191c")
+            colors = [_COVERED if n else (_STRAIGHT_ONLY if s else _NOT_COVERED)
                       for n, s in zip(self.villages[col_n], self.villages[col_s], strict=True)]
             tips = [f"<b>{_maps.esc(r['name'])}</b> ({_maps.esc(r['township'])})<br>"
                     f"{_maps.esc(lab)}: straight 直线 {_maps.esc(r[f'{k}_straight_m'])} m, "
@@ -176,9 +180,9 @@ class CoverageResult:
             gc = folium.FeatureGroup(name="接入线 Snap connectors", show=False).add_to(m)
             _maps.add_lines(gc, self.connectors, color="#777", weight=1, dash="4")
         _maps.legend(m, "村庄 Villages", [
-            ("#1a9641", "路网距离内 within distance along roads"),
-            ("#fdae61", "仅直线距离内 within straight-line distance only"),
-            ("#d7191c", "未覆盖 not covered"), ("#2b83ba", "设施 facility"),
+            (_COVERED, "路网距离内 within distance along roads"),
+            (_STRAIGHT_ONLY, "仅直线距离内 within straight-line distance only"),
+            (_NOT_COVERED, "未覆盖 not covered"), ("#2b83ba", "设施 facility"),
             ("#444", "硬化路 hardened road"), ("#b58900", "非硬化路 unpaved road")])
         folium.LayerControl(collapsed=True).add_to(m)
         return m

@@ -41,10 +41,7 @@ import copy
 import difflib
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -52,6 +49,7 @@ import pandas as pd
 from ..errors import GeoplanError
 from ..expr import ExpressionError, Where, compile_where
 from ..rules.pack import Threshold
+from ..tomlfiles import builtin_names, extends_ref, parse_toml, read_toml_text
 
 __all__ = [
     "FACILITY_KINDS",
@@ -211,36 +209,13 @@ class Targets:
 
 def builtin_targets() -> list[str]:
     """Names of the targets files shipped with geoplan."""
-    root = resources.files("geoplan") / "targets"
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+    return builtin_names("targets")
 
 
-def _read(name_or_path: str | os.PathLike[str]) -> tuple[dict[str, Any], str, Path | None]:
-    text = str(name_or_path)
-    p = Path(text)
-    if p.suffix.lower() == ".toml" or p.exists():
-        try:
-            raw_text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise TargetsError(f"{p}: targets file not found; built-in targets: "
-                               f"{', '.join(builtin_targets())}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TargetsError(f"{p}: cannot be read as UTF-8 text ({exc})") from exc
-        origin, base = str(p), p.parent
-    else:
-        res = resources.files("geoplan") / "targets" / f"{text}.toml"
-        if not res.is_file():
-            close = difflib.get_close_matches(text, builtin_targets(), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise TargetsError(f"no built-in targets called {text!r}{hint}; give a path to a "
-                               f".toml file or one of: {', '.join(builtin_targets())}")
-        raw_text = res.read_text(encoding="utf-8")
-        origin, base = f"geoplan:targets/{text}.toml", None
-    try:
-        data = tomllib.loads(raw_text)
-    except tomllib.TOMLDecodeError as exc:
-        raise TargetsError(f"{origin}: not valid TOML ({exc})") from exc
-    return data, origin, base
+def _read(name_or_path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
+    text, origin = read_toml_text(name_or_path, folder="targets", noun="targets",
+                                  plural="targets", error=TargetsError)
+    return parse_toml(text, origin, TargetsError), origin
 
 
 def _merge(base: dict[str, Any], child: dict[str, Any], origin: str) -> dict[str, Any]:
@@ -280,7 +255,7 @@ def _merge(base: dict[str, Any], child: dict[str, Any], origin: str) -> dict[str
 
 def _resolve(name_or_path: str | os.PathLike[str], seen: tuple[str, ...] = ()) -> tuple[
         dict[str, Any], str]:
-    data, origin, base_dir = _read(name_or_path)
+    data, origin = _read(name_or_path)
     if origin in seen:
         raise TargetsError(f"{origin}: extends itself through {' → '.join(seen)}")
     head = data.get("targets", {})
@@ -291,11 +266,7 @@ def _resolve(name_or_path: str | os.PathLike[str], seen: tuple[str, ...] = ()) -
         return data, origin
     if not isinstance(parent, str):
         raise TargetsError(f"{origin}: [targets].extends must be a name or a path, got {parent!r}")
-    ppath = Path(parent)
-    if base_dir is not None and not ppath.is_absolute() and ppath.suffix.lower() == ".toml":
-        ppath = base_dir / ppath
-    parent_data, _ = _resolve(ppath if ppath.suffix.lower() == ".toml" else parent,
-                              (*seen, origin))
+    parent_data, _ = _resolve(extends_ref(parent, origin), (*seen, origin))
     return _merge(parent_data, data, origin), origin
 
 
