@@ -37,14 +37,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoplan.engine import _EPS, _Cache
-from geoplan.rules import RulePack
+from geoplan.engine import EPS_M, constraint_cache
+from geoplan.engine.constraints import Constraint
+from geoplan.engine.kinds import AvoidSpec, ProximitySpec, SetbackSpec, WithinSpec
+from geoplan.rules import Rule, RulePack, registry
 from geoplan.workspace import Workspace
 
 __all__ = ["SharedRule", "run_floor", "run_geopandas", "run_notebook", "shared_pack",
            "shared_rules"]
 
-SHARED_KINDS = ("avoid", "within", "setback", "proximity")
+SHARED_SPECS = (AvoidSpec, WithinSpec, SetbackSpec, ProximitySpec)
+"""The rule kinds every peer implements, by the type of their parameters (from the registry)."""
 
 
 @dataclass
@@ -65,45 +68,54 @@ class SharedRule:
         return np.asarray(self.gdf.geometry.to_numpy(), dtype=object)
 
 
+def _spec(rule: Rule) -> object:
+    """The rule's typed parameters, as its kind in the registry reads them."""
+    return registry.get(rule.kind).spec_of(rule)
+
+
 def shared_pack(pack: RulePack, subject: str = "house") -> RulePack:
     """The pack restricted to the rules every peer implements."""
     import dataclasses
 
     keep = tuple(r for r in pack.rules
-                 if r.subject == subject and r.kind in SHARED_KINDS)
+                 if r.subject == subject and isinstance(_spec(r), SHARED_SPECS))
     return dataclasses.replace(pack, rules=keep)
+
+
+def _shared(r: Rule, c: Constraint, gdf: gpd.GeoDataFrame) -> SharedRule | None:
+    """One rule as the peers see it, from its typed parameters."""
+    spec = _spec(r)
+    if isinstance(spec, AvoidSpec):
+        kind = "points" if c.family == "point" else "overlap"
+        return SharedRule(r.id, kind, r.severity, gdf, tol=spec.tolerance_m2)
+    if isinstance(spec, WithinSpec):
+        return SharedRule(r.id, "within", r.severity, gdf, tol=spec.tolerance_m2)
+    if isinstance(spec, SetbackSpec):
+        table = spec.distance_table
+        if table is not None:
+            vals = pd.to_numeric(c.gdf[table.field], errors="coerce").to_numpy(dtype=float)
+            return SharedRule(r.id, "setback", r.severity, gdf, distance=spec.search_m,
+                              req=spec.required(vals), min_req=spec.min_m)
+        return SharedRule(r.id, "setback", r.severity, gdf, distance=spec.search_m,
+                          req=spec.required(np.full(len(gdf), np.nan)))
+    if isinstance(spec, ProximitySpec):
+        return SharedRule(r.id, "proximity", r.severity, gdf,
+                          distance=spec.max_distance_m.value)
+    return None
 
 
 def shared_rules(ws: Workspace, pack: RulePack, subject: str = "house") -> list[SharedRule]:
     """The shared rules with their (filtered) layers, read with geoplan's own loader."""
-    cache = _Cache(ws)
+    cache = constraint_cache(ws)
     out = []
     for r in shared_pack(pack, subject).rules:
         c = cache.get(r)
         if isinstance(c, str):
             continue
         gdf = gpd.GeoDataFrame({"fid": c.fids}, geometry=c.geoms, crs=ws.crs)
-        if r.kind == "avoid":
-            kind = "points" if c.family == "point" else "overlap"
-            out.append(SharedRule(r.id, kind, r.severity, gdf, tol=r.tolerance_m2))
-        elif r.kind == "within":
-            out.append(SharedRule(r.id, "within", r.severity, gdf, tol=r.tolerance_m2))
-        elif r.kind == "setback":
-            if r.distance_table is not None:
-                t = r.distance_table
-                vals = pd.to_numeric(c.gdf[t.field], errors="coerce").to_numpy(dtype=float)
-                req = np.array([t.distance_for(v) for v in vals])
-                out.append(SharedRule(r.id, "setback", r.severity, gdf, distance=t.max_distance,
-                                      req=req, min_req=t.min_distance))
-            else:
-                assert r.distance_m is not None
-                d = r.distance_m.value
-                out.append(SharedRule(r.id, "setback", r.severity, gdf, distance=d,
-                                      req=np.full(len(gdf), d)))
-        elif r.kind == "proximity":
-            assert r.max_distance_m is not None
-            out.append(SharedRule(r.id, "proximity", r.severity, gdf,
-                                  distance=r.max_distance_m.value))
+        shared = _shared(r, c, gdf)
+        if shared is not None:
+            out.append(shared)
     return out
 
 
@@ -117,7 +129,7 @@ def _status_setback(n: int, rule: SharedRule, qs: np.ndarray, d: np.ndarray,
                     r: np.ndarray) -> np.ndarray:
     unknown = np.isnan(r)
     # a feature of unknown value closer than the smallest corridor violates whatever it is
-    viol = (~unknown & (d < r - _EPS)) | (unknown & (d < rule.min_req - _EPS))
+    viol = (~unknown & (d < r - EPS_M)) | (unknown & (d < rule.min_req - EPS_M))
     bad = np.zeros(n, dtype=bool)
     bad[qs[viol]] = True
     unk = np.zeros(n, dtype=bool)
@@ -153,7 +165,7 @@ def run_floor(site_id: np.ndarray, geoms: np.ndarray, rules: list[SharedRule]) -
             d = shapely.distance(geoms[qs], g[qf])
             out.append(_frame(site_id, rule, _status_setback(n, rule, qs, d, rule.req[qf])))
         elif rule.kind == "proximity":
-            qs, _ = tree.query(geoms, predicate="dwithin", distance=rule.distance + _EPS)
+            qs, _ = tree.query(geoms, predicate="dwithin", distance=rule.distance + EPS_M)
             near = np.zeros(n, dtype=bool)
             near[qs] = True
             out.append(_frame(site_id, rule, np.where(near, "pass", rule.severity)))
@@ -189,7 +201,7 @@ def run_geopandas(site_id: np.ndarray, sites: gpd.GeoSeries,
             out.append(_frame(site_id, rule, _status_setback(
                 n, rule, j["sid"].to_numpy(), d.to_numpy(), j["req"].to_numpy())))
         elif rule.kind == "proximity":
-            j = gpd.sjoin(left, layer, predicate="dwithin", distance=rule.distance + _EPS)
+            j = gpd.sjoin(left, layer, predicate="dwithin", distance=rule.distance + EPS_M)
             near = np.zeros(n, dtype=bool)
             near[j["sid"].to_numpy()] = True
             out.append(_frame(site_id, rule, np.where(near, "pass", rule.severity)))
@@ -222,12 +234,12 @@ def run_notebook(site_id: np.ndarray, sites: gpd.GeoSeries,
                 d = layer.distance(site).to_numpy()
                 near = d <= rule.distance
                 r = rule.req[near]
-                viol = ((~np.isnan(r) & (d[near] < r - _EPS)).any()
-                        or (np.isnan(r) & (d[near] < rule.min_req - _EPS)).any())
+                viol = ((~np.isnan(r) & (d[near] < r - EPS_M)).any()
+                        or (np.isnan(r) & (d[near] < rule.min_req - EPS_M)).any())
                 status = (rule.severity if viol else
                           "not_checked" if np.isnan(r).any() else "pass")
             elif rule.kind == "proximity":
-                status = rule.severity if layer.distance(site).min() > rule.distance + _EPS \
+                status = rule.severity if layer.distance(site).min() > rule.distance + EPS_M \
                     else "pass"
             else:
                 status = rule.severity if layer.intersects(site).any() else "pass"

@@ -47,7 +47,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import folium
@@ -58,12 +58,20 @@ import pyproj
 import shapely
 from branca.element import Element, MacroElement
 
+from .checkdata import CheckData
+from .core import (
+    MU_PER_M2,
+    STATUS_COLOURS,
+    STATUS_DARK,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    SUBJECT_LABELS,
+)
 from .crs import to_gcj02
 from .errors import GeoplanError
-from .kinds import KINDS, SITE_SUBJECTS
-
-if TYPE_CHECKING:
-    from .result import Result
+from .kinds import KINDS
+from .pages import drawable, esc, script_json, script_safe, swatch
+from .rules import Rule, registry
 
 __all__ = [
     "BASEMAPS",
@@ -91,23 +99,8 @@ class MapError(GeoplanError, ValueError):
 # Colours, labels, styles
 # ---------------------------------------------------------------------------
 
-STATUS_ORDER: tuple[str, ...] = ("fail", "error", "warn", "not_checked", "pass")
-"""Verdicts and statuses, worst first."""
-
-STATUS_COLOURS: dict[str, str] = {
-    "fail": "#d7191c", "error": "#7b3294", "warn": "#fdae61",
-    "not_checked": "#999999", "pass": "#1a9641",
-}
-"""Colour of each verdict/status on maps and in reports."""
-
-STATUS_DARK: dict[str, str] = {
-    "fail": "#67000d", "error": "#3f007d", "warn": "#a6611a",
-    "not_checked": "#525252", "pass": "#00441b",
-}
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "fail": ("不通过", "fail"), "error": ("错误", "error"), "warn": ("警示", "warn"),
-    "not_checked": ("未核查", "not checked"), "pass": ("通过", "pass"),
-}
+# Status order, labels and colours (STATUS_ORDER, STATUS_LABELS, STATUS_COLOURS,
+# STATUS_DARK) and the 亩 factor come from geoplan.core.
 
 GROUP_LABELS: dict[str, tuple[str, str]] = {
     "hazard": ("灾害风险", "Hazards"),
@@ -204,9 +197,6 @@ _FIELD_LABELS: dict[str, tuple[str, str]] = {
 }
 _POPUP_FIELDS = ("name", "owner", "applicant", "village", "township", "address", "floors",
                  "type", "class", "width_m", "surface")
-
-MU_PER_M2 = 0.0015
-"""亩 per square metre (1 亩 = 666.67 m²)."""
 
 
 def kind_style(kind: str) -> dict[str, Any]:
@@ -357,50 +347,12 @@ def leaflet_assets() -> tuple[str, str]:
     css = re.sub(r"url\((['\"]?images/[^)'\"]+['\"]?)\)", _data_uri, css)
     css = re.sub(r"behavior:\s*url\(#default#VML\);?", "", css)  # old-IE only
     js = re.sub(r"//# sourceMappingURL=\S+", "", js)
-    return _script_safe(js), css.replace("</", "<\\/")
-
-
-def _script_safe(js: str) -> str:
-    """Make JS text safe inside an inline ``<script>``: no ``</script`` or ``<!--``."""
-    js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
-    return js.replace("<!--", "<\\!--")
+    return script_safe(js), css.replace("</", "<\\/")
 
 
 @functools.cache
 def _asset(name: str) -> str:
     return (importlib.resources.files("geoplan") / "_assets" / name).read_text(encoding="utf-8")
-
-
-def script_json(text_or_obj: Any) -> str:
-    """JSON that is safe inside ``<script>``: ``<``, ``>``, ``&``, U+2028/9 escaped.
-
-    Accepts a Python object (dumped compactly) or JSON text.
-
-    Examples
-    --------
-    >>> script_json({"name": "</script><script>alert(1)</script>"})
-    '{"name":"\\\\u003c/script\\\\u003e\\\\u003cscript\\\\u003ealert(1)\\\\u003c/script\\\\u003e"}'
-    """
-    text = (text_or_obj if isinstance(text_or_obj, str)
-            else json.dumps(text_or_obj, ensure_ascii=False, separators=(",", ":")))
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def _esc(value: Any) -> str:
-    """Data text → HTML-escaped text ('' for None/NaN)."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return html.escape(f"{value:g}")
-    try:
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return html.escape(str(value), quote=True)
 
 
 # ---------------------------------------------------------------------------
@@ -436,18 +388,19 @@ def format_measure(measure: Any, unit: Any) -> str:
     return f"{x:g} {u}".strip()
 
 
-def _comparator(rule: Any) -> str:
+def _comparator(rule: Rule | None) -> str:
+    """How a measure compares with the rule's limit to pass, as its kind says (``≤`` if unknown)."""
     kind = getattr(rule, "kind", "")
-    if kind == "setback":
-        return "≥"
-    if kind == "attribute":
-        return {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "=", "!=": "≠"}.get(
-            str(getattr(rule, "op", "") or ""), "≤")
-    return "≤"
+    if rule is None or kind not in registry.names():
+        return "≤"
+    return registry.get(kind).comparator(rule)
 
 
-def format_limit(threshold: Any, unit: Any, rule: Any = None) -> str:
+def format_limit(threshold: Any, unit: Any, rule: Rule | None = None) -> str:
     """The limit a measure was held against: ``'≥ 5 m'``, ``'≤ 1 m²'``, ``'≤ 25°'``.
+
+    The comparator comes from the rule's kind (:meth:`geoplan.rules.RuleKind.comparator`):
+    ``≥`` for a setback, the rule's ``op`` for an attribute rule, ``≤`` otherwise.
 
     Examples
     --------
@@ -521,16 +474,6 @@ def _bounds_latlon(boxes: list[tuple[float, float, float, float]]) -> list[list[
     return [[round(s, 6), round(w, 6)], [round(n, 6), round(e, 6)]]
 
 
-def _drawable(geoms: np.ndarray) -> np.ndarray:
-    """Per geometry: present, not empty, and every coordinate finite (NaN or infinite
-    coordinates cannot be drawn; such sites are ``error`` and counted as not drawn)."""
-    has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    coords, owner = shapely.get_coordinates(np.where(has, geoms, None), return_index=True)
-    if len(coords):
-        has[owner[~np.isfinite(coords).all(axis=1)]] = False
-    return has
-
-
 def _geojson_bounds(geojson: np.ndarray) -> tuple[float, float, float, float]:
     if len(geojson) == 0:
         return (math.nan,) * 4
@@ -556,7 +499,7 @@ class _Payload:
     subject: str
 
 
-def _site_geometries(result: Result) -> tuple[gpd.GeoSeries, pyproj.CRS]:
+def _site_geometries(result: CheckData) -> tuple[gpd.GeoSeries, pyproj.CRS]:
     v = result.verdicts
     work = result.workspace.crs
     geo = v.geometry
@@ -573,10 +516,10 @@ def _popup_fields(verdicts: pd.DataFrame, popup_fields: Sequence[str] | None) ->
 
 def _field_label(name: str) -> str:
     zh, en = _FIELD_LABELS.get(name, ("", name))
-    return _esc(f"{zh} {en}".strip())
+    return esc(f"{zh} {en}".strip())
 
 
-def _findings_by_site(result: Result, rule_index: Mapping[str, int], rules: Mapping[str, Any],
+def _findings_by_site(result: CheckData, rule_index: Mapping[str, int], rules: Mapping[str, Any],
                       messages: bool) -> tuple[dict[str, list[list[Any]]], dict[str, str]]:
     f = result.findings
     status_idx = {s: i for i, s in enumerate(STATUS_ORDER)}
@@ -589,18 +532,18 @@ def _findings_by_site(result: Result, rule_index: Mapping[str, int], rules: Mapp
         tzh = rule.title_zh if rule is not None else ""
         ten = rule.title_en if rule is not None else ""
         item = [int(row.gp_r), int(row.gp_s),
-                _esc(format_measure(row.measure, row.unit)),
-                _esc(format_limit(row.threshold, row.unit, rule)),
-                _esc(_detail(row.message_zh, tzh)) if messages else "",
-                _esc(_detail(row.message_en, ten)) if messages else ""]
+                esc(format_measure(row.measure, row.unit)),
+                esc(format_limit(row.threshold, row.unit, rule)),
+                esc(_detail(row.message_zh, tzh)) if messages else "",
+                esc(_detail(row.message_en, ten)) if messages else ""]
         out.setdefault(str(row.site_id), []).append(item)
     nc = f[f["status"] == "not_checked"]
-    not_checked = {str(k): _esc(", ".join(g["rule_id"].astype(str)))
+    not_checked = {str(k): esc(", ".join(g["rule_id"].astype(str)))
                    for k, g in nc.groupby("site_id", sort=False)}
     return out, not_checked
 
 
-def _constraint_kinds(result: Result, layers: Sequence[str] | None) -> list[str]:
+def _constraint_kinds(result: CheckData, layers: Sequence[str] | None) -> list[str]:
     ws = result.workspace
     vector = [k for k in ws.layers if hasattr(ws.layers[k], "gdf")]
     if layers is not None:
@@ -626,13 +569,13 @@ def _tooltip_text(row: Any, fields: Sequence[tuple[str, str]]) -> str:
     parts = []
     for name, label in fields:
         val = getattr(row, name, None)
-        text = _esc(val)
+        text = esc(val)
         if text:
             parts.append(f"{label}: {text}" if label else text)
     return " · ".join(parts)
 
 
-def _constraint_layer_data(result: Result, kinds: Sequence[str], box: tuple[float, ...],
+def _constraint_layer_data(result: CheckData, kinds: Sequence[str], box: tuple[float, ...],
                            *, gcj02: bool, simplify_m: float, precision: int,
                            default_on: set[str]) -> list[dict[str, Any]]:
     ws = result.workspace
@@ -663,27 +606,27 @@ def _constraint_layer_data(result: Result, kinds: Sequence[str], box: tuple[floa
             tip_fields: list[tuple[str, str]] = [("name", "")]
         else:
             specs = {f.name: f.label_zh for f in (k.fields if k is not None else ())}
-            tip_fields = [(c, _esc(f"{specs.get(c, '')} {c}".strip()))
+            tip_fields = [(c, esc(f"{specs.get(c, '')} {c}".strip()))
                           for c in _TIP_FIELDS if c in sub.columns]
         tips = [_tooltip_text(r, tip_fields) for r in sub.itertuples(index=False)]
         gj = _to_display(geoms, gdf.crs, gcj02=gcj02, precision=precision)
         props = [_dumps({"t": t}) if t else "{}" for t in tips]
         style = kind_style(kind)
         out.append({
-            "kind": kind, "zh": _esc(zh), "en": _esc(en), "group": group,
+            "kind": kind, "zh": esc(zh), "en": esc(en), "group": group,
             "style": style, "on": kind in default_on, "labels": labels, "n": len(gj),
             "data": _fc(gj, props),
         })
     return out
 
 
-def _payload(result: Result, *, gcj02: bool, layers: Sequence[str] | None, margin_m: float,
+def _payload(result: CheckData, *, gcj02: bool, layers: Sequence[str] | None, margin_m: float,
              simplify_m: float, precision: int, popup_fields: Sequence[str] | None,
              messages: bool, footprint_zoom: int, label_zoom: int) -> _Payload:
     v = result.verdicts
     geo_w, work = _site_geometries(result)
     geoms = np.asarray(geo_w.values, dtype=object)
-    has = _drawable(geoms)
+    has = drawable(geoms)
     dims = np.where(has, shapely.get_dimensions(geoms), -1)
 
     # rules and statuses tables
@@ -696,8 +639,8 @@ def _payload(result: Result, *, gcj02: bool, layers: Sequence[str] | None, margi
     rules_tab = []
     for rid in rule_ids:
         r = rules.get(rid)
-        rules_tab.append({"id": _esc(rid), "zh": _esc(r.title_zh if r else rid),
-                          "en": _esc(r.title_en if r else ""), "cl": _esc(r.clause if r else ""),
+        rules_tab.append({"id": esc(rid), "zh": esc(r.title_zh if r else rid),
+                          "en": esc(r.title_en if r else ""), "cl": esc(r.clause if r else ""),
                           "ver": bool(r.verified) if r else False})
     statuses = [{"k": s, "zh": STATUS_LABELS[s][0], "en": STATUS_LABELS[s][1],
                  "c": STATUS_COLOURS[s], "dark": STATUS_DARK[s],
@@ -723,10 +666,10 @@ def _payload(result: Result, *, gcj02: bool, layers: Sequence[str] | None, margi
     row_to_feature: dict[int, int] = {}
     for fi, r in enumerate(rows):
         sid = site_ids[r]
-        p: dict[str, Any] = {"i": _esc(sid), "v": vidx.get(verdicts[r], 3), "r": int(r)}
+        p: dict[str, Any] = {"i": esc(sid), "v": vidx.get(verdicts[r], 3), "r": int(r)}
         if poly[r]:
             p["fp"] = 1
-        attrs = [[j, _esc(col[r])] for j, col in enumerate(field_cols) if _esc(col[r])]
+        attrs = [[j, esc(col[r])] for j, col in enumerate(field_cols) if esc(col[r])]
         if attrs:
             p["a"] = attrs
         f = by_site.get(sid)
@@ -757,8 +700,8 @@ def _payload(result: Result, *, gcj02: bool, layers: Sequence[str] | None, margi
             parts.append(format_measure(a, "m2"))
         if ln is not None and np.isfinite(ln) and ln > 0:
             parts.append(f"长 length {ln:,.1f} m")
-        ev_props.append(_dumps({"i": _esc(row.site_id), "r": rule_index.get(str(row.rule_id), 0),
-                                "s": vidx.get(str(row.status), 0), "t": _esc(" · ".join(parts))}))
+        ev_props.append(_dumps({"i": esc(row.site_id), "r": rule_index.get(str(row.rule_id), 0),
+                                "s": vidx.get(str(row.status), 0), "t": esc(" · ".join(parts))}))
     gj_ev = _to_display(np.asarray(ev.geometry.values, dtype=object), ev.crs or work,
                         gcj02=gcj02, precision=precision)
     evidence_fc = _fc(gj_ev, ev_props)
@@ -825,25 +768,7 @@ def _payload(result: Result, *, gcj02: bool, layers: Sequence[str] | None, margi
 # ---------------------------------------------------------------------------
 
 
-def _swatch(style: Mapping[str, Any], family: str, *, dot: bool = False) -> str:
-    stroke = html.escape(str(style.get("color", "#333")))
-    fill = html.escape(str(style.get("fillColor", style.get("color", "#999"))))
-    fo = float(style.get("fillOpacity", 0.3))
-    dash = style.get("dashArray")
-    dash_attr = f' stroke-dasharray="{html.escape(str(dash))}"' if dash else ""
-    if dot or family == "point":
-        body = (f'<circle cx="9" cy="7" r="5" fill="{fill}" fill-opacity="{min(1.0, fo + 0.1):.2f}" '
-                f'stroke="{stroke}" stroke-width="1.5"/>')
-    elif family == "line":
-        w = min(4.0, float(style.get("weight", 2)) + 0.5)
-        body = f'<line x1="1" y1="7" x2="17" y2="7" stroke="{stroke}" stroke-width="{w}"{dash_attr}/>'
-    else:
-        body = (f'<rect x="1.5" y="2" width="15" height="10" rx="1.5" fill="{fill}" '
-                f'fill-opacity="{max(fo, 0.25):.2f}" stroke="{stroke}" stroke-width="1.5"{dash_attr}/>')
-    return f'<svg class="gp-sw" width="18" height="14" viewBox="0 0 18 14">{body}</svg>'
-
-
-def _family(kind: str, result: Result) -> str:
+def _family(kind: str, result: CheckData) -> str:
     lay = result.workspace.layers.get(kind)
     if lay is not None and hasattr(lay, "gdf") and len(lay.gdf):
         d = shapely.get_dimensions(np.asarray(lay.gdf.geometry.values[:50], dtype=object))
@@ -854,17 +779,17 @@ def _family(kind: str, result: Result) -> str:
     return k.families[0] if k is not None else "polygon"
 
 
-def _panel_html(result: Result, pl: _Payload, panel_id: str, basemaps: list[Basemap],
+def _panel_html(result: CheckData, pl: _Payload, panel_id: str, basemaps: list[Basemap],
                 title: str | None, offline: bool) -> str:
-    subj_zh, subj_en = SITE_SUBJECTS.get(pl.subject, (pl.subject, pl.subject))
-    head_title = _esc(title) if title else (
-        f'{_esc(subj_zh)}选址核查 <span class="gp-en">{_esc(subj_en)} site check</span>')
+    subj_zh, subj_en = SUBJECT_LABELS.get(pl.subject, (pl.subject, pl.subject))
+    head_title = esc(title) if title else (
+        f'{esc(subj_zh)}选址核查 <span class="gp-en">{esc(subj_en)} site check</span>')
     total = sum(pl.counts.values())
-    sub = (f"{total} 处选址 sites · {_esc(result.pack.name)} {_esc(result.pack.version)}")
+    sub = (f"{total} 处选址 sites · {esc(result.pack.name)} {esc(result.pack.version)}")
     rows = []
     for i, s in enumerate(STATUS_ORDER):
         zh, en = STATUS_LABELS[s]
-        sw = _swatch({"color": "#ffffff", "fillColor": STATUS_COLOURS[s], "fillOpacity": 0.95},
+        sw = swatch({"color": "#ffffff", "fillColor": STATUS_COLOURS[s], "fillOpacity": 0.95},
                      "point", dot=True)
         rows.append(
             f'<label class="gp-row gp-big"><input type="checkbox" data-gp="v" data-i="{i}" checked>'
@@ -880,13 +805,13 @@ def _panel_html(result: Result, pl: _Payload, panel_id: str, basemaps: list[Base
         parts.append(f'<div class="gp-note">另有 {pl.no_geometry} 处无几何图形，未绘制 · '
                      f'{pl.no_geometry} site(s) without geometry are not drawn</div>')
     parts.append('<div class="gp-sec">核查依据 <span class="gp-en">Evidence</span></div>')
-    ev_sw = _swatch({"color": STATUS_DARK["fail"], "fillColor": STATUS_COLOURS["fail"],
+    ev_sw = swatch({"color": STATUS_DARK["fail"], "fillColor": STATUS_COLOURS["fail"],
                      "fillOpacity": 0.65}, "polygon")
     parts.append(f'<label class="gp-row"><input type="checkbox" data-gp="ev" checked>{ev_sw}'
                  f'<span class="gp-lab">重叠与退距 <span class="gp-en">overlaps, setbacks</span>'
                  f'</span><span class="gp-n">{pl.n_evidence}</span></label>')
     if pl.n_footprints:
-        fp_sw = _swatch({"color": "#555", "fillColor": "#999", "fillOpacity": 0.25}, "polygon")
+        fp_sw = swatch({"color": "#555", "fillColor": "#999", "fillOpacity": 0.25}, "polygon")
         parts.append(f'<label class="gp-row"><input type="checkbox" data-gp="fp" checked>{fp_sw}'
                      f'<span class="gp-lab">宅基轮廓 <span class="gp-en">footprints (zoom in)'
                      f'</span></span><span class="gp-n">{pl.n_footprints}</span></label>')
@@ -898,18 +823,18 @@ def _panel_html(result: Result, pl: _Payload, panel_id: str, basemaps: list[Base
     for g, members in groups.items():
         gzh, gen = GROUP_LABELS.get(g, (g, g))
         parts.append(f'<details><summary>'
-                     f'<input type="checkbox" data-gp="g" data-g="{_esc(g)}"'
+                     f'<input type="checkbox" data-gp="g" data-g="{esc(g)}"'
                      f'{" checked" if all(m["on"] for _, m in members) else ""}>'
-                     f'{_esc(gzh)} <span class="gp-en">{_esc(gen)}</span></summary>')
+                     f'{esc(gzh)} <span class="gp-en">{esc(gen)}</span></summary>')
         for i, ly in members:
-            sw = _swatch(ly["style"], _family(ly["kind"], result))
+            sw = swatch(ly["style"], _family(ly["kind"], result))
             parts.append(
                 f'<label class="gp-row"><input type="checkbox" data-gp="c" data-i="{i}"'
                 f'{" checked" if ly["on"] else ""}>{sw}<span class="gp-lab">{ly["zh"]} '
                 f'<span class="gp-en">{ly["en"]}</span></span>'
                 f'<span class="gp-n">{ly["n"]}</span></label>')
         parts.append("</details>")
-    names = " + ".join(f"{_esc(b.label_zh)} {_esc(b.label_en)}" for b in basemaps)
+    names = " + ".join(f"{esc(b.label_zh)} {esc(b.label_en)}" for b in basemaps)
     foot = [f"底图 Basemap: {names}"]
     if any(b.gcj02 for b in basemaps):
         foot.append('<div class="gp-warnbox">叠加图层已偏移至 GCJ-02 坐标以对齐高德底图；'
@@ -965,7 +890,7 @@ class _GeoplanOverlay(MacroElement):
 
 
 def result_map(
-    result: Result,
+    result: CheckData,
     *,
     basemap: str | Sequence[str] | None = None,
     tk: str | None = None,
@@ -1037,7 +962,7 @@ def result_map(
     m = folium.Map(location=[43.95, 81.3], zoom_start=11, tiles=None, prefer_canvas=True,
                    control_scale=False, max_zoom=20, scroll_wheel_zoom=scroll_wheel_zoom,
                    zoom_snap=0.25)
-    subj_zh, subj_en = SITE_SUBJECTS.get(result.subject, (result.subject, result.subject))
+    subj_zh, subj_en = SUBJECT_LABELS.get(result.subject, (result.subject, result.subject))
     page_title = title or f"geoplan · {subj_zh}选址核查 {subj_en} site check"
     m.get_root().title = html.escape(page_title)
     if offline:
@@ -1050,7 +975,7 @@ def result_map(
         m.default_css = [("leaflet_css", _LEAFLET_CDN + "leaflet.css")]
         head = ""
     head += (f"<style>{_asset('geoplan-map.css')}</style>\n"
-             f"<script>{_script_safe(_asset('geoplan-map.js'))}</script>\n")
+             f"<script>{script_safe(_asset('geoplan-map.js'))}</script>\n")
     for bm in basemaps:
         for i, (url, subdomains) in enumerate(bm.tiles):
             tiles = url.replace("{tk}", quote(tk or "", safe=""))
@@ -1084,7 +1009,7 @@ def map_parts(m: folium.Map) -> tuple[str, str, str]:
     return fig.header.render(), fig.html.render(), fig.script.render()
 
 
-def save_map(result: Result, path: str | Path, **kwargs: Any) -> Path:
+def save_map(result: CheckData, path: str | Path, **kwargs: Any) -> Path:
     """Write :func:`result_map` of ``result`` to ``path`` (UTF-8 HTML); return the path."""
     p = Path(path)
     m = result_map(result, **kwargs)

@@ -147,7 +147,7 @@ def test_big_feature_paths_agree_with_the_plain_paths(county, county_ws, monkeyp
     """Hazard zones of 10⁴–10⁵ vertices: prepared, chunked and clipped; same findings."""
     sites = gpd.read_parquet(_batch(county, "house", 1_500))
     fast = geoplan.check(sites, county_ws)
-    monkeypatch.setattr(engine, "_BIG", 10**9)  # every feature "small": the plain STRtree path
+    monkeypatch.setattr(engine.constraints, "_BIG", 10**9)  # every feature "small": plain STRtree
     plain = geoplan.check(sites, county_ws)
     a, b = fast.findings, plain.findings
     for col in a.columns.drop(["measure", "threshold"]):

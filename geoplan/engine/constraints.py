@@ -1,0 +1,486 @@
+"""The constraint layers of a workspace as spatial indexes, built once and shared.
+
+For each rule the constraint layer (filtered by the rule's ``where``) gets one
+STRtree, built once and shared by every rule that reads the same layer and
+filter (:class:`ConstraintCache`). A :class:`Constraint` answers the bulk
+queries the rule kinds need — intersecting pairs, nearest features, pairs
+within a distance, pairwise intersections — fast also for "big" features
+(a flood zone of 10⁵ vertices), which are prepared, split into boundary
+chunks and clipped near the sites.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..config import CONFIG_NAME
+from ..expr import compile_where
+from ..hygiene import geometry_families
+from ..kinds import KINDS
+from ..rules import Rule
+from ..vocab import describe_values
+from ..workspace import Layer, Workspace
+
+__all__ = ["Constraint", "ConstraintCache", "Unknown", "constraint_cache"]
+
+
+_BIG = 256
+"""Features with more coordinates than this are "big": see :meth:`Constraint.query`."""
+_CHUNK = 32
+"""Segments per chunk when a big feature's boundary is split for distance queries."""
+_CONVERSE = {"intersects": shapely.intersects, "within": shapely.contains,
+             "covered_by": shapely.covers}
+"""``predicate(site, feature)`` as the equivalent test with the feature first (prepared)."""
+
+
+def _chunk_lines(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split linework into pieces of at most ``_CHUNK`` segments: (pieces, index of the input).
+
+    Pieces share their end vertices and keep the original coordinates, so the
+    distance to a line is exactly the least distance to its pieces.
+    """
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    parts, sub = shapely.get_parts(parts, return_index=True)  # rings of multi-boundaries
+    owner = owner[sub]
+    coords, ci = shapely.get_coordinates(parts, return_index=True)
+    counts = np.bincount(ci, minlength=len(parts))
+    starts = np.cumsum(counts) - counts
+    idx: list[np.ndarray] = []
+    cid: list[np.ndarray] = []
+    own: list[np.ndarray] = []
+    k = 0
+    for p, (st, m) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
+        if m < 2:
+            continue
+        n_chunks = -(-(m - 1) // _CHUNK)
+        for j in range(n_chunks):
+            a, b = st + j * _CHUNK, st + min((j + 1) * _CHUNK, m - 1)
+            idx.append(np.arange(a, b + 1))
+            cid.append(np.full(b - a + 1, k))
+            k += 1
+        own.append(np.full(n_chunks, owner[p]))
+    if not k:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    ii = np.concatenate(idx)
+    pieces = shapely.linestrings(coords[ii], indices=np.concatenate(cid))
+    return np.asarray(pieces, dtype=object), np.concatenate(own).astype(np.int64)
+
+
+def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: shapely.STRtree,
+                    cand: np.ndarray, cb: np.ndarray, best: np.ndarray) -> None:
+    """Set ``best[s]`` to the distance to the nearest of ``cand`` for the ``sites`` that
+    have one within ``radius`` (exactly: every candidate that close is considered).
+
+    Candidates are those whose box meets the site's box grown by ``radius``;
+    the exact distance is computed first to the candidate with the nearest box,
+    then only to candidates whose box is no farther than that distance.
+    """
+    sb = shapely.bounds(geoms[sites])
+    qs, qf = tree.query(shapely.box(sb[:, 0] - radius, sb[:, 1] - radius,
+                                    sb[:, 2] + radius, sb[:, 3] + radius))
+    if not len(qs):
+        return
+    s, c = sb[qs], cb[qf]
+    bd = np.hypot(np.maximum(np.maximum(c[:, 0] - s[:, 2], s[:, 0] - c[:, 2]), 0.0),
+                  np.maximum(np.maximum(c[:, 1] - s[:, 3], s[:, 1] - c[:, 3]), 0.0))
+    order = np.lexsort((bd, qs))
+    qs, qf, bd = qs[order], qf[order], bd[order]
+    first = np.flatnonzero(np.r_[True, qs[1:] != qs[:-1]])
+    ub = np.full(len(sites), np.inf)
+    ub[qs[first]] = shapely.distance(geoms[sites[qs[first]]], cand[qf[first]])
+    rest = np.ones(len(qs), dtype=bool)
+    rest[first] = False
+    rest &= bd <= ub[qs]
+    if rest.any():
+        d = shapely.distance(geoms[sites[qs[rest]]], cand[qf[rest]])
+        np.minimum.at(ub, qs[rest], d)
+    near = ub <= radius
+    best[sites[near]] = np.minimum(best[sites[near]], ub[near])
+
+
+@dataclass
+class _Spatial:
+    """Helpers for a layer with big features (built once per constraint)."""
+
+    big: np.ndarray                 # bool per feature
+    dgeoms: np.ndarray              # small features as they are, big ones as boundary chunks
+    downer: np.ndarray              # feature index of each dgeoms entry
+    dtree: shapely.STRtree
+
+
+@dataclass
+class Constraint:
+    """One layer (filtered) as arrays and an STRtree: what the rule kinds query.
+
+    ``geoms``, ``fids`` (the layer's ``fid``, else 1, 2, …) and ``names`` are
+    aligned to ``gdf``'s rows; ``family`` is the layer's geometry family.
+    """
+
+    layer: Layer
+    gdf: gpd.GeoDataFrame
+    geoms: np.ndarray
+    fids: np.ndarray
+    names: np.ndarray
+    tree: shapely.STRtree
+    family: str
+    _partition: bool | None = None
+    _sp: _Spatial | bool | None = None
+
+    @property
+    def is_partition(self) -> bool:
+        """Whether no two features share interior area (then overlaps can be summed)."""
+        if self._partition is None:
+            if self.family != "polygon" or len(self.geoms) < 2:
+                self._partition = True
+            else:
+                a, b = self.query(self.geoms, "intersects")
+                keep = a < b
+                a, b = a[keep], b[keep]
+                self._partition = not bool(
+                    shapely.relate_pattern(self.geoms[a], self.geoms[b], "T********").any())
+        return self._partition
+
+    # Big features (a flood zone of 10⁵ vertices) make every pairwise test against
+    # them cost O(vertices). They are prepared once (indexed point-in-polygon and
+    # segment tests), their boundaries split into short chunks for distances, and
+    # clipped to the neighbourhood of a site before an overlay. Layers without big
+    # features use the STRtree directly, as before.
+
+    def _spatial(self) -> _Spatial | None:
+        if self._sp is None:
+            big = shapely.get_num_coordinates(self.geoms) > _BIG
+            if not big.any():
+                self._sp = False
+            else:
+                bi = np.flatnonzero(big)
+                shapely.prepare(self.geoms[bi])
+                lines = (shapely.boundary(self.geoms[bi]) if self.family == "polygon"
+                         else self.geoms[bi])
+                chunks, owner = _chunk_lines(lines)
+                small = np.flatnonzero(~big)
+                dgeoms = np.concatenate([self.geoms[small], chunks])
+                self._sp = _Spatial(big=big, dgeoms=dgeoms,
+                                    downer=np.concatenate([small, bi[owner]]),
+                                    dtree=shapely.STRtree(dgeoms))
+        return self._sp or None
+
+    def query(self, geoms: np.ndarray, predicate: str) -> tuple[np.ndarray, np.ndarray]:
+        """``tree.query(geoms, predicate=…)`` → (site index, feature index) pairs."""
+        sp = self._spatial()
+        if sp is None:
+            qs, qf = self.tree.query(geoms, predicate=predicate)
+            return qs, qf
+        qs, qf = self.tree.query(geoms)
+        keep = np.zeros(len(qs), dtype=bool)
+        b = sp.big[qf]
+        keep[~b] = getattr(shapely, predicate)(geoms[qs[~b]], self.geoms[qf[~b]])
+        keep[b] = _CONVERSE[predicate](self.geoms[qf[b]], geoms[qs[b]])
+        return qs[keep], qf[keep]
+
+    def _inside_big(self, geoms: np.ndarray, sp: _Spatial) -> tuple[np.ndarray, np.ndarray]:
+        qs, qf = self.tree.query(geoms)
+        b = sp.big[qf]
+        qs, qf = qs[b], qf[b]
+        hit = shapely.intersects(self.geoms[qf], geoms[qs])
+        return qs[hit], qf[hit]
+
+    def nearest(self, geoms: np.ndarray, max_distance: float | None = None,
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """``tree.query_nearest(geoms, return_distance=True, all_matches=False)``."""
+        kw: dict[str, Any] = {"return_distance": True, "all_matches": False}
+        if max_distance is not None:
+            kw["max_distance"] = max_distance
+        sp = self._spatial()
+        if sp is None:
+            qi, d = self.tree.query_nearest(geoms, **kw)
+            return qi, d
+        qi, d = sp.dtree.query_nearest(geoms, **kw)
+        site, feat = qi[0], sp.downer[qi[1]]
+        if self.family == "polygon":  # inside a big polygon, far from its boundary
+            qs, qf = self._inside_big(geoms, sp)
+            if len(qs):
+                n = len(geoms)
+                best_d = np.full(n, np.inf)
+                best_f = np.full(n, -1, dtype=np.int64)
+                best_d[site], best_f[site] = d, feat
+                order = np.argsort(qs, kind="stable")
+                qs, qf = qs[order], qf[order]
+                first = np.r_[True, qs[1:] != qs[:-1]]
+                qs, qf = qs[first], qf[first]
+                upd = best_d[qs] > 0
+                best_d[qs[upd]], best_f[qs[upd]] = 0.0, qf[upd]
+                have = np.flatnonzero(best_f >= 0)
+                return np.vstack([have, best_f[have]]), best_d[have]
+        return np.vstack([site, feat]), d
+
+    def nearest_distance(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(site index, distance to the nearest feature): :meth:`nearest` without the feature.
+
+        Sites touching a feature get 0; sites with a feature within ½, 2 or 8
+        typical feature spacings get the least distance over the features that
+        close (see :func:`_nearest_within`);
+        the rest go to the STRtree's nearest search (slow where many features
+        are about equally far).
+        """
+        n = len(geoms)
+        best = np.full(n, np.inf)
+        todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+        if len(self.geoms) and len(todo):
+            qs, _ = self.query(geoms[todo], "intersects")
+            best[todo[qs]] = 0.0
+            todo = todo[best[todo] > 0]
+            # then all features (or boundary chunks of big ones) within r of a site,
+            # found as candidates of the site's box grown by r
+            sp = self._spatial()
+            tree, cand = (self.tree, self.geoms) if sp is None else (sp.dtree, sp.dgeoms)
+            b = shapely.total_bounds(cand)
+            r0 = max(math.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0) / len(cand)), 1.0)
+            cb = shapely.bounds(cand)
+            for radius in (r0 / 2, 2 * r0):
+                for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
+                    part = todo[k:k + 20_000]
+                    _nearest_within(geoms, part, radius, tree, cand, cb, best)
+                todo = todo[~np.isfinite(best[todo])]
+                if not len(todo):
+                    break
+        if len(self.geoms) and len(todo):
+            qi, d = self.nearest(geoms[todo])
+            best[todo[qi[0]]] = d
+        have = np.flatnonzero(np.isfinite(best))
+        return have, best[have]
+
+    def within_distance(self, geoms: np.ndarray, distance: float,
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs (site, feature) within ``distance``, with their distance."""
+        sp = self._spatial()
+        if sp is None:
+            qs, qf = self.tree.query(geoms, predicate="dwithin", distance=distance)
+            return qs, qf, shapely.distance(geoms[qs], self.geoms[qf])
+        qs, qk = sp.dtree.query(geoms, predicate="dwithin", distance=distance)
+        d = shapely.distance(geoms[qs], sp.dgeoms[qk])
+        qf = sp.downer[qk]
+        if self.family == "polygon":
+            a, b = self._inside_big(geoms, sp)
+            qs, qf, d = np.r_[qs, a], np.r_[qf, b], np.r_[d, np.zeros(len(a))]
+        nf = len(self.geoms)
+        key = qs.astype(np.int64) * nf + qf
+        order = np.lexsort((d, key))
+        key, d = key[order], d[order]
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
+        key, d = key[first], d[first]
+        return key // nf, key % nf, d
+
+    def local(self, feat: np.ndarray, bounds: np.ndarray, margin: float | np.ndarray,
+              ) -> np.ndarray:
+        """Features ``feat``, big ones clipped to ``bounds`` (per row) grown by ``margin``.
+
+        Inside the grown box a clipped feature is the feature itself, so any
+        overlay or buffer of reach < ``margin`` near the box is unchanged.
+        """
+        out = self.geoms[feat].copy()
+        sp = self._spatial()
+        if sp is None:
+            return out
+        m = np.broadcast_to(np.asarray(margin, dtype=float), (len(feat),))
+        for i in np.flatnonzero(sp.big[feat]):
+            b = bounds[i]
+            clipped = shapely.clip_by_rect(out[i], b[0] - m[i], b[1] - m[i], b[2] + m[i],
+                                           b[3] + m[i])
+            if shapely.is_valid(clipped):
+                out[i] = clipped
+        return out
+
+    def intersection(self, geoms: np.ndarray, feat: np.ndarray) -> np.ndarray:
+        """``shapely.intersection(geoms, self.geoms[feat])``, pairwise."""
+        sp = self._spatial()
+        if sp is None:
+            return shapely.intersection(geoms, self.geoms[feat])
+        out = np.empty(len(feat), dtype=object)
+        b = sp.big[feat]
+        out[~b] = shapely.intersection(geoms[~b], self.geoms[feat[~b]])
+        bi = np.flatnonzero(b)
+        if len(bi):
+            g = geoms[bi]
+            inside = (shapely.contains_properly(self.geoms[feat[bi]], g)
+                      if self.family == "polygon" else np.zeros(len(bi), dtype=bool))
+            out[bi[inside]] = g[inside]
+            rest = bi[~inside]
+            if len(rest):
+                out[rest] = shapely.intersection(
+                    geoms[rest], self.local(feat[rest], shapely.bounds(geoms[rest]), 1.0))
+        return out
+
+
+@dataclass
+class Unknown:
+    """Features of a rule's layer that its filters cannot decide, and what to say about them."""
+
+    both: Constraint
+    """The selected features together with the undecided ones."""
+    n: int
+    zh: str
+    en: str
+
+
+class ConstraintCache:
+    """The constraints of a workspace (one STRtree per layer and filter), built when first read.
+
+    Parameters
+    ----------
+    ws
+        The workspace whose layers are indexed.
+    """
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._c: dict[tuple[str, str], Constraint | str] = {}
+        self._u: dict[tuple[str, str], Unknown | None] = {}
+
+    @staticmethod
+    def _build(layer: Layer, gdf: gpd.GeoDataFrame, rule: Rule) -> Constraint | str:
+        geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+        fam = geometry_families(geoms)
+        fam_name = fam[0] if len(fam) else KINDS[rule.layer or layer.name].families[0]
+        if len(set(fam)) > 1:
+            return f"layer {rule.layer} mixes geometry families ({', '.join(set(fam))})"
+        name_col = next((c for c in ("name", "village", "road_id", "code")
+                         if c in gdf.columns), None)
+        names = (gdf[name_col].astype(object).to_numpy() if name_col
+                 else np.full(len(gdf), None, dtype=object))
+        return Constraint(layer=layer, gdf=gdf, geoms=geoms,
+                          fids=gdf["fid"].to_numpy() if "fid" in gdf.columns
+                          else np.arange(1, len(gdf) + 1),
+                          names=names, tree=shapely.STRtree(geoms), family=fam_name)
+
+    def get(self, rule: Rule) -> Constraint | str:
+        """The constraint for a rule, or a reason string when it cannot be used.
+
+        ``"missing"`` when the workspace has no such layer; otherwise a sentence
+        (English) saying why not, e.g. a filter that selected nothing.
+        """
+        key = _key(rule)
+        if key in self._c:
+            return self._c[key]
+        layer = self.ws.vector(key[0])
+        result: Constraint | str
+        unknown: Unknown | None = None
+        if layer is None:
+            result = "missing"
+        elif layer.filtered_to_nothing:
+            result = (f"the filter where {layer.where_text!r} of layer {rule.layer} "
+                      f"({CONFIG_NAME}) kept none of its {layer.n_read} features; "
+                      f"{_values_found(layer, layer.gdf, _where_fields(layer.where_text))}; "
+                      "fix the filter or map the values (values.<field> in "
+                      f"[layers.{rule.layer}])")
+        elif layer.n_read > 0 and len(layer.gdf) == 0 and layer.n_unknown == 0:
+            result = (f"layer {rule.layer} has {layer.n_read} features but none is usable "
+                      f"({layer.repairs.describe() or 'see geoplan layers'})")
+        else:
+            gdf = layer.gdf
+            ugdf = layer.unknown if layer.unknown is not None else gdf.iloc[:0]
+            fields: list[str] = _where_fields(layer.where_text)
+            wtext = layer.where_text or ""
+            if rule.where is not None:
+                missing = rule.where.missing_fields(gdf.columns)
+                if missing:
+                    result = (f"field(s) {', '.join(missing)} used by where = "
+                              f"{rule.where.text!r} are not in layer {rule.layer}")
+                    self._c[key] = result
+                    self._u[key] = None
+                    return result
+                sel, unk = rule.where.evaluate(gdf, scheme=layer.scheme, literals=layer.literals)
+                if len(ugdf):
+                    usel, uunk = rule.where.evaluate(ugdf, scheme=layer.scheme,
+                                                     literals=layer.literals)
+                    ugdf = ugdf.loc[usel | uunk]
+                ugdf = pd.concat([gdf.loc[unk], ugdf], ignore_index=True) if unk.any() else ugdf
+                source_rows = gdf
+                gdf = gdf.loc[sel]
+                fields = sorted(set(fields) | set(rule.where.fields))
+                wtext = (f"{wtext} and {rule.where.text}" if wtext else rule.where.text)
+                if len(gdf) == 0 and len(source_rows) + len(ugdf) > 0:
+                    n_all = len(source_rows) + (layer.n_unknown or 0)
+                    result = (f"where {rule.where.text!r} selected none of the {n_all} "
+                              f"features of layer {rule.layer}; "
+                              f"{_values_found(layer, source_rows, fields)}; fix the values "
+                              f"(values.<field> in [layers.{rule.layer}] of {CONFIG_NAME}) or "
+                              "the rule's filter")
+                    self._c[key] = result
+                    self._u[key] = None
+                    return result
+            result = self._build(layer, gdf, rule)
+            if len(ugdf) and not isinstance(result, str):
+                both = self._build(layer, pd.concat([gdf, ugdf], ignore_index=True), rule)
+                if isinstance(both, str):
+                    result = both
+                else:
+                    found = _values_found(layer, ugdf, fields)
+                    nu = len(ugdf)
+                    lzh = KINDS[rule.layer].label_zh
+                    unknown = Unknown(
+                        both=both, n=nu,
+                        zh=(f"无法判定：{lzh}图层有{nu}个要素的{'、'.join(fields)}为空或无法识别"
+                            f"（{found}），筛选条件“{wtext}”无法判断其是否适用，而本处位于其"
+                            f"影响范围内；请补全该字段，或在 {CONFIG_NAME} 中用 values.<字段> 映射取值"),
+                        en=(f"cannot tell: {nu} feature(s) of {rule.layer} have "
+                            f"{', '.join(fields)} empty or not understood ({found}), so "
+                            f"where {wtext!r} cannot decide whether they apply, and this "
+                            "site is within reach of one; fill the field, or map its values "
+                            f"with values.<field> in [layers.{rule.layer}] of {CONFIG_NAME}"))
+        self._c[key] = result
+        self._u[key] = unknown
+        return result
+
+    def unknown(self, rule: Rule) -> Unknown | None:
+        """The undecided features of the rule's layer (after :meth:`get`), or ``None``."""
+        key = _key(rule)
+        if key not in self._u:
+            self.get(rule)
+        return self._u.get(key)
+
+
+def _key(rule: Rule) -> tuple[str, str]:
+    """The cache key of a rule's constraint: its layer and filter."""
+    if rule.layer is None:
+        raise ValueError(f"rule {rule.id!r} ({rule.kind}) reads no layer, so it has no "
+                         "constraint")
+    return rule.layer, rule.where.text if rule.where else ""
+
+
+def _where_fields(text: str | None) -> list[str]:
+    if not text:
+        return []
+    return sorted(compile_where(text).fields)
+
+
+def _values_found(layer: Layer, gdf: gpd.GeoDataFrame, fields: list[str]) -> str:
+    """``level holds '2' ×6, NULL ×1`` for the fields a filter reads."""
+    parts = [f"{f} holds {describe_values(gdf[f], unreadable=layer.unreadable.get(f))}"
+             for f in fields if f in gdf.columns]
+    return "; ".join(parts) if parts else "the layer is empty"
+
+
+def constraint_cache(workspace: Workspace) -> ConstraintCache:
+    """A cache of the workspace's spatial indexes to pass to :func:`evaluate` again and again.
+
+    Each layer (and ``where`` filter) gets its STRtree, prepared big features
+    and boundary chunks once, however many batches or chunks are evaluated.
+
+    Parameters
+    ----------
+    workspace
+        The workspace whose layers the cache indexes.
+
+    Returns
+    -------
+    ConstraintCache
+        Pass it as ``cache=`` to :func:`geoplan.engine.evaluate`.
+    """
+    return ConstraintCache(workspace)

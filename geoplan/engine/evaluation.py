@@ -1,0 +1,341 @@
+"""Every site × every rule of a pack: findings, verdicts and evidence.
+
+For each rule the engine looks its kind up in the rule-kind registry
+(:mod:`geoplan.rules.registry`), hands the kind what it reads (a vector
+layer from the :class:`~geoplan.engine.constraints.ConstraintCache`, a raster,
+or only the sites) and collects the per-site :class:`~geoplan.engine.outcome.Outcome`.
+A layer the workspace lacks, or a filter that selects nothing, makes the rule
+``not_checked`` for every site — never ``pass``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..core import MU_PER_M2, STATUS_ORDER
+from ..errors import RulePackError
+from ..rules import Rule, RuleKind, RulePack, load_pack, registry
+from ..workspace import Workspace
+from .constraints import ConstraintCache, Unknown
+from .kinds import KindInput
+from .outcome import Outcome, group_join, layer_label
+from .prepare import PreparedSites
+
+__all__ = ["Evaluation", "evaluate"]
+
+
+def _run_rule(rule: Rule, st: PreparedSites, ws: Workspace, cache: ConstraintCache,
+              usable: np.ndarray, out: Outcome) -> str:
+    """Evaluate one rule into ``out`` by its kind; why it could not run (``""`` if it ran).
+
+    ``"missing"`` when the workspace lacks the rule's layer.
+    """
+    kind = registry.get(rule.kind)
+    data = KindInput(sites=st, active=usable.copy(), workspace=ws)
+    if kind.reads == "site":
+        return kind.evaluate(rule, data, out)
+    if kind.reads == "raster":
+        dem = ws.raster(rule.layer or "dem")
+        if dem is None:
+            return "missing"
+        return kind.evaluate(rule, dataclasses.replace(data, raster=dem), out)
+    c = cache.get(rule)
+    if isinstance(c, str):
+        return c
+    reason = kind.evaluate(rule, dataclasses.replace(data, constraint=c), out)
+    unk = cache.unknown(rule)
+    if not reason and unk is not None:
+        _undecided(rule, kind, unk, data, usable, out)
+    return reason
+
+
+def _undecided(rule: Rule, kind: RuleKind[Any], unk: Unknown, data: KindInput,
+               usable: np.ndarray, out: Outcome) -> None:
+    """Sites whose status would change if the undecided features applied: ``not_checked``.
+
+    The rule is evaluated again with the undecided features counted as selected;
+    wherever the two runs disagree the answer depends on the missing values, so
+    the site can be neither passed nor failed on this rule.
+    """
+    alt = Outcome(out.n)
+    if kind.evaluate(rule, dataclasses.replace(data, constraint=unk.both, active=usable.copy()),
+                     alt):
+        return
+    differ = usable & (alt.status != out.status)
+    if not differ.any():
+        return
+    out.set(differ, status="not_checked", zh=unk.zh, en=unk.en)
+    out.matched[differ] = alt.matched[differ]
+
+
+def _not_run(rule: Rule, reason: str, out: Outcome) -> str:
+    """Every site ``not_checked`` with the reason; returns the English reason."""
+    lzh, len_ = layer_label(rule)
+    if reason == "missing":
+        zh = f"工作空间缺少{lzh}（{rule.layer}）图层，未核查"
+        en = f"the workspace has no {rule.layer} layer ({len_}): not checked"
+    else:
+        zh = f"未核查：{reason}"
+        en = f"not checked: {reason}"
+    out.set(np.ones(out.n, dtype=bool), status="not_checked", zh=zh, en=en)
+    return en
+
+
+@dataclass
+class Evaluation:
+    """Raw output of :func:`evaluate`: findings, verdicts, evidence and timing.
+
+    Attributes
+    ----------
+    findings
+        One row per site × rule (see the findings contract in the design notes).
+    verdicts
+        One row per input row, input attributes and index kept.
+    evidence
+        The geometries behind failures (overlaps, parts outside, …).
+    rules
+        The rules evaluated (the pack's rules for the sites' subject).
+    not_checked_rules
+        ``(rule id, reason)`` of the rules that could not run at all.
+    seconds
+        Wall time of the evaluation.
+    sites
+        The prepared sites.
+    """
+
+    findings: pd.DataFrame
+    verdicts: gpd.GeoDataFrame
+    evidence: gpd.GeoDataFrame
+    rules: list[Rule]
+    not_checked_rules: list[tuple[str, str]]
+    seconds: float
+    sites: PreparedSites
+
+
+def _subject_rules(pack: RulePack, subject: str) -> list[Rule]:
+    subject_rules = pack.for_subject(subject)
+    if not subject_rules:
+        have = sorted({r.subject for r in pack.rules})
+        raise RulePackError(
+            f"rule pack {pack.name!r} has no rules for {subject!r} sites (it has rules for: "
+            f"{', '.join(have) or 'nothing'}); choose --subject, or a pack with "
+            f"{subject} rules — with no rule nothing would be checked"
+        )
+    return subject_rules
+
+
+def evaluate(
+    sites: PreparedSites,
+    workspace: Workspace,
+    rules: RulePack | str | None = None,
+    *,
+    progress: bool = False,
+    cache: ConstraintCache | None = None,
+) -> Evaluation:
+    """Evaluate every rule of the pack for the sites' subject.
+
+    Parameters
+    ----------
+    sites
+        From :func:`geoplan.engine.prepare_sites`.
+    workspace
+        The workspace the sites were prepared for.
+    rules
+        A pack, or a built-in name or path (default ``"yining-2025"``).
+    progress
+        Show a progress bar (tqdm) over the rules.
+    cache
+        From :func:`geoplan.engine.constraint_cache` on the same workspace:
+        keeps the spatial indexes between calls, e.g. for chunks of one
+        large batch.
+
+    Returns
+    -------
+    Evaluation
+        Findings (one row per site × rule), verdicts (one row per input row,
+        input attributes kept, input index kept) and the evidence geometries.
+
+    Raises
+    ------
+    RulePackError
+        When the pack has no rule for the sites' subject.
+    """
+    t0 = time.perf_counter()
+    pack = rules if isinstance(rules, RulePack) else load_pack(rules or "yining-2025")
+    st = sites
+    n = len(st.site_id)
+    subject_rules = _subject_rules(pack, st.subject)
+    usable = st.error == ""
+    if cache is None or cache.ws is not workspace:
+        cache = ConstraintCache(workspace)
+    rows: list[dict[str, Any]] = []
+    ev_frames: list[gpd.GeoDataFrame] = []
+    not_checked_rules: list[tuple[str, str]] = []
+
+    iterator: Any = subject_rules
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(subject_rules, desc="rules", unit="rule", leave=False)
+    for rule in iterator:
+        out = Outcome(n)
+        missing_reason = _run_rule(rule, st, workspace, cache, usable, out)
+        if missing_reason:
+            not_checked_rules.append((rule.id, _not_run(rule, missing_reason, out)))
+        # roads without width: area rules are not checked (handled per kind); errors override
+        out.set(~usable, status="error", zh=st.error_zh, en=st.error, measure=np.nan, unit="",
+                threshold=np.nan)
+        out.matched[~usable] = ""
+        rows.append(_row(rule, out))
+        frame = _evidence(rule, st, out, workspace)
+        if frame is not None:
+            ev_frames.append(frame)
+
+    cols: dict[str, np.ndarray] | None = None
+    if rows:
+        cols = _stack_columns(st.site_id, rows)
+        findings = pd.DataFrame(cols)
+    else:
+        findings = pd.DataFrame(columns=["site_id", "rule_id", "clause", "severity", "status",
+                                         "measure", "unit", "threshold", "matched",
+                                         "message_zh", "message_en", "_row"])
+    verdicts = _verdicts(st, findings, usable, cols=cols)
+    findings = findings.drop(columns="_row")
+    if ev_frames:
+        evidence = pd.concat(ev_frames, ignore_index=True)
+        evidence = gpd.GeoDataFrame(evidence, geometry="geometry", crs=workspace.crs)
+    else:
+        evidence = gpd.GeoDataFrame({"site_id": [], "rule_id": [], "clause": [], "status": [],
+                                     "area_m2": [], "area_mu": [], "length_m": []},
+                                    geometry=[], crs=workspace.crs)
+    return Evaluation(findings=findings, verdicts=verdicts, evidence=evidence,
+                      rules=subject_rules, not_checked_rules=not_checked_rules,
+                      seconds=time.perf_counter() - t0, sites=st)
+
+
+def _row(rule: Rule, out: Outcome) -> dict[str, Any]:
+    """The findings of one rule as columns (one entry per site)."""
+    return {
+        "rule_id": rule.id,
+        "clause": rule.clause,
+        "severity": rule.severity,
+        "status": out.status,
+        "measure": out.measure,
+        "unit": out.unit,
+        "threshold": out.threshold,
+        "matched": out.matched,
+        "message_zh": _titled(rule.title_zh, "：", out.zh),
+        "message_en": _titled(rule.title_en, ": ", out.en),
+    }
+
+
+def _evidence(rule: Rule, st: PreparedSites, out: Outcome,
+              workspace: Workspace) -> gpd.GeoDataFrame | None:
+    """The evidence geometries of one rule, or ``None`` when it has none."""
+    if not out.ev_idx:
+        return None
+    ei = np.concatenate(out.ev_idx)
+    eg = np.concatenate(out.ev_geom)
+    keep = ~shapely.is_missing(eg) & ~shapely.is_empty(eg)
+    ei, eg = ei[keep], eg[keep]
+    if not len(ei):
+        return None
+    return gpd.GeoDataFrame({
+        "site_id": st.site_id[ei], "rule_id": rule.id, "clause": rule.clause,
+        "status": out.status[ei],
+        "area_m2": shapely.area(eg), "area_mu": shapely.area(eg) * MU_PER_M2,
+        "length_m": shapely.length(eg) * (shapely.area(eg) == 0),
+    }, geometry=list(eg), crs=workspace.crs)
+
+
+def _titled(title: str, sep: str, msg: np.ndarray) -> np.ndarray:
+    """``f"{title}{sep}{m}" if m else title`` for every message."""
+    codes, uniq = pd.factorize(msg, use_na_sentinel=False)  # messages repeat: prefix once
+    uniq = np.asarray(uniq, dtype=object)
+    titled = np.full(len(uniq), title, dtype=object)
+    has = uniq != ""
+    titled[has] = (title + sep) + uniq[has]
+    return titled[codes]
+
+
+def _stack_columns(site_id: np.ndarray, rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Columns of the site × rule rows ordered by input row, then rule id (stable).
+
+    Equivalent to concatenating one frame per rule and sorting by
+    ``["_row", "rule_id"]`` with a stable sort, without the string sort.
+    """
+    n, r = len(site_id), len(rows)
+    ids = np.array([d["rule_id"] for d in rows], dtype=object)
+    rank = np.argsort(ids, kind="stable")  # rules in the final order
+    cols: dict[str, Any] = {"site_id": np.repeat(site_id, r) if n else site_id[:0]}
+    for name in ("rule_id", "clause", "severity"):
+        vals = np.array([rows[k][name] for k in rank], dtype=object)
+        cols[name] = np.tile(vals, n)
+    for name in ("status", "measure", "unit", "threshold", "matched", "message_zh",
+                 "message_en"):
+        cols[name] = np.stack([rows[k][name] for k in rank], axis=1).reshape(-1)
+    cols["_row"] = np.repeat(np.arange(n), r)
+    return cols
+
+
+
+def _verdicts(st: PreparedSites, findings: pd.DataFrame, usable: np.ndarray,
+              cols: dict[str, np.ndarray] | None = None) -> gpd.GeoDataFrame:
+    n = len(st.site_id)
+
+    def col(name: str) -> np.ndarray:  # the numpy column, not converted back from the frame
+        return cols[name] if cols is not None else findings[name].to_numpy(dtype=object)
+
+    status = col("status")
+    rows = findings["_row"].to_numpy(dtype=np.int64)
+    names = np.array(list(STATUS_ORDER), dtype=object)
+    ranks = np.array(list(STATUS_ORDER.values()))
+    rank = np.zeros(len(status), dtype=np.int64)
+    for name, r in zip(names, ranks, strict=True):
+        rank[status == name] = r
+    worst = np.zeros(n, dtype=np.int64)
+    np.maximum.at(worst, rows, rank)
+    inv = np.empty(ranks.max() + 1, dtype=object)
+    inv[ranks] = names
+    verdict = inv[worst]
+    if not len(findings):
+        verdict[~usable] = "error"
+    counts = {}
+    for status_name in ("fail", "warn", "error", "not_checked"):
+        counts[status_name] = np.bincount(rows[status == status_name], minlength=n).astype(int)
+    # rows are sorted by input row (then rule id): join each row's texts in that order
+    flag = np.flatnonzero((status == "fail") | (status == "warn") | (status == "error"))
+    fr = rows[flag]
+    rule_ids = col("rule_id")
+    reasons = group_join(fr, rule_ids[flag] + "(" + status[flag] + ")", "; ", n)
+    texts = []
+    for name, sep in (("message_zh", "；"), ("message_en", "; ")):
+        msg = col(name)[flag]
+        first = ~pd.DataFrame({"r": fr, "m": msg}).duplicated().to_numpy()  # dict.fromkeys
+        texts.append(group_join(fr[first], msg[first], sep, n))
+    reasons_zh, reasons_en = texts
+    nc = np.flatnonzero(status == "not_checked")
+    not_checked = group_join(rows[nc], rule_ids[nc], ", ", n)
+    gdf = st.gdf.copy()
+    extra = pd.DataFrame({
+        "site_id": st.site_id, "verdict": verdict, "n_fail": counts["fail"],
+        "n_warn": counts["warn"], "n_error": counts["error"],
+        "n_not_checked": counts["not_checked"], "reasons": reasons,
+        "reasons_zh": reasons_zh, "reasons_en": reasons_en, "not_checked": not_checked,
+        "notes": st.notes,
+    }, index=gdf.index)
+    clash = [c for c in extra.columns if c in gdf.columns]
+    if clash:
+        gdf = gdf.rename(columns={c: f"input_{c}" for c in clash})
+    geom_name = gdf.geometry.name
+    cols = [*extra.columns, *[c for c in gdf.columns if c != geom_name], geom_name]
+    out = pd.concat([extra, gdf], axis=1)[cols]
+    return gpd.GeoDataFrame(out, geometry=geom_name, crs=st.gdf.crs)

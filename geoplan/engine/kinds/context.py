@@ -1,0 +1,148 @@
+"""``context``: an attribute of the feature the site belongs to (e.g. its village's class).
+
+The feature is found by name (``site_field`` of the site = ``layer_field`` of
+the layer) or else as the nearest feature (within ``match_distance_m`` when
+given). A site whose feature has one of ``values`` in ``field`` gets the rule's
+severity (e.g. a house in a relocate-and-merge village → warn). TOML keys:
+``field``, ``values``, ``site_field``, ``layer_field`` (default ``name``),
+``match_distance_m``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ...rules import KindSpec, Rule, RuleContext, RuleKind, register
+from ...vocab import describe_values
+from ..constraints import Constraint
+from ..outcome import Outcome, layer_label
+from ..prepare import PreparedSites
+from .base import KindInput
+
+__all__ = ["Context", "ContextSpec"]
+
+
+@dataclass(frozen=True)
+class ContextSpec(KindSpec):
+    """The parameters of a ``context`` rule."""
+
+    field: str
+    values: tuple[str, ...]
+    site_field: str | None = None
+    layer_field: str | None = None
+    match_distance_m: float | None = None
+
+
+@register
+class Context(RuleKind[ContextSpec]):
+    """``context``: the containing feature's ``field`` in ``values`` → the rule's severity."""
+
+    name = "context"
+    spec_type = ContextSpec
+    keys = frozenset({"field", "values", "site_field", "layer_field", "match_distance_m"})
+
+    def parse(self, ctx: RuleContext) -> ContextSpec:
+        """``field`` and ``values``; optional ``site_field``/``layer_field``, ``match_distance_m``."""
+        raw = ctx.raw
+        field = ctx.text("field", raw.get("field"))
+        vals = raw.get("values")
+        if not isinstance(vals, list) or not vals:
+            raise ctx.fail("values", "must be a non-empty list of values")
+        if any(isinstance(v, (list, dict, bool)) for v in vals):
+            raise ctx.fail("values", "must be a list of texts or numbers, e.g. "
+                                     "values = [\"搬迁撤并\"]")
+        site_field = layer_field = None
+        if "site_field" in raw:
+            site_field = ctx.text("site_field", raw["site_field"])
+            layer_field = ctx.text("layer_field", raw.get("layer_field", "name"))
+        match = None
+        if "match_distance_m" in raw:
+            match = ctx.number("match_distance_m", raw["match_distance_m"], unit="m")
+        return ContextSpec(field=field, values=tuple(str(v) for v in vals),
+                           site_field=site_field, layer_field=layer_field,
+                           match_distance_m=match)
+
+    def threshold_text(self, rule: Rule) -> str:
+        """``layout_class in ['搬迁撤并']``."""
+        spec = self.spec_of(rule)
+        return f"{spec.field} in {list(spec.values)}"
+
+    def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
+        """Find each site's feature, read its ``field``, compare with ``values``."""
+        spec = self.spec_of(rule)
+        c, st, active = data.layer(), data.sites, data.active
+        lzh, len_ = layer_label(rule)
+        if spec.field not in c.gdf.columns:
+            out.set(active, status="not_checked", zh=f"{lzh}缺少字段 {spec.field}",
+                    en=f"the {len_} layer has no {spec.field} field")
+            return ""
+        feat = _match(spec, c, st, active)
+        _judge(rule, spec, c, active, feat, out)
+        return ""
+
+
+def _match(spec: ContextSpec, c: Constraint, st: PreparedSites, active: np.ndarray,
+           ) -> np.ndarray:
+    """Per site, the index of its feature: by name first, else the nearest; -1 if none."""
+    n = len(st.site_id)
+    feat = np.full(n, -1)
+    if spec.site_field and spec.site_field in st.gdf.columns and \
+            spec.layer_field in c.gdf.columns:
+        keys = c.gdf[spec.layer_field].astype(object)
+        keys = keys[keys.notna()].astype(str)
+        lookup = pd.Series(keys.index.map(c.gdf.index.get_loc), index=keys.to_numpy())
+        lookup = lookup[~lookup.index.duplicated()]
+        names = st.gdf[spec.site_field].astype(object)
+        by_name = (names.where(names.notna()).astype(str).map(lookup)
+                   .fillna(-1).to_numpy(dtype=int, copy=True))
+        by_name[names.isna().to_numpy()] = -1
+        use = active & (by_name >= 0)
+        feat[use] = by_name[use]
+    rest = np.flatnonzero(active & (feat < 0))
+    if len(rest):
+        maxd = spec.match_distance_m
+        if maxd is None:
+            qi, _ = c.nearest(st.geom[rest])
+        else:
+            qi, _ = c.nearest(st.geom[rest], max_distance=maxd)
+        feat[rest[qi[0]]] = qi[1]
+    return feat
+
+
+def _judge(rule: Rule, spec: ContextSpec, c: Constraint, active: np.ndarray, feat: np.ndarray,
+           out: Outcome) -> None:
+    n = out.n
+    lzh, len_ = layer_label(rule)
+    fld = spec.field
+    layer_vals = c.gdf[fld].astype(object).to_numpy()
+    found = active & (feat >= 0)
+    val = np.full(n, None, dtype=object)
+    val[found] = layer_vals[feat[found]]
+    blank = found & pd.isna(pd.Series(val, dtype=object)).to_numpy()
+    read = c.layer.literals.get(fld)
+    wanted = [str(read(v) or v) if read is not None else str(v) for v in spec.values]
+    hit = found & ~blank & np.isin(val.astype(str), wanted)
+    found_known = found & ~blank
+    none = active & ~found
+    names = np.full(n, "", dtype=object)
+    names[found] = c.names[feat[found]]
+    out.set(active, unit="", threshold=np.nan)
+    out.set(hit, status=rule.severity,
+            zh="所在" + lzh + "（" + names + f"）为{fld} = " + val.astype(str),
+            en="the site's " + len_.lower() + " (" + names + f") has {fld} = " +
+               val.astype(str))
+    out.set(found_known & ~hit, zh="所在" + lzh + "（" + names + "）：" + val.astype(str),
+            en="the site's " + len_.lower() + " (" + names + "): " + val.astype(str))
+    unread = c.layer.unreadable.get(fld)
+    seen = f" ({describe_values(None, unreadable=unread)} in the layer)" if unread else ""
+    out.set(blank, status="not_checked",
+            zh="所在" + lzh + "（" + names + f"）的{fld}为空或无法识别，未能核查",
+            en="the site's " + len_.lower() + " (" + names + f") has no readable {fld}"
+               f"{seen}: fill it or map its values (values.{fld} in "
+               f"[layers.{rule.layer}])")
+    out.set(none, status="not_checked", zh=f"未能确定选址所属{lzh}",
+            en=f"no {len_.lower()} found for the site (by name or within the match distance)")
+    out.matched[found] = np.array([str(x) for x in c.fids[feat[found]]], dtype=object)

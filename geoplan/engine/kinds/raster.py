@@ -1,0 +1,122 @@
+"""``raster``: a statistic of a raster-derived surface under the site, in graded levels.
+
+Only ``surface = "slope"`` (degrees, from the DEM) exists. TOML keys:
+``surface``, ``stat`` (``max``, ``mean`` or ``p90``), ``levels`` — a list of
+``{ above = 25, status = "fail", source = …, verified = … }``, the highest
+level the statistic exceeds deciding the status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import numpy as np
+
+from ...rules import KindSpec, Level, Rule, RuleContext, RuleKind, register
+from ..outcome import Outcome, fmt
+from .base import KindInput, mask_of
+
+__all__ = ["Raster", "RasterSpec"]
+
+Stat = Literal["max", "mean", "p90"]
+_LEVEL_KEYS = {"above", "status", "source", "verified"}
+
+
+@dataclass(frozen=True)
+class RasterSpec(KindSpec):
+    """The parameters of a ``raster`` rule: levels sorted from the highest threshold down."""
+
+    surface: str = "slope"
+    stat: Stat = "max"
+    levels: tuple[Level, ...] = ()
+
+
+@register
+class Raster(RuleKind[RasterSpec]):
+    """``raster``: the slope statistic under the site above a level → that level's status."""
+
+    name = "raster"
+    spec_type = RasterSpec
+    keys = frozenset({"surface", "stat", "levels"})
+    reads = "raster"
+
+    def parse(self, ctx: RuleContext) -> RasterSpec:
+        """``surface``, ``stat`` and ``levels`` (at least one)."""
+        raw = ctx.raw
+        surface = raw.get("surface", "slope")
+        if surface != "slope":
+            raise ctx.fail("surface", "only 'slope' (degrees, from the DEM) is available")
+        stat = raw.get("stat", "max")
+        if stat not in ("max", "mean", "p90"):
+            raise ctx.fail("stat", "must be max, mean or p90")
+        levels_raw = raw.get("levels")
+        if not isinstance(levels_raw, list) or not levels_raw:
+            raise ctx.fail("levels", "write levels = [{ above = 25, status = \"fail\", "
+                                     "source = …, verified = … }, …]")
+        levels = [_level(ctx, lv) for lv in levels_raw]
+        levels.sort(key=lambda lv: -lv.threshold.value)
+        return RasterSpec(surface=surface, stat=cast(Stat, stat), levels=tuple(levels))
+
+    def threshold_text(self, rule: Rule) -> str:
+        """``max slope > 25° → fail; max slope > 15° → warn``."""
+        spec = self.spec_of(rule)
+        return "; ".join(f"{spec.stat} {spec.surface} > {lv.threshold.value:g}° → {lv.status}"
+                         for lv in spec.levels)
+
+    def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
+        """Zonal slope per site, held against the levels from the highest down."""
+        from ...raster import zonal_slope
+
+        spec = self.spec_of(rule)
+        dem, st, n = data.dem(), data.sites, out.n
+        idx = np.flatnonzero(data.active)
+        if not len(idx):
+            return ""
+        zr = zonal_slope(dem, st.geom[idx], crs=data.workspace.crs, stat=spec.stat)
+        val = np.full(n, np.nan)
+        val[idx] = zr.values
+        zst = np.full(n, "", dtype=object)
+        zst[idx] = zr.status
+        reason = np.full(n, "", dtype=object)
+        reason[idx] = zr.reason
+        m = mask_of(idx, n)
+        okm = m & (zst == "ok")
+        out.set(m, measure=val, unit="deg")
+        assigned = np.zeros(n, dtype=bool)
+        for lv in spec.levels:  # sorted from the highest threshold down
+            hit = okm & ~assigned & (val > lv.threshold.value + 1e-9)
+            out.set(hit, status=lv.status, threshold=lv.threshold.value,
+                    zh=f"宅基范围内{spec.stat}坡度 " + fmt(val, ".1f") +
+                       f"°，超过 {lv.threshold.value:g}°",
+                    en=f"{spec.stat} slope under the site " + fmt(val, ".1f") +
+                       f"°, above {lv.threshold.value:g}°")
+            assigned |= hit
+        low = okm & ~assigned
+        lowest = min(lv.threshold.value for lv in spec.levels)
+        out.set(low, threshold=lowest, zh=f"宅基范围内{spec.stat}坡度 " + fmt(val, ".1f") + "°",
+                en=f"{spec.stat} slope under the site " + fmt(val, ".1f") + "°")
+        outside = m & (zst == "outside")
+        out.set(outside, status="error", zh="选址超出DEM范围，无法计算坡度",
+                en=reason)
+        nod = m & ((zst == "nodata") | (zst == "empty"))
+        out.set(nod, status="not_checked", zh="选址处DEM无数据，无法计算坡度", en=reason)
+        return ""
+
+
+def _level(ctx: RuleContext, lv: object) -> Level:
+    if not isinstance(lv, dict) or "above" not in lv:
+        raise ctx.fail("levels", f"level {lv!r} needs 'above'")
+    if set(lv) - _LEVEL_KEYS:
+        raise ctx.fail("levels", f"unknown key(s) {sorted(set(lv) - _LEVEL_KEYS)}; "
+                                 "a level is { above = …, status = …, source = …, "
+                                 "verified = … }")
+    status = lv.get("status", ctx.severity)
+    if status not in ("fail", "warn"):
+        raise ctx.fail("levels", f"status must be fail or warn, got {status!r}")
+    th = ctx.threshold("levels", {"value": lv["above"],
+                                  **{k: v for k, v in lv.items()
+                                     if k in ("source", "verified")}}, "deg")
+    if th.value > 90:
+        raise ctx.fail("levels", f"a slope above {th.value:g}° cannot occur")
+    return Level(threshold=th, status=status)

@@ -1,0 +1,303 @@
+"""``setback``: the site must keep at least a distance from every feature of the layer.
+
+The distance is fixed (``distance_m``) or looked up per feature from an
+attribute (``distance_table``, e.g. a power line's ``voltage_kv`` → its
+protection corridor). A feature whose value gives no row of the table still
+has a corridor at least the table's smallest: closer than that the site
+fails whatever the value; between the smallest and the largest distance the
+answer depends on the value, so the site is ``not_checked``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ...rules import DistanceTable, KindSpec, Rule, RuleContext, RuleKind, Threshold, register
+from ..outcome import (
+    EPS_M,
+    Outcome,
+    fmt,
+    group_reduce,
+    joined_ids,
+    layer_label,
+    union_per_site,
+    where_text,
+)
+from .base import KindInput, mask_of
+
+__all__ = ["Setback", "SetbackSpec"]
+
+
+@dataclass(frozen=True)
+class SetbackSpec(KindSpec):
+    """The parameters of a ``setback`` rule: one distance, or a table of distances.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geoplan.rules import Threshold
+    >>> spec = SetbackSpec(Threshold(15.0, "m", "s", True))
+    >>> spec.distance_m.value, spec.distance_table, spec.search_m
+    (15.0, None, 15.0)
+    >>> spec.required(np.array([np.nan, 3.0])).tolist()
+    [15.0, 15.0]
+    """
+
+    distance: Threshold | DistanceTable
+
+    @property
+    def distance_m(self) -> Threshold | None:
+        """The fixed distance, or ``None`` when it comes from a table."""
+        return self.distance if isinstance(self.distance, Threshold) else None
+
+    @property
+    def distance_table(self) -> DistanceTable | None:
+        """The table of distances, or ``None`` when the distance is fixed."""
+        return self.distance if isinstance(self.distance, DistanceTable) else None
+
+    @property
+    def search_m(self) -> float:
+        """The farthest any feature's corridor reaches (the table's largest distance)."""
+        d = self.distance
+        return d.max_distance if isinstance(d, DistanceTable) else d.value
+
+    @property
+    def min_m(self) -> float:
+        """The narrowest corridor: closer than this fails whatever a feature's value."""
+        d = self.distance
+        return d.min_distance if isinstance(d, DistanceTable) else d.value
+
+    def required(self, values: np.ndarray) -> np.ndarray:
+        """Per feature, the distance required from it (``nan`` where the table has no row).
+
+        ``values`` holds each feature's attribute (the table's ``field``); for a
+        fixed distance only its length is read.
+        """
+        d = self.distance
+        if isinstance(d, DistanceTable):
+            return np.array([d.distance_for(v) for v in values])
+        return np.full(len(values), d.value)
+
+
+@register
+class Setback(RuleKind[SetbackSpec]):
+    """``setback``: distance to the nearest feature ≥ the required distance."""
+
+    name = "setback"
+    spec_type = SetbackSpec
+    keys = frozenset({"distance_m", "distance_table"})
+
+    def parse(self, ctx: RuleContext) -> SetbackSpec:
+        """Exactly one of ``distance_m`` (a threshold) and ``distance_table``."""
+        raw = ctx.raw
+        has_d, has_t = "distance_m" in raw, "distance_table" in raw
+        if has_d == has_t:
+            raise ctx.fail("distance_m", "a setback needs exactly one of distance_m or "
+                                         "distance_table")
+        if has_d:
+            return SetbackSpec(ctx.threshold("distance_m", raw["distance_m"], "m"))
+        return SetbackSpec(ctx.distance_table(raw["distance_table"]))
+
+    def comparator(self, rule: Rule | None) -> str:
+        """``≥``: a setback is a least distance."""
+        return "≥"
+
+    def threshold_text(self, rule: Rule) -> str:
+        """``≥ 15 m`` or ``≥ by voltage_kv: ≤10→5 m, …``."""
+        return f"≥ {self.spec_of(rule).distance}"
+
+    def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
+        """The nearest distance per site, held against each close feature's requirement."""
+        spec = self.spec_of(rule)
+        c, table = data.layer(), spec.distance_table
+        if not data.active.any():
+            return ""
+        if table is not None and table.field not in c.gdf.columns:
+            lzh, len_ = layer_label(rule)
+            out.set(data.active, status="not_checked",
+                    zh=f"{lzh}缺少字段 {table.field}，无法确定保护距离",
+                    en=f"the {len_} layer has no {table.field} field, so the required distance "
+                       "is unknown; map it in geoplan.toml")
+            return ""
+        vals = (pd.to_numeric(c.gdf[table.field], errors="coerce").to_numpy(dtype=float)
+                if table is not None else np.full(len(c.geoms), np.nan))
+        p = _pairs(spec, data, vals)
+        _judge(rule, spec, data, p, vals, out)
+        return ""
+
+
+@dataclass
+class _Pairs:
+    """Site × feature pairs within the farthest corridor, and the nearest feature per site."""
+
+    idx: np.ndarray          # active sites
+    si: np.ndarray           # pair: site
+    qf: np.ndarray           # pair: feature
+    d: np.ndarray            # pair: distance
+    req: np.ndarray          # per feature: required distance (nan: unknown)
+    unknown: np.ndarray      # pair: the feature's value gives no row of the table
+    r_eff: np.ndarray        # pair: the distance held against (the smallest when unknown)
+    viol: np.ndarray         # pair: closer than required
+    undecided: np.ndarray    # pair: unknown value, between the smallest and largest corridor
+    nearest: np.ndarray      # per site: distance to the nearest feature
+    nearest_req: np.ndarray  # per site: that feature's required distance (tables)
+
+
+def _pairs(spec: SetbackSpec, data: KindInput, vals: np.ndarray) -> _Pairs:
+    c, st, n = data.layer(), data.sites, data.n
+    table = spec.distance_table
+    idx = np.flatnonzero(data.active)
+    req = spec.required(vals)
+    search = spec.search_m
+    qs, qf, d = c.within_distance(st.geom[idx], search)
+    r = req[qf]
+    unknown = np.isnan(r)  # the feature's value gives no row of the table
+    # Whatever such a feature's value, its corridor is at least the table's smallest
+    # (a fail inside it); between the smallest and the largest the answer depends on
+    # the value (not_checked); beyond the largest no row of the table reaches.
+    r_eff = np.where(unknown, table.min_distance if table is not None else np.nan, r)
+    viol = d < r_eff - EPS_M
+    undecided = unknown & ~viol & (d < search - EPS_M)
+    # nearest of all features, for the pass message and measure
+    nearest = np.full(n, np.nan)
+    nearest_req = np.full(n, np.nan)
+    if table is not None:  # the nearest feature's own distance is the threshold shown
+        qi, nd = c.nearest(st.geom[idx])
+        nearest[idx[qi[0]]] = nd
+        nearest_req[idx[qi[0]]] = req[qi[1]]
+    else:
+        qs_n, nd = c.nearest_distance(st.geom[idx])
+        nearest[idx[qs_n]] = nd
+    return _Pairs(idx=idx, si=idx[qs], qf=qf, d=d, req=req, unknown=unknown, r_eff=r_eff,
+                  viol=viol, undecided=undecided, nearest=nearest, nearest_req=nearest_req)
+
+
+@dataclass
+class _Worst:
+    """Per site, its violating pair with the largest shortfall."""
+
+    d: np.ndarray
+    r: np.ndarray
+    v: np.ndarray
+    unk: np.ndarray
+    desc_zh: np.ndarray
+    desc_en: np.ndarray
+
+
+def _worst(p: _Pairs, n: int, vals: np.ndarray, desc: tuple[np.ndarray, np.ndarray] | None,
+           ) -> _Worst:
+    w = _Worst(d=np.full(n, np.nan), r=np.full(n, np.nan), v=np.full(n, np.nan),
+               unk=np.zeros(n, dtype=bool), desc_zh=np.full(n, "", dtype=object),
+               desc_en=np.full(n, "", dtype=object))
+    vio_site = p.si[p.viol]
+    if not len(vio_site):
+        return w
+    short = (p.r_eff - p.d)[p.viol]
+    order = np.lexsort((-short, vio_site))
+    first = np.r_[True, np.diff(vio_site[order]) != 0]
+    sel = order[first]
+    ws_ = vio_site[sel]
+    w.d[ws_] = p.d[p.viol][sel]
+    w.r[ws_] = p.r_eff[p.viol][sel]
+    if desc is not None:
+        wf = p.qf[p.viol][sel]
+        w.v[ws_] = vals[wf]
+        w.unk[ws_] = p.unknown[p.viol][sel]
+        w.desc_zh[ws_] = desc[0][wf]
+        w.desc_en[ws_] = desc[1][wf]
+    return w
+
+
+def _judge(rule: Rule, spec: SetbackSpec, data: KindInput, p: _Pairs, vals: np.ndarray,
+           out: Outcome) -> None:
+    c, n = data.layer(), out.n
+    lzh, len_ = layer_label(rule)
+    table = spec.distance_table
+    desc = _unusable_values(table, vals) if table is not None else None
+    w = _worst(p, n, vals, desc)
+    vio_site = p.si[p.viol]
+    bad = mask_of(vio_site, n)
+    unk = mask_of(p.si[p.undecided], n) & ~bad
+    m = mask_of(p.idx, n)
+    out.set(m, measure=p.nearest, unit="m",
+            threshold=p.nearest_req if table is not None else spec.search_m)
+    zh_bad, en_bad = _violation_text(lzh, len_, table, w)
+    out.set(bad, status=rule.severity, measure=w.d, threshold=w.r, zh=zh_bad, en=en_bad)
+    out.matched[bad] = joined_ids(vio_site, c.fids[p.qf][p.viol], n)[bad]
+    if table is not None and desc is not None and unk.any():
+        _undecided(lzh, len_, table, c.fids, p, desc, unk, out)
+    okm = m & ~bad & ~unk
+    out.set(okm, zh=f"距最近{lzh} " + fmt(p.nearest, ".1f") + " 米",
+            en=fmt(p.nearest, ".1f") + f" m from the nearest {len_}")
+    if bad.any():
+        # evidence: the part of the site inside the required buffer of the violating features
+        st = data.sites
+        vs, vf, vr = vio_site, p.qf[p.viol], p.r_eff[p.viol]
+        zone = shapely.buffer(c.local(vf, shapely.bounds(st.geom[vs]), vr + 1.0), vr)
+        pieces = shapely.intersection(st.geom[vs], zone)
+        ev, ev_sites = union_per_site(vs, pieces, n, disjoint=False)
+        out.ev_idx.append(ev_sites)
+        out.ev_geom.append(ev[ev_sites])
+
+
+def _violation_text(lzh: str, len_: str, table: DistanceTable | None, w: _Worst,
+                    ) -> tuple[object, object]:
+    """The message of a site closer than required (zh, en)."""
+    known_zh = "距" + lzh + (f"（{table.field} = " + fmt(w.v, "g") + "）"
+                             if table is not None else "") + \
+        "仅 " + fmt(w.d, ".1f") + " 米，小于要求的 " + fmt(w.r, "g") + " 米"
+    known_en = "only " + fmt(w.d, ".1f") + f" m from the {len_}" + \
+        (f" ({table.field} = " + fmt(w.v, "g") + ")" if table is not None else "") + \
+        "; at least " + fmt(w.r, "g") + " m required"
+    if table is None:
+        return known_zh, known_en
+    field_ = table.field
+    unk_zh = ("距" + lzh + "仅 " + fmt(w.d, ".1f") + f" 米，其 {field_} 未知（" +
+              w.desc_zh + f"），但表中最小的保护距离也有 {table.min_distance:g} 米："
+              "无论取值如何，均位于保护区内")
+    unk_en = ("only " + fmt(w.d, ".1f") + f" m from the {len_}, whose {field_} is "
+              "unknown (" + w.desc_en + f"); every distance in the table is at least "
+              f"{table.min_distance:g} m, so the site is inside its protection zone "
+              "whatever the value")
+    return where_text(w.unk, unk_zh, known_zh), where_text(w.unk, unk_en, known_en)
+
+
+def _undecided(lzh: str, len_: str, table: DistanceTable, fids: np.ndarray, p: _Pairs,
+               desc: tuple[np.ndarray, np.ndarray], unk: np.ndarray, out: Outcome) -> None:
+    """Sites near a feature of unknown value, beyond the smallest corridor: not_checked."""
+    n = out.n
+    us, uf = p.si[p.undecided], p.qf[p.undecided]
+    unk_fids = joined_ids(us, fids[uf], n)
+    u_zh = joined_ids(us, desc[0][uf], n)
+    u_en = joined_ids(us, desc[1][uf], n)
+    u_d = group_reduce(us, p.d[p.undecided], n, how="min")
+    out.set(unk, status="not_checked", measure=u_d, threshold=np.nan,
+            zh=f"{lzh}（要素 " + unk_fids + "）距离 " + fmt(u_d, ".1f") +
+               f" 米，其 {table.field} 未知（" + u_zh + f"）：在表中最小保护距离 "
+               f"{table.min_distance:g} 米之外、最大 {table.max_distance:g} 米之内，是否位于"
+               f"保护区取决于取值；请补全 {table.field}",
+            en=f"the {len_} (fid " + unk_fids + ") " + fmt(u_d, ".1f") +
+               f" m away has no usable {table.field} (" + u_en + "): beyond the smallest "
+               f"distance in the table ({table.min_distance:g} m) but within the largest "
+               f"({table.max_distance:g} m), so whether the site is inside its protection "
+               f"zone depends on the value; fill {table.field}")
+    out.matched[unk] = unk_fids[unk]
+
+
+def _unusable_values(table: DistanceTable, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per feature, why its value gives no row of ``table`` (zh, en); ``""`` where it does."""
+    zh = np.full(len(vals), "", dtype=object)
+    en = np.full(len(vals), "", dtype=object)
+    nan = np.isnan(vals)
+    zh[nan], en[nan] = "为空或无法识别", "NULL or unreadable"
+    for i in np.flatnonzero(~nan & (vals < 0)):
+        zh[i], en[i] = f"{vals[i]:g}，为负值", f"{vals[i]:g}, negative"
+    for i in np.flatnonzero(~nan & (vals > table.top)):
+        zh[i] = f"{vals[i]:g}，超出表中最高一行 {table.top:g}（单位是否误为伏？）"
+        en[i] = (f"{vals[i]:g}, above the table's last row ({table.top:g}); volts instead "
+                 "of kV?")
+    return zh, en

@@ -1,0 +1,52 @@
+"""``within``: the site must lie inside the layer (e.g. the village construction boundary).
+
+Measures the part of the site outside the layer: area for a footprint, length
+for a road centreline without width; a point is inside or not. TOML key:
+``tolerance_m2`` (default 1 m²).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...rules import KindSpec, Rule, RuleContext, RuleKind, register
+from ..outcome import Outcome
+from .base import KindInput
+from .overlap import Zone, measure_overlap
+
+__all__ = ["Within", "WithinSpec"]
+
+
+@dataclass(frozen=True)
+class WithinSpec(KindSpec):
+    """The parameters of a ``within`` rule (``tolerance_m`` is fixed)."""
+
+    tolerance_m2: float = 1.0
+    tolerance_m: float = 0.5
+
+
+@register
+class Within(RuleKind[WithinSpec]):
+    """``within``: no more than ``tolerance_m2`` of the site outside the layer."""
+
+    name = "within"
+    spec_type = WithinSpec
+    keys = frozenset({"tolerance_m2"})
+
+    def parse(self, ctx: RuleContext) -> WithinSpec:
+        """Optional ``tolerance_m2``."""
+        return WithinSpec(tolerance_m2=ctx.optional_number("tolerance_m2", 1.0, unit="m2"))
+
+    def threshold_text(self, rule: Rule) -> str:
+        """``outside > 1 m²``."""
+        return f"outside > {self.spec_of(rule).tolerance_m2:g} m²"
+
+    def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
+        """The part of each site outside the layer (polygon layers only)."""
+        spec = self.spec_of(rule)
+        family = data.layer().family
+        if family != "polygon":
+            return f"a {rule.kind} rule needs a polygon layer; {rule.layer} holds {family}s"
+        measure_overlap(rule, Zone(inside=False, tolerance_m2=spec.tolerance_m2,
+                                   tolerance_m=spec.tolerance_m), data, out)
+        return ""
