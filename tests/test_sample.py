@@ -1,4 +1,4 @@
-"""Tests of the synthetic sample workspace generator (geoplan.sample).
+"""Tests of the synthetic sample workspace generator (geoplan.datasets.yining).
 
 The checks on the batches re-derive what each site touches with plain geopandas /
 rasterio logic on the written files (not with the generator's internals) and compare
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import pathlib
+import subprocess
+import sys
 import tomllib
 
 import geopandas as gpd
@@ -20,7 +22,9 @@ import rasterio.features
 import rasterio.windows
 import shapely
 
-import geoplan.sample as sample
+from geoplan.datasets import build_sample_workspace
+from geoplan.datasets.yining import build as yining_build
+from geoplan.datasets.yining.writer import WORKSPACE_TOML, environment
 from geoplan.errors import DataFileError
 from geoplan.kinds import KINDS
 
@@ -61,12 +65,12 @@ def _hashes(root: pathlib.Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    return sample.build_sample_workspace(tmp_path_factory.mktemp("a") / "layers")
+    return build_sample_workspace(tmp_path_factory.mktemp("a") / "layers")
 
 
 @pytest.fixture(scope="module")
 def ws_again(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    return sample.build_sample_workspace(tmp_path_factory.mktemp("b") / "layers")
+    return build_sample_workspace(tmp_path_factory.mktemp("b") / "layers")
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +124,10 @@ def test_build_is_byte_identical(ws: pathlib.Path, ws_again: pathlib.Path) -> No
 
 def test_committed_layers_match_fresh_build(ws: pathlib.Path) -> None:
     readme = COMMITTED / "README.md"
-    assert readme.is_file(), "layers/ is missing: run `python -m geoplan.sample layers --overwrite`"
+    assert readme.is_file(), "layers/ is missing: run `python -m geoplan.datasets layers --overwrite`"
     recorded = [ln for ln in readme.read_text(encoding="utf-8").splitlines()
                 if ln.startswith("Build environment:")]
-    current = f"Build environment: {sample._environment()}"
+    current = f"Build environment: {environment()}"
     if recorded != [current]:
         pytest.skip("layers/ was built with other library versions "
                     f"({recorded[0] if recorded else 'unknown'}); byte equality is not expected")
@@ -131,7 +135,7 @@ def test_committed_layers_match_fresh_build(ws: pathlib.Path) -> None:
     assert sorted(committed) == sorted(fresh), "layers/ holds other files than a fresh build"
     stale = sorted(k for k in fresh if fresh[k] != committed[k])
     assert not stale, (f"layers/ is stale ({stale}): rebuild it with "
-                       "`python -m geoplan.sample layers --overwrite`")
+                       "`python -m geoplan.datasets layers --overwrite`")
 
 
 # ---- files, CRSs, labels -------------------------------------------------------------------
@@ -174,11 +178,32 @@ def test_toml_declares_scheme_and_derived_layers(ws: pathlib.Path) -> None:
     assert cfg["layers"]["farmland"] == {"from": "landuse", "where": "code in farmland"}
 
 
+def test_python_dash_m_builds_and_refuses(tmp_path: pathlib.Path) -> None:
+    """``python -m geoplan.datasets`` (named in layers/README.md): help, and exit 2 on a bad folder."""
+    run = [sys.executable, "-m", "geoplan.datasets"]
+    r = subprocess.run([*run, "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0
+    assert "--seed" in r.stdout
+    assert "--overwrite" in r.stdout
+    (tmp_path / "notes.txt").write_text("keep me")
+    r = subprocess.run([*run, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "not empty" in r.stderr
+
+
+def test_the_runtime_core_does_not_load_the_generator() -> None:
+    code = ("import sys, geoplan, geoplan.cli, geoplan.maps, geoplan.report, geoplan.scale; "
+            "print(sorted(m for m in sys.modules if m.startswith('geoplan.datasets')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
 def test_readme_is_bilingual_and_says_synthetic(ws: pathlib.Path) -> None:
     text = (ws / "README.md").read_text(encoding="utf-8")
     assert "SYNTHETIC" in text
     assert "合成示例数据" in text
-    assert "python -m geoplan.sample layers --overwrite" in text
+    assert "python -m geoplan.datasets layers --overwrite" in text
 
 
 # ---- layer content ---------------------------------------------------------------------------
@@ -401,12 +426,12 @@ def test_road_batch(roads: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame]
 def test_refuses_non_empty_directory(tmp_path: pathlib.Path) -> None:
     (tmp_path / "notes.txt").write_text("keep me")
     with pytest.raises(DataFileError, match="not empty") as exc:
-        sample.build_sample_workspace(tmp_path)
+        build_sample_workspace(tmp_path)
     assert str(tmp_path) in str(exc.value)
     assert "overwrite" in str(exc.value)
     # overwrite only replaces a previous sample workspace, never a foreign directory
     with pytest.raises(DataFileError, match="refusing to overwrite"):
-        sample.build_sample_workspace(tmp_path, overwrite=True)
+        build_sample_workspace(tmp_path, overwrite=True)
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
@@ -414,7 +439,7 @@ def test_refuses_a_file(tmp_path: pathlib.Path) -> None:
     target = tmp_path / "layers"
     target.write_text("x")
     with pytest.raises(DataFileError, match="is a file"):
-        sample.build_sample_workspace(target)
+        build_sample_workspace(target)
 
 
 def test_failed_build_leaves_nothing(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -424,23 +449,23 @@ def test_failed_build_leaves_nothing(tmp_path: pathlib.Path, monkeypatch: pytest
         (out / "village.gpkg").write_bytes(b"half")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sample, "_generate", lambda seed: world)
-    monkeypatch.setattr(sample, "_write_workspace", broken_write)
+    monkeypatch.setattr(yining_build, "generate", lambda seed: world)
+    monkeypatch.setattr(yining_build, "write_workspace", broken_write)
     with pytest.raises(RuntimeError, match="disk full"):
-        sample.build_sample_workspace(tmp_path / "layers")
+        build_sample_workspace(tmp_path / "layers")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_overwrite_replaces_previous_sample(tmp_path: pathlib.Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_write(w: object, out: pathlib.Path) -> None:
-        (out / "geoplan.toml").write_text(sample._TOML, encoding="utf-8")
+        (out / "geoplan.toml").write_text(WORKSPACE_TOML, encoding="utf-8")
 
-    monkeypatch.setattr(sample, "_generate", lambda seed: object())
-    monkeypatch.setattr(sample, "_write_workspace", fake_write)
+    monkeypatch.setattr(yining_build, "generate", lambda seed: object())
+    monkeypatch.setattr(yining_build, "write_workspace", fake_write)
     target = tmp_path / "layers"
-    sample.build_sample_workspace(target)
+    build_sample_workspace(target)
     (target / "stale.gpkg").write_bytes(b"old")
-    sample.build_sample_workspace(target, overwrite=True)
+    build_sample_workspace(target, overwrite=True)
     assert sorted(p.name for p in target.iterdir()) == ["geoplan.toml"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["layers"]

@@ -1,0 +1,211 @@
+"""Commands that check a batch of sites: ``check``, ``demo``, ``map``, ``report``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .handler import EXIT_FAIL_ON, friendly_errors
+from .options import batch_options, check_basemap, map_options, writable_file, writable_folder
+from .output import print_result_summary, print_site_notes, print_verdicts
+
+__all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
+
+
+@click.command("check")
+@batch_options(crs_help="CRS of the site coordinates (CSV x/y, or a file without one).")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for findings.csv, verdicts.csv, results.gpkg, summary.json, map.html, "
+                   "report.html.")
+@click.option("--fail-on", type=click.Choice(["fail", "warn", "none"]), default="none",
+              show_default=True, help="Exit 1 when any site reaches this level.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+@click.option("--engine", "engine", type=click.Choice(["local", "dask"]), default="local",
+              show_default=True, help="local: this process; dask: spatial partitions on a dask "
+              "cluster (needs geoplan[dask]).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler of an existing cluster (tcp://host:8786); implies "
+                   "--engine dask. Default: a local cluster, one worker per core.")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Check N sites at a time. With --out and the local engine the outputs are "
+                   "written chunk by chunk in bounded memory (no map or report); with dask, "
+                   "the largest partition.")
+@map_options
+@friendly_errors
+def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
+              id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
+              footprint_m: float | None, out: Path | None, fail_on: str, quiet: bool,
+              engine: str = "local", scheduler: str | None = None,
+              chunk_size: int | None = None,
+              basemap: str | None = None, tk: str | None = None, offline: bool = False) -> None:
+    """Check a batch of SITES (vector file or CSV of coordinates) against a workspace.
+
+    Every input row gets a verdict (fail / error / warn / not_checked / pass)
+    with measured reasons and the plan clause behind each.
+    """
+    from ..result import check
+    from ..sites import read_sites
+
+    if out is not None:
+        writable_folder(out)  # before the long check, not after it
+        check_basemap(basemap, offline, tk)
+    if scheduler:
+        engine = "dask"
+    if engine == "local" and chunk_size is not None and out is not None:
+        from ..scale import check_to_files
+
+        summary = check_to_files(sites, workspace, out, chunk_size=chunk_size, rules=rules,
+                                 subject=subject, id_field=id_field, footprint_m=footprint_m,
+                                 crs=crs, gcj02=gcj02, layer=layer,
+                                 progress=not quiet and sys.stderr.isatty())
+        verdicts = summary["verdicts"]
+        if not quiet:
+            click.echo(f"{summary['sites']} {summary['subject']} sites 个选址, chunks of "
+                       f"{chunk_size}, pack 规则包 {summary['rule_pack']['name']}")
+            for r in summary["rules_not_checked"]:
+                click.echo(f"  NOT CHECKED 未核查 {r['rule_id']}: {r['reason']}")
+            print_verdicts(verdicts)
+            click.echo(f"outputs 输出: {out}")
+        _exit_on(fail_on, verdicts)
+        return
+
+    gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
+    site_notes = print_site_notes(gdf, quiet)
+    if engine == "dask":
+        from ..dask_engine import check_dask
+
+        res = check_dask(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
+                         footprint_m=footprint_m, scheduler=scheduler, chunk_size=chunk_size)
+    elif chunk_size is not None:
+        from ..scale import check_chunked
+
+        res = check_chunked(gdf, workspace, chunk_size=chunk_size, rules=rules,
+                            subject=subject, id_field=id_field, footprint_m=footprint_m)
+    else:
+        res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
+                    footprint_m=footprint_m, progress=not quiet and sys.stderr.isatty())
+    res.summary["sites_source"] = str(sites)
+    res.summary["gcj02_converted"] = gcj02
+    res.summary["sites_notes"] = site_notes
+    if out is not None:
+        res.to_files(out, offline=offline, basemap=basemap, tk=tk)
+    if not quiet:
+        print_result_summary(res, out)
+    _exit_on(fail_on, res.counts())
+
+
+def _exit_on(fail_on: str, counts: Any) -> None:
+    """Exit 1 when a site reached the ``--fail-on`` level (``fail``, or ``warn`` and worse)."""
+    if fail_on == "fail" and counts.get("fail", 0) > 0:
+        sys.exit(EXIT_FAIL_ON)
+    if fail_on == "warn" and counts.get("fail", 0) + counts.get("warn", 0) > 0:
+        sys.exit(EXIT_FAIL_ON)
+
+
+@click.command("demo")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("geoplan-demo"), show_default=True,
+              help="Folder for the outputs (houses/ and roads/ inside).")
+@click.option("--workspace", "-w", type=click.Path(path_type=Path), default=None,
+              help="Sample workspace (default: ./layers, built if missing).")
+@map_options
+@friendly_errors
+def demo_cmd(out: Path, workspace: Path | None, basemap: str | None = None,
+             tk: str | None = None, offline: bool = False) -> None:
+    """Check both sample batches (proposed houses and roads) on the sample workspace."""
+    from ..result import check
+    from ..workspace import open_workspace
+
+    writable_folder(out)
+    check_basemap(basemap, offline, tk)
+
+    ws_path = workspace or Path("layers")
+    if not (ws_path / "batches" / "proposed_houses.gpkg").exists():
+        from ..datasets import build_sample_workspace
+
+        click.echo(f"building the sample workspace 生成示例数据 in {ws_path} …")
+        build_sample_workspace(ws_path, overwrite=False)
+    ws = open_workspace(ws_path)
+    click.echo(f"workspace 工作空间 {ws_path}: {len(ws.layers)} layers, working CRS "
+               f"EPSG:{ws.crs.to_epsg()}\n")
+    for name, subject in (("proposed_houses", "house"), ("proposed_roads", "road")):
+        res = check(ws_path / "batches" / f"{name}.gpkg", ws, subject=subject)
+        target = out / ("houses" if subject == "house" else "roads")
+        res.to_files(target, offline=offline, basemap=basemap, tk=tk)
+        click.echo(f"== {name} ==")
+        print_result_summary(res, target)
+        click.echo("")
+
+
+def _run_batch(sites: Path, workspace: Path, rules: str, subject: str | None,
+               id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
+               footprint_m: float | None) -> Any:
+    """Read SITES and check them (``geoplan map`` and ``geoplan report``): the Result."""
+    from ..result import check
+    from ..sites import read_sites
+
+    gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
+    site_notes = print_site_notes(gdf, False)
+    res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
+                footprint_m=footprint_m, progress=sys.stderr.isatty())
+    res.summary["sites_source"] = str(sites)
+    res.summary["gcj02_converted"] = gcj02
+    res.summary["sites_notes"] = site_notes
+    return res
+
+
+@click.command("map")
+@batch_options()
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("map.html"), show_default=True, help="The HTML map to write.")
+@map_options
+@friendly_errors
+def map_cmd(sites: Path, workspace: Path, rules: str, subject: str | None, id_field: str | None,
+            layer: str | None, crs: str | None, gcj02: bool, footprint_m: float | None,
+            out: Path, basemap: str | None, tk: str | None, offline: bool) -> None:
+    """Check SITES and write an interactive map of the verdicts (one HTML file).
+
+    Constraint layers by group (zh/en), sites coloured by verdict with counts,
+    a popup per site with each failed or warned rule, the evidence on top.
+    """
+    from ..maps import result_map
+
+    writable_file(out)
+    check_basemap(basemap, offline, tk)
+    res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
+    m = result_map(res, basemap=basemap, tk=tk, offline=offline)
+    out.write_text(m.get_root().render(), encoding="utf-8")
+    counts = ", ".join(f"{k} {v}" for k, v in res.counts().items())
+    click.echo(f"map 地图: {out} ({len(res.verdicts)} sites 个选址: {counts})")
+
+
+@click.command("report")
+@batch_options()
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("report.html"), show_default=True, help="The HTML report to write.")
+@click.option("--detail", type=click.Choice(["fail", "warn", "error", "not_checked"]),
+              multiple=True, help="Verdicts that get a section per site (default: fail; "
+                                  "repeatable).")
+@map_options
+@friendly_errors
+def report_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
+               id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
+               footprint_m: float | None, out: Path, detail: tuple[str, ...],
+               basemap: str | None, tk: str | None, offline: bool) -> None:
+    """Check SITES and write the bilingual review report (report.html).
+
+    Verdict counts, a table by rule and by township/village, the map, and a
+    section per failing site with its findings and a small map.
+    """
+    from ..report import result_report
+
+    writable_file(out)
+    check_basemap(basemap, offline, tk)
+    res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
+    result_report(res, out, basemap=basemap, tk=tk, offline=offline,
+                  detail=list(detail) or ["fail"])
+    counts = ", ".join(f"{k} {v}" for k, v in res.counts().items())
+    click.echo(f"report 报告: {out} ({len(res.verdicts)} sites 个选址: {counts})")

@@ -1,0 +1,186 @@
+"""The one error handler of every command, and the exit codes it maps errors to.
+
+====  =====================================================================
+0     done
+1     ``geoplan check``: some site reached the ``--fail-on`` level
+2     unusable input or configuration: the message names the file, layer,
+      row, field or rule key, and the fix (also click's usage errors)
+3     an internal error (a bug): one line on stderr with the path of a log
+      file holding the traceback (in the ``--out`` folder when it can be
+      written, else in the temporary folder)
+130   interrupted (Ctrl-C)
+====  =====================================================================
+
+A crash is never reported as 1, which scripts read as "a site failed".
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .._version import __version__
+from ..errors import GeoplanError
+
+__all__ = [
+    "EXIT_FAIL_ON",
+    "EXIT_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "friendly_errors",
+    "redacted",
+    "write_crash_log",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+"""Done."""
+EXIT_FAIL_ON = 1
+"""``geoplan check --fail-on``: some site reached that level (never a crash)."""
+EXIT_INPUT = 2
+"""Unusable input or configuration, and click's usage errors."""
+EXIT_INTERNAL = 3
+"""An internal error (a bug): the traceback is in a log file."""
+EXIT_INTERRUPTED = 130
+"""Interrupted (Ctrl-C)."""
+
+
+def friendly_errors(fn: F) -> F:
+    """Give a command the exit codes of every command (see the module docstring).
+
+    geoplan's own errors (:class:`~geoplan.errors.GeoplanError`) are unusable
+    input: their one-paragraph message and exit 2. Click's usage errors keep
+    click's handling (exit 2). Anything else is a bug: its traceback goes to a
+    log file, stderr gets one line naming that file, and the exit code is 3.
+
+    Parameters
+    ----------
+    fn
+        The command's callback; its ``out`` or ``output`` argument, when it
+        is a path, is where the log file of an internal error goes first.
+
+    Returns
+    -------
+    callable
+        The wrapped callback, marked ``geoplan_exit_codes = True`` (the tests
+        check that every command has it).
+    """
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GeoplanError as exc:
+            click.echo(f"error / 错误: {exc}", err=True)
+            sys.exit(EXIT_INPUT)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted 已中断", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            out = kwargs.get("out") or kwargs.get("output")
+            log, where = write_crash_log(exc, out if isinstance(out, Path) else None)
+            what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            if log is None:
+                click.echo(f"internal error 内部错误 ({what}); no log file could be written "
+                           f"({where}): please report this message", err=True)
+            else:
+                click.echo(f"internal error 内部错误 ({what}); the traceback is in {log} "
+                           f"({where}): please report it with that file", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    wrapper.geoplan_exit_codes = True  # type: ignore[attr-defined]  # checked by the tests
+    return wrapper  # type: ignore[return-value]
+
+
+def write_crash_log(exc: BaseException, out: Path | None) -> tuple[Path | None, str]:
+    """Write the traceback of ``exc`` to a log file.
+
+    The ``--out`` folder when it exists and can be written (for an ``--out``
+    file, its folder), else the system's temporary folder.
+
+    Parameters
+    ----------
+    exc
+        The unexpected exception.
+    out
+        The command's ``--out`` (a folder, or a file such as ``map.html``), if any.
+
+    Returns
+    -------
+    tuple of (Path or None, str)
+        The log file and which folder it is in; ``None`` and why not when no
+        folder could be written.
+    """
+    ctx = click.get_current_context(silent=True)
+    text = "\n".join([
+        f"geoplan {__version__} internal error, "
+        f"{_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')}",
+        f"command: {ctx.command_path if ctx else 'geoplan'} "
+        f"{json.dumps(redacted(ctx.params if ctx else {}), ensure_ascii=False, default=str)}",
+        f"argv: {' '.join(sys.argv)}",
+        f"python {platform.python_version()} on {platform.platform()}",
+        "",
+        "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    ])
+    name = (f"geoplan-error-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-"
+            f"{os.getpid()}.log")
+    places: list[tuple[Path, str]] = []
+    if out is not None:
+        names_a_file = (out.exists() and not out.is_dir()) or \
+            out.suffix.lower() in (".html", ".htm", ".toml")
+        if names_a_file:
+            places.append((out.parent, "in the folder of --out"))  # --out names a file
+        else:
+            places.append((out, "in the --out folder"))
+    places.append((Path(tempfile.gettempdir()),
+                   "in the temporary folder" + (": --out could not be written" if out else "")))
+    problems = []
+    for folder, where in places:
+        target = folder / name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as err:
+            problems.append(f"{folder}: {err.strerror or err}")
+            continue
+        return target, where
+    return None, "; ".join(problems)
+
+
+def redacted(params: dict[str, Any]) -> dict[str, Any]:
+    """Command options for a log, with keys such as ``--tk`` left out.
+
+    Parameters
+    ----------
+    params
+        The command's parameters (``click.Context.params``).
+
+    Returns
+    -------
+    dict
+        The same keys; the value of ``tk`` and of any key naming a key or a
+        token, when set, replaced by ``"(redacted)"``.
+
+    Examples
+    --------
+    >>> redacted({"tk": "SECRET", "out": "x", "api_key": None})
+    {'tk': '(redacted)', 'out': 'x', 'api_key': None}
+    """
+    return {k: ("(redacted)" if v and (k in ("tk",) or "key" in k or "token" in k) else v)
+            for k, v in params.items()}

@@ -1,0 +1,183 @@
+"""Options shared by several commands, and the checks of an output path made before any work.
+
+- :func:`batch_options` — the inputs of a check (``check``, ``map``, ``report``);
+- :func:`map_options` — ``--basemap``, ``--tk`` and ``--offline`` (every command
+  that writes a map), with :func:`check_basemap`;
+- :func:`writable_folder`, :func:`writable_file` — refuse an ``--out`` that
+  cannot be written (exit 2) before a long check, not after it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import DataFileError
+
+__all__ = [
+    "BASEMAP_NAMES",
+    "batch_options",
+    "check_basemap",
+    "map_options",
+    "writable_file",
+    "writable_folder",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+BASEMAP_NAMES = ["osm", "tianditu", "tianditu-img", "amap", "amap-img", "none"]
+"""The choices of ``--basemap``."""
+
+
+def batch_options(crs_help: str = "CRS of the site coordinates.") -> Callable[[F], F]:
+    """The inputs of a check: SITES, ``--workspace``, ``--rules``, … ``--footprint-m``.
+
+    Parameters
+    ----------
+    crs_help
+        The help text of ``--crs`` (``geoplan check`` says more than
+        ``geoplan map`` and ``geoplan report``).
+
+    Returns
+    -------
+    callable
+        A decorator adding the argument and eight options, in this order:
+        SITES, ``--workspace``, ``--rules``, ``--subject``, ``--id-field``,
+        ``--layer``/``--sheet``, ``--crs``, ``--gcj02``, ``--footprint-m``.
+    """
+
+    def decorate(fn: F) -> F:
+        for opt in reversed([
+            click.argument("sites", type=click.Path(path_type=Path)),
+            click.option("--workspace", "-w", "workspace", required=True,
+                         type=click.Path(path_type=Path),
+                         help="Workspace folder, GeoPackage or geoplan.toml."),
+            click.option("--rules", "-r", default="yining-2025", show_default=True,
+                         help="Built-in pack name or path to a .toml rule pack."),
+            click.option("--subject", type=click.Choice(["house", "road", "project"]),
+                         default=None,
+                         help="What the sites are (default: inferred from the geometry)."),
+            click.option("--id-field", default=None, help="Field holding the site ids."),
+            click.option("--layer", "--sheet", "layer", default=None,
+                         help="Layer of a multi-layer sites file, or sheet of an Excel workbook "
+                              "(default: the first)."),
+            click.option("--crs", default=None, help=crs_help),
+            click.option("--gcj02", is_flag=True, help="Sites were digitised on Amap/Tencent "
+                         "(GCJ-02): convert them first."),
+            click.option("--footprint-m", type=float, default=None,
+                         help="Buffer point sites to a square of this side in metres."),
+        ]):
+            fn = opt(fn)
+        return fn
+
+    return decorate
+
+
+def map_options(fn: F) -> F:
+    """Add ``--basemap``, ``--tk`` and ``--offline``, for the commands that write maps.
+
+    Parameters
+    ----------
+    fn
+        The command's callback.
+
+    Returns
+    -------
+    callable
+        The callback with the three options.
+    """
+    fn = click.option("--offline", is_flag=True,
+                      help="Self-contained map/report: Leaflet inlined, no CDN; default basemap "
+                           "none, so the page makes no request at all.")(fn)
+    fn = click.option("--tk", default=None, envvar="GEOPLAN_TIANDITU_TK", metavar="KEY",
+                      help="Tianditu key for --basemap tianditu[-img] "
+                           "(or GEOPLAN_TIANDITU_TK).")(fn)
+    fn = click.option("--basemap", type=click.Choice(BASEMAP_NAMES), default=None,
+                      help="Map background: osm (default), tianditu, tianditu-img (need --tk), "
+                           "amap, amap-img (overlays shifted to GCJ-02), none (default with "
+                           "--offline).")(fn)
+    return fn
+
+
+def check_basemap(basemap: str | None, offline: bool, tk: str | None) -> None:
+    """Refuse a bad basemap choice before the check runs (exit 2).
+
+    Parameters
+    ----------
+    basemap, offline, tk
+        The values of ``--basemap``, ``--offline`` and ``--tk``.
+
+    Raises
+    ------
+    geoplan.maps.MapError
+        An unknown name, or a tianditu basemap without a key.
+    """
+    from ..maps import resolve_basemaps
+
+    resolve_basemaps(basemap, offline=offline, tk=tk)
+
+
+def writable_folder(folder: Path, option: str = "--out") -> None:
+    """Refuse an output folder that cannot be written, before any work is done (exit 2).
+
+    Nothing is created: the nearest existing folder on the way to ``folder``
+    must be a folder in which a file can be created (a probe file is made and
+    removed at once).
+
+    Parameters
+    ----------
+    folder
+        The output folder, which may not exist yet.
+    option
+        How the message names it (``--out``, ``--output``, ``OUT``…).
+
+    Raises
+    ------
+    DataFileError
+        ``folder`` is a file, lies under a file, or cannot be written.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise DataFileError(f"{folder}: {option} exists and is not a folder; choose another "
+                            f"{option} / 输出路径已存在且不是文件夹，请另选")
+    probe_in = folder.absolute()
+    while not probe_in.exists() and probe_in != probe_in.parent:
+        probe_in = probe_in.parent
+    if not probe_in.is_dir():
+        raise DataFileError(f"{folder}: the output folder ({option}) cannot be created: "
+                            f"{probe_in} is a file, not a folder; choose another {option} / "
+                            "输出文件夹无法创建：路径中有同名文件")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".geoplan-write-test-", dir=probe_in)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DataFileError(f"{folder}: the output folder ({option}) cannot be written — no file "
+                            f"can be created in {probe_in} ({exc.strerror or exc}); choose a "
+                            f"folder you can write to / 输出文件夹不可写，请换一个文件夹") from None
+
+
+def writable_file(path: Path, option: str = "--out") -> None:
+    """Refuse an output file whose folder cannot be written, or which is a folder (exit 2).
+
+    Parameters
+    ----------
+    path
+        The output file, e.g. ``map.html``.
+    option
+        How the message names it.
+
+    Raises
+    ------
+    DataFileError
+        ``path`` is a folder, or its folder cannot be written.
+    """
+    if path.is_dir():
+        raise DataFileError(f"{path}: {option} is a folder; give a file name, e.g. "
+                            f"{path / 'map.html'} / 输出路径是文件夹，请给出文件名")
+    writable_folder(path.parent, f"the folder of {option}")
