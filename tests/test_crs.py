@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import math
+import pkgutil
 import warnings
 
 import geopandas as gpd
@@ -66,9 +68,11 @@ def no_warnings():
 
 
 def test_doctests():
-    result = doctest.testmod(gcrs, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 20
-    assert result.failed == 0
+    modules = [gcrs, *(importlib.import_module(f"geoplan.crs.{m.name}")
+                       for m in pkgutil.iter_modules(gcrs.__path__))]
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS) for m in modules]
+    assert sum(r.attempted for r in results) > 20
+    assert sum(r.failed for r in results) == 0
 
 
 # ---------------------------------------------------------------------------

@@ -10,7 +10,9 @@ on its four diagonal neighbours and 0 on itself.
 from __future__ import annotations
 
 import doctest
+import importlib
 import math
+import pkgutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,6 +36,8 @@ from shapely import (
 )
 
 import geoplan.raster as graster
+import geoplan.raster._grids as grids
+import geoplan.raster.zonal as gzonal
 from geoplan.errors import CRSError, DataFileError
 from geoplan.raster import ZonalResult, slope_degrees, zonal_slope
 from geoplan.workspace import open_workspace
@@ -103,9 +107,11 @@ def holed_dem(tmp_path_factory) -> Path:
 
 
 def test_doctests():
-    result = doctest.testmod(graster, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
+    modules = [graster, *(importlib.import_module(f"geoplan.raster.{m.name}")
+                          for m in pkgutil.iter_modules(graster.__path__))]
+    results = [doctest.testmod(m, optionflags=doctest.ELLIPSIS) for m in modules]
+    assert sum(r.attempted for r in results) > 0
+    assert sum(r.failed for r in results) == 0
 
 
 # --------------------------------------------------------------------------- slope_degrees
@@ -484,13 +490,13 @@ def test_geographic_dem_gives_the_metric_slope(geographic_dem):
 
 def test_geographic_dem_reads_only_a_window(geographic_dem, monkeypatch):
     reads: list[int] = []
-    real = graster._read_masked
+    real = grids._read_masked
 
     def spy(src, r0, c0, h, w):
         reads.append(h * w)
         return real(src, r0, c0, h, w)
 
-    monkeypatch.setattr(graster, "_read_masked", spy)
+    monkeypatch.setattr(grids, "_read_masked", spy)
     r = zonal_slope(geographic_dem, [Point(CX, CY), Point(LEFT + 100, TOP - 100)], crs=4536,
                     max_window_cells=100)
     assert r.status.tolist() == ["ok", "ok"]
@@ -529,18 +535,18 @@ def test_windows_are_bounded_and_do_not_change_results(tmp_path, monkeypatch):
              LineString([cell_centre(150, 140).coords[0], cell_centre(160, 152).coords[0]]),
              cell_box(296, 296, -10)]
     reads: list[tuple[int, int]] = []
-    real = graster._read_masked
+    real = grids._read_masked
 
     def spy(src, r0, c0, h, w):
         reads.append((h, w))
         return real(src, r0, c0, h, w)
 
-    monkeypatch.setattr(graster, "_read_masked", spy)
+    monkeypatch.setattr(grids, "_read_masked", spy)
 
     def no_warp(*args, **kwargs):
         raise AssertionError("a DEM in the working CRS must be read directly, not warped")
 
-    monkeypatch.setattr(graster, "_warped_grid", no_warp)
+    monkeypatch.setattr(gzonal, "warped_grid", no_warp)
     small = {s: zonal_slope(dem, sites, crs=4536, stat=s, max_window_cells=400)
              for s in ("max", "mean", "p90")}
     assert reads
@@ -557,7 +563,7 @@ def test_windows_are_bounded_and_do_not_change_results(tmp_path, monkeypatch):
 
 def test_plan_windows_groups_nearby_sites():
     win = np.array([[0, 3, 0, 3], [1, 4, 2, 5], [900, 903, 900, 903], [0, 1000, 0, 1000]])
-    windows, assign = graster._plan_windows(win, 10_000)
+    windows, assign = gzonal._plan_windows(win, 10_000)
     assert assign[0] == assign[1]
     assert len(set(assign.tolist())) == 3
     for i, w in enumerate(win):
@@ -569,7 +575,7 @@ def test_plan_windows_groups_nearby_sites():
     small = windows[assign[:3]]
     assert ((small[:, 1] - small[:, 0]) * (small[:, 3] - small[:, 2]) <= 10_000).all()
     # Everything fits: one window.
-    windows, assign = graster._plan_windows(win[:3], 10**6)
+    windows, assign = gzonal._plan_windows(win[:3], 10**6)
     assert len(windows) == 1
     assert (assign == 0).all()
 

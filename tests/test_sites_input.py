@@ -88,12 +88,16 @@ def ws(tmp_path: Path) -> Path:
 
 def test_doctests() -> None:
     import doctest
+    import importlib
+    import pkgutil
 
     import geoplan.sites as gsites
 
-    result = doctest.testmod(gsites)
-    assert result.failed == 0
-    assert result.attempted >= 8
+    modules = [gsites, *(importlib.import_module(f"geoplan.sites.{m.name}")
+                         for m in pkgutil.iter_modules(gsites.__path__))]
+    results = [doctest.testmod(m) for m in modules]
+    assert sum(r.failed for r in results) == 0
+    assert sum(r.attempted for r in results) >= 8
 
 
 # ===================================================================== reading one value

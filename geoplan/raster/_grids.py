@@ -1,0 +1,164 @@
+"""The DEM as a north-up grid in the working CRS, and how elevations are read from it.
+
+A DEM already in the working CRS and north-up is read as it is
+(:func:`direct_grid`); any other is warped window by window onto a virtual grid
+in the working CRS at its ground resolution (:func:`warped_grid`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyproj
+import shapely
+from rasterio.transform import Affine
+
+from ..errors import CRSError
+
+__all__ = ["Grid", "crs_name", "direct_grid", "north_up", "same_crs", "warped_grid"]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up grid in the working CRS and how to read elevations on it."""
+
+    transform: Affine
+    width: int
+    height: int
+    footprint: shapely.Geometry  # the DEM's extent in the working CRS
+    read: Callable[[int, int, int, int], npt.NDArray[np.float64]]  # (row, col, h, w)
+
+    @property
+    def xres(self) -> float:
+        return float(self.transform.a)
+
+    @property
+    def yres(self) -> float:
+        return float(-self.transform.e)
+
+
+def same_crs(a: pyproj.CRS, b: pyproj.CRS) -> bool:
+    if a.equals(b, ignore_axis_order=True):
+        return True
+    ea, eb = a.to_epsg(min_confidence=90), b.to_epsg(min_confidence=90)
+    return ea is not None and ea == eb
+
+
+def north_up(t: Affine) -> bool:
+    return t.b == 0 and t.d == 0 and t.a > 0 and t.e < 0
+
+
+def _read_masked(src: Any, r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.float64]:
+    from rasterio.windows import Window
+
+    band = src.read(1, window=Window(c0, r0, w, h), masked=True, out_dtype="float64")
+    return np.ma.filled(band, np.nan)
+
+
+def _footprint(src: Any, to_work: pyproj.Transformer) -> shapely.Geometry:
+    """The DEM's pixel extent as a polygon in the working CRS (edges densified)."""
+    frame = shapely.segmentize(shapely.box(0, 0, src.width, src.height),
+                               max(src.width, src.height) / 64)
+    cols, rows = shapely.get_coordinates(shapely.get_exterior_ring(frame)).T
+    t = src.transform
+    xs = t.a * cols + t.b * rows + t.c
+    ys = t.d * cols + t.e * rows + t.f
+    wx, wy = to_work.transform(xs, ys)
+    return shapely.Polygon(np.column_stack([wx, wy]))
+
+
+def _ground_resolution(src: Any, to_work: pyproj.Transformer) -> tuple[float, float]:
+    """Ground size (m) of one DEM cell along its columns and rows, at the DEM's centre."""
+    t = src.transform
+    c, r = src.width / 2.0, src.height / 2.0
+    pix = np.array([[c, r], [c + 1, r], [c, r + 1]])
+    xs = t.a * pix[:, 0] + t.b * pix[:, 1] + t.c
+    ys = t.d * pix[:, 0] + t.e * pix[:, 1] + t.f
+    wx, wy = to_work.transform(xs, ys)
+    dx = math.hypot(wx[1] - wx[0], wy[1] - wy[0])
+    dy = math.hypot(wx[2] - wx[0], wy[2] - wy[0])
+    if not (math.isfinite(dx) and math.isfinite(dy) and dx > 0 and dy > 0):
+        raise CRSError("cannot work out the DEM's cell size in metres in the working CRS; "
+                       "check the DEM's CRS and that it lies in the working CRS's zone")
+    return dx, dy
+
+
+def direct_grid(src: Any) -> Grid:
+    t = src.transform
+
+    def read(r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.float64]:
+        return _read_masked(src, r0, c0, h, w)
+
+    left, top = t.c, t.f
+    fp = shapely.box(left, top + t.e * src.height, left + t.a * src.width, top)
+    return Grid(transform=t, width=src.width, height=src.height, footprint=fp, read=read)
+
+
+def warped_grid(src: Any, src_crs: pyproj.CRS, work: pyproj.CRS) -> Grid:
+    """A virtual north-up grid in the working CRS at the DEM's ground resolution."""
+    import rasterio.crs
+    from rasterio.warp import Resampling, reproject
+
+    to_work = pyproj.Transformer.from_crs(src_crs, work, always_xy=True)
+    to_src = pyproj.Transformer.from_crs(work, src_crs, always_xy=True)
+    fp = _footprint(src, to_work)
+    if not shapely.is_valid(fp) or fp.is_empty:
+        raise CRSError(f"the DEM ({crs_name(src_crs)}) cannot be mapped into the working CRS "
+                       f"{crs_name(work)}: its extent folds over; use a DEM covering the "
+                       "working CRS's zone or a working CRS covering the DEM")
+    xres, yres = _ground_resolution(src, to_work)
+    minx, miny, maxx, maxy = fp.bounds
+    x0 = math.floor(minx / xres) * xres
+    y0 = math.ceil(maxy / yres) * yres
+    width = max(1, math.ceil((maxx - x0) / xres))
+    height = max(1, math.ceil((y0 - miny) / yres))
+    transform = Affine(xres, 0.0, x0, 0.0, -yres, y0)
+    src_rio_crs = rasterio.crs.CRS.from_wkt(src_crs.to_wkt())
+    dst_rio_crs = rasterio.crs.CRS.from_wkt(work.to_wkt())
+    inv = ~src.transform
+
+    def read(r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.float64]:
+        dst_transform = transform @ Affine.translation(c0, r0)
+        out = np.full((h, w), np.nan, dtype=np.float64)
+        # The source cells under the target window (densified edges, padded 2 cells).
+        frame = shapely.segmentize(shapely.box(c0, r0, c0 + w, r0 + h), max(h, w) / 8)
+        cols, rows = shapely.get_coordinates(frame).T
+        tx = transform.a * cols + transform.c
+        ty = transform.e * rows + transform.f
+        sx, sy = to_src.transform(tx, ty)
+        sx, sy = np.asarray(sx), np.asarray(sy)
+        pc = inv.a * sx + inv.b * sy + inv.c
+        pr = inv.d * sx + inv.e * sy + inv.f
+        if not (np.isfinite(pc).all() and np.isfinite(pr).all()):
+            return out
+        sc0 = max(math.floor(np.min(pc)) - 2, 0)
+        sr0 = max(math.floor(np.min(pr)) - 2, 0)
+        sc1 = min(math.ceil(np.max(pc)) + 2, src.width)
+        sr1 = min(math.ceil(np.max(pr)) + 2, src.height)
+        if sc1 <= sc0 or sr1 <= sr0:
+            return out
+        elev = _read_masked(src, sr0, sc0, sr1 - sr0, sc1 - sc0)
+        reproject(
+            elev, out,
+            src_transform=src.transform @ Affine.translation(sc0, sr0),
+            src_crs=src_rio_crs, src_nodata=np.nan,
+            dst_transform=dst_transform, dst_crs=dst_rio_crs, dst_nodata=np.nan,
+            resampling=Resampling.bilinear,
+            # Plain bilinear interpolation at exact positions: GDAL would otherwise widen the
+            # kernel where the target cell is larger than the source cell (which does not
+            # reproduce a plane) and approximate the transform to 1/8 cell.
+            tolerance=0.0, XSCALE=1, YSCALE=1,
+        )
+        return out
+
+    return Grid(transform=transform, width=width, height=height, footprint=fp, read=read)
+
+
+def crs_name(crs: pyproj.CRS) -> str:
+    epsg = crs.to_epsg(min_confidence=70)
+    return f"EPSG:{epsg}" if epsg else crs.name

@@ -1,0 +1,323 @@
+"""The review report page: its style, a section per failing site, :func:`result_report`."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import folium
+import numpy as np
+import shapely
+
+from .._version import __version__
+from ..checkdata import CheckData
+from ..core import STATUS_LABELS, SUBJECT_LABELS
+from ..kinds import KINDS
+from ..maps import kind_style, map_parts, result_map
+from ..pages import drawable, esc, script_safe, swatch
+from ._tables import area_table, badge, findings_table, rule_table, verdict_table
+from .svg import site_boxes, site_svg
+
+__all__ = ["result_report"]
+
+
+_CSS = """
+html, body { height: auto !important; width: auto !important; }
+body { margin: 0; background: #fafafa; color: #222; font: 14px/1.5 "Microsoft YaHei",
+  "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", system-ui, sans-serif; }
+.gp-report { max-width: 1180px; margin: 0 auto; padding: 18px 24px 60px; background: #fff; }
+h1 { font-size: 24px; margin: 4px 0 2px; } h1 .en { font-size: 17px; }
+h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 2px solid #333; padding-bottom: 3px; }
+h2 .en, h1 .en, th .en, td .en, .en { color: #666; font-weight: normal; }
+h3 { font-size: 16px; margin: 0 0 6px; }
+.meta { color: #444; font-size: 13px; } .meta td { padding: 1px 12px 1px 0; vertical-align: top; }
+.muted { color: #666; }
+.alert { border: 1px solid #d7191c; background: #fdecea; padding: 8px 12px; border-radius: 4px;
+  margin: 10px 0; } .alert.warn { border-color: #e0b84c; background: #fff8e1; }
+.gp-t { border-collapse: collapse; width: 100%; font-size: 13px; margin: 6px 0; }
+.gp-t.narrow { width: auto; min-width: 420px; }
+.gp-t th { background: #f0f0f0; text-align: left; padding: 4px 6px; border-bottom: 1px solid #bbb;
+  font-weight: 600; vertical-align: bottom; }
+.gp-t td { padding: 4px 6px; border-bottom: 1px solid #e5e5e5; vertical-align: top; }
+.gp-t td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.gp-t tr.tot td { font-weight: 700; border-top: 1px solid #999; }
+.gp-t tr.nc td { color: #777; }
+td.c-fail { color: #b3000c; font-weight: 700; } td.c-error { color: #7b3294; font-weight: 700; }
+td.c-warn { color: #a6611a; font-weight: 700; }
+.gp-badge { color: #fff; border-radius: 3px; padding: 1px 6px; font-weight: 600; white-space: nowrap;
+  font-size: 12px; }
+.gp-bar { display: flex; height: 16px; border-radius: 3px; overflow: hidden; margin: 6px 0 8px;
+  max-width: 640px; } .gp-bar span { display: block; height: 100%; }
+.ok { color: #1a7f37; } .ph { color: #a6611a; font-weight: 600; }
+.gp-mapbox { height: 620px; border: 1px solid #bbb; position: relative; }
+.gp-index a { display: inline-block; margin: 0 8px 4px 0; }
+.gp-site { border-top: 1px solid #ccc; padding: 14px 0 6px; page-break-inside: avoid;
+  break-inside: avoid; }
+.gp-site-body { display: flex; gap: 16px; align-items: flex-start; }
+.gp-site-fig { flex: 0 0 auto; width: 262px; }
+.gp-site-fig svg { border: 1px solid #ccc; display: block; }
+.gp-legend { font-size: 11.5px; color: #444; margin-top: 4px; }
+.gp-legend span { display: inline-flex; align-items: center; gap: 3px; margin: 0 8px 2px 0; }
+.gp-site-tab { flex: 1 1 auto; min-width: 0; }
+.gp-f td:nth-child(6) { min-width: 260px; }
+.gp-attrs { color: #444; font-size: 13px; margin-bottom: 6px; }
+.gp-attrs span { margin-right: 14px; }
+.gp-show { font-size: 12px; margin-left: 8px; }
+code { font-size: 12px; color: #444; }
+footer { margin-top: 30px; color: #666; font-size: 12px; }
+@media print { .gp-mapbox { height: 480px; } body { background: #fff; } .gp-show { display: none; } }
+"""
+
+
+_SHOW_JS = """
+document.addEventListener("click", function (e) {
+  var a = e.target.closest ? e.target.closest("a.gp-show") : null;
+  if (!a || !window.geoplan || !window.geoplan.showSite) { return; }
+  e.preventDefault();
+  document.getElementById("gp-map").scrollIntoView({ behavior: "instant", block: "start" });
+  window.geoplan.showSite(parseInt(a.getAttribute("data-row"), 10));
+});
+if (window.geoplan && window.geoplan.map) {
+  var gpm = window.geoplan.map;
+  gpm.scrollWheelZoom.disable();
+  gpm.on("click", function () { gpm.scrollWheelZoom.enable(); });
+}
+"""
+
+
+def _legend(kinds: Sequence[str]) -> str:
+    spans = []
+    for kind in dict.fromkeys(kinds):
+        k = KINDS.get(kind)
+        fam = k.families[0] if k is not None else "polygon"
+        zh = k.label_zh if k is not None else kind
+        spans.append(f"<span>{swatch(kind_style(kind), fam)}{esc(zh)}</span>")
+    return "".join(spans)
+
+
+def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, context_m: float,
+                   svg_size: int, layers: Sequence[str] | None) -> tuple[str, str, int]:
+    v = result.verdicts
+    work = result.workspace.crs
+    geo = v.geometry if v.geometry.crs is not None else v.geometry.set_crs(work)
+    geo_w = np.asarray(geo.to_crs(work).values, dtype=object)
+    sel = np.flatnonzero(v["verdict"].isin(list(detail)).to_numpy())
+    total = len(sel)
+    sel = sel[:max_sections]
+    if total == 0:
+        return "", "", 0
+    site_ids = v["site_id"].astype(str).to_numpy()
+    verdicts = v["verdict"].astype(str).to_numpy()
+    rules = {r.id: r for r in result.pack.rules}
+    ev = result.evidence
+    ev = ev[~(ev.geometry.is_empty | ev.geometry.isna())] if len(ev) else ev
+    ev_by_site: dict[str, list[tuple[shapely.Geometry, str]]] = {}
+    for g, sid, st in zip(ev.geometry.values, ev["site_id"].astype(str), ev["status"].astype(str),
+                          strict=True):
+        ev_by_site.setdefault(sid, []).append((g, st))
+
+    has = drawable(geo_w[sel])
+    shown = sel[has]
+    ev_bounds = {}
+    for j, r in enumerate(shown):
+        items = ev_by_site.get(site_ids[r])
+        if items:
+            ev_bounds[j] = shapely.total_bounds(np.array([g for g, _ in items], dtype=object))
+    boxes = site_boxes(geo_w[shown], ev_bounds, context_m) if len(shown) else np.empty((0, 4))
+    box_geoms = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]) \
+        if len(shown) else np.array([], dtype=object)
+
+    # nearby constraint features for every drawn site, one bulk query per layer
+    nearby: dict[int, list[tuple[str, shapely.Geometry]]] = {}
+    ws = result.workspace
+    kinds = [k for k in (layers if layers is not None else ws.layers)
+             if k in ws.layers and hasattr(ws.layers[k], "gdf") and k != "landuse"]
+    for kind in kinds:
+        gdf = ws.layers[kind].gdf
+        if not len(gdf) or not len(box_geoms):
+            continue
+        qi, fi = gdf.sindex.query(box_geoms, predicate="intersects")
+        gvals = np.asarray(gdf.geometry.values, dtype=object)
+        for a, b in zip(qi, fi, strict=True):
+            nearby.setdefault(int(a), []).append((kind, gvals[b]))
+
+    fields = [c for c in ("name", "owner", "village", "township", "address", "floors", "class",
+                          "width_m") if c in v.columns]
+    f = result.findings
+    f = f[f["site_id"].isin(set(site_ids[sel])) & (f["status"] != "pass")]
+    by_site = {str(k): g for k, g in f.groupby("site_id", sort=False)}
+    empty = f.iloc[:0]
+    index_links = []
+    sections = []
+    row_pos = {int(r): j for j, r in enumerate(shown)}
+    for r in sel:
+        sid = site_ids[r]
+        anchor = f"site-{int(r)}"
+        index_links.append(f'<a href="#{anchor}">{esc(sid)}</a>')
+        attrs = "".join(f"<span><i>{esc(c)}</i> {esc(v[c].iloc[r])}</span>" for c in fields
+                        if esc(v[c].iloc[r]))
+        j = row_pos.get(int(r))
+        if j is not None:
+            near = nearby.get(j, [])
+            svg = site_svg(geo_w[r], verdicts[r], ev_by_site.get(sid, []), near,
+                           tuple(boxes[j]), size=svg_size)
+            legend = _legend([k for k, _ in near])
+            fig = f"<div class='gp-site-fig'>{svg}<div class='gp-legend'>{legend}</div></div>"
+            show = (f'<a class="gp-show" href="#gp-map" data-row="{int(r)}">在地图上查看 show '
+                    f'on map</a>')
+        else:
+            fig = ("<div class='gp-site-fig muted'>无几何图形，无法制图 · no geometry, "
+                   "nothing to draw</div>")
+            show = ""
+        sections.append(
+            f"<section class='gp-site' id='{anchor}'><h3>{badge(verdicts[r])} {esc(sid)}"
+            f"{show}</h3><div class='gp-attrs'>{attrs}</div><div class='gp-site-body'>{fig}"
+            f"<div class='gp-site-tab'>{findings_table(by_site.get(sid, empty), rules)}"
+            f"</div></div>"
+            f"</section>")
+    return "".join(index_links), "".join(sections), total
+
+
+def result_report(
+    result: CheckData,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    offline: bool = False,
+    basemap: str | Sequence[str] | None = None,
+    tk: str | None = None,
+    map_obj: folium.Map | None = None,
+    include_map: bool = True,
+    detail: Sequence[str] = ("fail",),
+    max_sections: int = 500,
+    context_m: float = 60.0,
+    svg_size: int = 260,
+    layers: Sequence[str] | None = None,
+    title: str | None = None,
+) -> str:
+    """Write the review report of a check as one self-contained HTML page.
+
+    Parameters
+    ----------
+    result : Result
+        The check.
+    path : path, optional
+        Where to write the page (UTF-8); the HTML is returned either way.
+    offline, basemap, tk
+        Passed to :func:`geoplan.maps.result_map` for the embedded map.
+    map_obj : folium.Map, optional
+        A map already built with :func:`~geoplan.maps.result_map` to embed
+        instead of building one.
+    include_map : bool
+        Embed the interactive map.
+    detail : sequence of str
+        Verdicts that get a section per site (default: ``fail``).
+    max_sections : int
+        At most this many site sections (the rest are counted; see the CSVs).
+    context_m : float
+        Half-width of each site's small map around the site, in metres.
+    layers : sequence of str, optional
+        Constraint kinds drawn in the small maps and the map.
+    title : str, optional
+        Page title.
+
+    Returns
+    -------
+    str
+        The HTML.
+    """
+    subj_zh, subj_en = SUBJECT_LABELS.get(result.subject, (result.subject, result.subject))
+    head_title = title or f"{subj_zh}选址核查报告 {subj_en} site review report"
+    s = result.summary
+    counts = {k: int(v) for k, v in result.counts().items()}
+
+    map_head = map_body = map_script = ""
+    if include_map:
+        m = map_obj if map_obj is not None else result_map(
+            result, offline=offline, basemap=basemap, tk=tk, layers=layers)
+        map_head, map_body, map_script = map_parts(m)
+
+    idx, sections, n_detail = _site_sections(result, detail, max_sections, context_m, svg_size,
+                                             layers)
+    alerts = []
+    nc = s.get("rules_not_checked") or []
+    if nc:
+        items = "".join(f"<li><code>{esc(r.get('rule_id'))}</code>: {esc(r.get('reason'))}</li>"
+                        for r in nc)
+        alerts.append(f"<div class='alert'><b>未核查的规则 Rules not checked</b> — 缺少图层或属性，"
+                      f"这些规则对任何选址都不是“通过” · a missing layer never yields pass:"
+                      f"<ul>{items}</ul></div>")
+    unv = s.get("unverified_rules") or []
+    if unv:
+        alerts.append("<div class='alert warn'><b>占位阈值 Placeholder thresholds</b>（未核实，"
+                      "不是法规 · not verified, not law）: " +
+                      ", ".join(f"<code>{esc(r)}</code>" for r in unv) + "</div>")
+    meta_rows = [
+        ("批次 batch", s.get("sites_source")),
+        ("选址 sites", f"{len(result.verdicts)} ({esc(subj_zh)} {esc(subj_en)})"),
+        ("工作空间 workspace", s.get("workspace")),
+        ("工作坐标系 working CRS", s.get("working_crs")),
+        ("规则包 rule pack", f"{result.pack.name} {result.pack.version}"),
+        ("核查时间 checked (UTC)", s.get("started_utc")),
+        ("geoplan", s.get("geoplan_version", __version__)),
+    ]
+    meta = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in meta_rows)
+    layer_rows = "".join(
+        f"<tr><td><code>{esc(ly.get('kind'))}</code></td>"
+        f"<td>{esc(KINDS[ly['kind']].label_zh if ly.get('kind') in KINDS else '')}</td>"
+        f"<td>{esc(ly.get('source'))}</td><td class='num'>{esc(ly.get('features'))}</td>"
+        f"<td>{esc(ly.get('crs'))}</td><td><code>{esc(str(ly.get('sha256') or '')[:12])}</code>"
+        f"</td></tr>" for ly in s.get("layers", []))
+    more = ""
+    if n_detail > max_sections:
+        more = (f"<p class='muted'>仅列出前 {max_sections} 处，共 {n_detail} 处；其余见 "
+                f"findings.csv · the first {max_sections} of {n_detail} are shown; see "
+                f"findings.csv for the rest.</p>")
+    detail_names = " / ".join(f"{STATUS_LABELS[d][0]} {STATUS_LABELS[d][1]}" for d in detail
+                              if d in STATUS_LABELS)
+    generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html>\n<html lang='zh-CN'>\n<head>\n<meta charset='utf-8'>\n",
+        f"<title>{esc(head_title)}</title>\n",
+        map_head,
+        f"<style>{_CSS}</style>\n</head>\n<body>\n<div class='gp-report'>\n",
+        f"<h1>{esc(subj_zh)}选址核查报告 <span class='en'>{esc(subj_en)} site review report"
+        f"</span></h1>" if title is None else f"<h1>{esc(title)}</h1>",
+        f"<table class='meta'>{meta}</table>",
+        *alerts,
+        "<h2>核查结论汇总 <span class='en'>Summary by verdict</span></h2>",
+        verdict_table(counts),
+        "<h2>按规则 <span class='en'>By rule</span></h2>",
+        rule_table(result),
+        "<h2>按乡镇与村 <span class='en'>By township and village</span></h2>",
+        area_table(result),
+    ]
+    if include_map:
+        parts += ["<h2 id='gp-map'>地图 <span class='en'>Map</span></h2>",
+                  "<p class='muted'>点击选址查看原因；右上角可切换图层。点击地图后可用滚轮缩放 · click a "
+                  "site for its reasons; switch layers top right; click the map to zoom with the "
+                  "wheel.</p>",
+                  f"<div class='gp-mapbox'>{map_body}</div>"]
+    parts += [f"<h2>{esc(detail_names)}选址明细 <span class='en'>Sites in detail</span> "
+              f"({n_detail})</h2>"]
+    if n_detail:
+        parts += [f"<div class='gp-index'>{idx}</div>", more, sections]
+    else:
+        parts.append("<p class='muted'>无 · none</p>")
+    parts += [
+        "<h2>数据来源 <span class='en'>Provenance</span></h2>",
+        "<table class='gp-t'><thead><tr><th>图层 kind</th><th>名称</th><th>文件 source</th>"
+        "<th>要素 features</th><th>坐标系 CRS</th><th>sha256</th></tr></thead><tbody>",
+        layer_rows, "</tbody></table>",
+        f"<footer>geoplan {esc(__version__)} · {generated} · 本报告由程序生成，结论需经人工复核 · "
+        f"generated by geoplan; verdicts are for review by a planner.</footer>",
+        "</div>\n</body>\n",
+    ]
+    if include_map:
+        parts.append(f"<script>\n{map_script}\n{script_safe(_SHOW_JS)}\n</script>\n")
+    parts.append("</html>\n")
+    page = "".join(parts)
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page
