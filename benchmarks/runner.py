@@ -233,7 +233,9 @@ def _fmt_table(jobs: list[Job]) -> str:
     return "\n".join([line, sep, *body])
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks``."""
+
     def ints(s: str) -> list[int]:
         return [int(float(x)) for x in s.split(",") if x.strip()]
 
@@ -263,7 +265,47 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunk-size", type=int, default=100_000)
     ap.add_argument("--timeout", type=float, default=1800.0, help="per measurement, seconds")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
-    a = ap.parse_args(argv)
+    return ap
+
+
+def _compare_digests(by_group: dict[str, list[Job]]) -> dict[str, str]:
+    """Hold every peer's findings against geoplan's on the shared rules; the checksum per group.
+
+    A peer that disagrees gets ``agree`` set to what differs.
+    """
+    sums: dict[str, str] = {}
+    for g, js in by_group.items():
+        ref = next((j for j in js if j.engine == "geoplan-shared"), None)
+        if ref is None or not ref.result.get("digest"):
+            continue
+        rd = pd.read_parquet(ref.result["digest"])
+        sums[g] = checksum(rd)
+        for j in js:
+            if j is ref or not j.result.get("digest"):
+                continue
+            j.agree = _agreement(rd, pd.read_parquet(j.result["digest"]))
+            if not j.agree and j.engine != "notebook":
+                mine = checksum(pd.read_parquet(j.result["digest"]))
+                if mine != sums[g]:
+                    j.agree = f"checksum {mine} ≠ {sums[g]}"
+    return sums
+
+
+def _compare_verdicts(by_group: dict[str, list[Job]]) -> None:
+    """Full pack: every engine's verdict counts must match the local engine's."""
+    for js in by_group.values():
+        ref = next((j for j in js if j.engine == "geoplan"), None)
+        if ref is None or "extra" not in ref.result:
+            continue
+        for j in js:
+            if j is not ref and "extra" in j.result and \
+                    j.result["extra"].get("verdicts") != ref.result["extra"].get("verdicts"):
+                j.agree = "verdict counts differ from the local engine's"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Plan, run and compare the measurements, print the table; 1 if an engine disagrees."""
+    a = _parser().parse_args(argv)
 
     if "postgis" in a.peers:
         from .postgis import available
@@ -282,29 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     by_group: dict[str, list[Job]] = {}
     for j in jobs:
         by_group.setdefault(j.group, []).append(j)
-    sums: dict[str, str] = {}
-    for g, js in by_group.items():
-        ref = next((j for j in js if j.engine == "geoplan-shared"), None)
-        if ref is None or not ref.result.get("digest"):
-            continue
-        rd = pd.read_parquet(ref.result["digest"])
-        sums[g] = checksum(rd)
-        for j in js:
-            if j is ref or not j.result.get("digest"):
-                continue
-            j.agree = _agreement(rd, pd.read_parquet(j.result["digest"]))
-            if not j.agree and j.engine != "notebook":
-                mine = checksum(pd.read_parquet(j.result["digest"]))
-                if mine != sums[g]:
-                    j.agree = f"checksum {mine} ≠ {sums[g]}"
-    for js in by_group.values():  # full pack: verdict counts must match too
-        ref = next((j for j in js if j.engine == "geoplan"), None)
-        if ref is None or "extra" not in ref.result:
-            continue
-        for j in js:
-            if j is not ref and "extra" in j.result and \
-                    j.result["extra"].get("verdicts") != ref.result["extra"].get("verdicts"):
-                j.agree = "verdict counts differ from the local engine's"
+    sums = _compare_digests(by_group)
+    _compare_verdicts(by_group)
 
     table = _fmt_table(jobs)
     print()

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,114 @@ def _geoplan_digest(findings: pd.DataFrame, rules: list[Any]) -> pd.DataFrame:
                          "status": f["status"].to_numpy(dtype=object), "area": area})
 
 
-def main(args: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class _Session:
+    """What a measurement runs on, opened before the clock starts, and what it reports."""
+
+    args: dict[str, Any]
+    engine: str
+    ws: Any
+    sites: pd.DataFrame
+    pack: Any
+    site_id: np.ndarray
+    geoms: np.ndarray
+    rules: list[Any]
+    n_all: int
+    extra: dict[str, Any] = field(default_factory=dict)
+    cluster: Any = None
+    client: Any = None
+    pg: Any = None
+    tables: Any = None
+
+
+Clocked = tuple[float, pd.DataFrame | None]
+"""An engine's wall seconds (from the start given, stopped as soon as it is done) and digest."""
+
+
+def _run_geoplan(s: _Session, t0: float) -> Clocked:
+    """geoplan.check with the full pack, or with the shared rules (then a digest)."""
+    import geoplan
+
+    from . import peers
+
+    p = s.pack if s.engine == "geoplan" else peers.shared_pack(s.pack)
+    res = geoplan.check(s.sites, s.ws, rules=p)
+    seconds = time.perf_counter() - t0
+    s.extra["verdicts"] = res.summary["verdicts"]
+    digest = None
+    if s.engine == "geoplan-shared":
+        digest = _geoplan_digest(res.findings, peers.shared_rules(s.ws, s.pack))
+    return seconds, digest
+
+
+def _run_dask(s: _Session, t0: float) -> Clocked:
+    """The dask engine on the cluster started for it."""
+    from geoplan.dask_engine import check_dask
+
+    res = check_dask(s.sites, s.ws, client=s.client, chunk_size=s.args.get("chunk_size"))
+    seconds = time.perf_counter() - t0
+    s.extra["verdicts"] = res.summary["verdicts"]
+    s.extra["partitions"] = res.summary["partitions"]
+    s.extra["dask_seconds"] = res.summary["dask_seconds"]
+    return seconds, None
+
+
+def _run_stream(s: _Session, t0: float) -> Clocked:
+    """Checked in chunks, the outputs streamed to files."""
+    from geoplan.scale import check_to_files
+
+    summary = check_to_files(s.args["sites"], s.ws, s.args["out"],
+                             chunk_size=s.args.get("chunk_size") or 100_000,
+                             gpkg=s.args.get("gpkg", False))
+    seconds = time.perf_counter() - t0
+    s.extra["verdicts"] = summary["verdicts"]
+    return seconds, None
+
+
+def _run_floor(s: _Session, t0: float) -> Clocked:
+    """The floor peer: shapely alone on the shared rules."""
+    from . import peers
+
+    digest = peers.run_floor(s.site_id, s.geoms, s.rules)
+    return time.perf_counter() - t0, digest
+
+
+def _run_geopandas(s: _Session, t0: float) -> Clocked:
+    """The geopandas peer on the shared rules."""
+    from . import peers
+
+    digest = peers.run_geopandas(s.site_id, s.sites.geometry, s.rules)
+    return time.perf_counter() - t0, digest
+
+
+def _run_notebook(s: _Session, t0: float) -> Clocked:
+    """The notebook loop on the shared rules (a sample of the sites)."""
+    from . import peers
+
+    digest = peers.run_notebook(s.site_id, s.sites.geometry, s.rules)
+    return time.perf_counter() - t0, digest
+
+
+def _run_postgis(s: _Session, t0: float) -> Clocked:
+    """PostGIS on the shared rules, the layers loaded beforehand."""
+    from . import postgis
+
+    digest, load = postgis.run_postgis(s.pg, s.tables, s.site_id, s.geoms, s.rules)
+    seconds = time.perf_counter() - t0
+    s.extra["sites_load_s"] = round(load, 2)
+    return seconds, digest
+
+
+_ENGINES: dict[str, Callable[[_Session, float], Clocked]] = {
+    "geoplan": _run_geoplan, "geoplan-shared": _run_geoplan, "dask": _run_dask,
+    "stream": _run_stream, "floor": _run_floor, "geopandas": _run_geopandas,
+    "notebook": _run_notebook, "postgis": _run_postgis,
+}
+"""Each engine: run it on the session, stop the clock, note what it reports."""
+
+
+def _open(args: dict[str, Any]) -> _Session:
+    """Open the workspace and read the sites (the ``sample`` of them), before any clock runs."""
     import geopandas as gpd
 
     import geoplan
@@ -96,80 +204,57 @@ def main(args: dict[str, Any]) -> dict[str, Any]:
         else np.array([str(i) for i in range(1, len(sites) + 1)], dtype=object)
     geoms = np.asarray(sites.geometry.to_numpy(), dtype=object)
     rules = peers.shared_rules(ws, pack) if engine not in ("geoplan", "dask", "stream") else []
-    digest: pd.DataFrame | None = None
-    extra: dict[str, Any] = {}
-    cluster: Any = None
-    client: Any = None
-    pg: Any = None
-    pids: Callable[[], Iterable[int]] = _tree
+    return _Session(args=args, engine=engine, ws=ws, sites=sites, pack=pack, site_id=site_id,
+                    geoms=geoms, rules=rules, n_all=n_all)
+
+
+def _start_services(s: _Session) -> Callable[[], Iterable[int]]:
+    """Start the dask cluster or PostgreSQL server the engine needs; the pids to measure."""
+    if s.engine == "dask":
+        from distributed import Client, LocalCluster
+
+        s.cluster = LocalCluster(n_workers=s.args["workers"], threads_per_worker=1,
+                                 processes=True, host="127.0.0.1", dashboard_address=":0")
+        s.client = Client(s.cluster)
+    if s.engine == "postgis":
+        from . import postgis
+
+        s.pg = postgis.Cluster().__enter__()
+        t0 = time.perf_counter()
+        s.tables = postgis.load_layers(s.pg, s.rules)
+        s.extra["layer_load_s"] = round(time.perf_counter() - t0, 2)
+        return lambda: [*_tree(), *postgis.server_pids(s.pg)]
+    return _tree
+
+
+def _stop_services(s: _Session) -> None:
+    """Close the dask client and cluster, stop the PostgreSQL server (those started)."""
+    if s.client is not None:
+        s.client.close()
+    if s.cluster is not None:
+        s.cluster.close()
+    if s.pg is not None:
+        s.pg.__exit__(None, None, None)
+
+
+def main(args: dict[str, Any]) -> dict[str, Any]:
+    """Run one measurement described by ``args``; what the process prints as ``RESULT``."""
+    s = _open(args)
     try:
-        if engine == "dask":
-            from distributed import Client, LocalCluster
-
-            cluster = LocalCluster(n_workers=args["workers"], threads_per_worker=1,
-                                   processes=True, host="127.0.0.1", dashboard_address=":0")
-            client = Client(cluster)
-        if engine == "postgis":
-            from . import postgis
-
-            pg = postgis.Cluster().__enter__()
-            t0 = time.perf_counter()
-            tables = postgis.load_layers(pg, rules)
-            extra["layer_load_s"] = round(time.perf_counter() - t0, 2)
-            pids = lambda: [*_tree(), *postgis.server_pids(pg)]  # noqa: E731
+        pids = _start_services(s)
         with PeakMemory(pids) as mem:
             t0 = time.perf_counter()
-            if engine in ("geoplan", "geoplan-shared"):
-                p = pack if engine == "geoplan" else peers.shared_pack(pack)
-                res = geoplan.check(sites, ws, rules=p)
-                seconds = time.perf_counter() - t0
-                extra["verdicts"] = res.summary["verdicts"]
-                if engine == "geoplan-shared":
-                    digest = _geoplan_digest(res.findings, peers.shared_rules(ws, pack))
-            elif engine == "dask":
-                from geoplan.dask_engine import check_dask
-
-                res = check_dask(sites, ws, client=client, chunk_size=args.get("chunk_size"))
-                seconds = time.perf_counter() - t0
-                extra["verdicts"] = res.summary["verdicts"]
-                extra["partitions"] = res.summary["partitions"]
-                extra["dask_seconds"] = res.summary["dask_seconds"]
-            elif engine == "stream":
-                from geoplan.scale import check_to_files
-
-                summary = check_to_files(args["sites"], ws, args["out"],
-                                         chunk_size=args.get("chunk_size") or 100_000,
-                                         gpkg=args.get("gpkg", False))
-                seconds = time.perf_counter() - t0
-                extra["verdicts"] = summary["verdicts"]
-            elif engine == "floor":
-                digest = peers.run_floor(site_id, geoms, rules)
-                seconds = time.perf_counter() - t0
-            elif engine == "geopandas":
-                digest = peers.run_geopandas(site_id, sites.geometry, rules)
-                seconds = time.perf_counter() - t0
-            elif engine == "notebook":
-                digest = peers.run_notebook(site_id, sites.geometry, rules)
-                seconds = time.perf_counter() - t0
-            elif engine == "postgis":
-                from . import postgis
-
-                digest, load = postgis.run_postgis(pg, tables, site_id, geoms, rules)
-                seconds = time.perf_counter() - t0
-                extra["sites_load_s"] = round(load, 2)
-            else:
-                raise ValueError(f"unknown engine {engine!r}")
+            run = _ENGINES.get(s.engine)
+            if run is None:
+                raise ValueError(f"unknown engine {s.engine!r}")
+            seconds, digest = run(s, t0)
     finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
-        if pg is not None:
-            pg.__exit__(None, None, None)
-    out = {"engine": engine, "seconds": seconds, "peak_mb": mem.peak_mb, "n": len(sites),
-           "n_all": n_all, "extra": extra, "digest": None}
-    if sample and sample < n_all:
-        out["extrapolated_seconds"] = seconds * n_all / len(sites)
+        _stop_services(s)
+    out = {"engine": s.engine, "seconds": seconds, "peak_mb": mem.peak_mb, "n": len(s.sites),
+           "n_all": s.n_all, "extra": s.extra, "digest": None}
+    sample = args.get("sample")
+    if sample and sample < s.n_all:
+        out["extrapolated_seconds"] = seconds * s.n_all / len(s.sites)
     if digest is not None and args.get("digest"):
         Path(args["digest"]).parent.mkdir(parents=True, exist_ok=True)
         digest.to_parquet(args["digest"])

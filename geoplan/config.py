@@ -174,6 +174,20 @@ def _datum_keys(table: dict[str, Any], where_name: str,
     return params, value
 
 
+def _opt_str(table: dict[str, Any], key: str, where: str, cfg: Path) -> str | None:
+    """``table[key]`` checked as non-empty text, or ``None`` when the key is absent."""
+    return _str(table[key], where, key, cfg) if key in table else None
+
+
+def _check_keys(table: dict[str, Any], allowed: set[str], where_name: str, cfg: Path) -> None:
+    """Refuse a key of ``table`` that is not ``allowed``, suggesting the closest."""
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{cfg}: unknown key {key!r} in {where_name}"
+                              f"{_suggest(key, allowed)}; allowed: "
+                              f"{', '.join(sorted(allowed))}")
+
+
 def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
     """Read and check a ``geoplan.toml``.
 
@@ -185,15 +199,7 @@ def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
         ``where`` expressions that do not parse.
     """
     cfg = Path(path)
-    try:
-        data = tomllib.loads(cfg.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{cfg}: not valid TOML ({exc}); fix the line it names") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{cfg}: not UTF-8 text; save it as UTF-8") from exc
-    except OSError as exc:
-        raise ConfigError(f"{cfg}: cannot be read ({exc})") from exc
-
+    data = _read_toml(cfg)
     for top in data:
         if top not in ("workspace", "layers"):
             raise ConfigError(
@@ -203,79 +209,100 @@ def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
     ws = data.get("workspace", {})
     if not isinstance(ws, dict):
         raise ConfigError(f"{cfg}: [workspace] must be a table")
-    for key in ws:
-        if key not in _WORKSPACE_KEYS:
-            raise ConfigError(f"{cfg}: unknown key {key!r} in [workspace]"
-                              f"{_suggest(key, _WORKSPACE_KEYS)}; allowed: "
-                              f"{', '.join(sorted(_WORKSPACE_KEYS))}")
-    crs = _str(ws["crs"], "[workspace]", "crs", cfg) if "crs" in ws else None
-    name = _str(ws["name"], "[workspace]", "name", cfg) if "name" in ws else None
+    _check_keys(ws, _WORKSPACE_KEYS, "[workspace]", cfg)
+    crs = _opt_str(ws, "crs", "[workspace]", cfg)
+    name = _opt_str(ws, "name", "[workspace]", cfg)
 
     layers_raw = data.get("layers", {})
     if not isinstance(layers_raw, dict):
         raise ConfigError(f"{cfg}: 'layers' must be tables like [layers.landuse]")
-    specs: dict[str, LayerSpec] = {}
-    for kind, table in layers_raw.items():
-        where_name = f"[layers.{kind}]"
-        if kind not in KINDS:
-            raise ConfigError(f"{cfg}: {where_name} names no known layer kind"
-                              f"{_suggest(kind, set(KINDS))}; known kinds: "
-                              f"{', '.join(sorted(KINDS))}")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{cfg}: {where_name} must be a table of keys")
-        for key in table:
-            if key not in _LAYER_KEYS:
-                raise ConfigError(f"{cfg}: unknown key {key!r} in {where_name}"
-                                  f"{_suggest(key, _LAYER_KEYS)}; allowed: "
-                                  f"{', '.join(sorted(_LAYER_KEYS))}")
-        has_path, has_from = "path" in table, "from" in table
-        if has_path and has_from:
-            raise ConfigError(f"{cfg}: {where_name} has both 'path' (a file) and 'from' (another "
-                              "layer kind it is derived from); keep one")
-        fields = table.get("fields", {})
-        if not isinstance(fields, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and v for k, v in fields.items()
-        ):
-            raise ConfigError(f"{cfg}: {where_name}.fields must map canonical names to source "
-                              'field names, e.g. fields = { code = "DLBM" }')
-        values = _values(table.get("values", {}), kind, where_name, cfg)
-        towgs84, accuracy_m = _datum_keys(table, where_name, cfg)
-        where = None
-        if "where" in table:
-            try:
-                where = compile_where(_str(table["where"], where_name, "where", cfg))
-            except ExpressionError as exc:
-                raise ConfigError(f"{cfg}: {where_name}.where: {exc}") from exc
-        path_value = None
-        if has_path:
-            raw = _str(table["path"], where_name, "path", cfg)
-            p = Path(raw)
-            path_value = p if p.is_absolute() else (cfg.parent / p)
-        derived = _str(table["from"], where_name, "from", cfg) if has_from else None
-        if derived is not None:
-            if where is None:
-                raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r} and needs a "
-                                  'where filter, e.g. where = "code in forest"')
-            extra = {"layer", "encoding", "crs", "fields", "values", "towgs84",
-                     "datum_shift_accuracy_m"} & set(table)
-            if extra:
-                raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r}; "
-                                  f"{', '.join(sorted(extra))} belong in [layers.{derived}]")
-        specs[kind] = LayerSpec(
-            kind=kind,
-            path=path_value,
-            layer=_str(table["layer"], where_name, "layer", cfg) if "layer" in table else None,
-            fields=dict(fields),
-            where=where,
-            crs=_str(table["crs"], where_name, "crs", cfg) if "crs" in table else None,
-            encoding=(_str(table["encoding"], where_name, "encoding", cfg)
-                      if "encoding" in table else None),
-            scheme=_str(table["scheme"], where_name, "scheme", cfg) if "scheme" in table else None,
-            derived_from=derived,
-            values=values,
-            towgs84=towgs84,
-            datum_shift_accuracy_m=accuracy_m,
-        )
+    specs = {kind: _layer_spec(kind, table, cfg) for kind, table in layers_raw.items()}
+    _check_derivations(specs, cfg)
+    return WorkspaceConfig(path=cfg, crs=crs, name=name, layers=specs)
+
+
+def _read_toml(cfg: Path) -> dict[str, Any]:
+    """The parsed TOML of ``cfg``; unreadable, non-UTF-8 or invalid TOML is refused."""
+    try:
+        return tomllib.loads(cfg.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg}: not valid TOML ({exc}); fix the line it names") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{cfg}: not UTF-8 text; save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"{cfg}: cannot be read ({exc})") from exc
+
+
+def _layer_spec(kind: str, table: Any, cfg: Path) -> LayerSpec:
+    """Check one ``[layers.<kind>]`` table and make its :class:`LayerSpec`."""
+    where_name = f"[layers.{kind}]"
+    if kind not in KINDS:
+        raise ConfigError(f"{cfg}: {where_name} names no known layer kind"
+                          f"{_suggest(kind, set(KINDS))}; known kinds: "
+                          f"{', '.join(sorted(KINDS))}")
+    if not isinstance(table, dict):
+        raise ConfigError(f"{cfg}: {where_name} must be a table of keys")
+    _check_keys(table, _LAYER_KEYS, where_name, cfg)
+    if "path" in table and "from" in table:
+        raise ConfigError(f"{cfg}: {where_name} has both 'path' (a file) and 'from' (another "
+                          "layer kind it is derived from); keep one")
+    fields = table.get("fields", {})
+    if not isinstance(fields, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in fields.items()
+    ):
+        raise ConfigError(f"{cfg}: {where_name}.fields must map canonical names to source "
+                          'field names, e.g. fields = { code = "DLBM" }')
+    values = _values(table.get("values", {}), kind, where_name, cfg)
+    towgs84, accuracy_m = _datum_keys(table, where_name, cfg)
+    where = _layer_where(table, where_name, cfg)
+    path_value = None
+    if "path" in table:
+        p = Path(_str(table["path"], where_name, "path", cfg))
+        path_value = p if p.is_absolute() else (cfg.parent / p)
+    derived = _opt_str(table, "from", where_name, cfg)
+    if derived is not None:
+        _check_derived(table, derived, where, where_name, cfg)
+    return LayerSpec(
+        kind=kind,
+        path=path_value,
+        layer=_opt_str(table, "layer", where_name, cfg),
+        fields=dict(fields),
+        where=where,
+        crs=_opt_str(table, "crs", where_name, cfg),
+        encoding=_opt_str(table, "encoding", where_name, cfg),
+        scheme=_opt_str(table, "scheme", where_name, cfg),
+        derived_from=derived,
+        values=values,
+        towgs84=towgs84,
+        datum_shift_accuracy_m=accuracy_m,
+    )
+
+
+def _layer_where(table: dict[str, Any], where_name: str, cfg: Path) -> Where | None:
+    """The layer's ``where`` filter, compiled (``None`` without one)."""
+    if "where" not in table:
+        return None
+    try:
+        return compile_where(_str(table["where"], where_name, "where", cfg))
+    except ExpressionError as exc:
+        raise ConfigError(f"{cfg}: {where_name}.where: {exc}") from exc
+
+
+def _check_derived(table: dict[str, Any], derived: str, where: Where | None, where_name: str,
+                   cfg: Path) -> None:
+    """A derived layer needs a ``where`` and holds no key that belongs to the file it reads."""
+    if where is None:
+        raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r} and needs a "
+                          'where filter, e.g. where = "code in forest"')
+    extra = {"layer", "encoding", "crs", "fields", "values", "towgs84",
+             "datum_shift_accuracy_m"} & set(table)
+    if extra:
+        raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r}; "
+                          f"{', '.join(sorted(extra))} belong in [layers.{derived}]")
+
+
+def _check_derivations(specs: dict[str, LayerSpec], cfg: Path) -> None:
+    """Each derived layer is derived from a known kind that is itself read from a file."""
     for spec in specs.values():
         if spec.derived_from is not None:
             base = spec.derived_from
@@ -285,4 +312,3 @@ def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
             if base in specs and specs[base].derived_from is not None:
                 raise ConfigError(f"{cfg}: [layers.{spec.kind}] is derived from {base!r}, which "
                                   "is itself derived; derive from a layer read from a file")
-    return WorkspaceConfig(path=cfg, crs=crs, name=name, layers=specs)

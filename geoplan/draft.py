@@ -317,36 +317,10 @@ def draft_config(directory: str | os.PathLike[str]) -> Draft:
     given = Path(directory)
     if not given.is_dir():
         raise DataFileError(f"{given}: not a folder")
-    if is_filegdb(given):
-        root = given.parent
-        sources = [given]
-    else:
-        root = given
-        sources = []
-        for p in root.rglob("*"):
-            parts = p.relative_to(root).parts
-            if any(part.startswith(".") for part in parts):
-                continue
-            if any(part.lower().endswith(".gdb") for part in parts[:-1]):
-                continue  # inside a geodatabase: read through it
-            if is_filegdb(p) or (p.is_file()
-                                 and p.suffix.lower() in VECTOR_EXTENSIONS + RASTER_EXTENSIONS):
-                sources.append(p)
-        sources.sort()
+    root, sources = _sources(given)
     entries = [e for p in sources for e in _inspect(p)]
     known = _known_longitude(entries, root)
-    taken: dict[str, _Entry] = {}
-    unplaced: list[tuple[str, str]] = []
-    for e in entries:
-        src = e.path.relative_to(root).as_posix() + (f":{e.layer}" if e.layer else "")
-        if e.kind is None:
-            unplaced.append((src, e.reason))
-        elif e.kind in taken:
-            first = taken[e.kind]
-            unplaced.append((src, f"also looks like {e.kind}, already taken by "
-                                  f"{first.path.relative_to(root).as_posix()}"))
-        else:
-            taken[e.kind] = e
+    taken, unplaced = _assign(entries, root)
 
     out = [
         "# geoplan.toml — drafted by `geoplan init`; read and correct it before use.",
@@ -362,39 +336,8 @@ def draft_config(directory: str | os.PathLike[str]) -> Draft:
         e = taken.get(kind)
         if e is None:
             continue
-        rel = e.path.relative_to(root).as_posix()
-        placed.append((rel + (f":{e.layer}" if e.layer else ""), kind))
-        out.append(f"[layers.{kind}]   # {KINDS[kind].label_zh} / {KINDS[kind].label_en}")
-        out.append(f"path = {_q(rel)}")
-        if e.layer:
-            out.append(f"layer = {_q(e.layer)}")
-        if e.fields:
-            out.append("fields = { " + ", ".join(f"{k} = {_q(v)}" for k, v in e.fields.items())
-                       + " }")
-        missing = [f.name for f in KINDS[kind].required_fields
-                   if f.name not in e.fields and kind != "dem"]
-        if missing and not e.fields:
-            out.append(f"# check: required field(s) {', '.join(missing)} — map them if the file "
-                       "names them differently")
-        if e.encoding:
-            out.append(f"encoding = {_q(e.encoding.lower())}   # detected: the .dbf has no .cpg")
-        if kind == "landuse":
-            scheme = e.scheme or "gbt21010-2017"
-            out.append(f"scheme = {_q(scheme)}   # gbt21010-2017 | sandiao | yongdi-2023: check it")
-        for fname, mapping in e.values.items():
-            out.append(f"values.{fname} = {{ " + ", ".join(
-                f"{_q(k)} = {_toml_value(v)}" for k, v in mapping.items()) +
-                " }   # read by geoplan's recognisers: check them")
-        for fname, unread in e.unmapped.items():
-            shown = ", ".join(f"{_q(k)} ×{n}" for k, n in unread[:8])
-            out.append(f"# values of {fname} geoplan cannot read ({shown}): map them, e.g. "
-                       f"values.{fname} = {{ {_q(unread[0][0])} = ... }}; until then those "
-                       "features are unknown and sites near them are not_checked")
-        if not e.has_crs:
-            out += _crs_proposal_lines(e, known)
-        elif e.crs:
-            out += _legacy_datum_lines(e.crs)
-        out.append("")
+        placed.append((_label(e, root), kind))
+        out += _layer_lines(kind, e, root, known)
     if "landuse" in taken:
         if "forest_land" not in taken:
             out += ["[layers.forest_land]", 'from = "landuse"', 'where = "code in forest"', ""]
@@ -405,10 +348,99 @@ def draft_config(directory: str | os.PathLike[str]) -> Draft:
         out += [f"#   {src}: {why}" for src, why in unplaced]
     text = "\n".join(out).rstrip() + "\n"
     unread = [(src, fname, vals) for kind, e in taken.items()
-              for src in [e.path.relative_to(root).as_posix() + (f":{e.layer}" if e.layer else "")]
+              for src in [_label(e, root)]
               for fname, vals in e.unmapped.items()]
     return Draft(directory=root, text=text, placed=placed, unplaced=unplaced,
                  unread_values=unread)
+
+
+def _label(e: _Entry, root: Path) -> str:
+    """How a source is named to the planner: its path under ``root``, ``:layer`` if named."""
+    return e.path.relative_to(root).as_posix() + (f":{e.layer}" if e.layer else "")
+
+
+def _sources(given: Path) -> tuple[Path, list[Path]]:
+    """The folder the draft belongs in and the layer files (and File Geodatabases) to read.
+
+    A ``.gdb`` given is read alone and its draft goes next to it; a folder is
+    searched recursively, hidden entries and the inside of geodatabases left out.
+    """
+    if is_filegdb(given):
+        return given.parent, [given]
+    sources = []
+    for p in given.rglob("*"):
+        parts = p.relative_to(given).parts
+        if any(part.startswith(".") for part in parts):
+            continue
+        if any(part.lower().endswith(".gdb") for part in parts[:-1]):
+            continue  # inside a geodatabase: read through it
+        if is_filegdb(p) or (p.is_file()
+                             and p.suffix.lower() in VECTOR_EXTENSIONS + RASTER_EXTENSIONS):
+            sources.append(p)
+    sources.sort()
+    return given, sources
+
+
+def _assign(entries: list[_Entry], root: Path) -> tuple[dict[str, _Entry], list[tuple[str, str]]]:
+    """The first source of each kind, and the sources not placed with why."""
+    taken: dict[str, _Entry] = {}
+    unplaced: list[tuple[str, str]] = []
+    for e in entries:
+        src = _label(e, root)
+        if e.kind is None:
+            unplaced.append((src, e.reason))
+        elif e.kind in taken:
+            first = taken[e.kind]
+            unplaced.append((src, f"also looks like {e.kind}, already taken by "
+                                  f"{first.path.relative_to(root).as_posix()}"))
+        else:
+            taken[e.kind] = e
+    return taken, unplaced
+
+
+def _layer_lines(kind: str, e: _Entry, root: Path,
+                 known: tuple[float, str] | None) -> list[str]:
+    """The ``[layers.<kind>]`` table drafted for source ``e``, with its blank line after."""
+    rel = e.path.relative_to(root).as_posix()
+    out = [f"[layers.{kind}]   # {KINDS[kind].label_zh} / {KINDS[kind].label_en}",
+           f"path = {_q(rel)}"]
+    if e.layer:
+        out.append(f"layer = {_q(e.layer)}")
+    if e.fields:
+        out.append("fields = { " + ", ".join(f"{k} = {_q(v)}" for k, v in e.fields.items())
+                   + " }")
+    missing = [f.name for f in KINDS[kind].required_fields
+               if f.name not in e.fields and kind != "dem"]
+    if missing and not e.fields:
+        out.append(f"# check: required field(s) {', '.join(missing)} — map them if the file "
+                   "names them differently")
+    if e.encoding:
+        out.append(f"encoding = {_q(e.encoding.lower())}   # detected: the .dbf has no .cpg")
+    if kind == "landuse":
+        scheme = e.scheme or "gbt21010-2017"
+        out.append(f"scheme = {_q(scheme)}   # gbt21010-2017 | sandiao | yongdi-2023: check it")
+    out += _values_lines(e)
+    if not e.has_crs:
+        out += _crs_proposal_lines(e, known)
+    elif e.crs:
+        out += _legacy_datum_lines(e.crs)
+    out.append("")
+    return out
+
+
+def _values_lines(e: _Entry) -> list[str]:
+    """``values.<field>`` lines for the values read, comments for those that are not."""
+    out = []
+    for fname, mapping in e.values.items():
+        out.append(f"values.{fname} = {{ " + ", ".join(
+            f"{_q(k)} = {_toml_value(v)}" for k, v in mapping.items()) +
+            " }   # read by geoplan's recognisers: check them")
+    for fname, unread in e.unmapped.items():
+        shown = ", ".join(f"{_q(k)} ×{n}" for k, n in unread[:8])
+        out.append(f"# values of {fname} geoplan cannot read ({shown}): map them, e.g. "
+                   f"values.{fname} = {{ {_q(unread[0][0])} = ... }}; until then those "
+                   "features are unknown and sites near them are not_checked")
+    return out
 
 
 def _known_longitude(entries: list[_Entry], root: Path) -> tuple[float, str] | None:
@@ -429,7 +461,7 @@ def _known_longitude(entries: list[_Entry], root: Path) -> tuple[float, str] | N
         lo, _, hi, _ = crs_mod.CHINA_BOUNDS_LONLAT
         if math.isfinite(west) and math.isfinite(east) and lo <= west <= east <= hi:
             lons += [west, east]
-            names.append(e.path.relative_to(root).as_posix() + (f":{e.layer}" if e.layer else ""))
+            names.append(_label(e, root))
     if not lons:
         return None
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")

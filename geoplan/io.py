@@ -240,9 +240,7 @@ def read_vector(
             gdf = gpd.read_parquet(p)
         except Exception as exc:
             raise DataFileError(f"{p}: cannot be read as GeoParquet ({exc})") from exc
-        gdf = gdf.reset_index(drop=True)
-        gdf.insert(0, "fid", range(len(gdf)))
-        return gdf
+        return _numbered(gdf)
     if suffix == ".shp" and encoding is None:
         encoding = detect_dbf_encoding(p)
     if is_filegdb(p):
@@ -252,17 +250,42 @@ def read_vector(
             gdf = gpd.read_file(p, layer=layer, encoding=encoding, engine="fiona")
         except Exception as exc:
             raise DataFileError(f"{p}: cannot be read with fiona ({exc})") from exc
-        gdf = gdf.reset_index(drop=True)
-        gdf.insert(0, "fid", range(len(gdf)))
-        return gdf
+        return _numbered(gdf)
     if engine != "pyogrio":
         raise ValueError(f"engine must be 'pyogrio' or 'fiona', not {engine!r}")
-    import pyogrio
-
     if suffix == ".shp":
         _check_shp_length(p)
+    gdf, fixed_rings, caught = _read_pyogrio(p, layer=layer, encoding=encoding)
+    m_dropped, passed_on = _sort_warnings(caught)
+    for msg in passed_on:
+        warnings.warn(f"{p}: {msg}", GeoplanWarning, stacklevel=2)
+    gdf = _fid_column(gdf)
+    if not isinstance(gdf, gpd.GeoDataFrame):  # a table with no geometry column
+        raise DataFileError(
+            f"{p}: has no geometry column; geoplan needs a spatial layer (for a CSV of "
+            "coordinates use geoplan.read_sites)"
+        )
+    gdf.attrs["rings_closed"] = fixed_rings
+    gdf.attrs["m_dropped"] = m_dropped
+    return _plain_text(gdf)
+
+
+def _numbered(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` with a fresh index and a ``fid`` column numbering the records from 0."""
+    gdf = gdf.reset_index(drop=True)
+    gdf.insert(0, "fid", range(len(gdf)))
+    return gdf
+
+
+def _read_pyogrio(p: Path, *, layer: str | None, encoding: str | None) -> tuple[
+        pd.DataFrame, int, list[warnings.WarningMessage]]:
+    """Read with pyogrio (FID as index), closing unclosed rings where GEOS refuses them.
+
+    Returns the frame, how many rings were closed and the warnings raised.
+    """
+    import pyogrio
+
     fixed_rings = 0
-    m_dropped = False
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -276,6 +299,16 @@ def read_vector(
                 f"{p}{f' (layer {layer!r})' if layer else ''}: cannot be read ({exc}); the file "
                 "may be truncated or corrupt, or not a vector format GDAL reads"
             ) from exc
+    return gdf, fixed_rings, caught
+
+
+def _sort_warnings(caught: list[warnings.WarningMessage]) -> tuple[bool, list[str]]:
+    """Whether GDAL dropped M values, and the messages of the warnings to pass on.
+
+    Unclosed rings are counted elsewhere (``rings_closed``), so their warnings are dropped.
+    """
+    m_dropped = False
+    passed_on: list[str] = []
     for w in caught:
         msg = str(w.message)
         if "Measured (M) geometry types are not supported" in msg:
@@ -283,28 +316,29 @@ def read_vector(
             continue
         if "Non closed ring detected" in msg:
             continue
-        warnings.warn(f"{p}: {msg}", GeoplanWarning, stacklevel=2)
-    gdf.index.name = "fid"
+        passed_on.append(msg)
+    return m_dropped, passed_on
+
+
+def _fid_column(gdf: pd.DataFrame) -> pd.DataFrame:
+    """The source FID (the index) as the ``fid`` column, or a ``fid`` field where it can serve."""
     if "fid" in gdf.columns:
         # A field called "fid" (e.g. a Shapefile exported from a GeoPackage) is the id
         # the planner knows: keep it as the feature id when it can serve as one.
         col = gdf["fid"]
         usable = col.notna().all() and not col.duplicated().any()
         if usable:
-            gdf = gdf.reset_index(drop=True)
-        else:
-            gdf = gdf.rename(columns={"fid": "fid_source"}).reset_index()
-    else:
-        gdf = gdf.reset_index()
-    if not isinstance(gdf, gpd.GeoDataFrame):  # a table with no geometry column
-        raise DataFileError(
-            f"{p}: has no geometry column; geoplan needs a spatial layer (for a CSV of "
-            "coordinates use geoplan.read_sites)"
-        )
-    gdf.attrs["rings_closed"] = fixed_rings
-    gdf.attrs["m_dropped"] = m_dropped
-    # String columns come back as pandas' "str" dtype; keep plain objects so that
-    # missing values stay None and downstream code sees one text type.
+            return gdf.reset_index(drop=True)
+        return gdf.rename(columns={"fid": "fid_source"}).reset_index()
+    return gdf.reset_index()
+
+
+def _plain_text(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """String columns as plain objects, missing values as ``None``.
+
+    String columns come back as pandas' "str" dtype; plain objects keep missing
+    values as None, so that downstream code sees one text type.
+    """
     for col in gdf.columns:
         if col != gdf.geometry.name and pd.api.types.is_string_dtype(gdf[col].dtype):
             gdf[col] = gdf[col].astype(object).where(gdf[col].notna(), None)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -323,13 +323,7 @@ def indicators(
     started = _dt.datetime.now(_dt.UTC)
     ws = as_workspace(workspace)
     tg = load_targets(targets)
-    inds: list[Indicator] = list(tg.indicators)
-    if only is not None:
-        known = {i.id for i in inds}
-        unknown = [o for o in only if o not in known]
-        if unknown:
-            raise KeyError(f"unknown indicator(s) {unknown}; known: {', '.join(sorted(known))}")
-        inds = [i for i in inds if i.id in set(only)]
+    inds = _chosen(tg, only)
     vil = village_frame(ws)
     notes: list[str] = []
     extra: gpd.GeoDataFrame | None = None
@@ -337,196 +331,13 @@ def indicators(
     if project_roads is not None:
         extra, extra_src = _read_extra(project_roads, ws)
     areas = township_areas(ws, townships, extent_of=[extra] if extra is not None else [])
-    names = list(areas["township"])
-    cov = coverage_result
-    need_kinds = sorted({i.facility for i in inds if i.measure == "village_coverage" and
-                         i.facility})
-    if cov is None and need_kinds and ws.vector("facility") is not None:
-        cov = coverage(ws, kinds=need_kinds, targets=tg)
-    rows: list[dict[str, Any]] = []
-    per_area: dict[str, pd.Series] = {}
-
-    def add(ind: Indicator, level: str, area: str, measure: float, n: int | None,
-            note: str, available: bool = True) -> None:
-        target = ind.target.value if ind.target is not None else np.nan
-        if not available or not np.isfinite(measure):
-            status = "not_available"
-            measure = np.nan
-        elif ind.target is None:
-            status = "info"
-        elif level == "township" and ind.scope == "city":
-            status = "share_of_city"
-            target = np.nan
-        else:
-            status = "met" if measure >= target - 1e-9 else "below_target"
-        progress = (100.0 * measure / target if np.isfinite(measure) and np.isfinite(target)
-                    and target > 0 else np.nan)
-        rows.append({
-            "indicator_id": ind.id, "clause": ind.clause, "title_zh": ind.title_zh,
-            "title_en": ind.title_en, "level": level, "area": area, "measure": measure,
-            "unit": ind.unit, "target": target, "progress_percent": progress,
-            "status": status, "status_zh": _STATUS_ZH[status], "n": n, "note": note,
-            "source": ind.target.source if ind.target is not None else "",
-            "verified": ind.target.verified if ind.target is not None else None,
-        })
-
-    def not_available(ind: Indicator, why: str) -> None:
-        add(ind, "city", CITY, np.nan, None, why, available=False)
-        for a in names:
-            add(ind, "township", a, np.nan, None, why, available=False)
-        per_area[ind.id] = pd.Series(np.nan, index=names)
-
+    run = _Run(ws=ws, vil=vil, areas=areas, names=list(areas["township"]), extra=extra,
+               extra_src=extra_src, cov=_coverage_for(ws, tg, inds, coverage_result))
     for ind in inds:
-        if ind.measure == "length_km":
-            assert ind.layer is not None
-            layer = ws.vector(ind.layer)
-            frames = []
-            if layer is not None:
-                frames.append(layer.gdf)
-            if extra is not None and ind.layer == "road":
-                frames.append(extra)
-            if not frames:
-                not_available(ind, f"no {ind.layer!r} layer in the workspace / 无{ind.layer}图层")
-                continue
-            if extra is not None and ind.layer == "road":
-                lacking = sorted({f for w in (ind.where, ind.available_if) if w is not None
-                                  for f in w.missing_fields(extra.columns)})
-                if lacking:
-                    raise SiteInputError(
-                        f"{extra_src}: the project roads lack the field(s) {', '.join(lacking)} "
-                        f"that indicator {ind.id!r} reads (where {ind.where.text if ind.where else ''!r}); "
-                        "add them, e.g. status = new / proposed / rebuilt")
-            missing = sorted({f for w in (ind.where, ind.available_if) if w is not None
-                              for fr in frames for f in w.missing_fields(fr.columns)})
-            if missing:
-                not_available(ind, f"{ind.layer} lacks field(s) {', '.join(missing)} / "
-                                   f"缺少字段 {', '.join(missing)}")
-                continue
-            fields = set().union(*(w.fields for w in (ind.where, ind.available_if)
-                                   if w is not None))
-            data = gpd.GeoDataFrame(
-                pd.concat([pd.DataFrame({c: f[c].to_numpy() for c in sorted(fields)} |
-                                        {"geometry": f.geometry.to_numpy()})
-                           for f in frames], ignore_index=True),
-                geometry="geometry", crs=ws.crs)
-            lit = layer.literals if layer is not None else literal_readers(ind.layer)
-            if ind.available_if is not None and not ind.available_if.mask(
-                    data, literals=lit).any():
-                not_available(ind, f"the {ind.layer} layer holds no feature matching "
-                                   f"{ind.available_if.text!r}: not mapped, not 0 / 图层中无此类"
-                                   "要素，视为无数据而非0")
-                continue
-            unknown_note = ""
-            if ind.where is not None:
-                picked, undecided = ind.where.evaluate(data, literals=lit)
-                if not picked.any() and len(data) and (
-                        undecided.any() or not _understood(ind.where, ind.layer)):
-                    not_available(ind, _selected_nothing(ind, data, undecided))
-                    continue
-                sel = data[picked]
-                if undecided.any():
-                    km = float(data.geometry[undecided].length.sum()) / 1000.0
-                    unknown_note = (f"; {int(undecided.sum())} feature(s) ({km:.1f} km) not "
-                                    f"counted: {', '.join(sorted(ind.where.fields))} empty or not "
-                                    f"understood, so {ind.where.text!r} cannot decide them — the "
-                                    f"figure is a lower bound / {int(undecided.sum())}个要素字段为空"
-                                    "或无法识别，未计入，数值为下限")
-            else:
-                sel = data
-            total_km = float(sel.geometry.length.sum()) / 1000.0
-            by_area = _lengths_by_area(sel.geometry, areas) / 1000.0
-            outside = total_km - float(by_area.sum())
-            note = f"{len(sel)} feature(s) of {ind.layer}"
-            if extra is not None and ind.layer == "road":
-                n_extra = (int(ind.where.mask(extra, literals=lit).sum()) if ind.where is not None
-                           else len(extra))
-                note += f", incl. {n_extra} project road(s) from {extra_src}"
-            add(ind, "city", CITY, total_km, len(sel), note + unknown_note)
-            for a, v in by_area.items():
-                add(ind, "township", str(a), float(v), None, "length inside the township area")
-            if outside > 1e-6:
-                add(ind, "township", OUTSIDE, outside, None, "length outside the given townships")
-            per_area[ind.id] = by_area
-        elif ind.measure == "village_coverage":
-            if cov is None:
-                not_available(ind, "no facility layer / 无设施图层")
-                continue
-            if ind.facility not in cov.kinds:
-                not_available(ind, f"the coverage result given has no {ind.facility!r} / "
-                                   "所给覆盖分析未含此类设施")
-                continue
-            row = cov.by_kind.loc[cov.by_kind["kind"] == ind.facility]
-            if "available" in row.columns and not bool(row["available"].iloc[0]):
-                not_available(ind, str(row["note"].iloc[0]))
-                continue
-            if ind.basis == "network" and cov.network is None:
-                not_available(ind, "no road network for network distances / 无路网")
-                continue
-            t = cov.table[cov.table["kind"] == ind.facility]
-            ok = t[f"covered_{ind.basis}"].astype(bool)
-            w = (np.ones(len(t)) if ind.weight == "villages" else
-                 t["population"].where(np.isfinite(t["population"]), 0.0).to_numpy())
-            d = cov.targets.service_distance(ind.facility).distance_m \
-                if ind.facility in cov.targets.service else None
-            dist_note = (f"within {d.value:g} m ({'verified' if d.verified else 'placeholder'}) "
-                         f"{'along roads' if ind.basis == 'network' else 'straight line'}"
-                         if d is not None else "")
-            add(ind, "city", CITY, share(float((w * ok).sum()), float(w.sum())), len(t),
-                f"{int(ok.sum())} of {len(t)} villages {dist_note}")
-            s = {}
-            for a in names:
-                m = (t["township"] == a).to_numpy()
-                s[a] = share(float((w[m] * ok[m]).sum()), float(w[m].sum()))
-                add(ind, "township", a, s[a], int(m.sum()),
-                    f"{int(ok[m].sum())} of {int(m.sum())} villages")
-            per_area[ind.id] = pd.Series(s)
-        else:  # village_share
-            assert ind.field is not None
-            if ind.field not in vil.columns or vil[ind.field].isna().all():
-                not_available(ind, f"the village layer has no {ind.field!r} field (or it is "
-                                   f"empty): not available, not 0 / 村庄图层无 {ind.field} 字段")
-                continue
-            if ind.where is not None and ind.where.missing_fields(vil.columns):
-                not_available(ind, f"the village layer lacks "
-                                   f"{', '.join(ind.where.missing_fields(vil.columns))}")
-                continue
-            if ind.where is not None:
-                vlayer = ws.vector("village")
-                picked, undecided = ind.where.evaluate(
-                    vil, literals=vlayer.literals if vlayer is not None else None)
-                if not picked.any() and len(vil) and (
-                        undecided.any() or not _understood(ind.where, "village")):
-                    not_available(ind, _selected_nothing(ind, vil, undecided))
-                    continue
-                v = vil[picked]
-            else:
-                v = vil
-            flag = v[ind.field].map(_truth)
-            known = flag.notna().to_numpy()
-            yes = (flag == True).to_numpy()  # noqa: E712 (object column)
-            w = (np.ones(len(v)) if ind.weight == "villages" else
-                 v["population"].where(np.isfinite(v["population"]), 0.0).to_numpy())
-            unk = int((~known).sum())
-            extra_note = f"; {unk} village(s) with unknown {ind.field} left out" if unk else ""
-            add(ind, "city", CITY, share(float(w[yes].sum()), float(w[known].sum())), len(v),
-                f"{int(yes.sum())} of {int(known.sum())} villages{extra_note}")
-            s = {}
-            for a in names:
-                m = (v["township"] == a).to_numpy()
-                s[a] = share(float(w[m & yes].sum()), float(w[m & known].sum()))
-                add(ind, "township", a, s[a], int(m.sum()),
-                    f"{int((m & yes).sum())} of {int((m & known).sum())} villages"
-                    if (m & known).any() else "no village in scope / 无适用村庄")
-            per_area[ind.id] = pd.Series(s)
-    table = pd.DataFrame(rows)
-    table["n"] = table["n"].astype("Int64")
-    # city rows first within each indicator, then townships in area order
-    table["_lv"] = (table["level"] != "city").astype(int)
-    table["_ord"] = table["indicator_id"].map({i.id: n for n, i in enumerate(inds)})
-    table = table.sort_values(["_ord", "_lv"], kind="stable").drop(columns=["_lv", "_ord"]) \
-        .reset_index(drop=True)
+        _MEASURES[ind.measure](run, ind)
+    table = _table(run.rows, inds)
     areas_out = areas.copy()
-    for iid, s in per_area.items():
+    for iid, s in run.per_area.items():
         areas_out[iid] = areas_out["township"].map(s).astype(float)
     city_rows = table[table["level"] == "city"]
     summary = {
@@ -542,8 +353,312 @@ def indicators(
         **base_summary(ws, ["village", "road", "power_line", "facility", "village_boundary"],
                        started),
     }
-    return IndicatorResult(table=table, townships=areas_out, coverage=cov, summary=summary,
+    return IndicatorResult(table=table, townships=areas_out, coverage=run.cov, summary=summary,
                            targets=tg, workspace=ws, notes=notes)
+
+
+def _chosen(tg: Targets, only: Sequence[str] | None) -> list[Indicator]:
+    """The indicators to compute: all of ``tg``, or those named in ``only`` (in file order)."""
+    inds: list[Indicator] = list(tg.indicators)
+    if only is not None:
+        known = {i.id for i in inds}
+        unknown = [o for o in only if o not in known]
+        if unknown:
+            raise KeyError(f"unknown indicator(s) {unknown}; known: {', '.join(sorted(known))}")
+        inds = [i for i in inds if i.id in set(only)]
+    return inds
+
+
+def _coverage_for(ws: Workspace, tg: Targets, inds: list[Indicator],
+                  given: CoverageResult | None) -> CoverageResult | None:
+    """The coverage analysis the village-coverage indicators read: ``given``, or one run now.
+
+    ``None`` when no indicator needs one or the workspace has no facility layer.
+    """
+    need_kinds = sorted({i.facility for i in inds if i.measure == "village_coverage" and
+                         i.facility})
+    if given is None and need_kinds and ws.vector("facility") is not None:
+        return coverage(ws, kinds=need_kinds, targets=tg)
+    return given
+
+
+def _status(ind: Indicator, level: str, measure: float,
+            available: bool) -> tuple[str, float, float]:
+    """The status of one measure against the indicator's target.
+
+    Returns the status with the measure and the target as reported (``nan``
+    where there is none to show).
+    """
+    target = ind.target.value if ind.target is not None else np.nan
+    if not available or not np.isfinite(measure):
+        return "not_available", np.nan, target
+    if ind.target is None:
+        return "info", measure, target
+    if level == "township" and ind.scope == "city":
+        return "share_of_city", measure, np.nan
+    return ("met" if measure >= target - 1e-9 else "below_target"), measure, target
+
+
+@dataclass
+class _Run:
+    """What the indicators are measured on, and the rows and township measures so far."""
+
+    ws: Workspace
+    vil: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    names: list[str]
+    extra: gpd.GeoDataFrame | None
+    extra_src: str | None
+    cov: CoverageResult | None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    per_area: dict[str, pd.Series] = field(default_factory=dict)
+
+    def project_roads_for(self, ind: Indicator) -> gpd.GeoDataFrame | None:
+        """The project roads when they count in ``ind`` (a length of the ``road`` layer)."""
+        return self.extra if ind.layer == "road" else None
+
+    def add(self, ind: Indicator, level: str, area: str, measure: float, n: int | None,
+            note: str, available: bool = True) -> None:
+        """Append the row of one indicator in one area (city or township)."""
+        status, measure, target = _status(ind, level, measure, available)
+        progress = (100.0 * measure / target if np.isfinite(measure) and np.isfinite(target)
+                    and target > 0 else np.nan)
+        self.rows.append({
+            "indicator_id": ind.id, "clause": ind.clause, "title_zh": ind.title_zh,
+            "title_en": ind.title_en, "level": level, "area": area, "measure": measure,
+            "unit": ind.unit, "target": target, "progress_percent": progress,
+            "status": status, "status_zh": _STATUS_ZH[status], "n": n, "note": note,
+            "source": ind.target.source if ind.target is not None else "",
+            "verified": ind.target.verified if ind.target is not None else None,
+        })
+
+    def not_available(self, ind: Indicator, why: str) -> None:
+        """Record ``ind`` as not available, city-wide and in every township, saying why."""
+        self.add(ind, "city", CITY, np.nan, None, why, available=False)
+        for a in self.names:
+            self.add(ind, "township", a, np.nan, None, why, available=False)
+        self.per_area[ind.id] = pd.Series(np.nan, index=self.names)
+
+
+# ------------------------------------------------------------------- length_km
+
+
+def _length_km(run: _Run, ind: Indicator) -> None:
+    """Kilometres of line of a layer (with the project roads for ``road``), city and townships."""
+    assert ind.layer is not None
+    layer = run.ws.vector(ind.layer)
+    roads = run.project_roads_for(ind)
+    frames = []
+    if layer is not None:
+        frames.append(layer.gdf)
+    if roads is not None:
+        frames.append(roads)
+    if not frames:
+        run.not_available(ind, f"no {ind.layer!r} layer in the workspace / 无{ind.layer}图层")
+        return
+    if roads is not None:
+        _check_project_road_fields(roads, run.extra_src, ind)
+    missing = sorted({f for w in (ind.where, ind.available_if) if w is not None
+                      for fr in frames for f in w.missing_fields(fr.columns)})
+    if missing:
+        run.not_available(ind, f"{ind.layer} lacks field(s) {', '.join(missing)} / "
+                               f"缺少字段 {', '.join(missing)}")
+        return
+    data = _line_data(ind, frames, run.ws.crs)
+    lit = layer.literals if layer is not None else literal_readers(ind.layer)
+    if ind.available_if is not None and not ind.available_if.mask(data, literals=lit).any():
+        run.not_available(ind, f"the {ind.layer} layer holds no feature matching "
+                               f"{ind.available_if.text!r}: not mapped, not 0 / 图层中无此类"
+                               "要素，视为无数据而非0")
+        return
+    picked = _pick_lines(run, ind, ind.layer, data, lit)
+    if picked is not None:
+        _add_lengths(run, ind, *picked, lit)
+
+
+def _check_project_road_fields(roads: gpd.GeoDataFrame, src: str | None,
+                               ind: Indicator) -> None:
+    """Refuse project roads that lack a field the indicator's filters read."""
+    lacking = sorted({f for w in (ind.where, ind.available_if) if w is not None
+                      for f in w.missing_fields(roads.columns)})
+    if lacking:
+        raise SiteInputError(
+            f"{src}: the project roads lack the field(s) {', '.join(lacking)} "
+            f"that indicator {ind.id!r} reads (where {ind.where.text if ind.where else ''!r}); "
+            "add them, e.g. status = new / proposed / rebuilt")
+
+
+def _line_data(ind: Indicator, frames: list[gpd.GeoDataFrame], crs: Any) -> gpd.GeoDataFrame:
+    """The lines of ``frames`` in one frame, with the fields the indicator's filters read."""
+    fields = set().union(*(w.fields for w in (ind.where, ind.available_if) if w is not None))
+    return gpd.GeoDataFrame(
+        pd.concat([pd.DataFrame({c: f[c].to_numpy() for c in sorted(fields)} |
+                                {"geometry": f.geometry.to_numpy()})
+                   for f in frames], ignore_index=True),
+        geometry="geometry", crs=crs)
+
+
+def _pick_lines(run: _Run, ind: Indicator, layer: str, data: gpd.GeoDataFrame,
+                lit: Any) -> tuple[gpd.GeoDataFrame, str] | None:
+    """The lines ``where`` selects and a note on those it cannot decide.
+
+    ``None`` when it selects nothing it could have selected: the indicator is
+    then recorded as not available.
+    """
+    if ind.where is None:
+        return data, ""
+    picked, undecided = ind.where.evaluate(data, literals=lit)
+    if not picked.any() and len(data) and (
+            undecided.any() or not _understood(ind.where, layer)):
+        run.not_available(ind, _selected_nothing(ind, data, undecided))
+        return None
+    if not undecided.any():
+        return data[picked], ""
+    km = float(data.geometry[undecided].length.sum()) / 1000.0
+    return data[picked], (f"; {int(undecided.sum())} feature(s) ({km:.1f} km) not "
+                          f"counted: {', '.join(sorted(ind.where.fields))} empty or not "
+                          f"understood, so {ind.where.text!r} cannot decide them — the "
+                          f"figure is a lower bound / {int(undecided.sum())}个要素字段为空"
+                          "或无法识别，未计入，数值为下限")
+
+
+def _add_lengths(run: _Run, ind: Indicator, sel: gpd.GeoDataFrame, unknown_note: str,
+                 lit: Any) -> None:
+    """Record the selected lines' length city-wide, in each township and outside them."""
+    total_km = float(sel.geometry.length.sum()) / 1000.0
+    by_area = _lengths_by_area(sel.geometry, run.areas) / 1000.0
+    outside = total_km - float(by_area.sum())
+    note = f"{len(sel)} feature(s) of {ind.layer}"
+    roads = run.project_roads_for(ind)
+    if roads is not None:
+        n_extra = (int(ind.where.mask(roads, literals=lit).sum()) if ind.where is not None
+                   else len(roads))
+        note += f", incl. {n_extra} project road(s) from {run.extra_src}"
+    run.add(ind, "city", CITY, total_km, len(sel), note + unknown_note)
+    for a, v in by_area.items():
+        run.add(ind, "township", str(a), float(v), None, "length inside the township area")
+    if outside > 1e-6:
+        run.add(ind, "township", OUTSIDE, outside, None, "length outside the given townships")
+    run.per_area[ind.id] = by_area
+
+
+# ------------------------------------------------------------ village_coverage
+
+
+def _coverage_unavailable(cov: CoverageResult, ind: Indicator) -> str | None:
+    """Why the coverage result cannot give ``ind`` (``None`` when it can)."""
+    if ind.facility not in cov.kinds:
+        return f"the coverage result given has no {ind.facility!r} / 所给覆盖分析未含此类设施"
+    row = cov.by_kind.loc[cov.by_kind["kind"] == ind.facility]
+    if "available" in row.columns and not bool(row["available"].iloc[0]):
+        return str(row["note"].iloc[0])
+    if ind.basis == "network" and cov.network is None:
+        return "no road network for network distances / 无路网"
+    return None
+
+
+def _weights(frame: pd.DataFrame, ind: Indicator) -> np.ndarray:
+    """Each village's weight in a share: 1, or its population (0 where unknown)."""
+    return (np.ones(len(frame)) if ind.weight == "villages" else
+            frame["population"].where(np.isfinite(frame["population"]), 0.0).to_numpy())
+
+
+def _village_coverage(run: _Run, ind: Indicator) -> None:
+    """The share of villages (or people) within the service distance of a facility kind."""
+    cov = run.cov
+    if cov is None:
+        run.not_available(ind, "no facility layer / 无设施图层")
+        return
+    why = _coverage_unavailable(cov, ind)
+    if why is not None:
+        run.not_available(ind, why)
+        return
+    t = cov.table[cov.table["kind"] == ind.facility]
+    ok = t[f"covered_{ind.basis}"].astype(bool)
+    w = _weights(t, ind)
+    d = cov.targets.service_distance(ind.facility).distance_m \
+        if ind.facility in cov.targets.service else None
+    dist_note = (f"within {d.value:g} m ({'verified' if d.verified else 'placeholder'}) "
+                 f"{'along roads' if ind.basis == 'network' else 'straight line'}"
+                 if d is not None else "")
+    run.add(ind, "city", CITY, share(float((w * ok).sum()), float(w.sum())), len(t),
+            f"{int(ok.sum())} of {len(t)} villages {dist_note}")
+    s = {}
+    for a in run.names:
+        m = (t["township"] == a).to_numpy()
+        s[a] = share(float((w[m] * ok[m]).sum()), float(w[m].sum()))
+        run.add(ind, "township", a, s[a], int(m.sum()),
+                f"{int(ok[m].sum())} of {int(m.sum())} villages")
+    run.per_area[ind.id] = pd.Series(s)
+
+
+# --------------------------------------------------------------- village_share
+
+
+def _villages_in_scope(run: _Run, ind: Indicator) -> gpd.GeoDataFrame | None:
+    """The villages a share is taken over (``where``), or ``None`` once marked not available."""
+    vil = run.vil
+    if ind.field not in vil.columns or vil[ind.field].isna().all():
+        run.not_available(ind, f"the village layer has no {ind.field!r} field (or it is "
+                               f"empty): not available, not 0 / 村庄图层无 {ind.field} 字段")
+        return None
+    if ind.where is None:
+        return vil
+    if ind.where.missing_fields(vil.columns):
+        run.not_available(ind, f"the village layer lacks "
+                               f"{', '.join(ind.where.missing_fields(vil.columns))}")
+        return None
+    vlayer = run.ws.vector("village")
+    picked, undecided = ind.where.evaluate(
+        vil, literals=vlayer.literals if vlayer is not None else None)
+    if not picked.any() and len(vil) and (
+            undecided.any() or not _understood(ind.where, "village")):
+        run.not_available(ind, _selected_nothing(ind, vil, undecided))
+        return None
+    return vil[picked]
+
+
+def _village_share(run: _Run, ind: Indicator) -> None:
+    """The share of villages (or people) whose yes/no ``field`` says yes; unknowns left out."""
+    assert ind.field is not None
+    v = _villages_in_scope(run, ind)
+    if v is None:
+        return
+    flag = v[ind.field].map(_truth)
+    known = flag.notna().to_numpy()
+    yes = (flag == True).to_numpy()  # noqa: E712 (object column)
+    w = _weights(v, ind)
+    unk = int((~known).sum())
+    extra_note = f"; {unk} village(s) with unknown {ind.field} left out" if unk else ""
+    run.add(ind, "city", CITY, share(float(w[yes].sum()), float(w[known].sum())), len(v),
+            f"{int(yes.sum())} of {int(known.sum())} villages{extra_note}")
+    s = {}
+    for a in run.names:
+        m = (v["township"] == a).to_numpy()
+        s[a] = share(float(w[m & yes].sum()), float(w[m & known].sum()))
+        run.add(ind, "township", a, s[a], int(m.sum()),
+                f"{int((m & yes).sum())} of {int((m & known).sum())} villages"
+                if (m & known).any() else "no village in scope / 无适用村庄")
+    run.per_area[ind.id] = pd.Series(s)
+
+
+_MEASURES: dict[str, Callable[[_Run, Indicator], None]] = {
+    "length_km": _length_km,
+    "village_coverage": _village_coverage,
+    "village_share": _village_share,
+}
+"""How each measure of :data:`geoplan.analysis.targets.MEASURES` is computed."""
+
+
+def _table(rows: list[dict[str, Any]], inds: list[Indicator]) -> pd.DataFrame:
+    """The long table: indicators in file order, the city row first, then the townships."""
+    table = pd.DataFrame(rows)
+    table["n"] = table["n"].astype("Int64")
+    # city rows first within each indicator, then townships in area order
+    table["_lv"] = (table["level"] != "city").astype(int)
+    table["_ord"] = table["indicator_id"].map({i.id: n for n, i in enumerate(inds)})
+    return table.sort_values(["_ord", "_lv"], kind="stable").drop(columns=["_lv", "_ord"]) \
+        .reset_index(drop=True)
 
 
 def _truth(v: Any) -> bool | None:

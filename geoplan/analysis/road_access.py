@@ -36,7 +36,7 @@ from ..workspace import Workspace
 from . import _maps
 from ._common import as_workspace, network_for, table_html, village_frame
 from ._output import base_summary, clean_number, write_outputs
-from .network import RoadNetwork
+from .network import AttachedNetwork, RoadNetwork
 from .targets import Targets, load_targets
 
 __all__ = ["ConnectivityResult", "connectivity"]
@@ -193,102 +193,29 @@ def connectivity(
     vil = village_frame(ws)
     notes: list[str] = []
     net, why = (network, None) if network is not None else network_for(ws, tg)
-    n = len(vil)
-    gap = np.full(n, np.nan)
-    snap = np.full(n, np.nan)
-    straight_h = np.full(n, np.nan)
-    comp = np.full(n, -1)
-    attached_ok = np.zeros(n, dtype=bool)
-    paths: list[dict[str, Any]] = []
     if why:
         notes.append(why)
-    hardened_count = 0
-    if net is not None:
-        notes.extend(net.notes)
-        att = net.attach({"village": vil.geometry}, max_snap_m=snap_limit)
-        snap = att.snap_m["village"]
-        attached_ok = att.attached["village"]
-        hard = att.hardened_nodes()
-        hardened_count = int(net.segments["hardened"].sum())
-        if not hard:
-            notes.append("no road in the network is hardened (surface values "
-                         f"{', '.join(tg.network.hardened)}): no village can be connected")
-        d = att.distances_from_nodes(hard)["village"] if hard else np.full(n, np.inf)
-        gap = np.where(np.isfinite(d), d, np.nan)
-        import networkx as nx
-
-        comp_of: dict[Any, int] = {}
-        for ci, nodes in enumerate(nx.connected_components(att.graph)):
-            for node in nodes:
-                comp_of[node] = ci
-        comp = np.array([comp_of.get(("village", i), -1) for i in range(n)])
-        hseg = net.segments[net.segments["hardened"]]
-        if len(hseg):
-            (qi, _), dist = STRtree(hseg.geometry.to_numpy()).query_nearest(
-                vil.geometry.to_numpy(), return_distance=True, all_matches=False)
-            straight_h[qi] = dist
+    reach = _reach(net, vil, snap_limit, tg, notes)
     pop = vil["population"].to_numpy(dtype=float)
-    status = np.full(n, "not_checked", dtype=object)
-    if net is not None:
-        status = np.select(
-            [~np.isfinite(pop), pop < min_pop.value, ~attached_ok, ~np.isfinite(gap),
-             gap > max_gap.value],
-            ["not_checked", "below_threshold", "no_road", "isolated", "gap"],
-            default="connected").astype(object)
-    elif np.isfinite(pop).any():
-        status = np.where(np.isfinite(pop) & (pop < min_pop.value), "below_threshold",
-                          "not_checked").astype(object)
-    unpaved = gap - np.where(np.isfinite(snap), snap, 0.0)
+    status = _statuses(net is not None, pop, reach, min_pop.value, max_gap.value)
+    unpaved = reach.gap - np.where(np.isfinite(reach.snap), reach.snap, 0.0)
+    limits = _Limits(min_pop.value, max_gap.value, snap_limit)
     msg_zh, msg_en = [], []
-    for i in range(n):
-        s = status[i]
-        if s == "connected":
-            msg_zh.append(f"距硬化路网 {gap[i]:.0f} 米，不超过 {max_gap.value:g} 米")
-            msg_en.append(f"{gap[i]:.0f} m from the hardened network (limit {max_gap.value:g} m)")
-        elif s == "gap":
-            msg_zh.append(f"距硬化路网 {gap[i]:.0f} 米（其中非硬化道路 {unpaved[i]:.0f} 米），"
-                          f"超过 {max_gap.value:g} 米")
-            msg_en.append(f"{gap[i]:.0f} m from the hardened network ({unpaved[i]:.0f} m of it "
-                          f"unpaved road), above {max_gap.value:g} m")
-        elif s == "isolated":
-            msg_zh.append(f"所在路网无硬化路；直线距最近硬化路 {straight_h[i]:.0f} 米")
-            msg_en.append("no hardened road in its part of the network; nearest hardened road "
-                          f"{straight_h[i]:.0f} m in a straight line")
-        elif s == "no_road":
-            msg_zh.append(f"{snap_limit:g} 米内无道路；直线距最近硬化路 {straight_h[i]:.0f} 米")
-            msg_en.append(f"no road within {snap_limit:g} m; nearest hardened road "
-                          f"{straight_h[i]:.0f} m in a straight line")
-        elif s == "below_threshold":
-            msg_zh.append(f"人口 {pop[i]:.0f} 低于阈值 {min_pop.value:g}")
-            msg_en.append(f"population {pop[i]:.0f} below the threshold {min_pop.value:g}")
-        else:
-            why_zh = "无道路图层" if net is None else "人口未知"
-            why_en = "no road layer" if net is None else "population unknown"
-            msg_zh.append(f"未核查：{why_zh}")
-            msg_en.append(f"not checked: {why_en}")
+    for i in range(len(vil)):
+        zh, en = _message(status[i], i, reach, pop, unpaved, limits, net is not None)
+        msg_zh.append(zh)
+        msg_en.append(en)
     out = vil.copy()
     out["status"] = status
     out["status_zh"] = [_STATUS_ZH[s] for s in status]
-    out["gap_m"] = gap
-    out["snap_m"] = snap
+    out["gap_m"] = reach.gap
+    out["snap_m"] = reach.snap
     out["unpaved_m"] = unpaved
-    out["straight_to_hardened_m"] = straight_h
-    out["component"] = comp
+    out["straight_to_hardened_m"] = reach.straight_h
+    out["component"] = reach.comp
     out["message_zh"] = msg_zh
     out["message_en"] = msg_en
-    if net is not None:
-        hard_set = att.hardened_nodes()
-        for i in np.flatnonzero(status == "gap"):
-            p = att.shortest_path_to(("village", int(i)), hard_set)
-            line = att.path_line(p) if p else None
-            if line is not None:
-                paths.append({"village_fid": vil["fid"].iloc[i], "name": vil["name"].iloc[i],
-                              "township": vil["township"].iloc[i], "gap_m": gap[i],
-                              "path_length_m": line.length, "geometry": line})
-    gap_paths = gpd.GeoDataFrame(
-        paths if paths else {"village_fid": [], "name": [], "township": [], "gap_m": [],
-                             "path_length_m": []},
-        geometry="geometry" if paths else [], crs=ws.crs)
+    gap_paths = _gap_paths(reach.att, vil, status, reach.gap, ws.crs)
     counts = out["status"].value_counts().reindex(list(STATUSES), fill_value=0)
     summary = {
         "analysis": "connectivity",
@@ -308,10 +235,132 @@ def connectivity(
                            if max_snap_m is None else "given by the caller"},
             "hardened": list(tg.network.hardened),
         },
-        "hardened_segments": hardened_count,
+        "hardened_segments": reach.hardened_count,
         "targets": {"name": tg.name, "version": tg.version, "path": tg.path},
         **base_summary(ws, ["village", "road"], started),
     }
     return ConnectivityResult(villages=out, gap_paths=gap_paths, network=net,
                               min_population=min_pop, max_gap_m=max_gap, summary=summary,
                               targets=tg, workspace=ws, notes=notes)
+
+
+@dataclass
+class _Reach:
+    """What the road network says of each village (``nan`` / ``-1`` without a network)."""
+
+    gap: np.ndarray
+    """Network distance to the nearest hardened road node (snap connector included)."""
+    snap: np.ndarray
+    straight_h: np.ndarray
+    """Straight-line distance to the nearest hardened road."""
+    comp: np.ndarray
+    """The connected component of the network the village is attached to."""
+    attached_ok: np.ndarray
+    hardened_count: int = 0
+    att: AttachedNetwork | None = None
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The figures the messages quote."""
+
+    min_population: float
+    max_gap_m: float
+    max_snap_m: float
+
+
+def _reach(net: RoadNetwork | None, vil: gpd.GeoDataFrame, snap_limit: float, tg: Targets,
+           notes: list[str]) -> _Reach:
+    """Attach the villages to the network and measure their way to the hardened roads."""
+    n = len(vil)
+    if net is None:
+        return _Reach(gap=np.full(n, np.nan), snap=np.full(n, np.nan),
+                      straight_h=np.full(n, np.nan), comp=np.full(n, -1),
+                      attached_ok=np.zeros(n, dtype=bool))
+    notes.extend(net.notes)
+    att = net.attach({"village": vil.geometry}, max_snap_m=snap_limit)
+    hard = att.hardened_nodes()
+    if not hard:
+        notes.append("no road in the network is hardened (surface values "
+                     f"{', '.join(tg.network.hardened)}): no village can be connected")
+    d = att.distances_from_nodes(hard)["village"] if hard else np.full(n, np.inf)
+    import networkx as nx
+
+    comp_of: dict[Any, int] = {}
+    for ci, nodes in enumerate(nx.connected_components(att.graph)):
+        for node in nodes:
+            comp_of[node] = ci
+    straight_h = np.full(n, np.nan)
+    hseg = net.segments[net.segments["hardened"]]
+    if len(hseg):
+        (qi, _), dist = STRtree(hseg.geometry.to_numpy()).query_nearest(
+            vil.geometry.to_numpy(), return_distance=True, all_matches=False)
+        straight_h[qi] = dist
+    return _Reach(gap=np.where(np.isfinite(d), d, np.nan), snap=att.snap_m["village"],
+                  straight_h=straight_h,
+                  comp=np.array([comp_of.get(("village", i), -1) for i in range(n)]),
+                  attached_ok=att.attached["village"],
+                  hardened_count=int(net.segments["hardened"].sum()), att=att)
+
+
+def _statuses(has_net: bool, pop: np.ndarray, r: _Reach, min_pop: float,
+              max_gap: float) -> np.ndarray:
+    """Each village's status: the first of population unknown, below the threshold, no road
+    within the snap distance, no hardened road in its part of the network, a gap above the
+    limit; else connected. Without a network only the population is judged."""
+    if has_net:
+        return np.select(
+            [~np.isfinite(pop), pop < min_pop, ~r.attached_ok, ~np.isfinite(r.gap),
+             r.gap > max_gap],
+            ["not_checked", "below_threshold", "no_road", "isolated", "gap"],
+            default="connected").astype(object)
+    if np.isfinite(pop).any():
+        return np.where(np.isfinite(pop) & (pop < min_pop), "below_threshold",
+                        "not_checked").astype(object)
+    return np.full(len(pop), "not_checked", dtype=object)
+
+
+def _message(s: str, i: int, r: _Reach, pop: np.ndarray, unpaved: np.ndarray, lim: _Limits,
+             has_net: bool) -> tuple[str, str]:
+    """The Chinese and English message of village ``i`` with status ``s``."""
+    if s == "connected":
+        return (f"距硬化路网 {r.gap[i]:.0f} 米，不超过 {lim.max_gap_m:g} 米",
+                f"{r.gap[i]:.0f} m from the hardened network (limit {lim.max_gap_m:g} m)")
+    if s == "gap":
+        return (f"距硬化路网 {r.gap[i]:.0f} 米（其中非硬化道路 {unpaved[i]:.0f} 米），"
+                f"超过 {lim.max_gap_m:g} 米",
+                f"{r.gap[i]:.0f} m from the hardened network ({unpaved[i]:.0f} m of it "
+                f"unpaved road), above {lim.max_gap_m:g} m")
+    if s == "isolated":
+        return (f"所在路网无硬化路；直线距最近硬化路 {r.straight_h[i]:.0f} 米",
+                "no hardened road in its part of the network; nearest hardened road "
+                f"{r.straight_h[i]:.0f} m in a straight line")
+    if s == "no_road":
+        return (f"{lim.max_snap_m:g} 米内无道路；直线距最近硬化路 {r.straight_h[i]:.0f} 米",
+                f"no road within {lim.max_snap_m:g} m; nearest hardened road "
+                f"{r.straight_h[i]:.0f} m in a straight line")
+    if s == "below_threshold":
+        return (f"人口 {pop[i]:.0f} 低于阈值 {lim.min_population:g}",
+                f"population {pop[i]:.0f} below the threshold {lim.min_population:g}")
+    why_zh = "无道路图层" if not has_net else "人口未知"
+    why_en = "no road layer" if not has_net else "population unknown"
+    return f"未核查：{why_zh}", f"not checked: {why_en}"
+
+
+def _gap_paths(att: AttachedNetwork | None, vil: gpd.GeoDataFrame, status: np.ndarray,
+               gap: np.ndarray, crs: Any) -> gpd.GeoDataFrame:
+    """The shortest path from each ``gap`` village to the hardened network, as lines."""
+    paths: list[dict[str, Any]] = []
+    if att is not None:
+        hard_set = att.hardened_nodes()
+        for i in np.flatnonzero(status == "gap"):
+            p = att.shortest_path_to(("village", int(i)), hard_set)
+            line = att.path_line(p) if p else None
+            if line is not None:
+                paths.append({"village_fid": vil["fid"].iloc[i], "name": vil["name"].iloc[i],
+                              "township": vil["township"].iloc[i], "gap_m": gap[i],
+                              "path_length_m": line.length, "geometry": line})
+    return gpd.GeoDataFrame(
+        paths if paths else {"village_fid": [], "name": [], "township": [], "gap_m": [],
+                             "path_length_m": []},
+        geometry="geometry" if paths else [], crs=crs)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,179 +263,44 @@ def coverage(
         raise ValueError("kinds is empty: name at least one facility kind")
     services = {k: _service(tg, k, distances) for k in kinds}
     vil = village_frame(ws)
-    flayer = ws.vector("facility")
-    if flayer is None:
-        raise WorkspaceError(f"the workspace {ws.path} has no 'facility' layer (公共服务设施); "
-                             "coverage needs facility points with a kind field (clinic, "
-                             "waste_point, shelter, logistics, service_centre)")
-    fac_all = flayer.gdf
-    fac = fac_all[fac_all["kind"].isin(kinds)].copy()
-    geoms = fac.geometry.to_numpy()
-    not_pt = shapely.get_type_id(geoms) != 0
-    if not_pt.any():
-        geoms = geoms.copy()
-        geoms[not_pt] = shapely.point_on_surface(geoms[not_pt])
-        fac = fac.set_geometry(gpd.GeoSeries(geoms, index=fac.index, crs=fac.crs))
+    fac_all, unread, fac = _facilities(ws, kinds)
     notes: list[str] = []
-    unread = flayer.unreadable.get("kind")
-    unavailable: dict[str, str] = {}
-    for k in kinds:
-        if not (fac["kind"] == k).any():
-            present = ', '.join(sorted(map(str, fac_all['kind'].dropna().unique()))) or "none"
-            if unread:
-                # the layer holds kinds geoplan does not read: one of them may be this kind
-                unavailable[k] = (
-                    f"no facility read as {k!r}, but the facility layer holds kinds geoplan does "
-                    f"not read ({describe_values(None, unreadable=unread)}): not available, "
-                    f"not 0; map them with values.kind in [layers.facility] / 设施类型无法识别，"
-                    "视为无数据而非0")
-                notes.append(f"WARNING: {unavailable[k]}")
-            else:
-                notes.append(f"no facility of kind {k!r} in the facility layer: no village is "
-                             f"covered for it (present kinds: {present})")
+    unavailable = _unavailable_kinds(kinds, fac, fac_all, unread, notes)
 
     snap_limit = float(max_snap_m) if max_snap_m is not None else tg.network.max_snap_m.value
     net, why = (network, None) if network is not None else network_for(ws, tg)
     if why:
         notes.append(why)
-    attached: AttachedNetwork | None = None
     fac = fac.reset_index(drop=True)
-    if net is not None:
-        attached = net.attach({"village": vil.geometry, "facility": fac.geometry},
-                              max_snap_m=snap_limit)
-        notes.extend(net.notes)
-        off_v = int((~attached.attached["village"]).sum())
-        off_f = int((~attached.attached["facility"]).sum())
-        if off_v:
-            notes.append(f"{off_v} village(s) farther than {snap_limit:g} m from any road: "
-                         "off the network")
-        if off_f:
-            notes.append(f"{off_f} facilit(y/ies) farther than {snap_limit:g} m from any road: "
-                         "off the network")
+    attached = _attach(net, vil, fac, snap_limit, notes)
 
     pop = vil["population"].to_numpy(dtype=float)
     pop_known = np.isfinite(pop)
     if (~pop_known).any():
         notes.append(f"{int((~pop_known).sum())} village(s) without population: counted in "
                      "village shares, left out of population shares")
-    vnames = vil["name"].astype(str).to_numpy()
-    vpts = vil.geometry.to_numpy()
-    rows: list[pd.DataFrame] = []
-    summary_rows: list[dict[str, Any]] = []
     wide = vil.copy()
     if attached is not None:
         wide["snap_m"] = attached.snap_m["village"]
         wide["on_network"] = attached.attached["village"]
     fac["snap_m"] = attached.snap_m["facility"] if attached is not None else np.nan
     fac["on_network"] = attached.attached["facility"] if attached is not None else False
+    rows: list[pd.DataFrame] = []
+    summary_rows: list[dict[str, Any]] = []
     for k in kinds:
-        sd = services[k]
-        dist_lim = sd.distance_m.value
-        sel = np.flatnonzero(fac["kind"].to_numpy() == k)
-        straight = np.full(len(vil), np.nan)
-        near_fid = np.full(len(vil), None, dtype=object)
-        near_name = np.full(len(vil), None, dtype=object)
-        if len(sel):
-            fpts = fac.geometry.to_numpy()[sel]
-            (qi, fi), d = STRtree(fpts).query_nearest(vpts, return_distance=True,
-                                                      all_matches=False)
-            straight[qi] = d
-            near_fid[qi] = fac["fid"].to_numpy()[sel][fi]
-            if "name" in fac.columns:
-                near_name[qi] = fac["name"].to_numpy()[sel][fi]
-        network_m = np.full(len(vil), np.nan)
-        status = np.full(len(vil), "not_checked", dtype=object)
-        if attached is not None:
-            d_net = attached.distances_from("facility", sel)["village"] if len(sel) else \
-                np.full(len(vil), np.inf)
-            network_m = np.where(np.isfinite(d_net), d_net, np.nan)
-            status = np.where(
-                ~attached.attached["village"], "off_network",
-                np.where(~np.isfinite(d_net), "no_route" if len(sel) else "no_facility",
-                         np.where(d_net <= dist_lim, "covered", "too_far"))).astype(object)
-        cov_s = np.isfinite(straight) & (straight <= dist_lim)
-        cov_n = status == "covered"
-        rows.append(pd.DataFrame({
-            "village_fid": vil["fid"].to_numpy(), "village": vnames,
-            "township": vil["township"].to_numpy(), "population": pop,
-            "kind": k, "label_zh": sd.label_zh, "label_en": sd.label_en,
-            "distance_m": dist_lim, "straight_m": straight,
-            "nearest_facility": near_name, "nearest_facility_fid": near_fid,
-            "network_m": network_m,
-            "village_snap_m": attached.snap_m["village"] if attached is not None else np.nan,
-            "covered_straight": cov_s, "covered_network": cov_n,
-            "status_network": status,
-            "status_zh": [_STATUS_ZH[s] for s in status],
-        }))
-        wide[f"{k}_straight_m"] = straight
-        wide[f"{k}_network_m"] = network_m
-        wide[f"{k}_covered_straight"] = cov_s
-        wide[f"{k}_covered_network"] = cov_n
-        fk = fac.iloc[sel]
-        has_net = attached is not None
-        summary_rows.append({
-            "kind": k, "label_zh": sd.label_zh, "label_en": sd.label_en, "clause": sd.clause,
-            "available": k not in unavailable, "note": unavailable.get(k, ""),
-            "distance_m": dist_lim, "source": sd.distance_m.source,
-            "verified": sd.distance_m.verified,
-            "n_facilities": len(sel),
-            "n_facilities_off_network": int((~fk["on_network"].astype(bool)).sum())
-            if has_net else None,
-            "max_facility_snap_m": float(np.nanmax(fk["snap_m"])) if has_net and len(sel)
-            else np.nan,
-            "n_villages": len(vil),
-            "villages_covered_straight": int(cov_s.sum()),
-            "share_villages_straight": share(cov_s.sum(), len(vil)),
-            "population_covered_straight": float(pop[cov_s & pop_known].sum()),
-            "share_population_straight": share(pop[cov_s & pop_known].sum(), pop[pop_known].sum()),
-            "villages_covered_network": int(cov_n.sum()) if has_net else None,
-            "share_villages_network": share(cov_n.sum(), len(vil)) if has_net else np.nan,
-            "population_covered_network": float(pop[cov_n & pop_known].sum()) if has_net
-            else np.nan,
-            "share_population_network": share(pop[cov_n & pop_known].sum(), pop[pop_known].sum())
-            if has_net else np.nan,
-            "n_none_network": int((~cov_n).sum()) if has_net else None,
-            "n_none_straight": int((~cov_s).sum()),
-            "villages_none_network": list(vnames[~cov_n]) if has_net else [],
-            "villages_none_straight": list(vnames[~cov_s]),
-        })
+        table_k, summary_k = _one_kind(k, services[k], vil, fac, attached, unavailable, wide)
+        rows.append(table_k)
+        summary_rows.append(summary_k)
     table = pd.concat(rows, ignore_index=True)
-    by_kind = pd.DataFrame(summary_rows)
-    na = ~by_kind["available"].to_numpy(dtype=bool)
-    if na.any():  # a share computed from facilities geoplan could not read is no measurement
-        for col in [c for c in by_kind.columns if c.startswith(("share_", "villages_covered_",
-                                                               "population_covered_"))]:
-            by_kind[col] = by_kind[col].astype(object).where(~na, np.nan)
+    by_kind = _by_kind(summary_rows)
     by_township = _by_township(table, attached is not None)
-
-    conn = []
-    if attached is not None:
-        cv = attached.connectors("village")
-        cv["group"] = "village"
-        cv["name"] = vnames
-        cf = attached.connectors("facility")
-        cf["group"] = "facility:" + fac["kind"].astype(str).to_numpy()
-        cf["name"] = fac["name"].to_numpy() if "name" in fac.columns else None
-        conn = [cv, cf]
-    connectors = (pd.concat(conn, ignore_index=True) if conn else
-                  gpd.GeoDataFrame({"row": [], "snap_m": [], "group": []}, geometry=[],
-                                   crs=ws.crs))
-    connectors = connectors[connectors.geometry.notna()]
+    connectors = _connectors(attached, vil, fac, ws.crs)
 
     summary = {
         "analysis": "coverage",
         "notes": notes,
         "kinds": [{k: clean_number(v) for k, v in r.items()} for r in summary_rows],
-        "network": None if net is None else {
-            "roads": net.n_roads, "nodes": net.graph.number_of_nodes(),
-            "edges": net.graph.number_of_edges(), "length_km": round(net.total_length_m / 1000, 3),
-            "components": net.n_components, "crossings_added": net.crossings_added,
-            "where": tg.network.where, "hardened": list(tg.network.hardened),
-            "max_snap_m": snap_limit,
-            "max_snap_m_source": (tg.network.max_snap_m.source if max_snap_m is None
-                                  else "given by the caller"),
-            "notes": net.notes,
-        },
+        "network": _network_summary(net, tg, snap_limit, max_snap_m),
         "villages": len(vil),
         "population_known": float(pop[pop_known].sum()),
         "targets": tg.provenance(),
@@ -445,6 +311,216 @@ def coverage(
     return CoverageResult(table=table, by_kind=by_kind, by_township=by_township, villages=wide,
                           facilities=fac, connectors=connectors, network=net, summary=summary,
                           targets=tg, workspace=ws, notes=notes)
+
+
+def _facilities(ws: Workspace, kinds: list[str]) -> tuple[
+        gpd.GeoDataFrame, Counter[str] | None, gpd.GeoDataFrame]:
+    """The facility layer's features, the kind values it could not read, and its facilities
+    of ``kinds``, each as a point."""
+    flayer = ws.vector("facility")
+    if flayer is None:
+        raise WorkspaceError(f"the workspace {ws.path} has no 'facility' layer (公共服务设施); "
+                             "coverage needs facility points with a kind field (clinic, "
+                             "waste_point, shelter, logistics, service_centre)")
+    fac_all = flayer.gdf
+    unread = flayer.unreadable.get("kind")
+    fac = fac_all[fac_all["kind"].isin(kinds)].copy()
+    geoms = fac.geometry.to_numpy()
+    not_pt = shapely.get_type_id(geoms) != 0
+    if not_pt.any():
+        geoms = geoms.copy()
+        geoms[not_pt] = shapely.point_on_surface(geoms[not_pt])
+        fac = fac.set_geometry(gpd.GeoSeries(geoms, index=fac.index, crs=fac.crs))
+    return fac_all, unread, fac
+
+
+def _unavailable_kinds(kinds: list[str], fac: gpd.GeoDataFrame, fac_all: gpd.GeoDataFrame,
+                       unread: Counter[str] | None, notes: list[str]) -> dict[str, str]:
+    """Kinds with no facility, noted; those the layer may hold unread are not available.
+
+    A kind absent while the layer holds kinds geoplan does not read may be among
+    them: its coverage is no measurement (returned with why). A kind simply
+    absent covers no village.
+    """
+    unavailable: dict[str, str] = {}
+    for k in kinds:
+        if (fac["kind"] == k).any():
+            continue
+        present = ', '.join(sorted(map(str, fac_all['kind'].dropna().unique()))) or "none"
+        if unread:
+            # the layer holds kinds geoplan does not read: one of them may be this kind
+            unavailable[k] = (
+                f"no facility read as {k!r}, but the facility layer holds kinds geoplan does "
+                f"not read ({describe_values(None, unreadable=unread)}): not available, "
+                f"not 0; map them with values.kind in [layers.facility] / 设施类型无法识别，"
+                "视为无数据而非0")
+            notes.append(f"WARNING: {unavailable[k]}")
+        else:
+            notes.append(f"no facility of kind {k!r} in the facility layer: no village is "
+                         f"covered for it (present kinds: {present})")
+    return unavailable
+
+
+def _attach(net: RoadNetwork | None, vil: gpd.GeoDataFrame, fac: gpd.GeoDataFrame,
+            snap_limit: float, notes: list[str]) -> AttachedNetwork | None:
+    """Villages and facilities attached to the road network, noting those off it."""
+    if net is None:
+        return None
+    attached = net.attach({"village": vil.geometry, "facility": fac.geometry},
+                          max_snap_m=snap_limit)
+    notes.extend(net.notes)
+    off_v = int((~attached.attached["village"]).sum())
+    off_f = int((~attached.attached["facility"]).sum())
+    if off_v:
+        notes.append(f"{off_v} village(s) farther than {snap_limit:g} m from any road: "
+                     "off the network")
+    if off_f:
+        notes.append(f"{off_f} facilit(y/ies) farther than {snap_limit:g} m from any road: "
+                     "off the network")
+    return attached
+
+
+def _nearest(vil: gpd.GeoDataFrame, fac: gpd.GeoDataFrame, sel: np.ndarray) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray]:
+    """Each village's straight-line distance to the nearest facility of ``sel``, its fid and name."""
+    straight = np.full(len(vil), np.nan)
+    near_fid = np.full(len(vil), None, dtype=object)
+    near_name = np.full(len(vil), None, dtype=object)
+    if len(sel):
+        fpts = fac.geometry.to_numpy()[sel]
+        (qi, fi), d = STRtree(fpts).query_nearest(vil.geometry.to_numpy(), return_distance=True,
+                                                  all_matches=False)
+        straight[qi] = d
+        near_fid[qi] = fac["fid"].to_numpy()[sel][fi]
+        if "name" in fac.columns:
+            near_name[qi] = fac["name"].to_numpy()[sel][fi]
+    return straight, near_fid, near_name
+
+
+def _along_roads(attached: AttachedNetwork | None, sel: np.ndarray, n: int,
+                 dist_lim: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each village's network distance to the nearest facility of ``sel``, and its status."""
+    network_m = np.full(n, np.nan)
+    status = np.full(n, "not_checked", dtype=object)
+    if attached is not None:
+        d_net = attached.distances_from("facility", sel)["village"] if len(sel) else \
+            np.full(n, np.inf)
+        network_m = np.where(np.isfinite(d_net), d_net, np.nan)
+        status = np.where(
+            ~attached.attached["village"], "off_network",
+            np.where(~np.isfinite(d_net), "no_route" if len(sel) else "no_facility",
+                     np.where(d_net <= dist_lim, "covered", "too_far"))).astype(object)
+    return network_m, status
+
+
+def _one_kind(k: str, sd: ServiceDistance, vil: gpd.GeoDataFrame, fac: gpd.GeoDataFrame,
+              attached: AttachedNetwork | None, unavailable: dict[str, str],
+              wide: gpd.GeoDataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The village rows and the summary row of facility kind ``k``; its columns added to ``wide``."""
+    dist_lim = sd.distance_m.value
+    pop = vil["population"].to_numpy(dtype=float)
+    vnames = vil["name"].astype(str).to_numpy()
+    sel = np.flatnonzero(fac["kind"].to_numpy() == k)
+    straight, near_fid, near_name = _nearest(vil, fac, sel)
+    network_m, status = _along_roads(attached, sel, len(vil), dist_lim)
+    cov_s = np.isfinite(straight) & (straight <= dist_lim)
+    cov_n = status == "covered"
+    rows = pd.DataFrame({
+        "village_fid": vil["fid"].to_numpy(), "village": vnames,
+        "township": vil["township"].to_numpy(), "population": pop,
+        "kind": k, "label_zh": sd.label_zh, "label_en": sd.label_en,
+        "distance_m": dist_lim, "straight_m": straight,
+        "nearest_facility": near_name, "nearest_facility_fid": near_fid,
+        "network_m": network_m,
+        "village_snap_m": attached.snap_m["village"] if attached is not None else np.nan,
+        "covered_straight": cov_s, "covered_network": cov_n,
+        "status_network": status,
+        "status_zh": [_STATUS_ZH[s] for s in status],
+    })
+    wide[f"{k}_straight_m"] = straight
+    wide[f"{k}_network_m"] = network_m
+    wide[f"{k}_covered_straight"] = cov_s
+    wide[f"{k}_covered_network"] = cov_n
+    return rows, _kind_summary(k, sd, fac.iloc[sel], vnames, pop, cov_s, cov_n,
+                               attached is not None, unavailable)
+
+
+def _kind_summary(k: str, sd: ServiceDistance, fk: gpd.GeoDataFrame, vnames: np.ndarray,
+                  pop: np.ndarray, cov_s: np.ndarray, cov_n: np.ndarray, has_net: bool,
+                  unavailable: dict[str, str]) -> dict[str, Any]:
+    """The ``by_kind`` row of facility kind ``k`` (its facilities ``fk``)."""
+    pop_known = np.isfinite(pop)
+    n_vil = len(vnames)
+    return {
+        "kind": k, "label_zh": sd.label_zh, "label_en": sd.label_en, "clause": sd.clause,
+        "available": k not in unavailable, "note": unavailable.get(k, ""),
+        "distance_m": sd.distance_m.value, "source": sd.distance_m.source,
+        "verified": sd.distance_m.verified,
+        "n_facilities": len(fk),
+        "n_facilities_off_network": int((~fk["on_network"].astype(bool)).sum())
+        if has_net else None,
+        "max_facility_snap_m": float(np.nanmax(fk["snap_m"])) if has_net and len(fk)
+        else np.nan,
+        "n_villages": n_vil,
+        "villages_covered_straight": int(cov_s.sum()),
+        "share_villages_straight": share(cov_s.sum(), n_vil),
+        "population_covered_straight": float(pop[cov_s & pop_known].sum()),
+        "share_population_straight": share(pop[cov_s & pop_known].sum(), pop[pop_known].sum()),
+        "villages_covered_network": int(cov_n.sum()) if has_net else None,
+        "share_villages_network": share(cov_n.sum(), n_vil) if has_net else np.nan,
+        "population_covered_network": float(pop[cov_n & pop_known].sum()) if has_net
+        else np.nan,
+        "share_population_network": share(pop[cov_n & pop_known].sum(), pop[pop_known].sum())
+        if has_net else np.nan,
+        "n_none_network": int((~cov_n).sum()) if has_net else None,
+        "n_none_straight": int((~cov_s).sum()),
+        "villages_none_network": list(vnames[~cov_n]) if has_net else [],
+        "villages_none_straight": list(vnames[~cov_s]),
+    }
+
+
+def _by_kind(summary_rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per kind; the shares of a kind that is not available blanked (no measurement)."""
+    by_kind = pd.DataFrame(summary_rows)
+    na = ~by_kind["available"].to_numpy(dtype=bool)
+    if na.any():  # a share computed from facilities geoplan could not read is no measurement
+        for col in [c for c in by_kind.columns if c.startswith(("share_", "villages_covered_",
+                                                               "population_covered_"))]:
+            by_kind[col] = by_kind[col].astype(object).where(~na, np.nan)
+    return by_kind
+
+
+def _connectors(attached: AttachedNetwork | None, vil: gpd.GeoDataFrame, fac: gpd.GeoDataFrame,
+                crs: Any) -> gpd.GeoDataFrame:
+    """The snap connectors of villages and facilities (empty without a network)."""
+    conn = []
+    if attached is not None:
+        cv = attached.connectors("village")
+        cv["group"] = "village"
+        cv["name"] = vil["name"].astype(str).to_numpy()
+        cf = attached.connectors("facility")
+        cf["group"] = "facility:" + fac["kind"].astype(str).to_numpy()
+        cf["name"] = fac["name"].to_numpy() if "name" in fac.columns else None
+        conn = [cv, cf]
+    connectors = (pd.concat(conn, ignore_index=True) if conn else
+                  gpd.GeoDataFrame({"row": [], "snap_m": [], "group": []}, geometry=[],
+                                   crs=crs))
+    return connectors[connectors.geometry.notna()]
+
+
+def _network_summary(net: RoadNetwork | None, tg: Targets, snap_limit: float,
+                     max_snap_m: float | None) -> dict[str, Any] | None:
+    """The road network as ``summary.json`` describes it (``None`` without one)."""
+    return None if net is None else {
+        "roads": net.n_roads, "nodes": net.graph.number_of_nodes(),
+        "edges": net.graph.number_of_edges(), "length_km": round(net.total_length_m / 1000, 3),
+        "components": net.n_components, "crossings_added": net.crossings_added,
+        "where": tg.network.where, "hardened": list(tg.network.hardened),
+        "max_snap_m": snap_limit,
+        "max_snap_m_source": (tg.network.max_snap_m.source if max_snap_m is None
+                              else "given by the caller"),
+        "notes": net.notes,
+    }
 
 
 def _by_township(table: pd.DataFrame, has_net: bool) -> pd.DataFrame:

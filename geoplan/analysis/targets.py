@@ -41,6 +41,7 @@ import copy
 import difflib
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -341,25 +342,48 @@ def _choice(ctx: _Ctx, key: str, v: Any, choices: tuple[str, ...], default: str)
     return str(v)
 
 
+_TABLES = {"targets", "network", "service", "connectivity", "indicators"}
+_INDICATOR_KEYS = {"id", "clause", "title_zh", "title_en", "measure", "scope", "target"}
+_MEASURE_KEYS = {
+    "length_km": {"layer", "where", "available_if"},
+    "village_coverage": {"facility", "basis", "weight"},
+    "village_share": {"field", "where", "weight"},
+}
+
+
 def _parse(data: dict[str, Any], origin: str) -> Targets:
-    top = {"targets", "network", "service", "connectivity", "indicators"}
+    """Check the merged tables of a targets file, in file order, and build the :class:`Targets`."""
     for key in data:
-        if key not in top:
-            close = difflib.get_close_matches(key, sorted(top), n=1)
+        if key not in _TABLES:
+            close = difflib.get_close_matches(key, sorted(_TABLES), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise TargetsError(f"{origin}: unknown table [{key}]{hint}; tables: "
-                               f"{', '.join(sorted(top))}")
-    head = data.get("targets")
+                               f"{', '.join(sorted(_TABLES))}")
+    head = _parse_head(data.get("targets"), origin)
+    name = _text(_Ctx(origin, "targets"), "name", head.get("name"))
+    version = str(head.get("version", ""))
+    network = _parse_network(data.get("network", {}), origin)
+    service = _parse_service(data.get("service", {}), origin)
+    connectivity = _parse_connectivity(data.get("connectivity", {}), origin)
+    indicators = _parse_indicators(data.get("indicators", []), origin, service)
+    return Targets(name=name, version=version,
+                   title_zh=str(head.get("title_zh", name)), title_en=str(head.get("title_en", name)),
+                   path=origin, network=network, service=service, connectivity=connectivity,
+                   indicators=tuple(indicators))
+
+
+def _parse_head(head: Any, origin: str) -> dict[str, Any]:
+    """Check the ``[targets]`` table (its keys; the name is read by the caller)."""
     if not isinstance(head, dict):
         raise TargetsError(f"{origin}: no [targets] table; start the file with [targets] "
                            "name = \"…\" version = \"…\"")
-    ctx = _Ctx(origin, "targets")
-    _check_keys(ctx, head, {"name", "version", "title_zh", "title_en", "plan", "year",
-                            "extends", "disable"})
-    name = _text(ctx, "name", head.get("name"))
-    version = str(head.get("version", ""))
+    _check_keys(_Ctx(origin, "targets"), head, {"name", "version", "title_zh", "title_en", "plan",
+                                                "year", "extends", "disable"})
+    return head
 
-    net = data.get("network", {})
+
+def _parse_network(net: Any, origin: str) -> NetworkParams:
+    """Check the ``[network]`` table: which roads, which surfaces are hardened, the snap limit."""
     ctx = _Ctx(origin, "network")
     if not isinstance(net, dict):
         raise ctx.fail("network", "must be a table")
@@ -375,11 +399,13 @@ def _parse(data: dict[str, Any], origin: str) -> Targets:
     node_crossings = net.get("node_crossings", True)
     if not isinstance(node_crossings, bool):
         raise ctx.fail("node_crossings", "must be true or false")
-    network = NetworkParams(
+    return NetworkParams(
         where=where_text, hardened=tuple(hardened), node_crossings=node_crossings,
         max_snap_m=_threshold(ctx, "max_snap_m", net.get("max_snap_m"), "m"))  # type: ignore[arg-type]
 
-    svc_raw = data.get("service", {})
+
+def _parse_service(svc_raw: Any, origin: str) -> dict[str, ServiceDistance]:
+    """Check the ``[service.<kind>]`` tables: the service distance of each facility kind."""
     if not isinstance(svc_raw, dict) or not svc_raw:
         raise TargetsError(f"{origin}: no [service.<kind>] tables; each facility kind needs "
                            "distance_m = { value = …, source = \"…\", verified = … }")
@@ -394,28 +420,28 @@ def _parse(data: dict[str, Any], origin: str) -> Targets:
             label_zh=_text(ctx, "label_zh", tbl.get("label_zh"), kind),
             label_en=_text(ctx, "label_en", tbl.get("label_en"), kind),
             clause=str(tbl.get("clause", "")))
+    return service
 
-    con = data.get("connectivity", {})
+
+def _parse_connectivity(con: Any, origin: str) -> ConnectivityParams:
+    """Check the ``[connectivity]`` table: population threshold and largest gap."""
     ctx = _Ctx(origin, "connectivity")
     if not isinstance(con, dict):
         raise ctx.fail("connectivity", "must be a table")
     _check_keys(ctx, con, {"clause", "min_population", "max_gap_m"})
-    connectivity = ConnectivityParams(
+    return ConnectivityParams(
         min_population=_threshold(ctx, "min_population", con.get("min_population"), "persons"),  # type: ignore[arg-type]
         max_gap_m=_threshold(ctx, "max_gap_m", con.get("max_gap_m"), "m"),  # type: ignore[arg-type]
         clause=str(con.get("clause", "(五)")))
 
-    inds_raw = data.get("indicators", [])
+
+def _parse_indicators(inds_raw: Any, origin: str,
+                      service: dict[str, ServiceDistance]) -> list[Indicator]:
+    """Check the ``[[indicators]]`` entries; ids must be unique."""
     if not isinstance(inds_raw, list):
         raise TargetsError(f"{origin}: indicators must be written [[indicators]]")
     indicators: list[Indicator] = []
     seen: set[str] = set()
-    common = {"id", "clause", "title_zh", "title_en", "measure", "scope", "target"}
-    per_measure = {
-        "length_km": {"layer", "where", "available_if"},
-        "village_coverage": {"facility", "basis", "weight"},
-        "village_share": {"field", "where", "weight"},
-    }
     for n, raw in enumerate(inds_raw):
         rid = raw.get("id") if isinstance(raw, dict) else None
         ctx = _Ctx(origin, f"indicators #{n + 1}" + (f" {rid!r}" if isinstance(rid, str) else ""))
@@ -425,48 +451,72 @@ def _parse(data: dict[str, Any], origin: str) -> Targets:
         if iid in seen:
             raise ctx.fail("id", f"duplicate indicator id {iid!r}")
         seen.add(iid)
-        measure = _choice(ctx, "measure", raw.get("measure"), MEASURES, "")
-        if not measure:
-            raise ctx.fail("measure", f"is missing; one of {', '.join(MEASURES)}")
-        _check_keys(ctx, raw, common | per_measure[measure])
-        kw: dict[str, Any] = {}
-        if measure == "length_km":
-            layer = raw.get("layer")
-            if layer not in _LINE_LAYERS:
-                raise ctx.fail("layer", f"must be a line layer kind ({', '.join(_LINE_LAYERS)}), "
-                                        f"got {layer!r}")
-            kw.update(layer=layer, where=_where(ctx, "where", raw.get("where")),
-                      available_if=_where(ctx, "available_if", raw.get("available_if")))
-        elif measure == "village_coverage":
-            fac = _text(ctx, "facility", raw.get("facility"))
-            if fac not in service:
-                raise ctx.fail("facility", f"{fac!r} has no [service.{fac}] table; known: "
-                                           f"{', '.join(service)}")
-            kw.update(facility=fac, basis=_choice(ctx, "basis", raw.get("basis"),
-                                                  ("network", "straight"), "network"),
-                      weight=_choice(ctx, "weight", raw.get("weight"),
-                                     ("villages", "population"), "villages"))
-        else:
-            kw.update(field=_text(ctx, "field", raw.get("field")),
-                      where=_where(ctx, "where", raw.get("where")),
-                      weight=_choice(ctx, "weight", raw.get("weight"),
-                                     ("villages", "population"), "villages"))
-        unit = "km" if measure == "length_km" else "%"
-        target = _threshold(ctx, "target", raw.get("target"), unit, required=False)
-        if target is not None and target.unit != unit:
-            raise ctx.fail("target", f"unit {target.unit!r} does not match the measure "
-                                     f"{measure!r} (in {unit})")
-        indicators.append(Indicator(
-            id=iid, clause=_text(ctx, "clause", raw.get("clause"), ""),
-            title_zh=_text(ctx, "title_zh", raw.get("title_zh"), iid),
-            title_en=_text(ctx, "title_en", raw.get("title_en"), iid),
-            measure=measure,  # type: ignore[arg-type]
-            scope=_choice(ctx, "scope", raw.get("scope"), ("city", "each"), "each"),  # type: ignore[arg-type]
-            target=target, **kw))
-    return Targets(name=name, version=version,
-                   title_zh=str(head.get("title_zh", name)), title_en=str(head.get("title_en", name)),
-                   path=origin, network=network, service=service, connectivity=connectivity,
-                   indicators=tuple(indicators))
+        indicators.append(_parse_indicator(ctx, iid, raw, service))
+    return indicators
+
+
+def _parse_indicator(ctx: _Ctx, iid: str, raw: dict[str, Any],
+                     service: dict[str, ServiceDistance]) -> Indicator:
+    """Check one ``[[indicators]]`` entry: its measure, the keys of that measure, the target."""
+    measure = _choice(ctx, "measure", raw.get("measure"), MEASURES, "")
+    if not measure:
+        raise ctx.fail("measure", f"is missing; one of {', '.join(MEASURES)}")
+    _check_keys(ctx, raw, _INDICATOR_KEYS | _MEASURE_KEYS[measure])
+    kw = _MEASURE_PARSERS[measure](ctx, raw, service)
+    unit = "km" if measure == "length_km" else "%"
+    target = _threshold(ctx, "target", raw.get("target"), unit, required=False)
+    if target is not None and target.unit != unit:
+        raise ctx.fail("target", f"unit {target.unit!r} does not match the measure "
+                                 f"{measure!r} (in {unit})")
+    return Indicator(
+        id=iid, clause=_text(ctx, "clause", raw.get("clause"), ""),
+        title_zh=_text(ctx, "title_zh", raw.get("title_zh"), iid),
+        title_en=_text(ctx, "title_en", raw.get("title_en"), iid),
+        measure=measure,  # type: ignore[arg-type]
+        scope=_choice(ctx, "scope", raw.get("scope"), ("city", "each"), "each"),  # type: ignore[arg-type]
+        target=target, **kw)
+
+
+def _length_km_keys(ctx: _Ctx, raw: dict[str, Any],
+                    service: dict[str, ServiceDistance]) -> dict[str, Any]:
+    """``length_km``: a line layer kind and optional ``where`` / ``available_if`` filters."""
+    layer = raw.get("layer")
+    if layer not in _LINE_LAYERS:
+        raise ctx.fail("layer", f"must be a line layer kind ({', '.join(_LINE_LAYERS)}), "
+                                f"got {layer!r}")
+    return {"layer": layer, "where": _where(ctx, "where", raw.get("where")),
+            "available_if": _where(ctx, "available_if", raw.get("available_if"))}
+
+
+def _village_coverage_keys(ctx: _Ctx, raw: dict[str, Any],
+                           service: dict[str, ServiceDistance]) -> dict[str, Any]:
+    """``village_coverage``: a facility kind with a ``[service]`` table, basis and weight."""
+    fac = _text(ctx, "facility", raw.get("facility"))
+    if fac not in service:
+        raise ctx.fail("facility", f"{fac!r} has no [service.{fac}] table; known: "
+                                   f"{', '.join(service)}")
+    return {"facility": fac,
+            "basis": _choice(ctx, "basis", raw.get("basis"), ("network", "straight"), "network"),
+            "weight": _choice(ctx, "weight", raw.get("weight"), ("villages", "population"),
+                              "villages")}
+
+
+def _village_share_keys(ctx: _Ctx, raw: dict[str, Any],
+                        service: dict[str, ServiceDistance]) -> dict[str, Any]:
+    """``village_share``: a yes/no village field, an optional ``where`` and the weight."""
+    return {"field": _text(ctx, "field", raw.get("field")),
+            "where": _where(ctx, "where", raw.get("where")),
+            "weight": _choice(ctx, "weight", raw.get("weight"), ("villages", "population"),
+                              "villages")}
+
+
+_MEASURE_PARSERS: dict[str, Callable[[_Ctx, dict[str, Any], dict[str, ServiceDistance]],
+                                     dict[str, Any]]] = {
+    "length_km": _length_km_keys,
+    "village_coverage": _village_coverage_keys,
+    "village_share": _village_share_keys,
+}
+"""The keys each measure adds to an indicator, checked."""
 
 
 def load_targets(name_or_path: str | os.PathLike[str] | Targets = "yining-2025") -> Targets:

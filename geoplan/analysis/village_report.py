@@ -230,110 +230,195 @@ def village_classes(
     ws = as_workspace(workspace)
     vil = village_frame(ws)
     notes: list[str] = []
-    vil_names = vil["name"].map(_clean).to_numpy()
-    vil_towns = vil["township"].map(_clean).to_numpy()
-    by_pair = {(t, n): i for i, (t, n) in enumerate(zip(vil_towns, vil_names, strict=True))}
-    name_counts = pd.Series(vil_names).value_counts()
-    by_name = {n: i for i, n in enumerate(vil_names) if name_counts.get(n, 0) == 1}
-    dup = sorted(str(n) for n, c in name_counts.items() if c > 1)
-    if dup:
-        notes.append(f"village names used more than once: {', '.join(dup)} — sites are matched "
-                     "on township and name")
+    index = _VillageIndex.of(vil, notes)
+    boundary_gdf = _boundaries(ws, index, notes)
+    batches = _batches(sites)
+    placing = _Placing(index, boundary_gdf, ws.crs, village_field, township_field, notes)
+    site_frames = [(placing.frame(label, g, _site_ids(g, id_field)), src)
+                   for label, g, src in batches]
+    batch_names = [b[0] for b in batches]
+    all_sites = _all_sites([f for f, _ in site_frames], ws.crs)
+    vi = all_sites["vidx"]
+    has = vi.notna().to_numpy()
+    pos = vi.fillna(0).astype(int).to_numpy()
+    _describe_sites(all_sites, vil, pos, has)
+    n_mis = int(all_sites["mismatch"].sum())
+    if n_mis:
+        notes.append(f"{n_mis} site(s) name one village but lie in another's boundary "
+                     "(counted under the named village; see mismatch)")
 
+    out = vil.copy()
+    out["layout_class_en"] = out["layout_class"].map(LAYOUT_CLASSES)
+    for b in batch_names:
+        m = (all_sites["batch"] == b).to_numpy() & has
+        out[f"n_{b}"] = np.bincount(pos[m], minlength=len(vil)).astype(int)
+    out["n_sites"] = np.bincount(pos[has], minlength=len(vil)).astype(int) if len(vil) else []
+    out["relocate_merge"] = (out["layout_class"] == RELOCATE).to_numpy()
+    all_sites = all_sites.drop(columns=["vidx"])
+    by_class = _by_class(out, batch_names)
+    summary = {
+        "analysis": "villages",
+        "notes": notes,
+        "batches": [{"name": b, "source": s, "sites": int((all_sites["batch"] == b).sum())}
+                    for (b, _, s) in batches],
+        "by_class": by_class.drop(columns=["villages"]).to_dict(orient="records"),
+        "sites_in_relocate_merge_villages": int(all_sites["highlight"].sum()),
+        "sites_unassigned": int((all_sites["assigned_by"] == "none").sum()),
+        "sites_mismatch": n_mis,
+        **base_summary(ws, ["village", "village_boundary"], started),
+    }
+    return VillageClassResult(villages=out, by_class=by_class, sites=all_sites,
+                              batches=batch_names, summary=summary, workspace=ws, notes=notes)
+
+
+@dataclass
+class _VillageIndex:
+    """The villages by (township, name), and by name where the name is used once."""
+
+    names: np.ndarray
+    by_pair: dict[tuple[str | None, str | None], int]
+    by_name: dict[str | None, int]
+
+    @classmethod
+    def of(cls, vil: gpd.GeoDataFrame, notes: list[str]) -> _VillageIndex:
+        """Index the village layer, noting names used more than once."""
+        vil_names = vil["name"].map(_clean).to_numpy()
+        vil_towns = vil["township"].map(_clean).to_numpy()
+        by_pair = {(t, n): i for i, (t, n) in enumerate(zip(vil_towns, vil_names, strict=True))}
+        name_counts = pd.Series(vil_names).value_counts()
+        by_name = {n: i for i, n in enumerate(vil_names) if name_counts.get(n, 0) == 1}
+        dup = sorted(str(n) for n, c in name_counts.items() if c > 1)
+        if dup:
+            notes.append(f"village names used more than once: {', '.join(dup)} — sites are "
+                         "matched on township and name")
+        return cls(vil_names, by_pair, by_name)
+
+    def find(self, name: str | None, township: str | None) -> int | None:
+        """The village named ``name`` in ``township``, else the only village of that name."""
+        i = self.by_pair.get((township, name)) if township is not None else None
+        return i if i is not None else self.by_name.get(name) if name is not None else None
+
+
+def _boundaries(ws: Workspace, index: _VillageIndex,
+                notes: list[str]) -> gpd.GeoDataFrame | None:
+    """The village construction boundaries (``vidx``: the village's row), or the village
+    polygons, or ``None`` when sites can be placed only by their village field."""
     bnd_layer = ws.vector("village_boundary")
     vlayer = ws.vector("village")
-    boundary_gdf: gpd.GeoDataFrame | None = None
     if bnd_layer is not None and len(bnd_layer.gdf):
         b = bnd_layer.gdf
-        idx = []
-        for _, r in b.iterrows():
-            n, t = _clean(r.get("village")), _clean(r.get("township"))
-            i = by_pair.get((t, n)) if t is not None else None
-            idx.append(i if i is not None else by_name.get(n) if n is not None else None)
+        idx = [index.find(_clean(r.get("village")), _clean(r.get("township")))
+               for _, r in b.iterrows()]
         boundary_gdf = gpd.GeoDataFrame({"vidx": idx}, geometry=b.geometry.to_numpy(), crs=b.crs)
-        boundary_gdf = boundary_gdf[boundary_gdf["vidx"].notna()]
-    elif vlayer is not None and (shapely.get_type_id(vlayer.gdf.geometry.to_numpy()) >= 3).all():
-        boundary_gdf = gpd.GeoDataFrame({"vidx": np.arange(len(vlayer.gdf))},
-                                        geometry=vlayer.gdf.geometry.to_numpy(), crs=ws.crs)
+        return boundary_gdf[boundary_gdf["vidx"].notna()]
+    if vlayer is not None and (shapely.get_type_id(vlayer.gdf.geometry.to_numpy()) >= 3).all():
         notes.append("no village_boundary layer: sites placed by the village polygons")
-    else:
-        notes.append("no village_boundary layer: sites placed only by their village field")
+        return gpd.GeoDataFrame({"vidx": np.arange(len(vlayer.gdf))},
+                                geometry=vlayer.gdf.geometry.to_numpy(), crs=ws.crs)
+    notes.append("no village_boundary layer: sites placed only by their village field")
+    return None
 
-    site_frames = []
-    batches = _batches(sites)
-    for label, g, src in batches:
-        ids = _site_ids(g, id_field)
+
+@dataclass
+class _Placing:
+    """How the sites of a batch are placed in villages: by field, else by boundary."""
+
+    index: _VillageIndex
+    boundaries: gpd.GeoDataFrame | None
+    crs: Any
+    village_field: str
+    township_field: str
+    notes: list[str]
+
+    def by_field(self, label: str, g: gpd.GeoDataFrame) -> tuple[
+            list[int | None], list[str | None]]:
+        """Each site's village by its village (and township) field, and the name it gives."""
         n = len(g)
         field_idx: list[int | None] = [None] * n
         field_name: list[str | None] = [None] * n
-        if village_field in g.columns:
-            towns = (g[township_field].map(_clean).tolist() if township_field in g.columns
-                     else [None] * n)
-            for k, (nm, tw) in enumerate(zip(g[village_field].map(_clean), towns, strict=True)):
-                field_name[k] = nm
-                if nm is None:
-                    continue
-                i = by_pair.get((tw, nm)) if tw is not None else None
-                field_idx[k] = i if i is not None else by_name.get(nm)
-        else:
-            notes.append(f"batch {label!r} has no {village_field!r} field: placed by boundary")
+        if self.village_field not in g.columns:
+            self.notes.append(f"batch {label!r} has no {self.village_field!r} field: placed by "
+                              "boundary")
+            return field_idx, field_name
+        towns = (g[self.township_field].map(_clean).tolist() if self.township_field in g.columns
+                 else [None] * n)
+        for k, (nm, tw) in enumerate(zip(g[self.village_field].map(_clean), towns, strict=True)):
+            field_name[k] = nm
+            if nm is not None:
+                field_idx[k] = self.index.find(nm, tw)
+        return field_idx, field_name
+
+    def by_boundary(self, label: str, g: gpd.GeoDataFrame) -> tuple[list[int | None], Any]:
+        """Each site's village by the boundary holding its point on surface, else the first
+        boundary it crosses; with the sites' geometry in the working CRS where it has one."""
+        n = len(g)
         bnd_idx: list[int | None] = [None] * n
         geoms = g.geometry.to_numpy() if g.geometry is not None else np.full(n, None)
-        if boundary_gdf is not None and g.crs is not None and n:
-            gg = g.to_crs(ws.crs).geometry.to_numpy()
+        if self.boundaries is not None and g.crs is not None and n:
+            gg = g.to_crs(self.crs).geometry.to_numpy()
             ok = ~(shapely.is_missing(gg) | shapely.is_empty(gg))
             pts = np.full(n, None, dtype=object)
             pts[ok] = shapely.point_on_surface(gg[ok])
             rows = np.flatnonzero(ok)
             if len(rows):
-                tree = shapely.STRtree(boundary_gdf.geometry.to_numpy())
-                vidx = boundary_gdf["vidx"].to_numpy()
+                tree = shapely.STRtree(self.boundaries.geometry.to_numpy())
+                vidx = self.boundaries["vidx"].to_numpy()
                 # (input positions, tree positions): the site's point on surface inside …
-                qi, ti = tree.query(pts[rows], predicate="within")
-                for a, t in zip(qi, ti, strict=True):
-                    k = int(rows[a])
-                    if bnd_idx[k] is None:
-                        bnd_idx[k] = int(vidx[t])
+                _first_hits(bnd_idx, rows, vidx, *tree.query(pts[rows], predicate="within"))
                 # … else the first boundary a line or footprint crosses
-                qi, ti = tree.query(gg[rows], predicate="intersects")
-                for a, t in zip(qi, ti, strict=True):
-                    k = int(rows[a])
-                    if bnd_idx[k] is None:
-                        bnd_idx[k] = int(vidx[t])
-            geoms = gg
-        elif g.crs is None and n:
-            notes.append(f"batch {label!r} has no CRS: placed only by its village field")
+                _first_hits(bnd_idx, rows, vidx, *tree.query(gg[rows], predicate="intersects"))
+            return bnd_idx, gg
+        if g.crs is None and n:
+            self.notes.append(f"batch {label!r} has no CRS: placed only by its village field")
+        return bnd_idx, geoms
+
+    def frame(self, label: str, g: gpd.GeoDataFrame, ids: list[str]) -> gpd.GeoDataFrame:
+        """The sites of one batch with the village each is placed in and how."""
+        field_idx, field_name = self.by_field(label, g)
+        bnd_idx, geoms = self.by_boundary(label, g)
         assigned = [f if f is not None else b for f, b in zip(field_idx, bnd_idx, strict=True)]
         how = ["field" if f is not None else "boundary" if b is not None else "none"
                for f, b in zip(field_idx, bnd_idx, strict=True)]
         unknown = sum(1 for nm, f in zip(field_name, field_idx, strict=True)
                       if nm is not None and f is None)
         if unknown:
-            notes.append(f"batch {label!r}: {unknown} site(s) name a village not in the village "
-                         "layer (placed by boundary where possible)")
-        frame = gpd.GeoDataFrame({
+            self.notes.append(f"batch {label!r}: {unknown} site(s) name a village not in the "
+                              "village layer (placed by boundary where possible)")
+        names = self.index.names
+        return gpd.GeoDataFrame({
             "batch": label, "site_id": ids,
             "vidx": pd.array(assigned, dtype="Int64"),
             "assigned_by": how,
             "field_village": field_name,
-            "boundary_village": [vil_names[b] if b is not None else None for b in bnd_idx],
+            "boundary_village": [names[b] if b is not None else None for b in bnd_idx],
             "mismatch": [f is not None and b is not None and f != b
                          for f, b in zip(field_idx, bnd_idx, strict=True)],
-        }, geometry=list(geoms), crs=ws.crs if g.crs is not None else None)
-        site_frames.append((frame, src))
+        }, geometry=list(geoms), crs=self.crs if g.crs is not None else None)
 
-    batch_names = [b[0] for b in batches]
-    if site_frames:
-        all_sites = pd.concat([f for f, _ in site_frames], ignore_index=True)
-        all_sites = gpd.GeoDataFrame(all_sites, geometry="geometry", crs=ws.crs)
-    else:
-        all_sites = gpd.GeoDataFrame({"batch": [], "site_id": [], "vidx": pd.array([], "Int64"),
-                                      "assigned_by": [], "field_village": [],
-                                      "boundary_village": [], "mismatch": []},
-                                     geometry=[], crs=ws.crs)
-    vi = all_sites["vidx"]
-    has = vi.notna().to_numpy()
-    pos = vi.fillna(0).astype(int).to_numpy()
+
+def _first_hits(bnd_idx: list[int | None], rows: np.ndarray, vidx: np.ndarray,
+                qi: np.ndarray, ti: np.ndarray) -> None:
+    """Place each still unplaced site ``rows[qi]`` in the village of its first hit ``ti``."""
+    for a, t in zip(qi, ti, strict=True):
+        k = int(rows[a])
+        if bnd_idx[k] is None:
+            bnd_idx[k] = int(vidx[t])
+
+
+def _all_sites(frames: list[gpd.GeoDataFrame], crs: Any) -> gpd.GeoDataFrame:
+    """The sites of every batch in one frame (empty, with the columns, when there are none)."""
+    if frames:
+        all_sites = pd.concat(frames, ignore_index=True)
+        return gpd.GeoDataFrame(all_sites, geometry="geometry", crs=crs)
+    return gpd.GeoDataFrame({"batch": [], "site_id": [], "vidx": pd.array([], "Int64"),
+                             "assigned_by": [], "field_village": [],
+                             "boundary_village": [], "mismatch": []},
+                            geometry=[], crs=crs)
+
+
+def _describe_sites(all_sites: gpd.GeoDataFrame, vil: gpd.GeoDataFrame, pos: np.ndarray,
+                    has: np.ndarray) -> None:
+    """Add each site's village, township and layout class, the highlight and the messages."""
 
     def pick(col: str) -> list[Any]:
         arr = vil[col].to_numpy()
@@ -351,20 +436,10 @@ def village_classes(
         "in a relocate-and-merge village: avoid wasted investment, review with care (二/四)"
         if h else ("not placed in any village" if a == "none" else "")
         for h, a in zip(all_sites["highlight"], all_sites["assigned_by"], strict=True)]
-    n_mis = int(all_sites["mismatch"].sum())
-    if n_mis:
-        notes.append(f"{n_mis} site(s) name one village but lie in another's boundary "
-                     "(counted under the named village; see mismatch)")
 
-    out = vil.copy()
-    out["layout_class_en"] = out["layout_class"].map(LAYOUT_CLASSES)
-    for b in batch_names:
-        m = (all_sites["batch"] == b).to_numpy() & has
-        out[f"n_{b}"] = np.bincount(pos[m], minlength=len(vil)).astype(int)
-    out["n_sites"] = np.bincount(pos[has], minlength=len(vil)).astype(int) if len(vil) else []
-    out["relocate_merge"] = (out["layout_class"] == RELOCATE).to_numpy()
-    all_sites = all_sites.drop(columns=["vidx"])
 
+def _by_class(out: gpd.GeoDataFrame, batch_names: list[str]) -> pd.DataFrame:
+    """One row per layout class (in the plan's order, unclassified last)."""
     cls = out["layout_class"].astype(object).where(out["layout_class"].notna(), UNCLASSIFIED)
     agg: dict[str, Any] = {"n_villages": ("name", "size"),
                            "population": ("population", "sum")}
@@ -379,16 +454,4 @@ def village_classes(
     by_class.insert(1, "layout_class_en", by_class["layout_class"].map(LAYOUT_CLASSES))
     by_class["villages"] = [
         "; ".join(map(str, out.loc[cls == c, "name"])) for c in by_class["layout_class"]]
-    summary = {
-        "analysis": "villages",
-        "notes": notes,
-        "batches": [{"name": b, "source": s, "sites": int((all_sites["batch"] == b).sum())}
-                    for (b, _, s) in batches],
-        "by_class": by_class.drop(columns=["villages"]).to_dict(orient="records"),
-        "sites_in_relocate_merge_villages": int(all_sites["highlight"].sum()),
-        "sites_unassigned": int((all_sites["assigned_by"] == "none").sum()),
-        "sites_mismatch": n_mis,
-        **base_summary(ws, ["village", "village_boundary"], started),
-    }
-    return VillageClassResult(villages=out, by_class=by_class, sites=all_sites,
-                              batches=batch_names, summary=summary, workspace=ws, notes=notes)
+    return by_class
