@@ -21,11 +21,15 @@ __all__ = [
     "CRSError",
     "ConfigError",
     "DataFileError",
+    "ExpressionError",
     "GeoplanError",
     "GeoplanWarning",
     "LayerSchemaError",
+    "MapError",
+    "NetworkError",
     "RulePackError",
     "SiteInputError",
+    "TargetsError",
     "WorkspaceError",
 ]
 
@@ -60,6 +64,22 @@ class RulePackError(GeoplanError, ValueError):
 
 class SiteInputError(GeoplanError, ValueError):
     """A batch of sites cannot be checked as a whole (a bad file, no id field, …)."""
+
+
+class ExpressionError(GeoplanError, ValueError):
+    """A ``where`` expression cannot be parsed or names a field that is not there."""
+
+
+class MapError(GeoplanError, ValueError):
+    """A map cannot be drawn as asked (unknown basemap, missing key, missing Leaflet files)."""
+
+
+class TargetsError(GeoplanError, ValueError):
+    """A targets file is malformed: the message names the file, table and key."""
+
+
+class NetworkError(GeoplanError, ValueError):
+    """A road network cannot be built from the layer as given."""
 
 
 class GeoplanWarning(UserWarning):

@@ -51,13 +51,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import GeoplanError
+from .errors import ExpressionError
 
 __all__ = ["ExpressionError", "Where", "compile_where"]
-
-
-class ExpressionError(GeoplanError, ValueError):
-    """A ``where`` expression cannot be parsed or names a field that is not there."""
 
 
 _TOKEN = re.compile(

@@ -147,3 +147,29 @@ def test_extends_is_read_beside_the_extending_file(tmp_path: Path, monkeypatch) 
                                    encoding="utf-8")
     with pytest.raises(RulePackError, match=r"county[/\\]gone\.toml: rule pack file not found"):
         load_pack(sub / "pack.toml")
+
+
+def test_every_public_exception_is_defined_in_errors() -> None:
+    """Issue 12: exceptions live in one module; other modules re-export them."""
+    import importlib
+    import pkgutil
+
+    import geoplan
+    import geoplan.errors as errors
+
+    found = {}
+    for info in pkgutil.walk_packages(geoplan.__path__, "geoplan."):
+        # the generator, and private modules (an internal signal such as MissingCRSError)
+        if info.name.startswith("geoplan.datasets") or any(
+                part.startswith("_") for part in info.name.split(".")):
+            continue
+        mod = importlib.import_module(info.name)
+        for name in getattr(mod, "__all__", ()):
+            obj = getattr(mod, name, None)
+            if isinstance(obj, type) and issubclass(obj, (Exception, Warning)):
+                found[f"{info.name}.{name}"] = obj.__module__
+    assert found, "no exception exported anywhere?"
+    assert {k: v for k, v in found.items() if v != "geoplan.errors"} == {}
+    for cls in ("ExpressionError", "MapError", "TargetsError", "NetworkError"):
+        assert issubclass(getattr(errors, cls), errors.GeoplanError)
+        assert issubclass(getattr(errors, cls), ValueError)

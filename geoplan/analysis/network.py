@@ -40,7 +40,7 @@ import shapely
 from pyproj import CRS
 from shapely import STRtree
 
-from ..errors import CRSError, GeoplanError
+from ..errors import CRSError, NetworkError
 from ..expr import ExpressionError, compile_where
 from ..vocab import literal_readers, recognise
 
@@ -64,10 +64,6 @@ Compared on the canonical surface vocabulary (:mod:`geoplan.vocab`): ``水泥``,
 
 DEFAULT_NETWORK_WHERE = "status is null or not (status in ['proposed', 'demolished'])"
 """Roads that carry traffic today: everything but proposed/planned ones (null status kept)."""
-
-
-class NetworkError(GeoplanError, ValueError):
-    """A road network cannot be built from the layer as given."""
 
 
 @dataclass

@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ..errors import GeoplanError
+from ..errors import TargetsError
 from ..expr import ExpressionError, Where, compile_where
 from ..rules.pack import Threshold
 from ..tomlfiles import builtin_names, extends_ref, parse_toml, read_toml_text
@@ -70,10 +70,6 @@ FACILITY_KINDS: tuple[str, ...] = ("clinic", "waste_point", "shelter", "logistic
 
 MEASURES = ("length_km", "village_coverage", "village_share")
 _LINE_LAYERS = ("road", "power_line", "water_main")
-
-
-class TargetsError(GeoplanError, ValueError):
-    """A targets file is malformed: the message names the file, table and key."""
 
 
 @dataclass(frozen=True)

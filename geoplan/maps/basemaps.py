@@ -14,14 +14,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import GeoplanError
+from ..errors import MapError
 from ..pages import script_safe
 
 __all__ = ["BASEMAPS", "Basemap", "MapError", "leaflet_assets", "resolve_basemaps"]
-
-
-class MapError(GeoplanError, ValueError):
-    """A map cannot be drawn as asked (unknown basemap, missing key, missing Leaflet files)."""
 
 
 @dataclass(frozen=True)
