@@ -73,7 +73,7 @@ def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
             vals = s.astype(object)
             risky = vals.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_TRIGGERS))
             if risky.any():
-                out.isetitem(i, vals.map(neutralise_cell))
+                out.isetitem(i, vals.map(neutralise_cell).to_numpy())
     out.columns = [neutralise_cell(c) for c in df.columns]
     return out
 

@@ -255,9 +255,9 @@ def _inspect(path: Path) -> list[_Entry]:
                 rb = src.bounds
         except Exception as exc:
             return [_Entry(path, None, None, "raster", reason=f"unreadable raster ({exc})")]
-        kind = guess_kind(path.stem) or "dem"
-        return [_Entry(path, None, kind if KINDS[kind].is_raster else None, "raster",
-                       has_crs=has_crs, reason="" if KINDS[kind].is_raster else "not a raster kind",
+        rkind = guess_kind(path.stem) or "dem"
+        return [_Entry(path, None, rkind if KINDS[rkind].is_raster else None, "raster",
+                       has_crs=has_crs, reason="" if KINDS[rkind].is_raster else "not a raster kind",
                        bounds=(rb.left, rb.bottom, rb.right, rb.top), crs=rcrs)]
     try:
         layers = [str(n) for n, _ in pyogrio.list_layers(path)]

@@ -262,7 +262,7 @@ VOCABULARIES: dict[str, Vocabulary] = {
 def recognise(vocabulary: str, values: Iterable[object]) -> list[Any]:
     """Canonical values for ``values`` by the built-in recogniser (``None`` where unknown)."""
     voc = VOCABULARIES[vocabulary]
-    out = []
+    out: list[Any] = []
     for v in values:
         if isinstance(v, (bool, np.bool_)) and vocabulary == "yes_no":
             out.append(bool(v))
@@ -281,7 +281,7 @@ def _is_missing(v: object) -> bool:
     if isinstance(v, str):
         return not v.strip()
     try:
-        return bool(pd.isna(v))  # type: ignore[arg-type]
+        return bool(pd.isna(v))  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return False
 

@@ -213,11 +213,11 @@ def _count(mask: npt.NDArray[np.bool_], n: int) -> str:
     return f"{k} of {n} feature{'s' if n != 1 else ''}"
 
 
-def _intersects(a: Sequence[float], b: Sequence[float]) -> bool:
+def _intersects(a: Sequence[float] | npt.NDArray[np.float64], b: Sequence[float]) -> bool:
     return a[0] <= b[2] and a[2] >= b[0] and a[1] <= b[3] and a[3] >= b[1]
 
 
-def _within(a: Sequence[float], b: Sequence[float]) -> bool:
+def _within(a: Sequence[float] | npt.NDArray[np.float64], b: Sequence[float]) -> bool:
     return a[0] >= b[0] and a[2] <= b[2] and a[1] >= b[1] and a[3] <= b[3]
 
 
@@ -233,7 +233,8 @@ def _transform_box(
     transformer: pyproj.Transformer, b: npt.NDArray[np.float64]
 ) -> tuple[float, float, float, float] | None:
     try:
-        out = transformer.transform_bounds(*(float(v) for v in b), densify_pts=21)
+        out = transformer.transform_bounds(float(b[0]), float(b[1]), float(b[2]), float(b[3]),
+                                           densify_pts=21)
     except _ProjError:
         return None
     if not all(math.isfinite(v) for v in out):

@@ -160,8 +160,8 @@ def check_datum(
         _hub_transformer(c, name)
         op = c.coordinate_operation
         params = ", ".join(f"{v:g}" for v in (op.towgs84 if op is not None else []))
-        datum = legacy_datum(c) or c.source_crs.name
-        return (f"{datum} → CGCS2000 with the declared towgs84 = [{params}] (exactly these "
+        shifted = legacy_datum(c) or str(c.source_crs.name)
+        return (f"{shifted} → CGCS2000 with the declared towgs84 = [{params}] (exactly these "
                 "parameters; WGS 84 taken as CGCS2000)")
     datum = legacy_datum(c)
     if datum is None:

@@ -169,7 +169,7 @@ class Constraint:
                 self._sp = _Spatial(big=big, dgeoms=dgeoms,
                                     downer=np.concatenate([small, bi[owner]]),
                                     dtree=shapely.STRtree(dgeoms))
-        return self._sp or None
+        return self._sp if isinstance(self._sp, _Spatial) else None
 
     def query(self, geoms: np.ndarray, predicate: str) -> tuple[np.ndarray, np.ndarray]:
         """``tree.query(geoms, predicate=…)`` → (site index, feature index) pairs."""
@@ -423,7 +423,7 @@ class ConstraintCache:
                 else:
                     found = _values_found(layer, ugdf, fields)
                     nu = len(ugdf)
-                    lzh = KINDS[rule.layer].label_zh
+                    lzh = layer.kind.label_zh
                     unknown = Unknown(
                         both=both, n=nu,
                         zh=(f"无法判定：{lzh}图层有{nu}个要素的{'、'.join(fields)}为空或无法识别"

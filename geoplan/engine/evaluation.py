@@ -336,6 +336,6 @@ def _verdicts(st: PreparedSites, findings: pd.DataFrame, usable: np.ndarray,
     if clash:
         gdf = gdf.rename(columns={c: f"input_{c}" for c in clash})
     geom_name = gdf.geometry.name
-    cols = [*extra.columns, *[c for c in gdf.columns if c != geom_name], geom_name]
-    out = pd.concat([extra, gdf], axis=1)[cols]
+    order = [*extra.columns, *[c for c in gdf.columns if c != geom_name], geom_name]
+    out = pd.concat([extra, gdf], axis=1)[order]
     return gpd.GeoDataFrame(out, geometry=geom_name, crs=st.gdf.crs)

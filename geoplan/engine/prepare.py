@@ -205,7 +205,7 @@ def _mark_unconverted(sites: gpd.GeoDataFrame, unconverted: np.ndarray, error: n
         return
     col = coordinate_system_column(list(sites.columns))
     for i in np.flatnonzero(unconverted):
-        en_w, zh_w = _row_label(sites.index, i)
+        en_w, zh_w = _row_label(sites.index, int(i))
         error[i] = (f"{col} {sites[col].iloc[i]!r} ({en_w}) names a coordinate system other "
                     "than WGS84/CGCS2000, but the sites were not converted row by row; read "
                     "them with geoplan.read_sites, or convert them with "
@@ -219,7 +219,7 @@ def _mark_nonfinite(index: pd.Index, geoms: np.ndarray, error: np.ndarray,
     """Rows (not in error yet) with a NaN or infinite coordinate: an error each."""
     nonfinite = (error == "") & _nonfinite(geoms)
     for i in np.flatnonzero(nonfinite):
-        en_w, zh_w = _row_label(index, i)
+        en_w, zh_w = _row_label(index, int(i))
         error[i] = (f"the site has a non-finite coordinate (NaN or infinity) ({en_w}); correct "
                     "its coordinates or redraw it")
         error_zh[i] = f"{zh_w}选址坐标含非有限数值（NaN 或无穷大），请更正坐标或重新绘制"

@@ -36,7 +36,7 @@ def column_key(name: object) -> str:
 
 
 def find_column(columns: Sequence[object], names: tuple[str, ...]) -> str | None:
-    keys = {}
+    keys: dict[str, object] = {}
     for c in columns:
         keys.setdefault(column_key(c), c)
     for n in names:

@@ -88,7 +88,7 @@ def _systems(values: np.ndarray, crs: Any) -> np.ndarray:
         own = CRS.from_user_input(crs)
         for j in np.flatnonzero(pd.isna(names)):
             try:
-                if CRS.from_user_input(str(uniq[j]).strip()).equals(own):
+                if CRS.from_user_input(str(uniq[int(j)]).strip()).equals(own):
                     names[j] = _AS_DECLARED
             except Exception:
                 continue

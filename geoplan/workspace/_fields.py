@@ -182,7 +182,7 @@ def _to_bool(v: object) -> bool | None:
 
 
 def _number_text(v: object) -> str | None:
-    if v is None or pd.isna(v):  # type: ignore[arg-type]
+    if v is None or pd.isna(v):  # type: ignore[call-overload]
         return None
     f = float(v)  # type: ignore[arg-type]
     return str(int(f)) if f.is_integer() else str(f)

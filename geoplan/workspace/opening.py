@@ -141,8 +141,9 @@ def _wanted(specs: dict[str, LayerSpec], kinds: Iterable[str]) -> dict[str, Laye
     """The specs of ``kinds`` and of the layers they are derived from."""
     wanted = set(kinds)
     for k in list(wanted):
-        if k in specs and specs[k].derived_from:
-            wanted.add(specs[k].derived_from)
+        base = specs[k].derived_from if k in specs else None
+        if base:
+            wanted.add(base)
     return {k: v for k, v in specs.items() if k in wanted}
 
 

@@ -18,6 +18,7 @@ from ...rules import Rule
 from ..constraints import Constraint
 from ..outcome import (
     Outcome,
+    Text,
     fmt,
     group_reduce,
     joined_ids,
@@ -224,6 +225,10 @@ def _points(rule: Rule, zone: Zone, c: Constraint, st: PreparedSites, pts: np.nd
     qs_n, dd = c.nearest_distance(st.geom[pts])
     dist[pts[qs_n]] = dd
     bad = hit if zone.inside else ~hit
+    zh_b: str | Text
+    en_b: str | Text
+    zh_o: str | Text
+    en_o: str | Text
     if zone.inside:
         zh_b, en_b = f"选址点位于{lzh}内", f"the site point lies inside the {len_}"
         zh_o = f"选址点不在{lzh}内（距 " + fmt(dist, ".0f") + " 米）"
