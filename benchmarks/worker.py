@@ -119,9 +119,10 @@ def _run_geoplan(s: _Session, t0: float) -> Clocked:
 
 def _run_dask(s: _Session, t0: float) -> Clocked:
     """The dask engine on the cluster started for it."""
-    from geoplan.dask_engine import check_dask
+    import geoplan
 
-    res = check_dask(s.sites, s.ws, client=s.client, chunk_size=s.args.get("chunk_size"))
+    res = geoplan.check(s.sites, s.ws, engine="dask", scheduler=s.client,
+                        chunk_size=s.args.get("chunk_size"))
     seconds = time.perf_counter() - t0
     s.extra["verdicts"] = res.summary["verdicts"]
     s.extra["partitions"] = res.summary["partitions"]
@@ -131,11 +132,11 @@ def _run_dask(s: _Session, t0: float) -> Clocked:
 
 def _run_stream(s: _Session, t0: float) -> Clocked:
     """Checked in chunks, the outputs streamed to files."""
-    from geoplan.scale import check_to_files
+    import geoplan
 
-    summary = check_to_files(s.args["sites"], s.ws, s.args["out"],
-                             chunk_size=s.args.get("chunk_size") or 100_000,
-                             gpkg=s.args.get("gpkg", False))
+    summary = geoplan.check(s.args["sites"], s.ws, engine="chunked", out=s.args["out"],
+                            chunk_size=s.args.get("chunk_size") or 100_000,
+                            gpkg=s.args.get("gpkg", False)).summary
     seconds = time.perf_counter() - t0
     s.extra["verdicts"] = summary["verdicts"]
     return seconds, None

@@ -129,7 +129,7 @@ __all__ = [
 
 # Maps and reports import folium: load them on first use, not with geoplan.
 _LAZY = {"BASEMAPS": "maps", "MapError": "maps", "result_map": "maps", "result_report": "report",
-         # large batches: chunked streaming, and the dask engine (extra geoplan[dask])
+         # deprecated wrappers of check(engine="chunked" / "dask"), kept for existing code
          "check_chunked": "scale", "check_to_files": "scale", "check_dask": "dask_engine"}
 
 

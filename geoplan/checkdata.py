@@ -49,10 +49,14 @@ class CheckData:
         """Sites per verdict, in severity order."""
         return self.verdicts["verdict"].value_counts().reindex(list(STATUSES), fill_value=0)
 
+    def status_table(self) -> pd.DataFrame:
+        """Findings per rule (rows, ``rule_id``) and status (columns, worst first)."""
+        return (self.findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
+                .reindex(columns=list(STATUSES), fill_value=0))
+
     def by_rule(self) -> pd.DataFrame:
         """Per rule: sites per status, with the rule's clause and title."""
-        table = (self.findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
-                 .reindex(columns=list(STATUSES), fill_value=0))
+        table = self.status_table()
         meta = pd.DataFrame([{"rule_id": r.id, "clause": r.clause, "title_zh": r.title_zh,
                               "title_en": r.title_en, "verified": r.verified}
                              for r in self.pack.for_subject(self.subject)]).set_index("rule_id")
@@ -69,7 +73,7 @@ class CheckData:
     def __repr__(self) -> str:
         c = self.counts()
         parts = ", ".join(f"{k} {int(v)}" for k, v in c.items() if v)
-        return (f"<geoplan Result: {len(self.verdicts)} {self.subject} sites × "
+        return (f"<geoplan Result: {int(c.sum())} {self.subject} sites × "
                 f"{len(self.pack.for_subject(self.subject))} rules ({self.pack.name}); {parts}>")
 
     def _repr_html_(self) -> str:
@@ -78,7 +82,7 @@ class CheckData:
             f'<span style="background:{STATUS_COLOURS[k]};color:white;padding:2px 6px;'
             f'border-radius:3px">{STATUS_LABELS[k][0]} {k}: {int(v)}</span>'
             for k, v in c.items())
-        head = (f"<p><b>geoplan</b> — {len(self.verdicts)} {html.escape(self.subject)} sites, "
+        head = (f"<p><b>geoplan</b> — {int(c.sum())} {html.escape(self.subject)} sites, "
                 f"pack {html.escape(self.pack.name)} {html.escape(self.pack.version)}</p>"
                 f"<p>{badges}</p>")
         nc = self.summary.get("rules_not_checked", [])

@@ -1,39 +1,49 @@
-"""The result of a check, and its exports.
+"""The front door of a check, and its result.
 
-:func:`check` is the Python entry point: sites + workspace + rule pack →
+:func:`check` is the one entry point: sites + workspace + rule pack →
 :class:`Result` with ``.findings`` (one row per site × rule), ``.verdicts``
 (one row per input site, input index and attributes kept), ``.evidence``
-(overlap geometries) and ``.summary``. :meth:`Result.to_files` writes
-``findings.csv``, ``verdicts.csv`` (UTF-8 with BOM, for Excel),
-``results.gpkg`` and ``summary.json`` atomically.
+(overlap geometries) and ``.summary``. It reads and decides everything about
+the inputs once (:func:`geoplan.runners.read_batch`) and hands them to the
+runner ``engine=`` names — the whole batch at once, chunk by chunk (streamed
+to files in bounded memory with ``out=``), or on a dask cluster; see
+:mod:`geoplan.runners`. :meth:`Result.to_files` writes ``findings.csv``,
+``verdicts.csv`` (UTF-8 with BOM, for Excel), ``results.gpkg``,
+``summary.json``, the map and the report atomically.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
-from ._version import __version__
 from .checkdata import CheckData
-from .core import STATUSES
+from .core import STATUSES, Subject
+from .crs import CRSLike
 from .csvsafe import write_csv
-from .engine import Evaluation, evaluate, prepare_sites
-from .errors import SiteInputError
-from .gpkgsafe import gpkg_safe
-from .outputs import move_into_place, staging_folder
-from .rules import RulePack, load_pack
-from .sites import read_sites
-from .workspace import Layer, Workspace, open_workspace
+from .errors import GeoplanError
+from .outputs import move_into_place, output_folder, staging_folder
+from .runners import EngineName, Runner, RunPlan, read_batch, runner_for
+from .runners.files import verdict_table, write_gpkg_layers, write_summary
+from .runners.inputs import CheckOptions, RulesLike, SitesLike, WorkspaceLike
 
-__all__ = ["Result", "check"]
+# the provenance rows moved to geoplan.runners.summary; this name stays importable from here
+from .runners.summary import layer_provenance as _layer_provenance  # noqa: F401
+
+if TYPE_CHECKING:
+    import folium
+    from distributed import Client
+
+__all__ = ["CheckOptions", "Result", "check"]
 
 
+@dataclass(repr=False, eq=False)
 class Result(CheckData):
     """Findings, verdicts and evidence of one check, with provenance.
 
@@ -59,15 +69,76 @@ class Result(CheckData):
         The workspace (constraint layers) they were checked against.
     subject : str
         ``house``, ``road`` or ``project``.
+    files : tuple of Path
+        The files written by ``check(..., out=…)`` (empty without ``out``).
+    streamed : bool
+        True when the tables were streamed to :attr:`files` and not kept
+        (``engine="chunked"`` with ``out=``): ``findings``, ``verdicts`` and
+        ``evidence`` then have their columns but no rows; :meth:`counts`
+        and :meth:`by_rule` still answer, from the summary; the views that
+        need the rows (:meth:`failed`, :meth:`site`, :meth:`map`,
+        :meth:`report`, :meth:`to_files`) raise :class:`~geoplan.GeoplanError`.
+    site_notes : tuple of str
+        What reading the sites decided (the sheet read, the X/Y order, the
+        coordinate systems found); empty for sites streamed from a file.
 
     Views (``counts()``, ``by_rule()``, ``failed()``, ``site()``) come from
     :class:`~geoplan.checkdata.CheckData`; this class adds :meth:`map`,
     :meth:`report` and :meth:`to_files`.
     """
 
+    files: tuple[Path, ...] = ()
+    streamed: bool = False
+    site_notes: tuple[str, ...] = ()
+
+    # ------------------------------------------------------------------ streamed results
+
+    def _need_rows(self, what: str) -> None:
+        if self.streamed:
+            where = ", ".join(str(p) for p in self.files) or "the output folder"
+            raise GeoplanError(
+                f"{what} needs the rows of the check, which were streamed to files and not "
+                f"kept (engine='chunked' with out=): read them from {where}, or run "
+                "geoplan.check without out= to keep them")
+
+    def counts(self) -> pd.Series:
+        """Sites per verdict, in severity order (from the summary when the rows were streamed).
+
+        Returns
+        -------
+        pandas.Series
+        """
+        if not self.streamed:
+            return super().counts()
+        got = self.summary["verdicts"]
+        return pd.Series([int(got.get(k, 0)) for k in STATUSES], index=pd.Index(
+            list(STATUSES), name="verdict"), name="count")
+
+    def status_table(self) -> pd.DataFrame:
+        """Findings per rule (rows) and status (columns); from the summary when streamed.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        if not self.streamed:
+            return super().status_table()
+        table = pd.DataFrame.from_dict(self.summary["by_rule"], orient="index")
+        return table.reindex(columns=list(STATUSES), fill_value=0).rename_axis("rule_id")
+
+    def failed(self) -> gpd.GeoDataFrame:
+        """:meth:`CheckData.failed <geoplan.checkdata.CheckData.failed>`; needs the rows."""
+        self._need_rows("failed()")
+        return super().failed()
+
+    def site(self, site_id: object) -> pd.DataFrame:
+        """:meth:`CheckData.site <geoplan.checkdata.CheckData.site>`; needs the rows."""
+        self._need_rows("site()")
+        return super().site(site_id)
+
     # ------------------------------------------------------------------ maps and reports
 
-    def map(self, **kwargs: Any) -> Any:
+    def map(self, **kwargs: Any) -> folium.Map:
         """An interactive map of the check (a ``folium.Map``; ``.save(path)`` writes it).
 
         Keyword arguments go to :func:`geoplan.maps.result_map`: ``basemap``
@@ -77,6 +148,7 @@ class Result(CheckData):
         """
         from .maps import result_map
 
+        self._need_rows("map()")
         return result_map(self, **kwargs)
 
     def report(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> str:
@@ -87,64 +159,58 @@ class Result(CheckData):
         """
         from .report import result_report
 
+        self._need_rows("report()")
         return result_report(self, path, **kwargs)
 
     # ------------------------------------------------------------------ exports
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
                  report_html: bool = True, offline: bool = False,
-                 basemap: str | None = None, tk: str | None = None) -> list[Path]:
+                 basemap: str | None = None, tk: str | None = None,
+                 gpkg: bool = True) -> list[Path]:
         """Write the outputs into ``out_dir``, each file whole or not at all.
 
         Writes ``findings.csv``, ``verdicts.csv`` (UTF-8 with BOM),
-        ``results.gpkg`` (layers ``verdicts``, ``findings``, ``evidence``),
-        ``summary.json``, ``map.html`` and ``report.html`` (``offline``,
-        ``basemap`` and ``tk`` as for :meth:`map`). Files are first
-        written to a temporary folder beside ``out_dir`` and then moved into
-        place, so an interrupted run leaves earlier outputs whole.
+        ``results.gpkg`` (layers ``verdicts``, ``findings``, ``evidence``;
+        ``gpkg=False`` skips it), ``summary.json``, ``map.html`` and
+        ``report.html`` (``offline``, ``basemap`` and ``tk`` as for
+        :meth:`map`). Files are first written to a temporary folder beside
+        ``out_dir`` and then moved into place, so an interrupted run leaves
+        earlier outputs whole.
 
         Returns
         -------
         list of Path
             The files written.
         """
+        self._need_rows("to_files()")
         with staging_folder(out_dir) as tmp:
             written = self._write_all(tmp, map_html=map_html, report_html=report_html,
                                       map_options={"offline": offline, "basemap": basemap,
-                                                   "tk": tk})
+                                                   "tk": tk}, gpkg=gpkg)
             return move_into_place(written, out_dir)
 
     def _write_all(self, d: Path, *, map_html: bool, report_html: bool = False,
-                   map_options: dict[str, Any] | None = None) -> list[Path]:
-        files = []
-        f = d / "findings.csv"
-        write_csv(self.findings, f)  # text cells that a spreadsheet would run are neutralised
-        files.append(f)
-        f = d / "verdicts.csv"
-        v = pd.DataFrame(self.verdicts.drop(columns=self.verdicts.geometry.name))
-        v.insert(len(v.columns), "wkt", self.verdicts.geometry.to_wkt())
-        write_csv(v, f)
-        files.append(f)
-        f = d / "results.gpkg"
-        self._write_gpkg(f)
-        files.append(f)
+                   map_options: dict[str, Any] | None = None, gpkg: bool = True) -> list[Path]:
+        files = [d / "findings.csv", d / "verdicts.csv"]
+        write_csv(self.findings, files[0])  # text cells a spreadsheet would run are neutralised
+        write_csv(verdict_table(self.verdicts), files[1])
+        if gpkg:
+            files.append(d / "results.gpkg")
+            self._write_gpkg(files[-1])
         if map_html or report_html:
             from .maps import result_map
             from .report import result_report
 
             m = result_map(self, **(map_options or {}))
             if map_html:
-                f = d / "map.html"
-                f.write_text(m.get_root().render(), encoding="utf-8")
-                files.append(f)
+                files.append(d / "map.html")
+                files[-1].write_text(m.get_root().render(), encoding="utf-8")
             if report_html:
-                f = d / "report.html"
-                result_report(self, f, map_obj=m)
-                files.append(f)
-        f = d / "summary.json"
-        f.write_text(json.dumps(self.summary, ensure_ascii=False, indent=2, default=str),
-                     encoding="utf-8")
-        files.append(f)
+                files.append(d / "report.html")
+                result_report(self, files[-1], map_obj=m)
+        files.append(d / "summary.json")
+        write_summary(files[-1], self.summary)
         return files
 
     def _write_gpkg(self, path: Path) -> None:
@@ -152,202 +218,123 @@ class Result(CheckData):
                           crs=self.workspace.crs)
 
 
-def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataFrame,
-                      evidence: gpd.GeoDataFrame, *, crs: Any, append: bool = False) -> None:
-    """Write (or append) the layers of ``results.gpkg``: verdicts, findings, evidence.
-
-    Parameters
-    ----------
-    path
-        The GeoPackage.
-    verdicts, findings, evidence
-        As on :class:`Result` (or one chunk of them).
-    crs
-        The working CRS; the verdicts are written in it, each finding at a
-        representative point of its site.
-    append
-        Append to the layers (the chunked writer's later chunks); an empty
-        evidence chunk is then skipped.
-    """
-    import pyogrio
-
-    verd = verdicts.to_crs(crs) if verdicts.crs is not None else verdicts
-    verd = gpkg_safe(verd)
-    pyogrio.write_dataframe(verd, path, layer="verdicts", geometry_type="Unknown",
-                            append=append)
-    rep = verd.set_index("site_id").geometry.representative_point()
-    fnd = gpd.GeoDataFrame(findings.copy(), geometry=rep.reindex(findings["site_id"]).to_numpy(),
-                           crs=crs)
-    pyogrio.write_dataframe(gpkg_safe(fnd), path, layer="findings", geometry_type="Point",
-                            append=append)
-    if len(evidence) or not append:
-        pyogrio.write_dataframe(gpkg_safe(evidence), path, layer="evidence",
-                                geometry_type="Unknown", append=append)
-
-
-def _interactive() -> bool:
-    """Whether a progress bar would be seen: a terminal, or a Jupyter kernel."""
-    import sys
-
-    if "ipykernel" in sys.modules:
-        return True
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
-
-
-def _layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
-    rows = []
-    for kind in ws.kinds:
-        layer = ws.layers[kind]
-        row: dict[str, Any] = {
-            "kind": kind,
-            "source": layer.source,
-            "features": len(layer.gdf) if isinstance(layer, Layer) else None,
-            "crs": layer.source_crs.to_string(),
-            "sha256": layer.sha256,
-        }
-        if layer.datum_shift:  # Beijing 1954 / Xian 1980: how it was brought to CGCS2000
-            row["datum_shift"] = layer.datum_shift
-        if isinstance(layer, Layer):
-            row["features_read"] = layer.n_read
-            if layer.where_text:
-                row["where"] = layer.where_text
-                row["features_undecided"] = layer.n_unknown
-            if layer.unreadable:
-                row["values_not_understood"] = {f: dict(c.most_common())
-                                                for f, c in layer.unreadable.items()}
-        rows.append(row)
-    return rows
-
-
-def data_warnings(ws: Workspace, kinds: Any = None) -> list[str]:
-    """The WARNING notes of the workspace's layers (``kind: note``), for the run summary.
-
-    Values not understood, filters that kept nothing or could not decide features:
-    each of them can turn a rule's answer into ``not_checked``, so a run says them first.
-    """
-    wanted = set(kinds) if kinds is not None else None
-    return [f"{kind}: {note.removeprefix('WARNING: ')}" for kind in ws.kinds
-            if wanted is None or kind in wanted
-            for note in ws.layers[kind].notes if note.startswith("WARNING")]
-
-
-def build_summary(
-    *,
-    not_checked: dict[str, str],
-    sites: int,
-    subject: str,
-    verdicts: dict[str, int],
-    by_rule: dict[str, dict[str, int]],
-    rules: list[Any],
-    ws: Workspace,
-    pack: RulePack,
-    source: str,
-    sites_crs: str | None,
-    footprint_m: float | None,
-    gcj02: bool,
-    started: _dt.datetime,
-    seconds: float,
-) -> dict[str, Any]:
-    """The ``summary.json`` content; rules not checked come first."""
-    return {
-        "rules_not_checked": [{"rule_id": r, "reason": why} for r, why in not_checked.items()],
-        "data_warnings": data_warnings(ws, {r.layer for r in rules if r.layer}),
-        "sites": int(sites),
-        "subject": subject,
-        "verdicts": verdicts,
-        "by_rule": dict(sorted(by_rule.items())),
-        "unverified_rules": [r.id for r in rules if not r.verified],
-        "sites_source": source,
-        "sites_crs": sites_crs,
-        "footprint_m": footprint_m,
-        "gcj02_converted": gcj02,
-        "workspace": str(ws.path),
-        "working_crs": ws.crs.to_string(),
-        "layers": _layer_provenance(ws),
-        "rule_pack": {"name": pack.name, "version": pack.version, "path": pack.path},
-        "geoplan_version": __version__,
-        "started_utc": started.isoformat(timespec="seconds"),
-        "run_seconds": round(seconds, 3),
-    }
-
-
 def check(
-    sites: gpd.GeoDataFrame | str | os.PathLike[str],
-    workspace: Workspace | str | os.PathLike[str],
+    sites: SitesLike,
+    workspace: WorkspaceLike,
     *,
-    rules: RulePack | str | os.PathLike[str] = "yining-2025",
-    subject: str | None = None,
+    rules: RulesLike = "yining-2025",
+    subject: Subject | None = None,
     id_field: str | None = None,
     footprint_m: float | None = None,
-    crs: str | int | None = None,
+    crs: CRSLike | None = None,
     gcj02: bool = False,
+    layer: str | None = None,
+    sheet: str | int | None = None,
+    engine: EngineName | Runner = "local",
+    chunk_size: int | None = None,
+    scheduler: str | Client | None = None,
+    out: str | os.PathLike[str] | None = None,
+    gpkg: bool = True,
     progress: bool | None = None,
 ) -> Result:
     """Check a batch of sites against a workspace with a rule pack.
 
+    The one entry point of a check, whatever runs it: the inputs are read and
+    decided once — the sites read, their CRS, per-row coordinate systems and
+    GCJ-02 handled, the id field and the subject decided on the whole batch —
+    and then evaluated by the runner ``engine`` names. Every engine gives the
+    same findings and verdicts.
+
     Parameters
     ----------
     sites
-        A GeoDataFrame, or a path to a vector file or a CSV of coordinates
-        (see :func:`geoplan.read_sites`).
+        A GeoDataFrame, or a path to a vector file, a CSV of coordinates or an
+        Excel workbook (see :func:`geoplan.read_sites`).
     workspace
         A :class:`Workspace` or a path to open one.
     rules
         A :class:`RulePack`, a built-in pack name or a path to a ``.toml`` pack.
     subject
-        ``house``, ``road`` or ``project``; inferred from the geometry when
-        omitted (mostly lines → road, else house).
+        ``house``, ``road`` or ``project``; inferred when omitted from the
+        geometries of the whole batch, before any repair: ``road`` when more
+        than half of the sites with a geometry are lines, else ``house``.
     id_field
         The field holding site ids; default: the first of ``site_id``,
-        ``house_id``, ``road_id``, ``id``… with unique values, else the 1-based
-        row number.
+        ``house_id``, ``road_id``, ``id``… filled and unique over the whole
+        batch, else the 1-based row number.
     footprint_m
         Buffer point sites to a square of this side (a nominal house size).
     crs, gcj02
-        For path inputs: the coordinates' CRS, and whether they are GCJ-02.
+        For path inputs: the coordinates' CRS (when the file declares none);
+        whether every coordinate is GCJ-02 (also applied to a GeoDataFrame).
+    layer, sheet
+        For path inputs: the layer of a multi-layer file, the sheet of a workbook.
+    engine
+        ``"local"`` (the whole batch at once, the default), ``"chunked"``
+        (``chunk_size`` sites at a time; a GeoParquet, GeoPackage or
+        FlatGeobuf file is read chunk by chunk) or ``"dask"`` (spatial
+        partitions on a dask cluster; needs ``geoplan[dask]``), or a
+        :class:`~geoplan.runners.Runner`, e.g.
+        ``DaskRunner(client=client, npartitions=8)``.
+    chunk_size
+        ``"chunked"``: sites per chunk (default 100 000); ``"dask"``: the
+        largest partition (default 50 000).
+    scheduler
+        ``"dask"``: a scheduler address (``tcp://host:8786``) or a running
+        ``distributed.Client``; default: a local cluster for this check.
+    out
+        Write ``findings.csv``, ``verdicts.csv``, ``results.gpkg`` and
+        ``summary.json`` into this folder (the same files for every engine;
+        :meth:`Result.to_files` adds the map and the report). With
+        ``engine="chunked"`` they are streamed chunk by chunk in bounded
+        memory and the rows are not kept: the Result then holds the summary
+        and the paths (``streamed``), not the findings.
+    gpkg
+        With ``out``: write ``results.gpkg`` too (the slowest of the files).
     progress
-        Show a progress bar (tqdm) over the rules. Default: only for large
-        batches (20 000 sites or more), and only in a terminal or a notebook.
+        Show a progress bar (tqdm): over the rules (local) or the sites
+        (chunked). Default: only for 20 000 sites or more, and only in a
+        terminal or a notebook.
 
     Returns
     -------
     Result
+
+    Raises
+    ------
+    SiteInputError, CRSError, DataFileError, WorkspaceError, RulePackError
+        Inputs that cannot be checked; the message names the file, row or
+        field and the fix.
+    ValueError
+        An unknown engine, or an option the engine does not take.
+
+    See Also
+    --------
+    geoplan.read_sites : how a path of sites is read.
+    geoplan.runners : the runners behind ``engine``.
 
     Examples
     --------
     >>> import geoplan
     >>> res = geoplan.check("layers/batches/proposed_houses.gpkg", "layers")  # doctest: +SKIP
     >>> res.counts()                                                       # doctest: +SKIP
+    >>> big = geoplan.check("houses.parquet", "layers", engine="chunked",
+    ...                     chunk_size=100_000, out="out/")               # doctest: +SKIP
+    >>> big.streamed, big.summary["verdicts"]                              # doctest: +SKIP
     """
     started = _dt.datetime.now(_dt.UTC)
-    ws = workspace if isinstance(workspace, Workspace) else open_workspace(workspace)
-    pack = rules if isinstance(rules, RulePack) else load_pack(rules)
-    if isinstance(sites, (str, os.PathLike)):
-        source = str(sites)
-        gdf = read_sites(sites, crs=crs, gcj02=gcj02)
-    elif isinstance(sites, gpd.GeoDataFrame):
-        source = str(sites.attrs.get("source", "(GeoDataFrame)"))
-        gdf = sites
-        if gcj02:
-            from .sites import apply_gcj02
-
-            gdf = apply_gcj02(gdf, source=source)
-    else:
-        raise SiteInputError(f"sites must be a GeoDataFrame or a path, not {type(sites).__name__}")
-    prepared = prepare_sites(gdf, ws, subject=subject, id_field=id_field, footprint_m=footprint_m)
-    if progress is None:
-        progress = len(gdf) >= 20_000 and _interactive()
-    ev: Evaluation = evaluate(prepared, ws, pack, progress=progress)
-    counts = ev.verdicts["verdict"].value_counts().reindex(list(STATUSES), fill_value=0)
-    by_rule = (ev.findings.groupby(["rule_id", "status"]).size().unstack(fill_value=0)
-               .reindex(columns=list(STATUSES), fill_value=0))
-    summary = build_summary(
-        not_checked=dict(ev.not_checked_rules), sites=len(ev.verdicts),
-        subject=prepared.subject, verdicts={k: int(v) for k, v in counts.items()},
-        by_rule={rid: {k: int(v) for k, v in row.items()} for rid, row in by_rule.iterrows()},
-        rules=ev.rules, ws=ws, pack=pack, source=source,
-        sites_crs=gdf.crs.to_string() if gdf.crs is not None else None,
-        footprint_m=footprint_m, gcj02=gcj02, started=started, seconds=ev.seconds)
-    return Result(findings=ev.findings, verdicts=ev.verdicts, evidence=ev.evidence,
-                  summary=summary, pack=pack, workspace=ws, subject=prepared.subject)
-
+    runner = runner_for(engine, chunk_size=chunk_size, scheduler=scheduler)
+    out_dir = output_folder(out) if out is not None else None
+    options: CheckOptions = {"rules": rules, "subject": subject, "id_field": id_field,
+                             "footprint_m": footprint_m, "crs": crs, "gcj02": gcj02,
+                             "layer": layer, "sheet": sheet}
+    batch = read_batch(sites, workspace, options, in_chunks=runner.reads_in_chunks,
+                       started=started)
+    run = runner.run(batch, RunPlan(out=out_dir, gpkg=gpkg, progress=progress))
+    res = Result(findings=run.findings, verdicts=run.verdicts, evidence=run.evidence,
+                 summary=run.summary, pack=batch.pack, workspace=batch.workspace,
+                 subject=batch.subject, files=run.files, streamed=run.streamed,
+                 site_notes=batch.notes)
+    if out_dir is not None and not run.streamed:
+        res.files = tuple(res.to_files(out_dir, map_html=False, report_html=False, gpkg=gpkg))
+    return res

@@ -1,4 +1,4 @@
-"""Large batches: chunked and dask runs give the local engine's findings exactly.
+"""Large batches: the chunked and dask engines give the local engine's findings exactly.
 
 Small sizes only (the timings live in ``python -m benchmarks``): the sample
 workspace in ``layers/`` and a small generated county whose hazard zones have
@@ -15,10 +15,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from shapely import LineString, Point
 
 import geoplan
 from geoplan import engine
-from geoplan.scale import check_chunked, check_to_files, iter_site_chunks
+from geoplan.runners import DaskRunner, iter_site_chunks
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "layers"
@@ -69,14 +70,14 @@ def _batch(county: Path, kind: str, n: int) -> Path:
 def test_chunked_equals_whole_on_the_sample(sample_ws, batch):
     path = SAMPLE / "batches" / f"{batch}.gpkg"
     whole = geoplan.check(path, sample_ws)
-    _same(whole, check_chunked(path, sample_ws, chunk_size=7))
+    _same(whole, geoplan.check(path, sample_ws, engine="chunked", chunk_size=7))
 
 
 def test_chunked_row_numbers_continue_across_chunks(sample_ws):
     gdf = geoplan.read_sites(SAMPLE / "batches" / "proposed_houses.gpkg").drop(
         columns="house_id")
     whole = geoplan.check(gdf, sample_ws)
-    chunked = check_chunked(gdf, sample_ws, chunk_size=50)
+    chunked = geoplan.check(gdf, sample_ws, engine="chunked", chunk_size=50)
     _same(whole, chunked)
     assert chunked.verdicts["site_id"].tolist() == [str(i) for i in range(1, len(gdf) + 1)]
 
@@ -85,7 +86,7 @@ def test_an_id_unique_only_within_each_chunk_is_not_used(sample_ws):
     gdf = geoplan.read_sites(SAMPLE / "batches" / "proposed_houses.gpkg").drop(
         columns="house_id")
     gdf["id"] = np.arange(len(gdf)) % 10  # unique in chunks of 10, not over the batch
-    chunked = check_chunked(gdf, sample_ws, chunk_size=10)
+    chunked = geoplan.check(gdf, sample_ws, engine="chunked", chunk_size=10)
     _same(geoplan.check(gdf, sample_ws), chunked)
     assert chunked.verdicts["site_id"].iloc[-1] == str(len(gdf))
 
@@ -94,7 +95,9 @@ def test_streamed_files_equal_the_whole_run(sample_ws, tmp_path):
     path = SAMPLE / "batches" / "proposed_houses.gpkg"
     whole = geoplan.check(path, sample_ws)
     whole.to_files(tmp_path / "whole", map_html=False, report_html=False)
-    summary = check_to_files(path, sample_ws, tmp_path / "chunks", chunk_size=40)
+    res = geoplan.check(path, sample_ws, engine="chunked", chunk_size=40, out=tmp_path / "chunks")
+    summary = res.summary
+    assert res.streamed
     for name in ("findings.csv", "verdicts.csv"):
         assert filecmp.cmp(tmp_path / "whole" / name, tmp_path / "chunks" / name,
                            shallow=False), name
@@ -124,7 +127,7 @@ def test_parquet_is_read_in_chunks_with_the_input_row_index(county):
 def test_chunked_equals_whole_on_a_generated_county(county, county_ws, tmp_path):
     path = _batch(county, "house", 1_500)
     whole = geoplan.check(path, county_ws)
-    _same(whole, check_chunked(path, county_ws, chunk_size=500))
+    _same(whole, geoplan.check(path, county_ws, engine="chunked", chunk_size=500))
 
 
 def test_cli_streams_with_chunk_size(county, tmp_path):
@@ -174,19 +177,37 @@ def client():
 
 @pytest.mark.parametrize("batch", ["proposed_houses", "proposed_roads"])
 def test_dask_equals_local_on_the_sample(sample_ws, client, batch):
-    from geoplan.dask_engine import check_dask
-
     path = SAMPLE / "batches" / f"{batch}.gpkg"
     local = geoplan.check(path, sample_ws)
-    dask_res = check_dask(path, sample_ws, client=client, npartitions=3)
+    dask_res = geoplan.check(path, sample_ws, engine=DaskRunner(client=client, npartitions=3))
     _same(local, dask_res)
     assert dask_res.summary["engine"] == "dask"
 
 
 @pytest.mark.parametrize(("kind", "n"), [("house", 1_500), ("road", 300)])
 def test_dask_equals_local_on_a_generated_county(county, county_ws, client, kind, n):
-    from geoplan.dask_engine import check_dask
-
     path = _batch(county, kind, n)
     local = geoplan.check(path, county_ws)
-    _same(local, check_dask(path, county_ws, client=client, chunk_size=400))
+    _same(local, geoplan.check(path, county_ws, engine="dask", scheduler=client, chunk_size=400))
+
+
+def test_dask_infers_the_subject_from_the_whole_batch(small_workspace, client):
+    """Partitions of points alone would be houses; the batch is mostly roads."""
+    x0, y0 = 524_000.0, 4_865_000.0
+    geoms = [Point(x0 + 100 + 50 * i, y0 + 500) for i in range(3)] + [
+        LineString([(x0 + 100, y0 + 100 + 60 * i), (x0 + 400, y0 + 100 + 60 * i)])
+        for i in range(7)]
+    g = gpd.GeoDataFrame({"width_m": [5.0] * 10}, geometry=geoms, crs="EPSG:4536")
+    res = geoplan.check(g, small_workspace, engine=DaskRunner(client=client, npartitions=5))
+    assert res.subject == "road"
+    _same(geoplan.check(g, small_workspace), res)
+
+
+def test_check_dask_is_a_deprecated_wrapper(sample_ws, client):
+    from geoplan.dask_engine import check_dask
+
+    path = SAMPLE / "batches" / "proposed_roads.gpkg"
+    with pytest.warns(DeprecationWarning, match=r"engine='dask'"):
+        old = check_dask(path, sample_ws, client=client, npartitions=2)
+    _same(geoplan.check(path, sample_ws), old)
+    assert old.summary["partitions"] == 2

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .handler import EXIT_FAIL_ON, friendly_errors
 from .options import batch_options, check_basemap, map_options, writable_file, writable_folder
 from .output import print_result_summary, print_site_notes, print_verdicts
+
+if TYPE_CHECKING:
+    from ..result import Result
 
 __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
 
@@ -23,16 +26,18 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
 @click.option("--fail-on", type=click.Choice(["fail", "warn", "none"]), default="none",
               show_default=True, help="Exit 1 when any site reaches this level.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
-@click.option("--engine", "engine", type=click.Choice(["local", "dask"]), default="local",
-              show_default=True, help="local: this process; dask: spatial partitions on a dask "
-              "cluster (needs geoplan[dask]).")
+@click.option("--engine", "engine", type=click.Choice(["local", "chunked", "dask"]),
+              default="local", show_default=True,
+              help="local: the whole batch at once in this process; chunked: --chunk-size "
+                   "sites at a time (with --out, streamed to the files in bounded memory); "
+                   "dask: spatial partitions on a dask cluster (needs geoplan[dask]).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler of an existing cluster (tcp://host:8786); implies "
                    "--engine dask. Default: a local cluster, one worker per core.")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Check N sites at a time. With --out and the local engine the outputs are "
-                   "written chunk by chunk in bounded memory (no map or report); with dask, "
-                   "the largest partition.")
+              help="Check N sites at a time (implies --engine chunked unless dask is chosen). "
+                   "With --out the outputs are written chunk by chunk in bounded memory (no "
+                   "map or report); with dask, the largest partition.")
 @map_options
 @friendly_errors
 def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
@@ -47,49 +52,30 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
     with measured reasons and the plan clause behind each.
     """
     from ..result import check
-    from ..sites import read_sites
 
     if out is not None:
         writable_folder(out)  # before the long check, not after it
         check_basemap(basemap, offline, tk)
     if scheduler:
         engine = "dask"
-    if engine == "local" and chunk_size is not None and out is not None:
-        from ..scale import check_to_files
-
-        summary = check_to_files(sites, workspace, out, chunk_size=chunk_size, rules=rules,
-                                 subject=subject, id_field=id_field, footprint_m=footprint_m,
-                                 crs=crs, gcj02=gcj02, layer=layer,
-                                 progress=not quiet and sys.stderr.isatty())
-        verdicts = summary["verdicts"]
+    elif engine == "local" and chunk_size is not None:
+        engine = "chunked"
+    streamed = engine == "chunked" and out is not None
+    res = check(sites, workspace, rules=rules, subject=subject, id_field=id_field,
+                footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer, engine=engine,
+                chunk_size=chunk_size, scheduler=scheduler, out=out if streamed else None,
+                progress=not quiet and sys.stderr.isatty())
+    if streamed:
         if not quiet:
-            click.echo(f"{summary['sites']} {summary['subject']} sites 个选址, chunks of "
-                       f"{chunk_size}, pack 规则包 {summary['rule_pack']['name']}")
-            for r in summary["rules_not_checked"]:
+            click.echo(f"{res.summary['sites']} {res.subject} sites 个选址, chunks of "
+                       f"{res.summary['chunk_size']}, pack 规则包 {res.pack.name}")
+            for r in res.summary["rules_not_checked"]:
                 click.echo(f"  NOT CHECKED 未核查 {r['rule_id']}: {r['reason']}")
-            print_verdicts(verdicts)
+            print_verdicts(res.counts())
             click.echo(f"outputs 输出: {out}")
-        _exit_on(fail_on, verdicts)
+        _exit_on(fail_on, res.counts())
         return
-
-    gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
-    site_notes = print_site_notes(gdf, quiet)
-    if engine == "dask":
-        from ..dask_engine import check_dask
-
-        res = check_dask(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
-                         footprint_m=footprint_m, scheduler=scheduler, chunk_size=chunk_size)
-    elif chunk_size is not None:
-        from ..scale import check_chunked
-
-        res = check_chunked(gdf, workspace, chunk_size=chunk_size, rules=rules,
-                            subject=subject, id_field=id_field, footprint_m=footprint_m)
-    else:
-        res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
-                    footprint_m=footprint_m, progress=not quiet and sys.stderr.isatty())
-    res.summary["sites_source"] = str(sites)
-    res.summary["gcj02_converted"] = gcj02
-    res.summary["sites_notes"] = site_notes
+    res.summary["sites_notes"] = print_site_notes(res.site_notes, quiet)
     if out is not None:
         res.to_files(out, offline=offline, basemap=basemap, tk=tk)
     if not quiet:
@@ -142,18 +128,14 @@ def demo_cmd(out: Path, workspace: Path | None, basemap: str | None = None,
 
 def _run_batch(sites: Path, workspace: Path, rules: str, subject: str | None,
                id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
-               footprint_m: float | None) -> Any:
-    """Read SITES and check them (``geoplan map`` and ``geoplan report``): the Result."""
+               footprint_m: float | None) -> Result:
+    """Check SITES (``geoplan map`` and ``geoplan report``): the Result."""
     from ..result import check
-    from ..sites import read_sites
 
-    gdf = read_sites(sites, layer=layer, crs=crs, gcj02=gcj02)
-    site_notes = print_site_notes(gdf, False)
-    res = check(gdf, workspace, rules=rules, subject=subject, id_field=id_field,
-                footprint_m=footprint_m, progress=sys.stderr.isatty())
-    res.summary["sites_source"] = str(sites)
-    res.summary["gcj02_converted"] = gcj02
-    res.summary["sites_notes"] = site_notes
+    res = check(sites, workspace, rules=rules, subject=subject, id_field=id_field,
+                footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer,
+                progress=sys.stderr.isatty())
+    res.summary["sites_notes"] = print_site_notes(res.site_notes, False)
     return res
 
 

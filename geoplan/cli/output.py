@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +87,13 @@ def print_result_summary(res: Any, out: Path | None) -> None:
         click.echo(f"outputs 输出: {out}")
 
 
-def print_site_notes(gdf: Any, quiet: bool) -> list[str]:
+def print_site_notes(notes: Sequence[str], quiet: bool) -> list[str]:
     """Print what reading the sites decided (sheet, X/Y order, coordinate systems).
 
     Parameters
     ----------
-    gdf
-        The sites as read by :func:`geoplan.read_sites` (notes in ``gdf.attrs``).
+    notes
+        The notes (:attr:`geoplan.Result.site_notes`).
     quiet
         Print nothing (``--quiet``).
 
@@ -101,7 +102,7 @@ def print_site_notes(gdf: Any, quiet: bool) -> list[str]:
     list of str
         The notes, for the summary of the check.
     """
-    notes = [str(n) for n in gdf.attrs.get("notes", [])]
+    notes = [str(n) for n in notes]
     if not quiet:
         for n in notes:
             click.echo(f"sites 选址: {n}")

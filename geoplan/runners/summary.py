@@ -1,0 +1,242 @@
+"""What ``summary.json`` says about a check: counts, provenance, rules not checked.
+
+Every runner counts its evaluations in a :class:`Tally` — the local runner
+one evaluation of the whole batch, the chunked runner one per chunk, the
+dask runner the partitions put back together — and turns it into the
+summary with :meth:`Tally.summary`, so that the summary of a batch is the
+same whichever runner checked it (apart from the runner's own keys, such as
+``chunk_size``).
+
+Examples
+--------
+>>> tally = Tally.new()
+>>> tally.verdicts
+{'fail': 0, 'error': 0, 'warn': 0, 'not_checked': 0, 'pass': 0}
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .._version import __version__
+from ..core import STATUSES
+from ..engine import Evaluation
+from ..rules import Rule, RulePack
+from ..workspace import Layer, Workspace
+
+__all__ = ["Tally", "build_summary", "data_warnings", "layer_provenance"]
+
+
+def layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
+    """Each layer's source, feature count, CRS and sha256, for ``summary.json``.
+
+    Parameters
+    ----------
+    ws
+        The workspace checked against.
+
+    Returns
+    -------
+    list of dict
+        One row per layer: ``kind``, ``source``, ``features``, ``crs``,
+        ``sha256``, and where they apply ``datum_shift``, ``features_read``,
+        ``where``, ``features_undecided``, ``values_not_understood``.
+    """
+    rows = []
+    for kind in ws.kinds:
+        layer = ws.layers[kind]
+        row: dict[str, Any] = {
+            "kind": kind,
+            "source": layer.source,
+            "features": len(layer.gdf) if isinstance(layer, Layer) else None,
+            "crs": layer.source_crs.to_string(),
+            "sha256": layer.sha256,
+        }
+        if layer.datum_shift:  # Beijing 1954 / Xian 1980: how it was brought to CGCS2000
+            row["datum_shift"] = layer.datum_shift
+        if isinstance(layer, Layer):
+            row["features_read"] = layer.n_read
+            if layer.where_text:
+                row["where"] = layer.where_text
+                row["features_undecided"] = layer.n_unknown
+            if layer.unreadable:
+                row["values_not_understood"] = {f: dict(c.most_common())
+                                                for f, c in layer.unreadable.items()}
+        rows.append(row)
+    return rows
+
+
+def data_warnings(ws: Workspace, kinds: Iterable[str] | None = None) -> list[str]:
+    """The WARNING notes of the workspace's layers (``kind: note``), for the run summary.
+
+    Values not understood, filters that kept nothing or could not decide
+    features: each of them can turn a rule's answer into ``not_checked``, so
+    a run says them first.
+
+    Parameters
+    ----------
+    ws
+        The workspace.
+    kinds
+        Only these layers (the layers the checked rules read); default: all.
+
+    Returns
+    -------
+    list of str
+    """
+    wanted = set(kinds) if kinds is not None else None
+    return [f"{kind}: {note.removeprefix('WARNING: ')}" for kind in ws.kinds
+            if wanted is None or kind in wanted
+            for note in ws.layers[kind].notes if note.startswith("WARNING")]
+
+
+def build_summary(
+    *,
+    not_checked: dict[str, str],
+    sites: int,
+    subject: str,
+    verdicts: dict[str, int],
+    by_rule: dict[str, dict[str, int]],
+    rules: list[Rule],
+    ws: Workspace,
+    pack: RulePack,
+    source: str,
+    sites_crs: str | None,
+    footprint_m: float | None,
+    gcj02: bool,
+    started: _dt.datetime,
+    seconds: float,
+) -> dict[str, Any]:
+    """The ``summary.json`` content; rules not checked come first.
+
+    Returns
+    -------
+    dict
+        JSON-ready: counts by verdict and by rule, rules not checked, data
+        warnings, the sites' source and CRS, each layer's provenance, the pack,
+        geoplan's version, the start time and run time.
+    """
+    return {
+        "rules_not_checked": [{"rule_id": r, "reason": why} for r, why in not_checked.items()],
+        "data_warnings": data_warnings(ws, {r.layer for r in rules if r.layer}),
+        "sites": int(sites),
+        "subject": subject,
+        "verdicts": verdicts,
+        "by_rule": dict(sorted(by_rule.items())),
+        "unverified_rules": [r.id for r in rules if not r.verified],
+        "sites_source": source,
+        "sites_crs": sites_crs,
+        "footprint_m": footprint_m,
+        "gcj02_converted": gcj02,
+        "workspace": str(ws.path),
+        "working_crs": ws.crs.to_string(),
+        "layers": layer_provenance(ws),
+        "rule_pack": {"name": pack.name, "version": pack.version, "path": pack.path},
+        "geoplan_version": __version__,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "run_seconds": round(seconds, 3),
+    }
+
+
+@dataclass
+class Tally:
+    """Counts over the evaluations (whole batch, chunks or partitions) of one check.
+
+    Start with :meth:`new`, :meth:`add` each evaluation, then :meth:`summary`.
+
+    Attributes
+    ----------
+    verdicts
+        Sites per verdict, worst first.
+    by_rule
+        Per rule id: findings per status.
+    sites
+        Sites counted.
+    seconds
+        Evaluation time summed over the evaluations.
+    not_checked
+        Rules that could not run at all, with the first reason given.
+    rules
+        The rules evaluated (the pack's rules for the subject).
+    """
+
+    verdicts: dict[str, int]
+    by_rule: dict[str, dict[str, int]]
+    sites: int = 0
+    seconds: float = 0.0
+    not_checked: dict[str, str] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)
+
+    @classmethod
+    def new(cls) -> Tally:
+        """An empty tally: every verdict counted 0.
+
+        Returns
+        -------
+        Tally
+        """
+        return cls(verdicts=dict.fromkeys(STATUSES, 0), by_rule={})
+
+    def add(self, ev: Evaluation) -> None:
+        """Count one evaluation: its verdicts, its findings by rule, its rules not checked.
+
+        Parameters
+        ----------
+        ev
+            The evaluation of the whole batch, or of one chunk of it.
+        """
+        self.count(ev.verdicts["verdict"], ev.findings,
+                   ev.not_checked_rules, rules=ev.rules, seconds=ev.seconds)
+
+    def count(self, verdicts: pd.Series, findings: pd.DataFrame,
+              not_checked: Iterable[tuple[str, str]], *, rules: list[Rule],
+              seconds: float) -> None:
+        """Count verdicts and findings given as columns (what :meth:`add` reads of an evaluation).
+
+        Parameters
+        ----------
+        verdicts
+            The ``verdict`` column (a pandas Series).
+        findings
+            The findings (at least their ``rule_id`` and ``status`` columns).
+        not_checked
+            ``(rule id, reason)`` of the rules that could not run at all.
+        rules
+            The rules evaluated.
+        seconds
+            Evaluation time to add.
+        """
+        self.sites += len(verdicts)
+        self.seconds += seconds
+        self.rules = rules
+        for k, n in verdicts.value_counts().items():
+            self.verdicts[str(k)] = self.verdicts.get(str(k), 0) + int(n)
+        for (rid, status), n in findings.groupby(["rule_id", "status"]).size().items():
+            row = self.by_rule.setdefault(str(rid), dict.fromkeys(STATUSES, 0))
+            row[str(status)] = row.get(str(status), 0) + int(n)
+        for rid, why in not_checked:
+            self.not_checked.setdefault(rid, why)
+
+    def summary(self, *, subject: str, ws: Workspace, pack: RulePack, source: str,
+                sites_crs: str | None, footprint_m: float | None, gcj02: bool,
+                started: _dt.datetime, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``summary.json`` content over everything counted, with ``extra`` keys last.
+
+        Returns
+        -------
+        dict
+            See :func:`build_summary`.
+        """
+        out = build_summary(
+            not_checked=dict(self.not_checked), sites=self.sites, subject=subject,
+            verdicts=self.verdicts, by_rule=self.by_rule, rules=list(self.rules), ws=ws,
+            pack=pack, source=source, sites_crs=sites_crs, footprint_m=footprint_m,
+            gcj02=gcj02, started=started, seconds=self.seconds)
+        if extra:
+            out.update(extra)
+        return out
