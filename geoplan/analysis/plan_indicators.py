@@ -40,17 +40,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely import STRtree
 
-from ..errors import SiteInputError, WorkspaceError
+from ..errors import SiteInputError
 from ..sites import read_sites
 from ..vocab import apply_values, describe_values, literal_readers
 from ..workspace import Workspace
 from . import _maps
-from ._common import NO_TOWNSHIP, as_workspace, share, table_html, village_frame
+from ._common import as_workspace, share, table_html, village_frame
 from ._output import base_summary, clean_number, write_outputs
 from .service_coverage import CoverageResult, coverage
 from .targets import Indicator, Targets, load_targets
+from .townships import lengths_by_area, township_areas
 
 __all__ = ["CITY", "IndicatorResult", "indicators", "township_areas"]
 
@@ -58,77 +58,6 @@ CITY = "全市 city"
 OUTSIDE = "(乡镇范围外 outside the townships)"
 _STATUS_ZH = {"met": "已达标", "below_target": "未达标", "info": "仅统计",
               "share_of_city": "占全市", "not_available": "无数据"}
-_METHOD_VORONOI = ("approximate: Voronoi cells of the villages dissolved by township, clipped "
-                   "to the layers' extent + 1 km (not official boundaries) / 近似乡镇范围：按村庄"
-                   "泰森多边形合并，非官方界线")
-
-
-def township_areas(
-    workspace: Workspace | str | os.PathLike[str],
-    townships: gpd.GeoDataFrame | None = None,
-    *,
-    margin_m: float = 1000.0,
-    extent_of: Sequence[gpd.GeoDataFrame] = (),
-) -> gpd.GeoDataFrame:
-    """Township polygons: the given ones, or Voronoi cells of villages dissolved by township.
-
-    Parameters
-    ----------
-    workspace
-        The workspace (its ``village`` layer, and the extent of its line layers).
-    townships
-        Real township boundaries with a ``township`` field (any CRS); used as given.
-    margin_m
-        How far beyond the layers' extent the approximate areas reach.
-    extent_of
-        More frames (in the working CRS) the approximate areas must cover,
-        e.g. project roads.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``township``, ``n_villages``, ``method`` and the polygon, in the working CRS.
-    """
-    ws = as_workspace(workspace)
-    vil = village_frame(ws)
-    counts = vil.groupby("township").size()
-    if townships is not None:
-        if "township" not in townships.columns:
-            raise WorkspaceError("the township boundaries need a 'township' field holding the "
-                                 "township names used in the village layer")
-        if townships.crs is None:
-            raise WorkspaceError("the township boundaries have no CRS; set one before use")
-        t = townships.to_crs(ws.crs).dissolve(by="township", as_index=False)[
-            ["township", "geometry"]]
-        t["n_villages"] = t["township"].map(counts).fillna(0).astype(int)
-        t["method"] = "given boundaries / 给定乡镇界线"
-        return t
-    frames = [vil] + [lyr.gdf for k in ("village_boundary", "road", "power_line")
-                      if (lyr := ws.vector(k)) is not None and len(lyr.gdf)]
-    frames += [f for f in extent_of if len(f)]
-    b = np.array([f.total_bounds for f in frames])
-    extent = shapely.box(b[:, 0].min() - margin_m, b[:, 1].min() - margin_m,
-                         b[:, 2].max() + margin_m, b[:, 3].max() + margin_m)
-    pts = vil.geometry.to_numpy()
-    ok = ~shapely.is_empty(pts)
-    if ok.sum() == 0:
-        raise WorkspaceError("the village layer has no usable geometry to derive township areas")
-    if ok.sum() == 1:
-        cells = np.array([extent], dtype=object)
-    else:
-        cells = shapely.get_parts(shapely.voronoi_polygons(
-            shapely.multipoints(pts[ok]), extend_to=extent))
-    cells = shapely.intersection(cells, extent)
-    cg = gpd.GeoDataFrame(geometry=cells, crs=ws.crs)
-    j = gpd.sjoin(cg, vil[["township", "geometry"]], how="left", predicate="contains")
-    j = j[~j.index.duplicated(keep="first")]
-    j["township"] = j["township"].fillna(NO_TOWNSHIP)
-    t = j[["township", "geometry"]].dissolve(by="township", as_index=False)
-    t["n_villages"] = t["township"].map(counts).fillna(0).astype(int)
-    t["method"] = _METHOD_VORONOI
-    return t[["township", "n_villages", "method", "geometry"]]
-
-
 @dataclass
 class IndicatorResult:
     """Plan indicators by township and for the city.
@@ -223,17 +152,6 @@ class IndicatorResult:
             out_dir, csv={"indicators.csv": self.table, "indicators_wide.csv": self.wide()},
             gpkg={"townships": self.townships}, gpkg_name="indicators.gpkg",
             summary=self.summary, map_html=self.map if map_html else None)
-
-
-def _lengths_by_area(lines: gpd.GeoSeries, areas: gpd.GeoDataFrame) -> pd.Series:
-    geoms = lines.to_numpy()
-    ageo = areas.geometry.to_numpy()
-    if len(geoms) == 0:
-        return pd.Series(0.0, index=areas["township"].to_numpy())
-    li, ai = STRtree(ageo).query(geoms, predicate="intersects")
-    lens = shapely.length(shapely.intersection(geoms[li], ageo[ai]))
-    s = pd.Series(lens).groupby(areas["township"].to_numpy()[ai]).sum()
-    return s.reindex(areas["township"].to_numpy(), fill_value=0.0)
 
 
 def _read_extra(roads: gpd.GeoDataFrame | str | os.PathLike[str], ws: Workspace) -> tuple[
@@ -526,7 +444,7 @@ def _add_lengths(run: _Run, ind: Indicator, sel: gpd.GeoDataFrame, unknown_note:
                  lit: Any) -> None:
     """Record the selected lines' length city-wide, in each township and outside them."""
     total_km = float(sel.geometry.length.sum()) / 1000.0
-    by_area = _lengths_by_area(sel.geometry, run.areas) / 1000.0
+    by_area = lengths_by_area(sel.geometry, run.areas) / 1000.0
     outside = total_km - float(by_area.sum())
     note = f"{len(sel)} feature(s) of {ind.layer}"
     roads = run.project_roads_for(ind)
