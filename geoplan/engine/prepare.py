@@ -7,6 +7,7 @@ for every rule.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from ..sites import (
 )
 from ..workspace import Layer, RasterLayer, Workspace
 
-__all__ = ["PreparedSites", "infer_subject", "prepare_sites"]
+__all__ = ["PreparedSites", "decide_ids", "infer_subject", "prepare_sites"]
 
 
 @dataclass
@@ -49,38 +50,79 @@ class PreparedSites:
     no_width: np.ndarray             # bool: road lines without a usable width
 
 
+def decide_ids(columns: pd.DataFrame, id_field: str | None, *,
+               fields: Sequence[str] | None = None) -> str | None:
+    """The field holding the site ids, decided on every row of the batch (None: row numbers).
+
+    A named field must exist, be filled in every row and hold no value twice.
+    Without one, the first of :data:`geoplan.sites.ID_CANDIDATES` that is
+    filled and unique over the whole batch is used, else the 1-based row
+    numbers — so a column unique within each chunk but not over the batch is
+    never taken.
+
+    Parameters
+    ----------
+    columns
+        At least the candidate columns (or the named one) of all the sites.
+    id_field
+        The field the user named, if any.
+    fields
+        The sites' fields, for the message when ``id_field`` is not among them
+        (default: the columns of ``columns``).
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    SiteInputError
+        The named field is missing, empty in some row, or has duplicates.
+
+    Examples
+    --------
+    >>> decide_ids(pd.DataFrame({"id": [1, 2, 2], "编号": ["a", "b", "c"]}), None)
+    '编号'
+    >>> decide_ids(pd.DataFrame({"id": [1, 2, 2]}), None) is None
+    True
+    """
+    if id_field is None:
+        for cand in ID_CANDIDATES:
+            if cand in columns.columns:
+                col = columns[cand]
+                if col.notna().all() and not col.duplicated().any():
+                    return cand
+        return None
+    if id_field not in columns.columns:
+        names = [str(f) for f in (fields if fields is not None else columns.columns)]
+        raise SiteInputError(
+            f"id field {id_field!r} is not in the sites (fields: {', '.join(names)}); name "
+            "another with --id-field, or leave it out to number the rows 1, 2, 3, …")
+    ids = columns[id_field].astype(object).to_numpy()
+    blank = np.array([isinstance(v, str) and not v.strip() for v in ids], dtype=bool)
+    missing = np.asarray(pd.isna(ids), dtype=bool) | blank
+    if missing.any():
+        rows = (np.flatnonzero(missing) + 1)[:10]
+        raise SiteInputError(
+            f"id field {id_field!r} is empty in row(s) {', '.join(map(str, rows))}; fill "
+            "them, or leave --id-field out to number the rows")
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    if dup.any():
+        vals = list(dict.fromkeys(ids[dup]))[:10]
+        raise SiteInputError(
+            f"id field {id_field!r} has duplicate values: {', '.join(map(str, vals))}; each "
+            "site needs its own id (fix the data, or leave --id-field out to number the rows)")
+    return id_field
+
+
 def _auto_id(gdf: gpd.GeoDataFrame, id_field: str | None) -> tuple[np.ndarray, str]:
-    n = len(gdf)
-    if id_field is not None:
-        if id_field not in gdf.columns:
-            raise SiteInputError(
-                f"id field {id_field!r} is not in the sites (fields: "
-                f"{', '.join(map(str, gdf.columns.drop(gdf.geometry.name)))}); name another "
-                "with --id-field, or leave it out to number the rows 1, 2, 3, …"
-            )
-        ids = gdf[id_field].astype(object).to_numpy()
-        missing = pd.isna(ids) | np.array([isinstance(v, str) and not v.strip() for v in ids])
-        if missing.any():
-            rows = (np.flatnonzero(missing) + 1)[:10]
-            raise SiteInputError(
-                f"id field {id_field!r} is empty in row(s) {', '.join(map(str, rows))}; fill "
-                "them, or leave --id-field out to number the rows"
-            )
-        dup = pd.Series(ids).duplicated(keep=False).to_numpy()
-        if dup.any():
-            vals = list(dict.fromkeys(ids[dup]))[:10]
-            raise SiteInputError(
-                f"id field {id_field!r} has duplicate values: {', '.join(map(str, vals))}; "
-                "each site needs its own id (fix the data, or leave --id-field out to number "
-                "the rows)"
-            )
-        return np.array([str(v) for v in ids], dtype=object), id_field
-    for cand in ID_CANDIDATES:
-        if cand in gdf.columns:
-            col = gdf[cand]
-            if col.notna().all() and not col.duplicated().any():
-                return np.array([str(v) for v in col], dtype=object), cand
-    return np.array([str(i) for i in range(1, n + 1)], dtype=object), "(row number)"
+    """The sites' ids as text and the field they come from (see :func:`decide_ids`)."""
+    fields = [str(c) for c in gdf.columns.drop(gdf.geometry.name)]
+    field = decide_ids(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), id_field,
+                       fields=fields)
+    if field is None:
+        return np.array([str(i) for i in range(1, len(gdf) + 1)], dtype=object), "(row number)"
+    return np.array([str(v) for v in gdf[field].astype(object)], dtype=object), field
 
 
 def infer_subject(family: np.ndarray) -> str:

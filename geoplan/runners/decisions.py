@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -25,76 +24,10 @@ import shapely
 
 from ..core import Subject
 from ..engine import infer_subject
-from ..errors import SiteInputError
+from ..engine.prepare import decide_ids
 from ..hygiene import geometry_families
-from ..sites import ID_CANDIDATES
 
 __all__ = ["decide_ids", "infer_batch_subject", "site_ids", "subject_votes"]
-
-
-def decide_ids(columns: pd.DataFrame, id_field: str | None, *,
-               fields: Sequence[str] | None = None) -> str | None:
-    """The field holding the site ids, decided on every row of the batch (None: row numbers).
-
-    A named field must exist, be filled in every row and hold no value twice.
-    Without one, the first of :data:`geoplan.sites.ID_CANDIDATES` that is
-    filled and unique over the whole batch is used, else the 1-based row
-    numbers — so a column unique within each chunk but not over the batch is
-    never taken.
-
-    Parameters
-    ----------
-    columns
-        At least the candidate columns (or the named one) of all the sites.
-    id_field
-        The field the user named, if any.
-    fields
-        The sites' fields, for the message when ``id_field`` is not among them
-        (default: the columns of ``columns``).
-
-    Returns
-    -------
-    str or None
-
-    Raises
-    ------
-    SiteInputError
-        The named field is missing, empty in some row, or has duplicates.
-
-    Examples
-    --------
-    >>> decide_ids(pd.DataFrame({"id": [1, 2, 2], "编号": ["a", "b", "c"]}), None)
-    '编号'
-    >>> decide_ids(pd.DataFrame({"id": [1, 2, 2]}), None) is None
-    True
-    """
-    if id_field is None:
-        for cand in ID_CANDIDATES:
-            if cand in columns.columns:
-                col = columns[cand]
-                if col.notna().all() and not col.duplicated().any():
-                    return cand
-        return None
-    if id_field not in columns.columns:
-        names = [str(f) for f in (fields if fields is not None else columns.columns)]
-        raise SiteInputError(
-            f"id field {id_field!r} is not in the sites (fields: {', '.join(names)}); name "
-            "another with --id-field, or leave it out to number the rows 1, 2, 3, …")
-    ids = columns[id_field].astype(object).to_numpy()
-    blank = np.array([isinstance(v, str) and not v.strip() for v in ids], dtype=bool)
-    missing = np.asarray(pd.isna(ids), dtype=bool) | blank
-    if missing.any():
-        rows = (np.flatnonzero(missing) + 1)[:10]
-        raise SiteInputError(
-            f"id field {id_field!r} is empty in row(s) {', '.join(map(str, rows))}; fill "
-            "them, or leave --id-field out to number the rows")
-    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
-    if dup.any():
-        vals = list(dict.fromkeys(ids[dup]))[:10]
-        raise SiteInputError(
-            f"id field {id_field!r} has duplicate values: {', '.join(map(str, vals))}; each "
-            "site needs its own id (fix the data, or leave --id-field out to number the rows)")
-    return id_field
 
 
 def site_ids(block: pd.DataFrame, rows: np.ndarray, id_field: str | None) -> np.ndarray:
