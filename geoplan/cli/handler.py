@@ -1,17 +1,8 @@
 """The one error handler of every command, and the exit codes it maps errors to.
 
-====  =====================================================================
-0     done
-1     ``geoplan check``: some site reached the ``--fail-on`` level
-2     unusable input or configuration: the message names the file, layer,
-      row, field or rule key, and the fix (also click's usage errors)
-3     an internal error (a bug): one line on stderr with the path of a log
-      file holding the traceback (in the ``--out`` folder when it can be
-      written, else in the temporary folder)
-130   interrupted (Ctrl-C)
-====  =====================================================================
-
-A crash is never reported as 1, which scripts read as "a site failed".
+The codes and what each means are tabled once, in the docstring of
+:mod:`geoplan.cli` (0 done, 1 ``--fail-on`` reached, 2 unusable input, 3 an
+internal error with a log, 130 interrupted). A crash is never reported as 1.
 """
 
 from __future__ import annotations
