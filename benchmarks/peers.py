@@ -38,7 +38,7 @@ import pandas as pd
 import shapely
 
 from geoplan.engine import EPS_M, constraint_cache
-from geoplan.engine.constraints import Constraint
+from geoplan.engine.constraints import Constraint, Unusable
 from geoplan.engine.kinds import AvoidSpec, ProximitySpec, SetbackSpec, WithinSpec
 from geoplan.rules import Rule, RulePack, registry
 from geoplan.workspace import Workspace
@@ -110,7 +110,7 @@ def shared_rules(ws: Workspace, pack: RulePack, subject: str = "house") -> list[
     out = []
     for r in shared_pack(pack, subject).rules:
         c = cache.get(r)
-        if isinstance(c, str):
+        if isinstance(c, Unusable):
             continue
         gdf = gpd.GeoDataFrame({"fid": c.fids}, geometry=c.geoms, crs=ws.crs)
         shared = _shared(r, c, gdf)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
-from .core import STATUS_COLOURS, STATUS_LABELS, STATUSES
+from .core import STATUS_COLOURS, STATUS_LABELS, STATUSES, Subject
 
 if TYPE_CHECKING:
     from .rules import RulePack
@@ -41,7 +41,7 @@ class CheckData:
     summary: dict[str, Any]
     pack: RulePack
     workspace: Workspace
-    subject: str
+    subject: Subject
 
     # ------------------------------------------------------------------ views
 

@@ -81,12 +81,12 @@ def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *,
               mode: Literal["w", "a"] = "w", header: bool = True,
               encoding: str = "utf-8-sig") -> None:
-    """Write ``df`` as CSV (no index, UTF-8 with BOM by default) through :func:`csv_safe_frame`.
+    r"""Write ``df`` as CSV (no index, UTF-8 with BOM by default) through :func:`csv_safe_frame`.
 
     ``mode="a"`` with ``header=False`` and ``encoding="utf-8"`` appends a
-    chunk to a file started with the defaults. Lines end with ``\\r\\n``: with
-    that terminator the CSV writer quotes any cell containing ``\\r`` or ``\\n``
-    (with ``\\n`` alone, a bare ``\\r`` in a cell would split the row).
+    chunk to a file started with the defaults. Lines end with ``\r\n``: with
+    that terminator the CSV writer quotes any cell containing ``\r`` or ``\n``
+    (with ``\n`` alone, a bare ``\r`` in a cell would split the row).
     """
     csv_safe_frame(df).to_csv(path, index=False, mode=mode, header=header, encoding=encoding,
                               lineterminator="\r\n")

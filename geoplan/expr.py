@@ -77,7 +77,7 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 
 
 def _unescape(m: re.Match[str]) -> str:
-    """``\\"`` → ``"``, ``\\n`` → newline; any other escaped character stands for itself.
+    r"""``\"`` → ``"``, ``\n`` → newline; any other escaped character stands for itself.
 
     (Not ``unicode_escape``, which decodes UTF-8 text as Latin-1 and garbles 一级.)
     """
@@ -426,6 +426,16 @@ class Where:
 
 def compile_where(text: str) -> Where:
     """Parse a ``where`` expression.
+
+    Parameters
+    ----------
+    text
+        The expression, e.g. ``code in forest`` or ``level == 1``.
+
+    Returns
+    -------
+    Where
+        The compiled expression, with the fields and land-use classes it reads.
 
     Raises
     ------

@@ -49,6 +49,19 @@ class RepairReport:
 
     ``*_ids`` hold the source ids (``fid``) of the features concerned, at most
     the first 20; the counts are complete.
+
+    Attributes
+    ----------
+    n_null, null_ids
+        Features without a geometry (set aside).
+    n_empty, empty_ids
+        Features with an empty geometry (set aside).
+    n_repaired, repaired_ids
+        Invalid geometries repaired with ``make_valid``.
+    n_collapsed, collapsed_ids
+        Geometries that collapsed to nothing on repair (set aside).
+    n_z_dropped : int
+        Geometries whose Z coordinates were flattened to 2D.
     """
 
     n_null: int = 0

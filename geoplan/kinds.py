@@ -42,7 +42,21 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class LayerKind:
-    """A kind of layer: name, labels, accepted geometry families and fields."""
+    """A kind of layer: name, labels, accepted geometry families and fields.
+
+    Attributes
+    ----------
+    name : str
+        The canonical snake_case name (``flood_zone``).
+    label_zh, label_en : str
+        Chinese and English labels.
+    families : tuple of str
+        Accepted geometry families: ``point``, ``line``, ``polygon`` or ``raster``.
+    fields : tuple of FieldSpec
+        The attributes a layer of this kind carries (some required).
+    group : str
+        The group it is styled and listed under (``hazard``, ``water``, …).
+    """
 
     name: str
     label_zh: str
@@ -169,6 +183,16 @@ def is_kind(name: str) -> bool:
 
 def get_kind(name: str) -> LayerKind:
     """Return the kind called ``name``.
+
+    Parameters
+    ----------
+    name
+        A kind name of :data:`KINDS` (``flood_zone``, ``power_line``, …).
+
+    Returns
+    -------
+    LayerKind
+        The registered kind.
 
     Raises
     ------

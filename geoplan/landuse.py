@@ -143,7 +143,27 @@ def normalize_codes(values: Iterable[object]) -> pd.Series:
 
 
 def code_in_class(codes: Iterable[object], name: str, *, scheme: str) -> np.ndarray:
-    """Boolean array: whether each code belongs to class ``name`` of ``scheme``."""
+    """Boolean array: whether each code belongs to class ``name`` of ``scheme``.
+
+    Parameters
+    ----------
+    codes
+        Land-use codes, as text or numbers (normalised by :func:`normalize_codes`).
+    name
+        A class of the scheme: ``farmland``, ``forest``, ``water`` …
+    scheme
+        ``gbt21010-2017``, ``sandiao`` or ``yongdi-2023`` (or an alias).
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per code; a missing code is ``False``.
+
+    Raises
+    ------
+    WorkspaceError
+        The scheme is unknown or does not define class ``name``.
+    """
     prefixes = class_codes(name, scheme=scheme)
     norm = normalize_codes(codes)
     exact = [p for p in prefixes if len(p) != 2]

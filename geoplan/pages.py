@@ -1,4 +1,4 @@
-"""Building blocks shared by the pages geoplan writes (the map and the report).
+r"""Building blocks shared by the pages geoplan writes (the map and the report).
 
 Every text that comes from data goes through :func:`esc` before it reaches
 HTML; inline scripts go through :func:`script_safe` and JSON in a
@@ -15,9 +15,9 @@ Examples
 >>> esc('<b onmouseover="x">'), esc(None), esc(float("nan")), esc(2.50)
 ('&lt;b onmouseover=&quot;x&quot;&gt;', '', '', '2.5')
 >>> script_safe("a = '</script><!--'")
-"a = '<\\\\/script><\\\\!--'"
+"a = '<\\/script><\\!--'"
 >>> script_json({"name": "</script>"})
-'{"name":"\\\\u003c/script\\\\u003e"}'
+'{"name":"\\u003c/script\\u003e"}'
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def esc(value: Any) -> str:
 
 
 def script_safe(js: str) -> str:
-    """Make JS text safe inside an inline ``<script>``: no ``</script`` or ``<!--``.
+    r"""Make JS text safe inside an inline ``<script>``: no ``</script`` or ``<!--``.
 
     Parameters
     ----------
@@ -74,15 +74,15 @@ def script_safe(js: str) -> str:
     Returns
     -------
     str
-        The same program, with ``</script`` written ``<\\/script`` and ``<!--``
-        written ``<\\!--``.
+        The same program, with ``</script`` written ``<\/script`` and ``<!--``
+        written ``<\!--``.
     """
     js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
     return js.replace("<!--", "<\\!--")
 
 
 def script_json(text_or_obj: Any) -> str:
-    """JSON that is safe inside ``<script>``: ``<``, ``>``, ``&``, U+2028/9 escaped.
+    r"""JSON that is safe inside ``<script>``: ``<``, ``>``, ``&``, U+2028/9 escaped.
 
     Parameters
     ----------
@@ -97,7 +97,7 @@ def script_json(text_or_obj: Any) -> str:
     Examples
     --------
     >>> script_json({"name": "</script><script>alert(1)</script>"})
-    '{"name":"\\\\u003c/script\\\\u003e\\\\u003cscript\\\\u003ealert(1)\\\\u003c/script\\\\u003e"}'
+    '{"name":"\\u003c/script\\u003e\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"}'
     """
     text = (text_or_obj if isinstance(text_or_obj, str)
             else json.dumps(text_or_obj, ensure_ascii=False, separators=(",", ":")))

@@ -37,9 +37,12 @@ def _chromium() -> str | None:
 
 
 CHROMIUM = _chromium()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium binary found (/usr/bin/chromium): apt-get install -y chromium")
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium binary found (/usr/bin/chromium): apt-get install -y chromium"),
+    pytest.mark.slow,  # a headless Chromium per module, a page load per test
+]
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright for Python is not installed: "

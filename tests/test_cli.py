@@ -20,6 +20,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
                           text=True, cwd=cwd, timeout=300)
 
 
+@pytest.mark.slow  # seven command-line runs, each a fresh interpreter
 def test_version_and_help() -> None:
     r = run("--version")
     assert r.returncode == 0
@@ -69,6 +70,7 @@ def test_rules_table() -> None:
     assert "no built-in rule pack" in bad.stderr
 
 
+@pytest.mark.slow
 def test_check_writes_outputs_and_fail_on(tmp_path: Path, small_workspace: Path) -> None:
     sites = gk([box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20), box(X0 + 1500, Y0 + 1500,
                                                           X0 + 1510, Y0 + 1510)],
@@ -85,6 +87,7 @@ def test_check_writes_outputs_and_fail_on(tmp_path: Path, small_workspace: Path)
     assert r.returncode == 1  # H1 is in the flood zone
 
 
+@pytest.mark.slow
 def test_check_csv_with_lonlat_and_gcj02(tmp_path: Path, small_workspace: Path) -> None:
     import numpy as np
 
@@ -195,6 +198,7 @@ def test_guess_kind_names(name: str) -> None:
     assert guess_kind(name) == expected
 
 
+@pytest.mark.slow
 def test_check_csv_with_projected_xy_needs_crs(tmp_path: Path, small_workspace: Path) -> None:
     csv = tmp_path / "xy.csv"
     csv.write_text(f"id,x,y\nA,{X0 + 500},{Y0 + 500}\nB,{X0 + 2000},{Y0 + 500}\n",

@@ -105,6 +105,7 @@ def cases(draw: st.DrawFn) -> tuple[list[object], str | None, str | None, list[b
     return levels, layer_where, rule_where, nulled, removed
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(case=cases())
 def test_nulls_and_removals_never_turn_fail_into_pass(tmp_path: Path, case: tuple) -> None:

@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1] / "geoplan"
 
 
@@ -206,6 +208,7 @@ print(json.dumps(failed))
 """
 
 
+@pytest.mark.slow  # imports every module in a fresh interpreter
 def test_every_module_imports_first_in_a_fresh_interpreter() -> None:
     # the pages and the result first: the order in which their old cycle showed
     first = ["geoplan.report", "geoplan.maps", "geoplan.result", "geoplan.scale",

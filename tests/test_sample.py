@@ -115,6 +115,7 @@ def _max_slope(geom: shapely.Geometry, grid: np.ndarray, transform: rasterio.Aff
 # ---- determinism --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # builds the sample workspace a second time
 def test_build_is_byte_identical(ws: pathlib.Path, ws_again: pathlib.Path) -> None:
     a, b = _hashes(ws), _hashes(ws_again)
     assert a.keys() == b.keys()

@@ -130,6 +130,7 @@ def test_chunked_equals_whole_on_a_generated_county(county, county_ws, tmp_path)
     _same(whole, geoplan.check(path, county_ws, engine="chunked", chunk_size=500))
 
 
+@pytest.mark.slow
 def test_cli_streams_with_chunk_size(county, tmp_path):
     from click.testing import CliRunner
 
@@ -146,6 +147,7 @@ def test_cli_streams_with_chunk_size(county, tmp_path):
 # --------------------------------------------------------------------------- big features
 
 
+@pytest.mark.slow
 def test_big_feature_paths_agree_with_the_plain_paths(county, county_ws, monkeypatch):
     """Hazard zones of 10⁴–10⁵ vertices: prepared, chunked and clipped; same findings."""
     sites = gpd.read_parquet(_batch(county, "house", 1_500))
@@ -175,6 +177,7 @@ def client():
     cluster.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", ["proposed_houses", "proposed_roads"])
 def test_dask_equals_local_on_the_sample(sample_ws, client, batch):
     path = SAMPLE / "batches" / f"{batch}.gpkg"
@@ -184,6 +187,7 @@ def test_dask_equals_local_on_the_sample(sample_ws, client, batch):
     assert dask_res.summary["engine"] == "dask"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "n"), [("house", 1_500), ("road", 300)])
 def test_dask_equals_local_on_a_generated_county(county, county_ws, client, kind, n):
     path = _batch(county, kind, n)
@@ -191,6 +195,7 @@ def test_dask_equals_local_on_a_generated_county(county, county_ws, client, kind
     _same(local, geoplan.check(path, county_ws, engine="dask", scheduler=client, chunk_size=400))
 
 
+@pytest.mark.slow
 def test_dask_infers_the_subject_from_the_whole_batch(small_workspace, client):
     """Partitions of points alone would be houses; the batch is mostly roads."""
     x0, y0 = 524_000.0, 4_865_000.0
@@ -203,6 +208,7 @@ def test_dask_infers_the_subject_from_the_whole_batch(small_workspace, client):
     _same(geoplan.check(g, small_workspace), res)
 
 
+@pytest.mark.slow
 def test_check_dask_is_a_deprecated_wrapper(sample_ws, client):
     from geoplan.dask_engine import check_dask
 

@@ -308,6 +308,11 @@ def build_network(
     precision_m
         Vertices closer than this are the same node.
 
+    Returns
+    -------
+    RoadNetwork
+        The graph, its segments and notes on what was left out.
+
     Raises
     ------
     CRSError

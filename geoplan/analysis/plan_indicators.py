@@ -146,8 +146,24 @@ class IndicatorResult:
         return m
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
-        """Write ``indicators.csv`` (long), ``indicators_wide.csv``, ``indicators.gpkg``
-        (township areas with measures), ``map.html`` and ``summary.json``, atomically."""
+        """Write the indicator tables, layer, map and summary into ``out_dir``, atomically.
+
+        Writes ``indicators.csv`` (long), ``indicators_wide.csv``,
+        ``indicators.gpkg`` (township areas with measures), ``map.html`` and
+        ``summary.json``.
+
+        Parameters
+        ----------
+        out_dir
+            Folder to write into (created when missing).
+        map_html
+            Also write ``map.html`` (:meth:`map`).
+
+        Returns
+        -------
+        list of Path
+            The files written.
+        """
         return write_outputs(
             out_dir, csv={"indicators.csv": self.table, "indicators_wide.csv": self.wide()},
             gpkg={"townships": self.townships}, gpkg_name="indicators.gpkg",

@@ -139,9 +139,24 @@ class ConnectivityResult:
         return m
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
-        """Write ``connectivity.csv`` (every village), ``connectivity_flagged.csv``,
+        """Write the connectivity tables, layers, map and summary into ``out_dir``, atomically.
+
+        Writes ``connectivity.csv`` (every village), ``connectivity_flagged.csv``,
         ``connectivity.gpkg`` (villages, gap_paths, roads), ``map.html`` and
-        ``summary.json``, atomically."""
+        ``summary.json``.
+
+        Parameters
+        ----------
+        out_dir
+            Folder to write into (created when missing).
+        map_html
+            Also write ``map.html`` (:meth:`map`).
+
+        Returns
+        -------
+        list of Path
+            The files written.
+        """
         layers: dict[str, gpd.GeoDataFrame] = {"villages": self.villages,
                                                "gap_paths": self.gap_paths}
         if self.network is not None:
@@ -305,9 +320,12 @@ def _reach(net: RoadNetwork | None, vil: gpd.GeoDataFrame, snap_limit: float, tg
 
 def _statuses(has_net: bool, pop: np.ndarray, r: _Reach, min_pop: float,
               max_gap: float) -> np.ndarray:
-    """Each village's status: the first of population unknown, below the threshold, no road
-    within the snap distance, no hardened road in its part of the network, a gap above the
-    limit; else connected. Without a network only the population is judged."""
+    """Each village's status: the first of the reasons below that holds, else connected.
+
+    The reasons, in order: population unknown, below the threshold, no road
+    within the snap distance, no hardened road in its part of the network, a gap
+    above the limit. Without a network only the population is judged.
+    """
     if has_net:
         return np.select(
             [~np.isfinite(pop), pop < min_pop, ~r.attached_ok, ~np.isfinite(r.gap),

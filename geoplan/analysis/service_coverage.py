@@ -189,10 +189,25 @@ class CoverageResult:
         return m
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
-        """Write ``coverage.csv`` (village × kind), ``coverage_by_kind.csv``,
+        """Write the coverage tables, layers, map and summary into ``out_dir``, atomically.
+
+        Writes ``coverage.csv`` (village × kind), ``coverage_by_kind.csv``,
         ``coverage_by_township.csv`` (UTF-8 BOM), ``coverage.gpkg`` (villages,
         facilities, connectors, roads), ``map.html`` and ``summary.json`` —
-        atomically (temporary folder, then :func:`os.replace`)."""
+        atomically (temporary folder, then :func:`os.replace`).
+
+        Parameters
+        ----------
+        out_dir
+            Folder to write into (created when missing).
+        map_html
+            Also write ``map.html`` (:meth:`map`).
+
+        Returns
+        -------
+        list of Path
+            The files written.
+        """
         by_kind = self.by_kind.copy()
         by_kind["villages_none_network"] = by_kind["villages_none_network"].map("; ".join)
         by_kind["villages_none_straight"] = by_kind["villages_none_straight"].map("; ".join)
@@ -315,8 +330,11 @@ def coverage(
 
 def _facilities(ws: Workspace, kinds: list[str]) -> tuple[
         gpd.GeoDataFrame, Counter[str] | None, gpd.GeoDataFrame]:
-    """The facility layer's features, the kind values it could not read, and its facilities
-    of ``kinds``, each as a point."""
+    """The facility layer's features, its unreadable kind values and its ``kinds`` as points.
+
+    Returns the features, the kind values that could not be read and the
+    facilities of ``kinds``, each as a point.
+    """
     flayer = ws.vector("facility")
     if flayer is None:
         raise WorkspaceError(f"the workspace {ws.path} has no 'facility' layer (公共服务设施); "

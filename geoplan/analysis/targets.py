@@ -132,6 +132,23 @@ class Targets:
     """Parameters and plan targets for the planning analyses.
 
     Use :func:`load_targets` to make one.
+
+    Attributes
+    ----------
+    name, version : str
+        The targets file's name and version.
+    title_zh, title_en : str
+        Chinese and English titles.
+    path : str
+        The file it was loaded from.
+    network : NetworkParams
+        How the road layer becomes a network.
+    service : dict of str to ServiceDistance
+        The service distance per facility kind.
+    connectivity : ConnectivityParams
+        Hardened-road connectivity thresholds.
+    indicators : tuple of Indicator
+        The plan indicators and their targets.
     """
 
     name: str
@@ -205,7 +222,13 @@ class Targets:
 
 
 def builtin_targets() -> list[str]:
-    """Names of the targets files shipped with geoplan."""
+    """Names of the targets files shipped with geoplan.
+
+    Returns
+    -------
+    list of str
+        The names :func:`load_targets` accepts besides a path.
+    """
     return builtin_names("targets")
 
 
@@ -523,6 +546,11 @@ def load_targets(name_or_path: str | os.PathLike[str] | Targets = "yining-2025")
     name_or_path
         A built-in name (``"yining-2025"``), a path to a ``.toml`` file, or a
         :class:`Targets` (returned as is).
+
+    Returns
+    -------
+    Targets
+        The parameters and targets, each figure with its source.
 
     Raises
     ------

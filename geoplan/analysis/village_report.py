@@ -136,8 +136,23 @@ class VillageClassResult:
         return m
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
-        """Write ``villages.csv``, ``villages_by_class.csv``, ``village_sites.csv``,
-        ``villages.gpkg`` (villages, sites), ``map.html`` and ``summary.json``, atomically."""
+        """Write the village tables, layers, map and summary into ``out_dir``, atomically.
+
+        Writes ``villages.csv``, ``villages_by_class.csv``, ``village_sites.csv``,
+        ``villages.gpkg`` (villages, sites), ``map.html`` and ``summary.json``.
+
+        Parameters
+        ----------
+        out_dir
+            Folder to write into (created when missing).
+        map_html
+            Also write ``map.html`` (:meth:`map`).
+
+        Returns
+        -------
+        list of Path
+            The files written.
+        """
         return write_outputs(
             out_dir, csv={"villages.csv": self.villages, "villages_by_class.csv": self.by_class,
                           "village_sites.csv": self.sites},
@@ -301,8 +316,11 @@ class _VillageIndex:
 
 def _boundaries(ws: Workspace, index: _VillageIndex,
                 notes: list[str]) -> gpd.GeoDataFrame | None:
-    """The village construction boundaries (``vidx``: the village's row), or the village
-    polygons, or ``None`` when sites can be placed only by their village field."""
+    """The village construction boundaries, else the village polygons, else ``None``.
+
+    Column ``vidx`` holds each boundary's village row; ``None`` when sites can be
+    placed only by their village field.
+    """
     bnd_layer = ws.vector("village_boundary")
     vlayer = ws.vector("village")
     if bnd_layer is not None and len(bnd_layer.gdf):
@@ -349,8 +367,12 @@ class _Placing:
         return field_idx, field_name
 
     def by_boundary(self, label: str, g: gpd.GeoDataFrame) -> tuple[list[int | None], Any]:
-        """Each site's village by the boundary holding its point on surface, else the first
-        boundary it crosses; with the sites' geometry in the working CRS where it has one."""
+        """Each site's village by boundary, with the sites' geometry in the working CRS.
+
+        The village is that of the boundary holding the site's point on
+        surface, else of the first boundary it crosses; the geometry is in the
+        working CRS where the site has one.
+        """
         n = len(g)
         bnd_idx: list[int | None] = [None] * n
         geoms = g.geometry.to_numpy() if g.geometry is not None else np.full(n, None)

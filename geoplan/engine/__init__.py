@@ -24,16 +24,19 @@ Modules, in the order data flows through them:
 * :mod:`~geoplan.engine.outcome` — the per-site outcome a rule kind fills;
 * :mod:`~geoplan.engine.kinds` — the built-in rule kinds, one module each,
   registered in :mod:`geoplan.rules.registry` when this package is imported;
-* :mod:`~geoplan.engine.evaluation` — every rule by its kind, findings, verdicts.
+* :mod:`~geoplan.engine.evaluation` — every rule by its kind, findings, verdicts;
+* :mod:`~geoplan.engine.exclusion` — the converse: where a site would break each
+  rule (the kinds' exclusion areas), for maps of where a house may go.
 """
 
 from ..core import MU_PER_M2, STATUS_ORDER  # defined once in core; re-exported here
 from . import kinds  # registers the built-in rule kinds
 from .constraints import ConstraintCache, constraint_cache
 from .evaluation import Evaluation, evaluate
+from .exclusion import Exclusion, ExclusionInput, exclusions
 from .outcome import EPS_M
 from .prepare import PreparedSites, infer_subject, prepare_sites
 
-__all__ = ["EPS_M", "MU_PER_M2", "STATUS_ORDER", "ConstraintCache", "Evaluation",
-           "PreparedSites", "constraint_cache", "evaluate", "infer_subject", "kinds",
-           "prepare_sites"]
+__all__ = ["EPS_M", "MU_PER_M2", "STATUS_ORDER", "ConstraintCache", "Evaluation", "Exclusion",
+           "ExclusionInput", "PreparedSites", "constraint_cache", "evaluate", "exclusions",
+           "infer_subject", "kinds", "prepare_sites"]

@@ -28,7 +28,7 @@ from ..rules import Rule
 from ..vocab import describe_values
 from ..workspace import Layer, Workspace
 
-__all__ = ["Constraint", "ConstraintCache", "Unknown", "constraint_cache"]
+__all__ = ["Constraint", "ConstraintCache", "Unknown", "Unusable", "constraint_cache"]
 
 
 _BIG = 256
@@ -75,8 +75,10 @@ def _chunk_lines(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: shapely.STRtree,
                     cand: np.ndarray, cb: np.ndarray, best: np.ndarray) -> None:
-    """Set ``best[s]`` to the distance to the nearest of ``cand`` for the ``sites`` that
-    have one within ``radius`` (exactly: every candidate that close is considered).
+    """Set ``best[s]`` to the distance to the nearest of ``cand`` within ``radius``.
+
+    Only for the ``sites`` that have one that close, and exactly: every
+    candidate within ``radius`` is considered.
 
     Candidates are those whose box meets the site's box grown by ``radius``;
     the exact distance is computed first to the candidate with the nearest box,
@@ -318,6 +320,30 @@ class Constraint:
         return out
 
 
+@dataclass(frozen=True)
+class Unusable:
+    """Why a rule's layer cannot be used: absent from the workspace, or filtered to nothing.
+
+    Returned by :meth:`ConstraintCache.get` instead of a :class:`Constraint`;
+    every site is then ``not_checked`` on the rule, never ``pass``.
+
+    Examples
+    --------
+    >>> Unusable.missing().missing_layer, Unusable("the filter kept none").reason
+    (True, 'the filter kept none')
+    """
+
+    reason: str
+    """Why not, in English (empty for a missing layer: the engine words that case)."""
+    missing_layer: bool = False
+    """The workspace has no layer of the rule's kind at all."""
+
+    @classmethod
+    def missing(cls) -> Unusable:
+        """The workspace has no such layer."""
+        return cls("", missing_layer=True)
+
+
 @dataclass
 class Unknown:
     """Features of a rule's layer that its filters cannot decide, and what to say about them."""
@@ -340,16 +366,17 @@ class ConstraintCache:
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self._c: dict[tuple[str, str], Constraint | str] = {}
+        self._c: dict[tuple[str, str], Constraint | Unusable] = {}
         self._u: dict[tuple[str, str], Unknown | None] = {}
 
     @staticmethod
-    def _build(layer: Layer, gdf: gpd.GeoDataFrame, rule: Rule) -> Constraint | str:
+    def _build(layer: Layer, gdf: gpd.GeoDataFrame, rule: Rule) -> Constraint | Unusable:
         geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
         fam = geometry_families(geoms)
         fam_name = fam[0] if len(fam) else KINDS[rule.layer or layer.name].families[0]
         if len(set(fam)) > 1:
-            return f"layer {rule.layer} mixes geometry families ({', '.join(set(fam))})"
+            return Unusable(f"layer {rule.layer} mixes geometry families "
+                            f"({', '.join(sorted(set(fam)))})")
         name_col = next((c for c in ("name", "village", "road_id", "code")
                          if c in gdf.columns), None)
         names = (gdf[name_col].astype(object).to_numpy() if name_col
@@ -359,29 +386,29 @@ class ConstraintCache:
                           else np.arange(1, len(gdf) + 1),
                           names=names, tree=shapely.STRtree(geoms), family=fam_name)
 
-    def get(self, rule: Rule) -> Constraint | str:
-        """The constraint for a rule, or a reason string when it cannot be used.
+    def get(self, rule: Rule) -> Constraint | Unusable:
+        """The constraint for a rule, or :class:`Unusable` saying why it cannot be used.
 
-        ``"missing"`` when the workspace has no such layer; otherwise a sentence
-        (English) saying why not, e.g. a filter that selected nothing.
+        :meth:`Unusable.missing` when the workspace has no such layer; otherwise
+        a sentence (English) saying why not, e.g. a filter that selected nothing.
         """
         key = _key(rule)
         if key in self._c:
             return self._c[key]
         layer = self.ws.vector(key[0])
-        result: Constraint | str
+        result: Constraint | Unusable
         unknown: Unknown | None = None
         if layer is None:
-            result = "missing"
+            result = Unusable.missing()
         elif layer.filtered_to_nothing:
-            result = (f"the filter where {layer.where_text!r} of layer {rule.layer} "
-                      f"({CONFIG_NAME}) kept none of its {layer.n_read} features; "
-                      f"{_values_found(layer, layer.gdf, _where_fields(layer.where_text))}; "
-                      "fix the filter or map the values (values.<field> in "
-                      f"[layers.{rule.layer}])")
+            result = Unusable(
+                f"the filter where {layer.where_text!r} of layer {rule.layer} "
+                f"({CONFIG_NAME}) kept none of its {layer.n_read} features; "
+                f"{_values_found(layer, layer.gdf, _where_fields(layer.where_text))}; "
+                f"fix the filter or map the values (values.<field> in [layers.{rule.layer}])")
         elif layer.n_read > 0 and len(layer.gdf) == 0 and layer.n_unknown == 0:
-            result = (f"layer {rule.layer} has {layer.n_read} features but none is usable "
-                      f"({layer.repairs.describe() or 'see geoplan layers'})")
+            result = Unusable(f"layer {rule.layer} has {layer.n_read} features but none is "
+                              f"usable ({layer.repairs.describe() or 'see geoplan layers'})")
         else:
             gdf = layer.gdf
             ugdf = layer.unknown if layer.unknown is not None else gdf.iloc[:0]
@@ -390,8 +417,8 @@ class ConstraintCache:
             if rule.where is not None:
                 missing = rule.where.missing_fields(gdf.columns)
                 if missing:
-                    result = (f"field(s) {', '.join(missing)} used by where = "
-                              f"{rule.where.text!r} are not in layer {rule.layer}")
+                    result = Unusable(f"field(s) {', '.join(missing)} used by where = "
+                                      f"{rule.where.text!r} are not in layer {rule.layer}")
                     self._c[key] = result
                     self._u[key] = None
                     return result
@@ -407,18 +434,18 @@ class ConstraintCache:
                 wtext = (f"{wtext} and {rule.where.text}" if wtext else rule.where.text)
                 if len(gdf) == 0 and len(source_rows) + len(ugdf) > 0:
                     n_all = len(source_rows) + (layer.n_unknown or 0)
-                    result = (f"where {rule.where.text!r} selected none of the {n_all} "
-                              f"features of layer {rule.layer}; "
-                              f"{_values_found(layer, source_rows, fields)}; fix the values "
-                              f"(values.<field> in [layers.{rule.layer}] of {CONFIG_NAME}) or "
-                              "the rule's filter")
+                    result = Unusable(
+                        f"where {rule.where.text!r} selected none of the {n_all} features of "
+                        f"layer {rule.layer}; {_values_found(layer, source_rows, fields)}; fix "
+                        f"the values (values.<field> in [layers.{rule.layer}] of "
+                        f"{CONFIG_NAME}) or the rule's filter")
                     self._c[key] = result
                     self._u[key] = None
                     return result
             result = self._build(layer, gdf, rule)
-            if len(ugdf) and not isinstance(result, str):
+            if len(ugdf) and isinstance(result, Constraint):
                 both = self._build(layer, pd.concat([gdf, ugdf], ignore_index=True), rule)
-                if isinstance(both, str):
+                if isinstance(both, Unusable):
                     result = both
                 else:
                     found = _values_found(layer, ugdf, fields)

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..core import MU_PER_M2, STATUS_ORDER
+from ..core import MU_PER_M2, STATUS_ORDER, Subject
 from ..errors import RulePackError
 from ..rules import Rule, RuleKind, RulePack, load_pack, registry
 from ..workspace import Workspace
-from .constraints import ConstraintCache, Unknown
+from .constraints import ConstraintCache, Unknown, Unusable
 from .kinds import KindInput
 from .outcome import Outcome, group_join, layer_label
 from .prepare import PreparedSites
@@ -33,28 +33,30 @@ __all__ = ["Evaluation", "evaluate"]
 
 
 def _run_rule(rule: Rule, st: PreparedSites, ws: Workspace, cache: ConstraintCache,
-              usable: np.ndarray, out: Outcome) -> str:
-    """Evaluate one rule into ``out`` by its kind; why it could not run (``""`` if it ran).
-
-    ``"missing"`` when the workspace lacks the rule's layer.
-    """
+              usable: np.ndarray, out: Outcome) -> Unusable | None:
+    """Evaluate one rule into ``out`` by its kind; why it could not run (``None`` if it ran)."""
     kind = registry.get(rule.kind)
     data = KindInput(sites=st, active=usable.copy(), workspace=ws)
     if kind.reads == "site":
-        return kind.evaluate(rule, data, out)
+        return _unusable(kind.evaluate(rule, data, out))
     if kind.reads == "raster":
         dem = ws.raster(rule.layer or "dem")
         if dem is None:
-            return "missing"
-        return kind.evaluate(rule, dataclasses.replace(data, raster=dem), out)
+            return Unusable.missing()
+        return _unusable(kind.evaluate(rule, dataclasses.replace(data, raster=dem), out))
     c = cache.get(rule)
-    if isinstance(c, str):
+    if isinstance(c, Unusable):
         return c
     reason = kind.evaluate(rule, dataclasses.replace(data, constraint=c), out)
     unk = cache.unknown(rule)
     if not reason and unk is not None:
         _undecided(rule, kind, unk, data, usable, out)
-    return reason
+    return _unusable(reason)
+
+
+def _unusable(reason: str) -> Unusable | None:
+    """A kind's ``evaluate`` result (``""`` or why the rule could not run) as :class:`Unusable`."""
+    return Unusable(reason) if reason else None
 
 
 def _undecided(rule: Rule, kind: RuleKind[Any], unk: Unknown, data: KindInput,
@@ -76,15 +78,15 @@ def _undecided(rule: Rule, kind: RuleKind[Any], unk: Unknown, data: KindInput,
     out.matched[differ] = alt.matched[differ]
 
 
-def _not_run(rule: Rule, reason: str, out: Outcome) -> str:
+def _not_run(rule: Rule, why: Unusable, out: Outcome) -> str:
     """Every site ``not_checked`` with the reason; returns the English reason."""
     lzh, len_ = layer_label(rule)
-    if reason == "missing":
+    if why.missing_layer:
         zh = f"工作空间缺少{lzh}（{rule.layer}）图层，未核查"
         en = f"the workspace has no {rule.layer} layer ({len_}): not checked"
     else:
-        zh = f"未核查：{reason}"
-        en = f"not checked: {reason}"
+        zh = f"未核查：{why.reason}"
+        en = f"not checked: {why.reason}"
     out.set(np.ones(out.n, dtype=bool), status="not_checked", zh=zh, en=en)
     return en
 
@@ -120,7 +122,7 @@ class Evaluation:
     sites: PreparedSites
 
 
-def _subject_rules(pack: RulePack, subject: str) -> list[Rule]:
+def _subject_rules(pack: RulePack, subject: Subject) -> list[Rule]:
     subject_rules = pack.for_subject(subject)
     if not subject_rules:
         have = sorted({r.subject for r in pack.rules})
@@ -187,9 +189,9 @@ def evaluate(
         iterator = tqdm(subject_rules, desc="rules", unit="rule", leave=False)
     for rule in iterator:
         out = Outcome(n)
-        missing_reason = _run_rule(rule, st, workspace, cache, usable, out)
-        if missing_reason:
-            not_checked_rules.append((rule.id, _not_run(rule, missing_reason, out)))
+        why = _run_rule(rule, st, workspace, cache, usable, out)
+        if why is not None:
+            not_checked_rules.append((rule.id, _not_run(rule, why, out)))
         # roads without width: area rules are not checked (handled per kind); errors override
         out.set(~usable, status="error", zh=st.error_zh, en=st.error, measure=np.nan, unit="",
                 threshold=np.nan)

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from ..core import Subject
 from ..errors import SiteInputError
 from ..hygiene import geometry_families
 from ..kinds import SITE_SUBJECTS
@@ -40,7 +41,7 @@ class PreparedSites:
 
     gdf: gpd.GeoDataFrame            # the input, as given (attributes kept)
     site_id: np.ndarray              # object
-    subject: str
+    subject: Subject
     geom: np.ndarray                 # shapely geometries, working CRS (footprints)
     centreline: np.ndarray           # roads: the line as given (working CRS); else == geom
     family: np.ndarray               # point / line / polygon / none (of geom)
@@ -125,7 +126,7 @@ def _auto_id(gdf: gpd.GeoDataFrame, id_field: str | None) -> tuple[np.ndarray, s
     return np.array([str(v) for v in gdf[field].astype(object)], dtype=object), field
 
 
-def infer_subject(family: np.ndarray) -> str:
+def infer_subject(family: np.ndarray) -> Subject:
     """The subject a batch is checked as when none is named.
 
     ``road`` when most usable sites are lines, else ``house``.
@@ -146,7 +147,7 @@ def prepare_sites(
     sites: gpd.GeoDataFrame,
     workspace: Workspace,
     *,
-    subject: str | None = None,
+    subject: Subject | None = None,
     id_field: str | None = None,
     footprint_m: float | None = None,
     width_field: str = "width_m",
@@ -403,8 +404,10 @@ def _footprints(sites: gpd.GeoDataFrame, out: np.ndarray, ok: np.ndarray, family
 
 def _take_site_columns(sites: gpd.GeoDataFrame, error: np.ndarray, error_zh: np.ndarray,
                        notes: np.ndarray) -> gpd.GeoDataFrame:
-    """Move the per-row messages of :func:`geoplan.read_sites` into the arrays (in place)
-    and return the sites without those columns."""
+    """Move the per-row messages of :func:`geoplan.read_sites` into the arrays (in place).
+
+    Returns the sites without those columns.
+    """
     have = [c for c in SITE_COLUMNS if c in sites.columns]
     if not have:
         return sites
@@ -426,14 +429,17 @@ def _add_note(notes: np.ndarray, rows: Any, text: str) -> None:
 
 
 def _row_label(index: pd.Index, i: int) -> tuple[str, str]:
-    """How to name row ``i`` in a message: its 1-based input row (the index + 1 when the
-    index holds input row numbers, as for chunks of a larger batch)."""
+    """How to name row ``i`` in a message: its 1-based input row.
+
+    That is the index + 1 when the index holds input row numbers, as for
+    chunks of a larger batch.
+    """
     r = int(index[i]) + 1 if pd.api.types.is_integer_dtype(index.dtype) else i + 1
     return f"row {r}", f"第 {r} 行"
 
 
 def _nonfinite(geoms: np.ndarray) -> np.ndarray:
-    """Per geometry: does any x or y coordinate hold NaN or infinity?"""
+    """Per geometry, whether any x or y coordinate holds NaN or infinity."""
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     bad = np.zeros(len(geoms), dtype=bool)
     if len(coords):
@@ -447,11 +453,11 @@ _PART_NAMES = (("point", "point", "points", "个点"), ("line", "line", "lines",
 
 def _collection_parts(geoms: np.ndarray, ok: np.ndarray, error: np.ndarray,
                       error_zh: np.ndarray) -> dict[int, tuple[str, str, str]]:
-    """Replace each usable GeometryCollection by its polygon part, else its line part (in
-    place); a collection with neither gets an error.
+    """Replace each usable GeometryCollection by its polygon part, else its line part.
 
-    Returns, per collection kept, the part used (``polygon`` / ``line``) and what
-    was dropped (English, Chinese), for the subject check and the site's note.
+    In place; a collection with neither gets an error. Returns, per collection
+    kept, the part used (``polygon`` / ``line``) and what was dropped (English,
+    Chinese), for the subject check and the site's note.
     """
     out: dict[int, tuple[str, str, str]] = {}
     idx = np.flatnonzero(ok & (shapely.get_type_id(geoms) == 7))

@@ -1,4 +1,4 @@
-"""Interactive maps of a check, online or fully offline.
+r"""Interactive maps of a check, online or fully offline.
 
 :func:`result_map` draws a :class:`~geoplan.Result` on a folium/Leaflet map:
 the constraint layers near the batch, styled by kind and switchable by group
@@ -20,7 +20,7 @@ loaded, and no request leaves the page unless a tiled basemap was asked for.
 Every text that comes from data (ids, names, attribute values, rule titles,
 messages) goes through :func:`html.escape` before it reaches a popup, tooltip
 or legend, and the data travel as JSON in a ``<script type="application/json">``
-block with ``<``, ``>`` and ``&`` written as ``\\u003c``, ``\\u003e``, ``\\u0026``,
+block with ``<``, ``>`` and ``&`` written as ``\u003c``, ``\u003e``, ``\u0026``,
 so nothing in them can close the script element or run.
 
 For large batches the map uses one canvas renderer (``prefer_canvas``),

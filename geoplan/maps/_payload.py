@@ -192,8 +192,11 @@ def _constraint_layer_data(result: CheckData, kinds: Sequence[str], box: tuple[f
 
 def _rule_table(result: CheckData) -> tuple[dict[str, Any], dict[str, int],
                                             list[dict[str, Any]]]:
-    """The rules by id, each rule's index (the subject's rules, then any other in the findings)
-    and the table of their titles the page shows."""
+    """The rules by id, each rule's index and the table of their titles the page shows.
+
+    The index numbers the subject's rules first, then any other rule in the
+    findings.
+    """
     rules = {r.id: r for r in result.pack.rules}
     rule_ids = [r.id for r in result.pack.for_subject(result.subject)]
     for rid in result.findings["rule_id"].astype(str).unique():

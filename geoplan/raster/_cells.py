@@ -24,7 +24,7 @@ __all__ = ["as_geometry_array", "site_cells"]
 
 # Coordinates within this fraction of a cell of a grid line count as on it, so a
 # polygon edge meant to lie on a grid line does not pull in the cell beyond.
-_SNAP = 1e-4
+SNAP = 1e-4
 _MULTI_TYPES = (4, 5, 6, 7)  # MultiPoint, MultiLineString, MultiPolygon, GeometryCollection
 
 
@@ -66,9 +66,9 @@ def _expand(
 
 
 def _snap(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Snap coordinates (in cell units) lying within ``_SNAP`` of a grid line onto it."""
+    """Snap coordinates (in cell units) lying within ``SNAP`` of a grid line onto it."""
     r = np.rint(a)
-    return np.where(np.abs(a - r) < _SNAP, r, a)
+    return np.where(np.abs(a - r) < SNAP, r, a)
 
 
 def _explode(
@@ -189,7 +189,7 @@ def site_cells(
     cell whose interior their interior overlaps (= cells crossed by a ring,
     plus cells whose centre is inside); without it, the cells whose centre is
     inside, falling back to the ``all_touched`` cells for a polygon that covers
-    no centre. Coordinates within ``_SNAP`` of a cell of a grid line count as
+    no centre. Coordinates within ``SNAP`` of a cell of a grid line count as
     on it. Cost: O(grid-line crossings + cells returned).
 
     Returns the unique (site, row, col) triples inside the grid and each site's

@@ -7,9 +7,10 @@ the sites' cells are read in bounded windows (:func:`_plan_windows`, see
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +25,7 @@ from ..crs import CRSLike, ensure_metric, resolve_crs
 from ..errors import CRSError, DataFileError
 from ..workspace import RasterLayer
 from ._cells import as_geometry_array, site_cells
-from ._grids import direct_grid, north_up, same_crs, warped_grid
+from ._grids import Grid, direct_grid, north_up, same_crs, warped_grid
 from .slope import slope_at
 
 __all__ = ["DEFAULT_MAX_WINDOW_CELLS", "REASON_EMPTY", "REASON_NODATA", "REASON_OUTSIDE",
@@ -149,6 +150,46 @@ def _reduce(
     return out, cnt
 
 
+@contextlib.contextmanager
+def open_grid(dem: RasterLayer | str | os.PathLike[str], work: pyproj.CRS) -> Iterator[Grid]:
+    """The DEM as a north-up grid in the working CRS ``work`` (warped if need be).
+
+    A workspace raster layer's declared CRS wins over the file's; a DEM with
+    neither is refused rather than guessed.
+
+    Raises
+    ------
+    DataFileError
+        The DEM cannot be opened.
+    CRSError
+        The DEM has no CRS, or cannot be mapped into ``work``.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    if isinstance(dem, RasterLayer):
+        path, declared = Path(dem.path), dem.source_crs
+    else:
+        path, declared = Path(os.fspath(dem)), None
+    try:
+        src = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise DataFileError(f"{path}: cannot be read as a raster ({exc}); check the path and "
+                            "that it is a GeoTIFF") from exc
+    with src:
+        if declared is not None:
+            src_crs = pyproj.CRS.from_user_input(declared)
+        elif src.crs is not None:
+            src_crs = pyproj.CRS.from_user_input(src.crs)
+        else:
+            raise CRSError(f"the DEM {path} has no CRS; geoplan will not guess it. Declare it in "
+                           "geoplan.toml ([layers.dem] crs = \"EPSG:4490\") or fix the file")
+        if same_crs(src_crs, work) and north_up(src.transform):
+            yield direct_grid(src)
+        else:
+            yield warped_grid(src, src_crs, work)
+
+
 def zonal_slope(
     dem: RasterLayer | str | os.PathLike[str],
     geoms: npt.ArrayLike | gpd.GeoSeries | Sequence[Any],
@@ -235,9 +276,6 @@ def zonal_slope(
     >>> r.reason[3]
     'site lies outside the DEM extent'
     """
-    import rasterio
-    from rasterio.errors import RasterioIOError
-
     if stat not in _STATS:
         raise ValueError(f"stat must be one of {', '.join(map(repr, _STATS))}, got {stat!r}")
     if isinstance(max_window_cells, bool) or not isinstance(max_window_cells, int) \
@@ -260,28 +298,7 @@ def zonal_slope(
     if missing.all():
         return ZonalResult(values, status, reason, n_cells)
 
-    if isinstance(dem, RasterLayer):
-        path, declared = Path(dem.path), dem.source_crs
-    else:
-        path, declared = Path(os.fspath(dem)), None
-    try:
-        src = rasterio.open(path)
-    except RasterioIOError as exc:
-        raise DataFileError(f"{path}: cannot be read as a raster ({exc}); check the path and "
-                            "that it is a GeoTIFF") from exc
-    with src:
-        if declared is not None:
-            src_crs = pyproj.CRS.from_user_input(declared)
-        elif src.crs is not None:
-            src_crs = pyproj.CRS.from_user_input(src.crs)
-        else:
-            raise CRSError(f"the DEM {path} has no CRS; geoplan will not guess it. Declare it in "
-                           "geoplan.toml ([layers.dem] crs = \"EPSG:4490\") or fix the file")
-        if same_crs(src_crs, work) and north_up(src.transform):
-            grid = direct_grid(src)
-        else:
-            grid = warped_grid(src, src_crs, work)
-
+    with open_grid(dem, work) as grid:
         live = np.flatnonzero(~missing)
         inter = np.zeros(n, dtype=bool)
         covered = np.zeros(n, dtype=bool)

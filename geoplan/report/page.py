@@ -13,7 +13,7 @@ import shapely
 
 from .._version import __version__
 from ..checkdata import CheckData
-from ..core import STATUS_LABELS, SUBJECT_LABELS
+from ..core import STATUS_LABELS, SUBJECT_LABELS, Status
 from ..kinds import KINDS
 from ..maps import kind_style, map_parts, result_map
 from ..pages import drawable, esc, script_safe, swatch
@@ -189,7 +189,7 @@ def result_report(
     tk: str | None = None,
     map_obj: folium.Map | None = None,
     include_map: bool = True,
-    detail: Sequence[str] = ("fail",),
+    detail: Sequence[Status] = ("fail",),
     max_sections: int = 500,
     context_m: float = 60.0,
     svg_size: int = 260,
@@ -211,7 +211,7 @@ def result_report(
         instead of building one.
     include_map : bool
         Embed the interactive map.
-    detail : sequence of str
+    detail : sequence of {'fail', 'error', 'warn', 'not_checked', 'pass'}
         Verdicts that get a section per site (default: ``fail``).
     max_sections : int
         At most this many site sections (the rest are counted; see the CSVs).

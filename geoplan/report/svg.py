@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..core import STATUS_COLOURS, STATUS_DARK
+from ..core import STATUS_COLOURS, STATUS_DARK, Status
 from ..kinds import KINDS
 from ..maps import kind_style
 from ..pages import esc
@@ -84,7 +84,8 @@ def _nice_length(span_m: float) -> float:
     return 10000.0
 
 
-def site_svg(site: shapely.Geometry, verdict: str, evidence: Sequence[tuple[shapely.Geometry, str]],
+def site_svg(site: shapely.Geometry, verdict: Status,
+             evidence: Sequence[tuple[shapely.Geometry, str]],
              nearby: Sequence[tuple[str, shapely.Geometry]], box: tuple[float, float, float, float],
              *, size: int = 260) -> str:
     """A small static map (inline SVG) of one site in a metric CRS.
@@ -93,7 +94,7 @@ def site_svg(site: shapely.Geometry, verdict: str, evidence: Sequence[tuple[shap
     ----------
     site : shapely geometry
         The site, in a metric CRS.
-    verdict : str
+    verdict : {'fail', 'error', 'warn', 'not_checked', 'pass'}
         Its verdict (colours the site).
     evidence : sequence of (geometry, status)
         Overlap or setback geometries of the site's findings.

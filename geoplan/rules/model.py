@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from ..core import Subject
 from ..expr import Where
 
 __all__ = ["DistanceRow", "DistanceTable", "KindSpec", "Level", "Rule", "RulePack", "Severity",
@@ -33,7 +34,20 @@ Severity = Literal["fail", "warn"]
 
 @dataclass(frozen=True)
 class Threshold:
-    """A figure with its source: ``value`` in ``unit``, from ``source``, ``verified`` or not."""
+    """A figure with its source: ``value`` in ``unit``, from ``source``, ``verified`` or not.
+
+    Attributes
+    ----------
+    value : float
+        The figure.
+    unit : str
+        Its unit (``m``, ``m2``, ``%`` …).
+    source : str
+        Where it comes from (plan clause, standard, guide).
+    verified : bool
+        Whether the figure was checked against its source (``False`` for a
+        placeholder or a secondary source).
+    """
 
     value: float
     unit: str
@@ -179,7 +193,9 @@ class Rule:
     """
 
     id: str
-    subject: str
+    subject: Subject
+    # no Literal for the kind: rule kinds are registered at run time
+    # (geoplan.rules.registry.register), so the set of names is open
     kind: str
     layer: str | None
     severity: Severity
@@ -258,7 +274,21 @@ class Rule:
 
 @dataclass(frozen=True)
 class RulePack:
-    """A named, versioned list of rules."""
+    """A named, versioned list of rules.
+
+    Index it by rule id (``pack["house.flood_zone"]``); iterating gives the rules.
+
+    Attributes
+    ----------
+    name, version : str
+        The pack's name and version.
+    title_zh, title_en : str
+        Chinese and English titles.
+    path : str
+        The file it was loaded from.
+    rules : tuple of Rule
+        The rules, in file order.
+    """
 
     name: str
     version: str

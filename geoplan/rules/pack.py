@@ -57,7 +57,13 @@ def __getattr__(name: str) -> Any:
 
 
 def builtin_packs() -> list[str]:
-    """Names of the packs shipped with geoplan."""
+    """Names of the packs shipped with geoplan.
+
+    Returns
+    -------
+    list of str
+        The names :func:`load_pack` accepts besides a path.
+    """
     return builtin_names("rulepacks")
 
 

@@ -23,8 +23,9 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-from typing import Any
+from typing import Any, cast
 
+from ..core import Subject
 from ..errors import RulePackError
 from ..expr import ExpressionError, Where, compile_where
 from ..kinds import KINDS, SITE_SUBJECTS
@@ -47,7 +48,7 @@ _MAX_BY_UNIT: dict[str, tuple[float, str]] = {
 
 
 def describe_type(v: Any) -> str:
-    """How a TOML value is named in a message: ``the text '10'``, ``a list``, …
+    """How a TOML value is named in a message: ``the text '10'``, ``a list``, and so on.
 
     Examples
     --------
@@ -242,14 +243,14 @@ def _check_keys(ctx: RuleContext, kind: registry.RuleKind[Any]) -> None:
                                 f"allowed: {', '.join(sorted(allowed))}")
 
 
-def _subject_severity(ctx: RuleContext) -> tuple[str, Severity]:
+def _subject_severity(ctx: RuleContext) -> tuple[Subject, Severity]:
     subject = ctx.raw.get("subject")
     if not isinstance(subject, str) or subject not in SITE_SUBJECTS:
         raise ctx.fail("subject", f"must be one of {', '.join(SITE_SUBJECTS)}, got {subject!r}")
     severity = ctx.raw.get("severity", "fail")
     if severity not in ("fail", "warn"):
         raise ctx.fail("severity", f"must be 'fail' or 'warn', got {severity!r}")
-    return subject, severity
+    return cast(Subject, subject), severity  # one of SITE_SUBJECTS, checked above
 
 
 def _layer(ctx: RuleContext, kind: registry.RuleKind[Any]) -> str | None:

@@ -15,7 +15,10 @@ A rule kind is one class derived from :class:`RuleKind` and registered with
 * :meth:`RuleKind.evaluate` — the per-site outcome (measure, unit, threshold,
   status, messages). Evaluation reads geometry, so the built-in kinds live in
   the engine (:mod:`geoplan.engine.kinds`, one module per kind) and register
-  themselves there; this module never imports the engine.
+  themselves there; this module never imports the engine;
+* :meth:`RuleKind.exclusion` — where on the map a site would break the rule
+  (an :class:`Exclusion`), for maps of where a house may go. A kind that does
+  not say is listed as not mappable, never taken as excluding nothing.
 
 Pack loading (:func:`geoplan.rules.load_pack`), the engine, the map's limits
 and the benchmark peers all read the kinds from here.
@@ -32,14 +35,18 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, cast
+
+import shapely
 
 from .model import KindSpec, Rule
 
 if TYPE_CHECKING:
     from .parse import RuleContext
 
-__all__ = ["COMMON_KEYS", "Reads", "RuleKind", "get", "names", "register", "unregister"]
+__all__ = ["COMMON_KEYS", "Exclusion", "Reads", "RuleKind", "get", "names", "register",
+           "unregister"]
 
 Reads = Literal["vector", "raster", "site"]
 """What a rule kind reads besides the site: a vector layer, a raster layer, or nothing."""
@@ -47,6 +54,69 @@ Reads = Literal["vector", "raster", "site"]
 COMMON_KEYS = frozenset({"id", "subject", "kind", "layer", "where", "severity", "clause",
                          "title_zh", "title_en", "basis", "note"})
 """The keys every rule may have, whatever its kind."""
+
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Where on the map a site would break one rule: what a rule kind excludes.
+
+    A site *meets* an area when its interior overlaps it (a footprint or a
+    road) or it lies inside it (a point), beyond the rule's sliver tolerance.
+
+    Attributes
+    ----------
+    rule_id : str
+        The rule.
+    zones : dict of str to shapely.Geometry
+        Per status (``"fail"``, ``"warn"``), the area a site must not meet to
+        escape that status. A site that meets no zone and not :attr:`unknown`
+        passes the rule.
+    unknown : shapely.Geometry
+        Where the rule cannot tell (the layer is missing, a feature's value is
+        not understood, the DEM has no data): never to be shown as clear.
+    exact : bool
+        ``True``: a site meeting ``zones[s]`` gets ``s`` (the zones are tight,
+        to the rule's tolerance). ``False``: the zones are a safe cover only —
+        outside them a site passes, inside it may still pass (an overlap
+        allowed up to an area, a footprint partly near a service); ``note``
+        says why.
+    mappable : bool
+        ``False`` when the rule does not depend on where the site is (an
+        attribute of the site itself): ``zones`` and ``unknown`` are empty and
+        ``note`` says so.
+    unmapped : bool
+        ``True`` when the rule's layer is missing or unusable: the whole extent
+        is ``unknown`` and nothing mapped from the pack may be called clear.
+    note_zh, note_en : str
+        What a reader of the map must know about this rule's areas.
+
+    Examples
+    --------
+    >>> ex = Exclusion.unmappable("road.width", "道路宽度取决于选址自身属性",
+    ...                           "the road's own width decides; it has no place on a map")
+    >>> ex.mappable, ex.zones, ex.unknown.is_empty
+    (False, {}, True)
+    """
+
+    rule_id: str
+    zones: dict[str, shapely.Geometry] = field(default_factory=dict)
+    unknown: shapely.Geometry = field(default_factory=shapely.Polygon)
+    exact: bool = True
+    mappable: bool = True
+    unmapped: bool = False
+    note_zh: str = ""
+    note_en: str = ""
+
+    @classmethod
+    def unmappable(cls, rule_id: str, note_zh: str, note_en: str) -> Exclusion:
+        """A rule that no place on the map can satisfy or break by itself."""
+        return cls(rule_id, exact=False, mappable=False, note_zh=note_zh, note_en=note_en)
+
+    def area(self, status: str) -> shapely.Geometry:
+        """The zone of ``status`` (an empty polygon when the rule has none)."""
+        return self.zones.get(status, shapely.Polygon())
+
 
 S = TypeVar("S", bound=KindSpec)
 K = TypeVar("K", bound="type[RuleKind[Any]]")
@@ -165,6 +235,28 @@ class RuleKind(Generic[S]):
         """
         raise NotImplementedError(f"rule kind {self.name!r} cannot be evaluated: it defines "
                                   "no evaluate()")
+
+    def exclusion(self, rule: Rule, data: Any) -> Exclusion:
+        """Where on the map a site would break ``rule`` (implemented by each kind).
+
+        Parameters
+        ----------
+        rule
+            A rule of this kind.
+        data
+            A :class:`geoplan.engine.exclusion.ExclusionInput`: the extent to
+            map (working CRS), the workspace and the rule's layer or raster.
+
+        Returns
+        -------
+        Exclusion
+            By default :meth:`Exclusion.unmappable`: a kind that does not
+            say what it excludes is listed as such, never as excluding nothing.
+        """
+        return Exclusion.unmappable(
+            rule.id, f"规则类型 {self.name} 未给出排除范围，无法在图上表示",
+            f"rule kind {self.name!r} does not say what area it excludes, so it cannot be "
+            "mapped")
 
 
 _KINDS: dict[str, RuleKind[Any]] = {}

@@ -73,8 +73,11 @@ class RowLog:
 
 def with_log(gdf: gpd.GeoDataFrame, log: RowLog, *,
               empty_errors: bool = False) -> gpd.GeoDataFrame:
-    """Attach the per-row messages; ``empty_errors``: rows in error get an empty point (a
-    table row whose position is not known is not drawn anywhere)."""
+    """Attach the per-row messages.
+
+    With ``empty_errors``, rows in error get an empty point (a table row whose
+    position is not known is not drawn anywhere).
+    """
     if empty_errors and (log.en != "").any():
         geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
         geoms[log.en != ""] = shapely.Point()

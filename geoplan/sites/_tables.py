@@ -135,8 +135,11 @@ def read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
 
 def read_excel(path: Path, sheet: str | int | None,
                notes: list[str]) -> tuple[pd.DataFrame, np.ndarray, str, list[str]]:
-    """One sheet as a table: (frame, Excel row number of each row, ``" sheet 'name'"``,
-    the workbook's sheet names)."""
+    """One sheet as a table, with its rows' Excel numbers, its label and the sheet names.
+
+    Returns (frame, Excel row number of each row, ``" sheet 'name'"``, the
+    workbook's sheet names).
+    """
     wb, names, visible = _open_workbook(path)
     name = _sheet_name(path, sheet, names, visible)
     rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -237,8 +240,11 @@ def _header_names(row: list[Any]) -> list[str]:
 
 
 def tidy_attributes(df: pd.DataFrame) -> pd.DataFrame:
-    """Excel cells as one type per column: numbers (whole numbers as integers), text or dates;
-    a column mixing them becomes text (as a GeoPackage column must have one type)."""
+    """Excel cells as one type per column: numbers, text or dates.
+
+    Whole numbers become integers; a column mixing types becomes text (as a
+    GeoPackage column must have one type).
+    """
     out = df.copy()
     for c in out.columns:
         v = out[c]

@@ -234,8 +234,12 @@ def _zh_reason(en: str) -> str:
 
 
 def easting_first(a: np.ndarray, b: np.ndarray, crs: CRS) -> bool | None:
-    """True when ``a`` holds the eastings (``b`` the northings), False for the reverse,
-    None when the magnitudes do not tell (judged against the CRS's area of use)."""
+    """Whether ``a`` holds the eastings and ``b`` the northings (``None``: cannot tell).
+
+    True when ``a`` holds the eastings (``b`` the northings), False for the
+    reverse, None when the magnitudes do not tell (judged against the CRS's
+    area of use).
+    """
     aou = crs.area_of_use
     ok = np.isfinite(a) & np.isfinite(b)
     if aou is None or not ok.any():

@@ -39,7 +39,7 @@ def read_sites(
     gcj02: bool = False,
     encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a batch of sites from a vector file, a CSV or an Excel workbook.
+    r"""Read a batch of sites from a vector file, a CSV or an Excel workbook.
 
     Parameters
     ----------
@@ -90,7 +90,7 @@ def read_sites(
     --------
     >>> import geoplan, pathlib, tempfile
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "sites.csv"
-    >>> _ = p.write_text("编号,经度,纬度\\nA,81°19′30.5″,43°55′\\nB,abc,43.9\\n", encoding="utf-8")
+    >>> _ = p.write_text("编号,经度,纬度\nA,81°19′30.5″,43°55′\nB,abc,43.9\n", encoding="utf-8")
     >>> g = geoplan.read_sites(p)
     >>> round(g.geometry.iloc[0].x, 6), g["_geoplan_error"].iloc[1]
     (81.325139, "cannot read 经度 'abc' (row 2): not a number, nor degrees-minutes-seconds such as 81°19′30.5″; correct the cell")

@@ -80,8 +80,11 @@ _AS_DECLARED = "as declared"
 
 
 def _systems(values: np.ndarray, crs: Any) -> np.ndarray:
-    """:func:`_system_name` of each cell (each distinct value looked at once); a value
-    naming the sites' own CRS (``EPSG:4536`` beside X/Y in EPSG:4536) is "as declared"."""
+    """:func:`_system_name` of each cell, each distinct value looked at once.
+
+    A value naming the sites' own CRS (``EPSG:4536`` beside X/Y in EPSG:4536)
+    is "as declared".
+    """
     codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     names = np.array([_system_name(u) for u in uniq], dtype=object)
     if crs is not None:
@@ -227,8 +230,10 @@ def unconverted_systems(sites: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def apply_gcj02(gdf: gpd.GeoDataFrame, *, source: str) -> gpd.GeoDataFrame:
-    """Convert every site from GCJ-02 (the batch-wide ``gcj02=True``), refusing when a
-    coordinate-system column already says each row's system."""
+    """Convert every site from GCJ-02 (the batch-wide ``gcj02=True``).
+
+    Refused when a coordinate-system column already says each row's system.
+    """
     col = coordinate_system_column(list(gdf.columns))
     if col is not None and gdf[col].map(_system_name).ne("").any():
         raise SiteInputError(

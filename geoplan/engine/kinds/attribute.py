@@ -14,7 +14,10 @@ import numpy as np
 import pandas as pd
 
 from ...rules import KindSpec, Rule, RuleContext, RuleKind, Threshold, register
-from ..outcome import Outcome, fmt
+from ...rules.registry import Exclusion
+from ..exclusion import ExclusionInput
+from ..messages import say, tell
+from ..outcome import Outcome
 from .base import KindInput
 
 __all__ = ["Attribute", "AttributeSpec"]
@@ -63,6 +66,11 @@ class Attribute(RuleKind[AttributeSpec]):
         spec = self.spec_of(rule)
         return f"{spec.field} {spec.op} {spec.value}"
 
+    def exclusion(self, rule: Rule, data: ExclusionInput) -> Exclusion:
+        """Not mappable: the site's own attribute decides, not its place."""
+        zh, en = say("attribute.exclusion", field=self.spec_of(rule).field)
+        return Exclusion.unmappable(rule.id, str(zh), str(en))
+
     def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
         """The site's value against the limit; a missing field or value is ``not_checked``."""
         spec = self.spec_of(rule)
@@ -71,8 +79,7 @@ class Attribute(RuleKind[AttributeSpec]):
         lim = spec.value.value
         unit = spec.value.unit
         if fld not in st.gdf.columns:
-            out.set(active, status="not_checked", zh=f"选址缺少字段 {fld}",
-                    en=f"the sites have no {fld} field; add it to check this rule")
+            tell(out, active, "attribute.missing_field", status="not_checked", field=fld)
             return ""
         vals = pd.to_numeric(st.gdf[fld], errors="coerce").to_numpy(dtype=float)
         missing = active & ~np.isfinite(vals)
@@ -81,9 +88,8 @@ class Attribute(RuleKind[AttributeSpec]):
         good = active & np.isfinite(vals) & ok_val
         bad = active & np.isfinite(vals) & ~ok_val
         out.set(active, measure=vals, unit=unit or "", threshold=lim)
-        out.set(bad, status=rule.severity, zh=f"{fld} = " + fmt(vals, "g") + f"，要求 {op} {lim:g}",
-                en=f"{fld} = " + fmt(vals, "g") + f", required {op} {lim:g}")
-        out.set(good, zh=f"{fld} = " + fmt(vals, "g"), en=f"{fld} = " + fmt(vals, "g"))
-        out.set(missing, status="not_checked", zh=f"缺少 {fld} 值，无法核查",
-                en=f"no {fld} value: cannot be checked; fill it in")
+        tell(out, bad, "attribute.out_of_limit", status=rule.severity, field=fld, value=vals,
+             op=op, limit=lim)
+        tell(out, good, "attribute.value", field=fld, value=vals)
+        tell(out, missing, "attribute.missing_value", status="not_checked", field=fld)
         return ""

@@ -17,7 +17,10 @@ import shapely
 
 from ...kinds import KINDS
 from ...rules import KindSpec, Rule, RuleContext, RuleKind, register
-from ..outcome import Outcome, fmt, group_reduce, joined_ids, layer_label
+from ...rules.registry import Exclusion
+from ..exclusion import ExclusionInput, features_near, note, union
+from ..messages import say, tell
+from ..outcome import Outcome, group_reduce, joined_ids
 from .base import KindInput, mask_of
 from .overlap import Zone, measure_overlap
 
@@ -59,6 +62,15 @@ class Avoid(RuleKind[AvoidSpec]):
             return "none inside the footprint"
         return f"overlap > {self.spec_of(rule).tolerance_m2:g} m²"
 
+    def exclusion(self, rule: Rule, data: ExclusionInput) -> Exclusion:
+        """The layer's features: a footprint may not overlap them, a point not lie in them."""
+        c = data.layer()
+        zone = union(c.geoms[features_near(c, data.extent)], data.extent)
+        if c.family == "point":
+            return Exclusion(rule.id, {rule.severity: zone},
+                             **note(say("avoid.exclusion_points", rule)))
+        return Exclusion(rule.id, {rule.severity: zone})
+
     def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
         """Overlap area (polygon layer), length inside (line layer) or count (point layer)."""
         spec = self.spec_of(rule)
@@ -76,15 +88,11 @@ class Avoid(RuleKind[AvoidSpec]):
 
 
 def _avoid_points(rule: Rule, data: KindInput, out: Outcome) -> None:
-    """avoid on a point layer (old trees): no feature inside the footprint."""
+    """An ``avoid`` rule on a point layer (old trees): no feature inside the footprint."""
     c, st, n = data.layer(), data.sites, out.n
-    lzh, len_ = layer_label(rule)
     poly = np.flatnonzero(data.active & (st.family == "polygon"))
     other = data.active & (st.family != "polygon")
-    out.set(other, status="not_checked",
-            zh=f"点状或线状选址无宅基范围，无法核查{lzh}；请提供宅基面或使用 --footprint-m",
-            en=f"a point or line site has no footprint to hold {len_} against; give footprints "
-               "or use --footprint-m")
+    tell(out, other, "avoid.no_footprint", rule, status="not_checked")
     if not len(poly):
         return
     qs, qf = c.query(st.geom[poly], "intersects")
@@ -93,9 +101,8 @@ def _avoid_points(rule: Rule, data: KindInput, out: Outcome) -> None:
     m = mask_of(poly, n)
     bad = count > 0
     out.set(m, measure=count, unit="count", threshold=0.0)
-    out.set(m & bad, status=rule.severity, zh=f"宅基范围内有{lzh} " + fmt(count, ".0f") + " 处",
-            en=fmt(count, ".0f") + f" {len_} feature(s) inside the footprint")
-    out.set(m & ~bad, zh=f"宅基范围内无{lzh}", en=f"no {len_} inside the footprint")
+    tell(out, m & bad, "avoid.points_inside", rule, status=rule.severity, count=count)
+    tell(out, m & ~bad, "avoid.no_points_inside", rule)
     out.matched[m & bad] = joined_ids(si, c.fids[qf], n)[m & bad]
     if len(si):
         out.ev_idx.append(si)
@@ -103,9 +110,8 @@ def _avoid_points(rule: Rule, data: KindInput, out: Outcome) -> None:
 
 
 def _avoid_lines(rule: Rule, spec: AvoidSpec, data: KindInput, out: Outcome) -> None:
-    """avoid on a line layer: length of the layer inside the site footprint."""
+    """An ``avoid`` rule on a line layer: length of the layer inside the site footprint."""
     c, st, n = data.layer(), data.sites, out.n
-    lzh, len_ = layer_label(rule)
     poly = np.flatnonzero(data.active & (st.family == "polygon"))
     other = np.flatnonzero(data.active & (st.family != "polygon"))
     if len(other):
@@ -113,8 +119,8 @@ def _avoid_lines(rule: Rule, spec: AvoidSpec, data: KindInput, out: Outcome) -> 
         hit = mask_of(other[qs], n)
         m = mask_of(other, n)
         out.set(m, measure=hit.astype(float), unit="count", threshold=0.0)
-        out.set(m & hit, status=rule.severity, zh=f"与{lzh}相交", en=f"intersects the {len_}")
-        out.set(m & ~hit, zh=f"不与{lzh}相交", en=f"does not intersect the {len_}")
+        tell(out, m & hit, "avoid.line_crosses", rule, status=rule.severity)
+        tell(out, m & ~hit, "avoid.line_clear", rule)
     if len(poly):
         qs, qf = c.query(st.geom[poly], "intersects")
         si = poly[qs]
@@ -122,7 +128,6 @@ def _avoid_lines(rule: Rule, spec: AvoidSpec, data: KindInput, out: Outcome) -> 
         m = mask_of(poly, n)
         bad = length > spec.tolerance_m
         out.set(m, measure=length, unit="m", threshold=spec.tolerance_m)
-        out.set(m & bad, status=rule.severity, zh=f"{lzh}穿过宅基 " + fmt(length, ".1f") + " 米",
-                en=f"{len_} runs " + fmt(length, ".1f") + " m through the footprint")
-        out.set(m & ~bad, zh=f"宅基内无{lzh}", en=f"no {len_} through the footprint")
+        tell(out, m & bad, "avoid.runs_through", rule, status=rule.severity, length=length)
+        tell(out, m & ~bad, "avoid.none_through", rule)
         out.matched[m & bad] = joined_ids(si, c.fids[qf], n)[m & bad]

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ...rules import KindSpec, Rule, RuleContext, RuleKind, register
+from ...rules.registry import Exclusion
 from ...vocab import describe_values
 from ..constraints import Constraint
-from ..outcome import Outcome, layer_label
+from ..exclusion import ExclusionInput, note, polygonal, union
+from ..messages import say, tell
+from ..outcome import Outcome
 from ..prepare import PreparedSites
 from .base import KindInput
 
@@ -70,14 +74,42 @@ class Context(RuleKind[ContextSpec]):
         spec = self.spec_of(rule)
         return f"{spec.field} in {list(spec.values)}"
 
+    def exclusion(self, rule: Rule, data: ExclusionInput) -> Exclusion:
+        """Where a site's feature (its village…) holds one of the values: a safe cover.
+
+        A site takes its feature by name, else the nearest: the land where a
+        feature is the nearest is its Voronoi cell (point features), or the
+        feature and all land outside every feature (polygons). A site's own name
+        may point elsewhere, so the areas are a safe cover, not exact.
+        """
+        spec = self.spec_of(rule)
+        c = data.layer()
+        if spec.field not in c.gdf.columns:
+            return Exclusion(rule.id, unknown=data.extent, exact=False,
+                             **note(say("context.missing_field", rule, field=spec.field)))
+        read = c.layer.literals.get(spec.field)
+        wanted = [str(read(v) or v) if read is not None else str(v) for v in spec.values]
+        vals = c.gdf[spec.field].astype(object).to_numpy()
+        blank = pd.isna(pd.Series(vals, dtype=object)).to_numpy()
+        hit = ~blank & np.isin(vals.astype(str), wanted)
+        regions = _regions(c, data.extent)
+        unknown = union(regions[blank], data.extent)
+        if spec.match_distance_m is not None and len(c.geoms):
+            reach = union(list(shapely.buffer(c.geoms, spec.match_distance_m, quad_segs=16)))
+            unknown = union([unknown, polygonal(shapely.difference(data.extent, reach))])
+        by = (("名称或最近者", "by name, else the nearest") if spec.site_field
+              else ("最近者", "the nearest"))
+        return Exclusion(rule.id, {rule.severity: union(regions[hit], data.extent)},
+                         unknown=unknown, exact=False,
+                         **note(say("context.exclusion", rule, by=by)))
+
     def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
         """Find each site's feature, read its ``field``, compare with ``values``."""
         spec = self.spec_of(rule)
         c, st, active = data.layer(), data.sites, data.active
-        lzh, len_ = layer_label(rule)
         if spec.field not in c.gdf.columns:
-            out.set(active, status="not_checked", zh=f"{lzh}缺少字段 {spec.field}",
-                    en=f"the {len_} layer has no {spec.field} field")
+            tell(out, active, "context.missing_field", rule, status="not_checked",
+                 field=spec.field)
             return ""
         feat = _match(spec, c, st, active)
         _judge(rule, spec, c, active, feat, out)
@@ -115,7 +147,6 @@ def _match(spec: ContextSpec, c: Constraint, st: PreparedSites, active: np.ndarr
 def _judge(rule: Rule, spec: ContextSpec, c: Constraint, active: np.ndarray, feat: np.ndarray,
            out: Outcome) -> None:
     n = out.n
-    lzh, len_ = layer_label(rule)
     fld = spec.field
     layer_vals = c.gdf[fld].astype(object).to_numpy()
     found = active & (feat >= 0)
@@ -130,19 +161,40 @@ def _judge(rule: Rule, spec: ContextSpec, c: Constraint, active: np.ndarray, fea
     names = np.full(n, "", dtype=object)
     names[found] = c.names[feat[found]]
     out.set(active, unit="", threshold=np.nan)
-    out.set(hit, status=rule.severity,
-            zh="所在" + lzh + "（" + names + f"）为{fld} = " + val.astype(str),
-            en="the site's " + len_.lower() + " (" + names + f") has {fld} = " +
-               val.astype(str))
-    out.set(found_known & ~hit, zh="所在" + lzh + "（" + names + "）：" + val.astype(str),
-            en="the site's " + len_.lower() + " (" + names + "): " + val.astype(str))
+    text = val.astype(str)
+    tell(out, hit, "context.listed_value", rule, status=rule.severity, name=names, field=fld,
+         value=text)
+    tell(out, found_known & ~hit, "context.value", rule, name=names, value=text)
     unread = c.layer.unreadable.get(fld)
-    seen = f" ({describe_values(None, unreadable=unread)} in the layer)" if unread else ""
-    out.set(blank, status="not_checked",
-            zh="所在" + lzh + "（" + names + f"）的{fld}为空或无法识别，未能核查",
-            en="the site's " + len_.lower() + " (" + names + f") has no readable {fld}"
-               f"{seen}: fill it or map its values (values.{fld} in "
-               f"[layers.{rule.layer}])")
-    out.set(none, status="not_checked", zh=f"未能确定选址所属{lzh}",
-            en=f"no {len_.lower()} found for the site (by name or within the match distance)")
+    if unread:
+        tell(out, blank, "context.blank_value_unreadable", rule, status="not_checked",
+             name=names, field=fld, layer_key_en=rule.layer,
+             unreadable_en=describe_values(None, unreadable=unread))
+    else:
+        tell(out, blank, "context.blank_value", rule, status="not_checked", name=names,
+             field=fld, layer_key_en=rule.layer)
+    tell(out, none, "context.no_feature", rule, status="not_checked")
     out.matched[found] = np.array([str(x) for x in c.fids[feat[found]]], dtype=object)
+
+
+def _regions(c: Constraint, extent: shapely.Geometry) -> np.ndarray:
+    """Per feature, where a site would take it as its own (a safe cover).
+
+    Point features: their Voronoi cells. Other features: the feature itself and
+    all land outside every feature (where the nearest may be any of them).
+    """
+    n = len(c.geoms)
+    out = np.full(n, None, dtype=object)
+    if not n:
+        return out
+    if c.family == "point":
+        pts = shapely.get_coordinates(c.geoms)
+        if len(pts) == n and len(np.unique(pts, axis=0)) == n:
+            env = shapely.box(*shapely.bounds(shapely.union(extent, shapely.multipoints(pts))))
+            cells = shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=env,
+                                             ordered=True)
+            out[:] = list(shapely.get_parts(cells))
+            return out
+    gap = polygonal(shapely.difference(extent, union(c.geoms)))
+    out[:] = [shapely.union(g, gap) for g in c.geoms]
+    return out

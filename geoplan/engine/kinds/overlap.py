@@ -16,16 +16,8 @@ import shapely
 from ...core import MU_PER_M2
 from ...rules import Rule
 from ..constraints import Constraint
-from ..outcome import (
-    Outcome,
-    Text,
-    fmt,
-    group_reduce,
-    joined_ids,
-    layer_label,
-    union_per_site,
-    where_text,
-)
+from ..messages import pick, say, tell
+from ..outcome import Outcome, group_reduce, joined_ids, union_per_site
 from ..prepare import PreparedSites
 from .base import KindInput, mask_of
 
@@ -127,22 +119,15 @@ def _over_limit(zone: Zone, measure: np.ndarray, pct: np.ndarray) -> np.ndarray:
 
 
 def _judge_overlap(rule: Rule, zone: Zone, a: _Areas, mask: np.ndarray, out: Outcome) -> None:
-    lzh, len_ = layer_label(rule)
     measure, pct = a.total, a.pct
     bad = _over_limit(zone, measure, pct)
     thr = zone.limit_m2 if zone.limit_m2 is not None else zone.tolerance_m2
-    mu = measure * MU_PER_M2
-    zh_bad = (f"与{lzh}重叠 " + fmt(measure, ".1f") + " 平方米（" + fmt(mu, ".3f") +
-              " 亩，占 " + fmt(pct, ".0f") + "%）")
-    en_bad = (f"overlaps {len_} by " + fmt(measure, ".1f") + " m² (" + fmt(mu, ".3f") +
-              " mu, " + fmt(pct, ".0f") + "% of the site)")
     small = (measure > 0) & ~bad
-    zh_ok = where_text(small, f"与{lzh}仅边缘接触（" + fmt(measure, ".2f") +
-                       " 平方米，低于容差）", f"未与{lzh}重叠")
-    en_ok = where_text(small, f"touches {len_} only (" + fmt(measure, ".2f") +
-                       " m², below the tolerance)", f"no overlap with {len_}")
+    zh_ok, en_ok = pick(small, say("overlap.touches", rule, area=measure),
+                        say("overlap.none", rule))
     out.set(mask, measure=measure, unit="m2", threshold=thr)
-    out.set(mask & bad, status=rule.severity, zh=zh_bad, en=en_bad)
+    tell(out, mask & bad, "overlap.inside", rule, status=rule.severity, area=measure,
+         mu=measure * MU_PER_M2, pct=pct)
     out.set(mask & ~bad, zh=zh_ok, en=en_ok)
     out.matched[mask & bad] = a.matched[mask & bad]
     ev_sites = a.ev_sites[bad[a.ev_sites]]
@@ -152,16 +137,12 @@ def _judge_overlap(rule: Rule, zone: Zone, a: _Areas, mask: np.ndarray, out: Out
 
 def _judge_outside(rule: Rule, zone: Zone, st: PreparedSites, a: _Areas, mask: np.ndarray,
                    out: Outcome) -> None:
-    lzh, len_ = layer_label(rule)
     outside = np.maximum(a.site_area - a.total, 0.0)
     bad = outside > zone.tolerance_m2
-    zh_bad = (f"超出{lzh} " + fmt(outside, ".1f") + " 平方米（" +
-              fmt(100 - a.pct, ".0f") + "%）")
-    en_bad = ("lies " + fmt(outside, ".1f") + f" m² outside the {len_} (" +
-              fmt(100 - a.pct, ".0f") + "% of the site)")
     out.set(mask, measure=outside, unit="m2", threshold=zone.tolerance_m2)
-    out.set(mask & bad, status=rule.severity, zh=zh_bad, en=en_bad)
-    out.set(mask & ~bad, zh=f"位于{lzh}内", en=f"inside the {len_}")
+    tell(out, mask & bad, "overlap.outside", rule, status=rule.severity, area=outside,
+         pct=100 - a.pct)
+    tell(out, mask & ~bad, "overlap.within", rule)
     out.matched[mask] = a.matched[mask]
     outs = np.flatnonzero(mask & bad)
     if len(outs):
@@ -176,11 +157,8 @@ def _centrelines(rule: Rule, zone: Zone, c: Constraint, st: PreparedSites, line:
     n = out.n
     m = mask_of(line, n)
     if zone.limited:
-        out.set(m, status="not_checked",
-                zh="道路缺少路宽(width_m)，无法计算占地面积", en="the road has no width_m, "
-                "so its footprint area cannot be measured; add the width")
+        tell(out, m, "overlap.centreline_no_width", status="not_checked")
         return
-    lzh, len_ = layer_label(rule)
     qs, qf = c.query(st.geom[line], "intersects")
     si = line[qs]
     pieces = c.intersection(st.geom[si], qf)
@@ -191,18 +169,15 @@ def _centrelines(rule: Rule, zone: Zone, c: Constraint, st: PreparedSites, line:
     site_len[line] = shapely.length(st.geom[line])
     measure = length if zone.inside else np.maximum(site_len - length, 0.0)
     bad = measure > zone.tolerance_m
-    if zone.inside:
-        zh_b = f"中线穿越{lzh} " + fmt(measure, ".1f") + " 米（路宽缺失，按中线核查）"
-        en_b = "centreline runs " + fmt(measure, ".1f") + f" m inside the {len_} " \
-               "(no width: checked on the centreline)"
-        zh_o, en_o = f"未穿越{lzh}", f"does not cross the {len_}"
-    else:
-        zh_b = "中线有 " + fmt(measure, ".1f") + f" 米位于{lzh}外"
-        en_b = "centreline runs " + fmt(measure, ".1f") + f" m outside the {len_}"
-        zh_o, en_o = f"位于{lzh}内", f"inside the {len_}"
     out.set(m, measure=measure, unit="m", threshold=zone.tolerance_m)
-    out.set(m & bad, status=rule.severity, zh=zh_b, en=en_b)
-    out.set(m & ~bad, zh=zh_o, en=en_o)
+    if zone.inside:
+        tell(out, m & bad, "overlap.centreline_inside", rule, status=rule.severity,
+             length=measure)
+        tell(out, m & ~bad, "overlap.centreline_clear", rule)
+    else:
+        tell(out, m & bad, "overlap.centreline_outside", rule, status=rule.severity,
+             length=measure)
+        tell(out, m & ~bad, "overlap.within", rule)
     out.matched[m & bad] = joined_ids(si, c.fids[qf], n)[m & bad]
     b = np.flatnonzero(m & bad)
     if zone.inside and len(b):
@@ -215,29 +190,19 @@ def _points(rule: Rule, zone: Zone, c: Constraint, st: PreparedSites, pts: np.nd
     n = out.n
     m = mask_of(pts, n)
     if zone.limited and (zone.limit_pct is not None or (zone.limit_m2 or 0) > 0):
-        out.set(m, status="not_checked", zh="点状选址无面积，无法核查占地面积",
-                en="a point site has no area to measure; give a footprint (--footprint-m)")
+        tell(out, m, "overlap.point_no_area", status="not_checked")
         return
-    lzh, len_ = layer_label(rule)
     qs, qf = c.query(st.geom[pts], "within" if zone.inside else "covered_by")
     hit = mask_of(pts[qs], n)
     dist = np.full(n, np.nan)
     qs_n, dd = c.nearest_distance(st.geom[pts])
     dist[pts[qs_n]] = dd
     bad = hit if zone.inside else ~hit
-    zh_b: str | Text
-    en_b: str | Text
-    zh_o: str | Text
-    en_o: str | Text
-    if zone.inside:
-        zh_b, en_b = f"选址点位于{lzh}内", f"the site point lies inside the {len_}"
-        zh_o = f"选址点不在{lzh}内（距 " + fmt(dist, ".0f") + " 米）"
-        en_o = f"the site point is outside the {len_} (" + fmt(dist, ".0f") + " m away)"
-    else:
-        zh_b = f"选址点位于{lzh}外 " + fmt(dist, ".0f") + " 米"
-        en_b = "the site point lies " + fmt(dist, ".0f") + f" m outside the {len_}"
-        zh_o, en_o = f"选址点位于{lzh}内", f"the site point lies inside the {len_}"
     out.set(m, measure=np.where(np.isfinite(dist), dist, np.nan), unit="m", threshold=0.0)
-    out.set(m & bad, status=rule.severity, zh=zh_b, en=en_b)
-    out.set(m & ~bad, zh=zh_o, en=en_o)
+    if zone.inside:
+        tell(out, m & bad, "overlap.point_inside", rule, status=rule.severity)
+        tell(out, m & ~bad, "overlap.point_not_inside", rule, distance=dist)
+    else:
+        tell(out, m & bad, "overlap.point_outside", rule, status=rule.severity, distance=dist)
+        tell(out, m & ~bad, "overlap.point_inside", rule)
     out.matched[m & hit] = joined_ids(pts[qs], c.fids[qf], n)[m & hit]

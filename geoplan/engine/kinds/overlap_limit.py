@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...rules import KindSpec, Rule, RuleContext, RuleKind, Threshold, register
+from ...rules.registry import Exclusion
+from ..exclusion import ExclusionInput, features_near, note, union
+from ..messages import say
 from ..outcome import Outcome
 from .base import KindInput
 from .overlap import Zone, measure_overlap
@@ -59,6 +62,14 @@ class OverlapLimit(RuleKind[OverlapLimitSpec]):
         if spec.max_percent is not None:
             parts.append(f"≤ {spec.max_percent.value:g} %")
         return " and ".join(parts)
+
+    def exclusion(self, rule: Rule, data: ExclusionInput) -> Exclusion:
+        """The layer's features, as a safe cover: part of a footprint may overlap them."""
+        c = data.layer()
+        lim = self.threshold_text(rule)
+        zone = union(c.geoms[features_near(c, data.extent)], data.extent)
+        return Exclusion(rule.id, {rule.severity: zone}, exact=False,
+                         **note(say("overlap_limit.exclusion", rule, limit=lim)))
 
     def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
         """Overlap area and share against the limits (polygon layers only)."""

@@ -8,9 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 
 from ...rules import KindSpec, Rule, RuleContext, RuleKind, Threshold, register
-from ..outcome import EPS_M, Outcome, fmt, layer_label
+from ...rules.registry import Exclusion
+from ..exclusion import QUAD_SEGS, ExclusionInput, features_near, note, polygonal, union
+from ..messages import say, tell
+from ..outcome import EPS_M, Outcome
 from .base import KindInput, mask_of
 
 __all__ = ["Proximity", "ProximitySpec"]
@@ -40,6 +44,17 @@ class Proximity(RuleKind[ProximitySpec]):
         """``≤ 500 m``."""
         return f"≤ {self.spec_of(rule).max_distance_m}"
 
+    def exclusion(self, rule: Rule, data: ExclusionInput) -> Exclusion:
+        """The extent farther than the limit from every feature (a safe cover for footprints)."""
+        c = data.layer()
+        lim = self.spec_of(rule).max_distance_m.value
+        near = features_near(c, data.extent, lim)
+        # shapely's buffer lies inside the true one, so what is left is never too small
+        reach = union(list(shapely.buffer(c.geoms[near], lim, quad_segs=QUAD_SEGS)))
+        return Exclusion(rule.id,
+                         {rule.severity: polygonal(shapely.difference(data.extent, reach))},
+                         exact=False, **note(say("proximity.exclusion", rule, limit=lim)))
+
     def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
         """Distance to the nearest feature against the limit."""
         c = data.layer()
@@ -49,7 +64,6 @@ class Proximity(RuleKind[ProximitySpec]):
         if not len(idx):
             return ""
         n = out.n
-        lzh, len_ = layer_label(rule)
         lim = self.spec_of(rule).max_distance_m.value
         qs_n, nd = c.nearest_distance(data.sites.geom[idx])
         dist = np.full(n, np.nan)
@@ -57,9 +71,6 @@ class Proximity(RuleKind[ProximitySpec]):
         m = mask_of(idx, n)
         bad = m & (dist > lim + EPS_M)
         out.set(m, measure=dist, unit="m", threshold=lim)
-        out.set(bad, status=rule.severity,
-                zh=f"距最近的{lzh} " + fmt(dist, ".0f") + f" 米，超过 {lim:g} 米",
-                en=fmt(dist, ".0f") + f" m from the nearest {len_}, more than {lim:g} m")
-        out.set(m & ~bad, zh=f"距最近的{lzh} " + fmt(dist, ".0f") + " 米",
-                en=fmt(dist, ".0f") + f" m from the nearest {len_}")
+        tell(out, bad, "proximity.too_far", rule, status=rule.severity, distance=dist, limit=lim)
+        tell(out, m & ~bad, "proximity.near", rule, distance=dist)
         return ""

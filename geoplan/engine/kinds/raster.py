@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from typing import Literal, cast
 
 import numpy as np
+import shapely
 
 from ...rules import KindSpec, Level, Rule, RuleContext, RuleKind, register
-from ..outcome import Outcome, fmt
+from ...rules.registry import Exclusion
+from ..exclusion import ExclusionInput, note, polygonal
+from ..messages import say, tell
+from ..outcome import Outcome
 from .base import KindInput, mask_of
 
 __all__ = ["Raster", "RasterSpec"]
@@ -64,6 +68,28 @@ class Raster(RuleKind[RasterSpec]):
         return "; ".join(f"{spec.stat} {spec.surface} > {lv.threshold.value:g}° → {lv.status}"
                          for lv in spec.levels)
 
+    def exclusion(self, rule: Rule, data: ExclusionInput) -> Exclusion:
+        """The DEM cells above each level (whole cells), the worst status first."""
+        from ...raster.areas import slope_areas
+
+        spec = self.spec_of(rule)
+        lowest: dict[str, float] = {}
+        for lv in spec.levels:
+            lowest[lv.status] = min(lowest.get(lv.status, np.inf), lv.threshold.value)
+        areas = slope_areas(data.dem(), data.extent, crs=data.workspace.crs,
+                            thresholds=list(lowest.values()))
+        zones: dict[str, shapely.Geometry] = {}
+        taken = shapely.Polygon()
+        for status in ("fail", "warn"):
+            if status in lowest:
+                zones[status] = polygonal(shapely.difference(areas.above[lowest[status]],
+                                                             taken))
+                taken = shapely.union(taken, zones[status])
+        if spec.stat == "max":
+            return Exclusion(rule.id, zones, unknown=areas.unknown)
+        return Exclusion(rule.id, zones, unknown=areas.unknown, exact=False,
+                         **note(say("raster.exclusion_cover", stat=spec.stat)))
+
     def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
         """Zonal slope per site, held against the levels from the highest down."""
         from ...raster import zonal_slope
@@ -86,21 +112,18 @@ class Raster(RuleKind[RasterSpec]):
         assigned = np.zeros(n, dtype=bool)
         for lv in spec.levels:  # sorted from the highest threshold down
             hit = okm & ~assigned & (val > lv.threshold.value + 1e-9)
-            out.set(hit, status=lv.status, threshold=lv.threshold.value,
-                    zh=f"宅基范围内{spec.stat}坡度 " + fmt(val, ".1f") +
-                       f"°，超过 {lv.threshold.value:g}°",
-                    en=f"{spec.stat} slope under the site " + fmt(val, ".1f") +
-                       f"°, above {lv.threshold.value:g}°")
+            out.set(hit, threshold=lv.threshold.value)
+            tell(out, hit, "raster.above_level", status=lv.status, stat=spec.stat, slope=val,
+                 level=lv.threshold.value)
             assigned |= hit
         low = okm & ~assigned
         lowest = min(lv.threshold.value for lv in spec.levels)
-        out.set(low, threshold=lowest, zh=f"宅基范围内{spec.stat}坡度 " + fmt(val, ".1f") + "°",
-                en=f"{spec.stat} slope under the site " + fmt(val, ".1f") + "°")
+        out.set(low, threshold=lowest)
+        tell(out, low, "raster.below_levels", stat=spec.stat, slope=val)
         outside = m & (zst == "outside")
-        out.set(outside, status="error", zh="选址超出DEM范围，无法计算坡度",
-                en=reason)
+        tell(out, outside, "raster.outside_dem", status="error", reason_en=reason)
         nod = m & ((zst == "nodata") | (zst == "empty"))
-        out.set(nod, status="not_checked", zh="选址处DEM无数据，无法计算坡度", en=reason)
+        tell(out, nod, "raster.no_data", status="not_checked", reason_en=reason)
         return ""
 
 

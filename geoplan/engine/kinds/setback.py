@@ -17,16 +17,10 @@ import pandas as pd
 import shapely
 
 from ...rules import DistanceTable, KindSpec, Rule, RuleContext, RuleKind, Threshold, register
-from ..outcome import (
-    EPS_M,
-    Outcome,
-    fmt,
-    group_reduce,
-    joined_ids,
-    layer_label,
-    union_per_site,
-    where_text,
-)
+from ...rules.registry import Exclusion
+from ..exclusion import ExclusionInput, cover_buffer, features_near, note, polygonal, union
+from ..messages import Said, pick, say, tell
+from ..outcome import EPS_M, Outcome, group_reduce, joined_ids, union_per_site
 from .base import KindInput, mask_of
 
 __all__ = ["Setback", "SetbackSpec"]
@@ -110,6 +104,34 @@ class Setback(RuleKind[SetbackSpec]):
         """``≥ 15 m`` or ``≥ by voltage_kv: ≤10→5 m, …``."""
         return f"≥ {self.spec_of(rule).distance}"
 
+    def exclusion(self, rule: Rule, data: ExclusionInput) -> Exclusion:
+        """Corridors round the features, each its own distance; values not understood apart.
+
+        A feature whose value gives no row of the table excludes the table's
+        smallest distance round it (the site would fail whatever the value), and
+        the land up to the largest distance is *unknown*.
+        """
+        spec = self.spec_of(rule)
+        c, table = data.layer(), spec.distance_table
+        if table is not None and table.field not in c.gdf.columns:
+            return Exclusion(rule.id, unknown=data.extent, exact=False,
+                             **note(say("setback.exclusion_no_field", rule, field=table.field)))
+        near = features_near(c, data.extent, spec.search_m)
+        vals = (pd.to_numeric(c.gdf[table.field], errors="coerce").to_numpy(dtype=float)[near]
+                if table is not None else np.full(len(near), np.nan))
+        req = spec.required(vals)
+        unknown = np.isnan(req)
+        g = _clipped(c.geoms[near], data.extent, spec.search_m)
+        fail = union([*cover_buffer(g[~unknown], req[~unknown]),
+                      *cover_buffer(g[unknown], spec.min_m)], data.extent)
+        if not unknown.any() or table is None:
+            return Exclusion(rule.id, {rule.severity: fail})
+        unk = polygonal(shapely.difference(union(cover_buffer(g[unknown], spec.search_m),
+                                                 data.extent), fail))
+        return Exclusion(rule.id, {rule.severity: fail}, unknown=unk,
+                         **note(say("setback.exclusion_unknown_values", rule,
+                                    n=int(unknown.sum()), field=table.field)))
+
     def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
         """The nearest distance per site, held against each close feature's requirement."""
         spec = self.spec_of(rule)
@@ -117,11 +139,8 @@ class Setback(RuleKind[SetbackSpec]):
         if not data.active.any():
             return ""
         if table is not None and table.field not in c.gdf.columns:
-            lzh, len_ = layer_label(rule)
-            out.set(data.active, status="not_checked",
-                    zh=f"{lzh}缺少字段 {table.field}，无法确定保护距离",
-                    en=f"the {len_} layer has no {table.field} field, so the required distance "
-                       "is unknown; map it in geoplan.toml")
+            tell(out, data.active, "setback.missing_field", rule, status="not_checked",
+                 field=table.field)
             return ""
         vals = (pd.to_numeric(c.gdf[table.field], errors="coerce").to_numpy(dtype=float)
                 if table is not None else np.full(len(c.geoms), np.nan))
@@ -215,7 +234,6 @@ def _worst(p: _Pairs, n: int, vals: np.ndarray, desc: tuple[np.ndarray, np.ndarr
 def _judge(rule: Rule, spec: SetbackSpec, data: KindInput, p: _Pairs, vals: np.ndarray,
            out: Outcome) -> None:
     c, n = data.layer(), out.n
-    lzh, len_ = layer_label(rule)
     table = spec.distance_table
     desc = _unusable_values(table, vals) if table is not None else None
     w = _worst(p, n, vals, desc)
@@ -225,14 +243,12 @@ def _judge(rule: Rule, spec: SetbackSpec, data: KindInput, p: _Pairs, vals: np.n
     m = mask_of(p.idx, n)
     out.set(m, measure=p.nearest, unit="m",
             threshold=p.nearest_req if table is not None else spec.search_m)
-    zh_bad, en_bad = _violation_text(lzh, len_, table, w)
+    zh_bad, en_bad = _violation_text(rule, table, w)
     out.set(bad, status=rule.severity, measure=w.d, threshold=w.r, zh=zh_bad, en=en_bad)
     out.matched[bad] = joined_ids(vio_site, c.fids[p.qf][p.viol], n)[bad]
     if table is not None and desc is not None and unk.any():
-        _undecided(lzh, len_, table, c.fids, p, desc, unk, out)
-    okm = m & ~bad & ~unk
-    out.set(okm, zh=f"距最近{lzh} " + fmt(p.nearest, ".1f") + " 米",
-            en=fmt(p.nearest, ".1f") + f" m from the nearest {len_}")
+        _undecided(rule, table, c.fids, p, desc, unk, out)
+    tell(out, m & ~bad & ~unk, "setback.clear", rule, distance=p.nearest)
     if bad.any():
         # evidence: the part of the site inside the required buffer of the violating features
         st = data.sites
@@ -244,29 +260,18 @@ def _judge(rule: Rule, spec: SetbackSpec, data: KindInput, p: _Pairs, vals: np.n
         out.ev_geom.append(ev[ev_sites])
 
 
-def _violation_text(lzh: str, len_: str, table: DistanceTable | None, w: _Worst,
-                    ) -> tuple[object, object]:
+def _violation_text(rule: Rule, table: DistanceTable | None, w: _Worst) -> Said:
     """The message of a site closer than required (zh, en)."""
-    known_zh = "距" + lzh + (f"（{table.field} = " + fmt(w.v, "g") + "）"
-                             if table is not None else "") + \
-        "仅 " + fmt(w.d, ".1f") + " 米，小于要求的 " + fmt(w.r, "g") + " 米"
-    known_en = "only " + fmt(w.d, ".1f") + f" m from the {len_}" + \
-        (f" ({table.field} = " + fmt(w.v, "g") + ")" if table is not None else "") + \
-        "; at least " + fmt(w.r, "g") + " m required"
     if table is None:
-        return known_zh, known_en
-    field_ = table.field
-    unk_zh = ("距" + lzh + "仅 " + fmt(w.d, ".1f") + f" 米，其 {field_} 未知（" +
-              w.desc_zh + f"），但表中最小的保护距离也有 {table.min_distance:g} 米："
-              "无论取值如何，均位于保护区内")
-    unk_en = ("only " + fmt(w.d, ".1f") + f" m from the {len_}, whose {field_} is "
-              "unknown (" + w.desc_en + f"); every distance in the table is at least "
-              f"{table.min_distance:g} m, so the site is inside its protection zone "
-              "whatever the value")
-    return where_text(w.unk, unk_zh, known_zh), where_text(w.unk, unk_en, known_en)
+        return say("setback.too_close", rule, distance=w.d, required=w.r)
+    known = say("setback.too_close_by_value", rule, field=table.field, value=w.v,
+                distance=w.d, required=w.r)
+    unknown = say("setback.too_close_unknown_value", rule, field=table.field, distance=w.d,
+                  reason=(w.desc_zh, w.desc_en), least=table.min_distance)
+    return pick(w.unk, unknown, known)
 
 
-def _undecided(lzh: str, len_: str, table: DistanceTable, fids: np.ndarray, p: _Pairs,
+def _undecided(rule: Rule, table: DistanceTable, fids: np.ndarray, p: _Pairs,
                desc: tuple[np.ndarray, np.ndarray], unk: np.ndarray, out: Outcome) -> None:
     """Sites near a feature of unknown value, beyond the smallest corridor: not_checked."""
     n = out.n
@@ -275,16 +280,10 @@ def _undecided(lzh: str, len_: str, table: DistanceTable, fids: np.ndarray, p: _
     u_zh = joined_ids(us, desc[0][uf], n)
     u_en = joined_ids(us, desc[1][uf], n)
     u_d = group_reduce(us, p.d[p.undecided], n, how="min")
-    out.set(unk, status="not_checked", measure=u_d, threshold=np.nan,
-            zh=f"{lzh}（要素 " + unk_fids + "）距离 " + fmt(u_d, ".1f") +
-               f" 米，其 {table.field} 未知（" + u_zh + f"）：在表中最小保护距离 "
-               f"{table.min_distance:g} 米之外、最大 {table.max_distance:g} 米之内，是否位于"
-               f"保护区取决于取值；请补全 {table.field}",
-            en=f"the {len_} (fid " + unk_fids + ") " + fmt(u_d, ".1f") +
-               f" m away has no usable {table.field} (" + u_en + "): beyond the smallest "
-               f"distance in the table ({table.min_distance:g} m) but within the largest "
-               f"({table.max_distance:g} m), so whether the site is inside its protection "
-               f"zone depends on the value; fill {table.field}")
+    out.set(unk, measure=u_d, threshold=np.nan)
+    tell(out, unk, "setback.undecided", rule, status="not_checked", fids=unk_fids,
+         distance=u_d, field=table.field, reason=(u_zh, u_en), least=table.min_distance,
+         most=table.max_distance)
     out.matched[unk] = unk_fids[unk]
 
 
@@ -293,11 +292,21 @@ def _unusable_values(table: DistanceTable, vals: np.ndarray) -> tuple[np.ndarray
     zh = np.full(len(vals), "", dtype=object)
     en = np.full(len(vals), "", dtype=object)
     nan = np.isnan(vals)
-    zh[nan], en[nan] = "为空或无法识别", "NULL or unreadable"
+    zh[nan], en[nan] = say("setback.value_missing")
     for i in np.flatnonzero(~nan & (vals < 0)):
-        zh[i], en[i] = f"{vals[i]:g}，为负值", f"{vals[i]:g}, negative"
+        zh[i], en[i] = say("setback.value_negative", value=vals[i])
     for i in np.flatnonzero(~nan & (vals > table.top)):
-        zh[i] = f"{vals[i]:g}，超出表中最高一行 {table.top:g}（单位是否误为伏？）"
-        en[i] = (f"{vals[i]:g}, above the table's last row ({table.top:g}); volts instead "
-                 "of kV?")
+        zh[i], en[i] = say("setback.value_above_table", value=vals[i], top=table.top)
     return zh, en
+
+
+def _clipped(geoms: np.ndarray, extent: shapely.Geometry, reach: float) -> np.ndarray:
+    """The features cut to the extent's box grown by a bit more than ``reach``.
+
+    A point of the extent within ``reach`` of a feature is within ``reach`` of
+    its part inside the grown box, so the corridors inside the extent are the
+    same; long lines are buffered only where it matters.
+    """
+    m = reach * 1.01 + 1.0
+    x0, y0, x1, y1 = extent.bounds
+    return np.asarray(shapely.clip_by_rect(geoms, x0 - m, y0 - m, x1 + m, y1 + m))

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import shapely
+
 from ...rules import KindSpec, Rule, RuleContext, RuleKind, register
+from ...rules.registry import Exclusion
+from ..exclusion import ExclusionInput, features_near, polygonal, union
 from ..outcome import Outcome
 from .base import KindInput
 from .overlap import Zone, measure_overlap
@@ -40,6 +44,13 @@ class Within(RuleKind[WithinSpec]):
     def threshold_text(self, rule: Rule) -> str:
         """``outside > 1 m²``."""
         return f"outside > {self.spec_of(rule).tolerance_m2:g} m²"
+
+    def exclusion(self, rule: Rule, data: ExclusionInput) -> Exclusion:
+        """The extent outside the layer's features."""
+        c = data.layer()
+        inside = union(c.geoms[features_near(c, data.extent)], data.extent)
+        return Exclusion(rule.id, {rule.severity: polygonal(shapely.difference(data.extent,
+                                                                               inside))})
 
     def evaluate(self, rule: Rule, data: KindInput, out: Outcome) -> str:
         """The part of each site outside the layer (polygon layers only)."""
