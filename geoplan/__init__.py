@@ -42,6 +42,7 @@ from .crs import (
 from .errors import (
     ConfigError,
     CRSError,
+    DatabaseError,
     DataFileError,
     GeoplanError,
     GeoplanWarning,
@@ -68,6 +69,7 @@ __all__ = [
     "ConnectivityResult",
     "CoverageResult",
     "DataFileError",
+    "DatabaseError",
     "ExpressionError",
     "GeoplanError",
     "GeoplanWarning",

@@ -31,6 +31,19 @@ Example
     fields = { level = "保护级别" }
     values.level = { "一级保护区" = 1, "二级保护区" = 2, "准保护区" = "quasi" }
 
+    [layers.power_line]
+    source = "service=onemap"         # a PostGIS database (or [workspace] source) …
+    table = "yining.电力线"            # … and a table (schema.table) or a read-only query:
+    # sql = "SELECT gid AS fid, dydj, geom FROM yining.dx WHERE zt <> '拆除'"
+    fields = { voltage_kv = "电压等级" }
+
+A database is named by a ``postgresql://`` URL, a libpq keyword string
+(``service=onemap``, with the settings in ``pg_service.conf``) or ``env:NAME``
+(the connection in an environment variable); a password in ``geoplan.toml`` is
+refused — it belongs in ``~/.pgpass``, ``PGPASSWORD`` or the service file.
+``[workspace] source`` (with ``schema``) makes the database's tables named after
+kinds layers, as a folder's files named after kinds are.
+
 ``values.<field>`` maps the texts a delivery holds onto geoplan's canonical
 vocabulary for that field (see :mod:`geoplan.vocab`); built-in recognisers
 already read the common forms (一级/二级/准, 新建/改造/现状, 水泥/沥青/砂石, 是/否).
@@ -59,13 +72,52 @@ __all__ = ["CONFIG_NAME", "LayerSpec", "WorkspaceConfig", "load_config"]
 CONFIG_NAME = "geoplan.toml"
 
 _LAYER_KEYS = {"path", "layer", "fields", "where", "crs", "encoding", "scheme", "from", "values",
-               "towgs84", "datum_shift_accuracy_m"}
-_WORKSPACE_KEYS = {"crs", "name", "description"}
+               "towgs84", "datum_shift_accuracy_m", "source", "table", "sql", "geometry"}
+_WORKSPACE_KEYS = {"crs", "name", "description", "source", "schema", "fetch"}
+FETCH_CHOICES = ("near-batch", "all")
+_FILE_KEYS = {"path", "layer", "encoding"}
+_DATABASE_KEYS = {"source", "table", "sql", "geometry"}
 
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """How to build one layer kind, as declared in ``geoplan.toml``."""
+    """How to build one layer kind, as declared in ``geoplan.toml``.
+
+    Attributes
+    ----------
+    kind : str
+        The layer kind (``[layers.<kind>]``).
+    path : Path or None
+        The file (relative paths resolved against ``geoplan.toml``'s folder).
+    layer : str or None
+        Layer of a multi-layer file.
+    fields : dict of str to str
+        Canonical field name → source field name.
+    where : Where or None
+        The filter a derived layer applies (``where = "code in forest"``).
+    crs, encoding, scheme : str or None
+        CRS used when the file declares none, Shapefile text encoding, land-use scheme.
+    derived_from : str or None
+        The kind a derived layer is filtered from (``from = "landuse"``).
+    values : dict
+        Per canonical field: source text → canonical value (``values.level = {...}``).
+    towgs84 : tuple of float or None
+        Datum transformation of a Beijing 1954 / Xian 1980 layer: 3 or 7 numbers
+        (``+towgs84``).
+    datum_shift_accuracy_m : float or None
+        For such a layer without ``towgs84``: PROJ's ballpark conversion is
+        accepted at this accuracy.
+    source : str or None
+        The database a layer is read from (``postgresql://…``, ``service=…`` or
+        ``env:NAME``); None for a file or a derived layer.
+    table : tuple of (str or None, str) or None
+        ``(schema, table)`` of a database layer (schema None: ``[workspace] schema``
+        or the search path).
+    sql : str or None
+        The read-only ``SELECT`` a database layer is read with, instead of a table.
+    geometry : str or None
+        The geometry column of a database table or query that has several.
+    """
 
     kind: str
     path: Path | None = None
@@ -78,20 +130,51 @@ class LayerSpec:
     derived_from: str | None = None
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     towgs84: tuple[float, ...] | None = None
-    """Datum transformation of a Beijing 1954 / Xian 1980 layer: 3 or 7 numbers (``+towgs84``)."""
     datum_shift_accuracy_m: float | None = None
-    """For such a layer without ``towgs84``: PROJ's ballpark conversion is accepted at this accuracy."""
-    """Per canonical field: source text → canonical value (``values.level = {...}``)."""
+    source: str | None = None
+    table: tuple[str | None, str] | None = None
+    sql: str | None = None
+    geometry: str | None = None
+
+    @property
+    def in_database(self) -> bool:
+        """Whether the layer is read from a database (``source``) rather than a file."""
+        return self.source is not None
 
 
 @dataclass(frozen=True)
 class WorkspaceConfig:
-    """The parsed content of a ``geoplan.toml``."""
+    """The parsed content of a ``geoplan.toml``.
+
+    Attributes
+    ----------
+    path : Path
+        The ``geoplan.toml`` file.
+    crs : str or None
+        ``[workspace] crs``: the working metric CRS, when set.
+    name : str or None
+        ``[workspace] name``.
+    layers : dict of str to LayerSpec
+        One spec per ``[layers.<kind>]`` table, by kind.
+    source : str or None
+        ``[workspace] source``: the database whose tables named after kinds are
+        layers, and which ``table`` / ``sql`` without their own ``source`` read.
+    schema : str or None
+        ``[workspace] schema``: where those tables are (default: the search path).
+    fetch : {'near-batch', 'all'}
+        ``[workspace] fetch``: when a check opens the workspace for a batch,
+        ``near-batch`` (default) fetches the database rows of the layers whose
+        rules look only near the sites within the batch's box plus the reach of
+        its rules; ``all`` fetches every row of every layer.
+    """
 
     path: Path
     crs: str | None = None
     name: str | None = None
     layers: dict[str, LayerSpec] = field(default_factory=dict)
+    source: str | None = None
+    schema: str | None = None
+    fetch: str = "near-batch"
 
 
 def _suggest(key: str, allowed: set[str]) -> str:
@@ -191,6 +274,17 @@ def _check_keys(table: dict[str, Any], allowed: set[str], where_name: str, cfg: 
 def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
     """Read and check a ``geoplan.toml``.
 
+    Parameters
+    ----------
+    path
+        The ``geoplan.toml`` file.
+
+    Returns
+    -------
+    WorkspaceConfig
+        The workspace settings and one :class:`LayerSpec` per ``[layers.<kind>]``
+        table; relative paths are resolved against the file's folder.
+
     Raises
     ------
     ConfigError
@@ -212,13 +306,24 @@ def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
     _check_keys(ws, _WORKSPACE_KEYS, "[workspace]", cfg)
     crs = _opt_str(ws, "crs", "[workspace]", cfg)
     name = _opt_str(ws, "name", "[workspace]", cfg)
+    ws_source = _source(ws["source"], "[workspace]", cfg) if "source" in ws else None
+    ws_schema = _opt_str(ws, "schema", "[workspace]", cfg)
+    fetch = _opt_str(ws, "fetch", "[workspace]", cfg) or "near-batch"
+    if fetch not in FETCH_CHOICES:
+        raise ConfigError(f"{cfg}: [workspace] fetch = {fetch!r}; use \"near-batch\" (database "
+                          "rows near the batch checked) or \"all\" (every row)")
+    if ws_schema is not None and ws_source is None:
+        raise ConfigError(f"{cfg}: [workspace] schema = {ws_schema!r} needs [workspace] source "
+                          "= \"…\" (the database it is in)")
 
     layers_raw = data.get("layers", {})
     if not isinstance(layers_raw, dict):
         raise ConfigError(f"{cfg}: 'layers' must be tables like [layers.landuse]")
-    specs = {kind: _layer_spec(kind, table, cfg) for kind, table in layers_raw.items()}
+    specs = {kind: _layer_spec(kind, table, cfg, ws_source, ws_schema)
+             for kind, table in layers_raw.items()}
     _check_derivations(specs, cfg)
-    return WorkspaceConfig(path=cfg, crs=crs, name=name, layers=specs)
+    return WorkspaceConfig(path=cfg, crs=crs, name=name, layers=specs, source=ws_source,
+                           schema=ws_schema, fetch=fetch)
 
 
 def _read_toml(cfg: Path) -> dict[str, Any]:
@@ -233,7 +338,8 @@ def _read_toml(cfg: Path) -> dict[str, Any]:
         raise ConfigError(f"{cfg}: cannot be read ({exc})") from exc
 
 
-def _layer_spec(kind: str, table: Any, cfg: Path) -> LayerSpec:
+def _layer_spec(kind: str, table: Any, cfg: Path, ws_source: str | None = None,
+                ws_schema: str | None = None) -> LayerSpec:
     """Check one ``[layers.<kind>]`` table and make its :class:`LayerSpec`."""
     where_name = f"[layers.{kind}]"
     if kind not in KINDS:
@@ -262,6 +368,7 @@ def _layer_spec(kind: str, table: Any, cfg: Path) -> LayerSpec:
     derived = _opt_str(table, "from", where_name, cfg)
     if derived is not None:
         _check_derived(table, derived, where, where_name, cfg)
+    db = _database_keys(kind, table, where_name, cfg, ws_source, ws_schema)
     return LayerSpec(
         kind=kind,
         path=path_value,
@@ -275,6 +382,7 @@ def _layer_spec(kind: str, table: Any, cfg: Path) -> LayerSpec:
         values=values,
         towgs84=towgs84,
         datum_shift_accuracy_m=accuracy_m,
+        **db,
     )
 
 
@@ -295,7 +403,7 @@ def _check_derived(table: dict[str, Any], derived: str, where: Where | None, whe
         raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r} and needs a "
                           'where filter, e.g. where = "code in forest"')
     extra = {"layer", "encoding", "crs", "fields", "values", "towgs84",
-             "datum_shift_accuracy_m"} & set(table)
+             "datum_shift_accuracy_m", *_DATABASE_KEYS} & set(table)
     if extra:
         raise ConfigError(f"{cfg}: {where_name} is derived from {derived!r}; "
                           f"{', '.join(sorted(extra))} belong in [layers.{derived}]")
@@ -311,4 +419,68 @@ def _check_derivations(specs: dict[str, LayerSpec], cfg: Path) -> None:
                                   f"kind{_suggest(base, set(KINDS))}")
             if base in specs and specs[base].derived_from is not None:
                 raise ConfigError(f"{cfg}: [layers.{spec.kind}] is derived from {base!r}, which "
-                                  "is itself derived; derive from a layer read from a file")
+                                  "is itself derived; derive from a layer read from a file or "
+                                  "a database")
+
+
+def _source(value: Any, where_name: str, cfg: Path) -> str:
+    """A database connection (URL, libpq keywords or ``env:NAME``) without a password in it."""
+    from .postgis import is_database_url, mask, password_in
+
+    text = _str(value, where_name, "source", cfg).strip()
+    if not (is_database_url(text) or text.startswith("env:") or "=" in text):
+        raise ConfigError(
+            f"{cfg}: {where_name}.source = {text!r} is not a database connection; write "
+            "postgresql://user@host:port/dbname, service=NAME (pg_service.conf) or env:NAME "
+            "(a connection in that environment variable). A file is named with path = \"…\"")
+    if password_in(text):
+        raise ConfigError(
+            f"{cfg}: {where_name}.source = {mask(text)!r} holds a password; geoplan.toml is "
+            "shared and copied, so keep the password out of it: in ~/.pgpass (host:port:dbname:"
+            "user:password), PGPASSWORD, or a pg_service.conf service (source = "
+            "\"service=NAME\"), or give the whole connection as source = \"env:NAME\"")
+    return text
+
+
+def _database_keys(kind: str, table: dict[str, Any], where_name: str, cfg: Path,
+                   ws_source: str | None, ws_schema: str | None) -> dict[str, Any]:
+    """``source``, ``table``, ``sql`` and ``geometry`` of a layer read from a database, checked."""
+    from .postgis import check_select, parse_table
+
+    keys = _DATABASE_KEYS & set(table)
+    if not keys:
+        return {}
+    if "from" in table or "path" in table:
+        other = "from" if "from" in table else "path"
+        raise ConfigError(f"{cfg}: {where_name} has both {other!r} and {', '.join(sorted(keys))} "
+                          "(a database layer); keep one")
+    file_keys = sorted(_FILE_KEYS & set(table))
+    if file_keys:
+        raise ConfigError(f"{cfg}: {where_name} reads a database; {', '.join(file_keys)} "
+                          "belong(s) to files: remove it")
+    if KINDS[kind].is_raster:
+        raise ConfigError(f"{cfg}: {where_name}: a {kind} is read from a GeoTIFF file "
+                          "(path = \"dem.tif\"), not from a database")
+    if "table" in table and "sql" in table:
+        raise ConfigError(f"{cfg}: {where_name} has both table and sql; keep one")
+    source = _source(table["source"], where_name, cfg) if "source" in table else ws_source
+    if source is None:
+        raise ConfigError(f"{cfg}: {where_name} names a table or sql but no database: add "
+                          'source = "postgresql://user@host/dbname" (or service=NAME, '
+                          "env:NAME) to it or to [workspace]")
+    out: dict[str, Any] = {"source": source,
+                           "geometry": _opt_str(table, "geometry", where_name, cfg)}
+    if "sql" in table:
+        text = _str(table["sql"], where_name, "sql", cfg)
+        reason = check_select(text)
+        if reason is not None:
+            raise ConfigError(f"{cfg}: {where_name}.sql is refused: {reason}")
+        out["sql"] = text
+        return out
+    name = _str(table["table"], where_name, "table", cfg) if "table" in table else kind
+    try:
+        schema, rel = parse_table(name)
+    except ValueError as exc:
+        raise ConfigError(f"{cfg}: {where_name}.table: {exc}") from None
+    out["table"] = (schema if schema is not None else ws_schema, rel)
+    return out

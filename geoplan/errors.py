@@ -21,6 +21,7 @@ __all__ = [
     "CRSError",
     "ConfigError",
     "DataFileError",
+    "DatabaseError",
     "ExpressionError",
     "GeoplanError",
     "GeoplanWarning",
@@ -56,6 +57,14 @@ class CRSError(GeoplanError, ValueError):
 
 class DataFileError(GeoplanError, OSError):
     """A data file is missing, unreadable, corrupt or cannot be written."""
+
+
+class DatabaseError(GeoplanError, OSError):
+    """A spatial database cannot be used as given: connection, table, column or permission.
+
+    The message names the connection (never its password), the table or query
+    and the fix.
+    """
 
 
 class RulePackError(GeoplanError, ValueError):

@@ -29,8 +29,9 @@ from .crs import CRSLike
 from .csvsafe import write_csv
 from .errors import GeoplanError
 from .outputs import move_into_place, output_folder, staging_folder
+from .postgis import is_database_url
 from .runners import EngineName, Runner, RunPlan, read_batch, runner_for
-from .runners.files import verdict_table, write_gpkg_layers, write_summary
+from .runners.files import DatabaseWriter, verdict_table, write_gpkg_layers, write_summary
 from .runners.inputs import CheckOptions, RulesLike, SitesLike, WorkspaceLike
 
 # the provenance rows moved to geoplan.runners.summary; this name stays importable from here
@@ -67,8 +68,8 @@ class Result(CheckData):
         The rule pack the sites were checked with.
     workspace : Workspace
         The workspace (constraint layers) they were checked against.
-    subject : str
-        ``house``, ``road`` or ``project``.
+    subject : {'house', 'road', 'project'}
+        What the sites were checked as (:data:`geoplan.core.Subject`).
     files : tuple of Path
         The files written by ``check(..., out=…)`` (empty without ``out``).
     streamed : bool
@@ -81,6 +82,9 @@ class Result(CheckData):
     site_notes : tuple of str
         What reading the sites decided (the sheet read, the X/Y order, the
         coordinate systems found); empty for sites streamed from a file.
+    run_id : str or None
+        The run written to a PostGIS database by ``check(..., out="postgresql://…")``
+        or :meth:`to_postgis` (the last one), else None.
 
     Views (``counts()``, ``by_rule()``, ``failed()``, ``site()``) come from
     :class:`~geoplan.checkdata.CheckData`; this class adds :meth:`map`,
@@ -90,6 +94,7 @@ class Result(CheckData):
     files: tuple[Path, ...] = ()
     streamed: bool = False
     site_notes: tuple[str, ...] = ()
+    run_id: str | None = None
 
     # ------------------------------------------------------------------ streamed results
 
@@ -190,6 +195,37 @@ class Result(CheckData):
                                                    "tk": tk}, gpkg=gpkg)
             return move_into_place(written, out_dir)
 
+    def to_postgis(self, target: str) -> str:
+        """Append this check as a new run to a PostGIS database, in one transaction.
+
+        Writes the rows of ``results.gpkg`` (verdicts, findings, evidence) and the
+        summary (the pack, its version, each layer's provenance) into the tables of
+        :mod:`geoplan.postgis.runs`, created on first use; an older run is never
+        changed. Nothing of the run remains if writing fails half way.
+
+        Parameters
+        ----------
+        target
+            ``postgresql://user@host:port/dbname?schema=geoplan`` (default schema
+            ``geoplan``); the password from ``~/.pgpass`` or ``PGPASSWORD``.
+
+        Returns
+        -------
+        str
+            The new run's id (``geoplan runs URL`` lists the runs).
+
+        Raises
+        ------
+        DatabaseError
+            The database cannot be reached or written (the message names it, password
+            masked, and the fix).
+        """
+        self._need_rows("to_postgis()")
+        with DatabaseWriter(target, crs=self.workspace.crs) as writer:
+            writer.add(self.findings, self.verdicts, self.evidence)
+            self.run_id = writer.finish(self.summary)
+        return self.run_id
+
     def _write_all(self, d: Path, *, map_html: bool, report_html: bool = False,
                    map_options: dict[str, Any] | None = None, gpkg: bool = True) -> list[Path]:
         files = [d / "findings.csv", d / "verdicts.csv"]
@@ -288,7 +324,10 @@ def check(
         :meth:`Result.to_files` adds the map and the report). With
         ``engine="chunked"`` they are streamed chunk by chunk in bounded
         memory and the rows are not kept: the Result then holds the summary
-        and the paths (``streamed``), not the findings.
+        and the paths (``streamed``), not the findings. A
+        ``postgresql://…/db?schema=…`` URL appends the run to that database
+        instead (:meth:`Result.to_postgis`; streamed in one transaction with
+        ``engine="chunked"``), its id in :attr:`Result.run_id`.
     gpkg
         With ``out``: write ``results.gpkg`` too (the slowest of the files).
     progress
@@ -324,17 +363,21 @@ def check(
     """
     started = _dt.datetime.now(_dt.UTC)
     runner = runner_for(engine, chunk_size=chunk_size, scheduler=scheduler)
-    out_dir = output_folder(out) if out is not None else None
+    database = out if is_database_url(out) else None
+    out_dir = output_folder(out) if out is not None and database is None else None
     options: CheckOptions = {"rules": rules, "subject": subject, "id_field": id_field,
                              "footprint_m": footprint_m, "crs": crs, "gcj02": gcj02,
                              "layer": layer, "sheet": sheet}
     batch = read_batch(sites, workspace, options, in_chunks=runner.reads_in_chunks,
                        started=started)
-    run = runner.run(batch, RunPlan(out=out_dir, gpkg=gpkg, progress=progress))
+    run = runner.run(batch, RunPlan(out=out_dir, gpkg=gpkg, progress=progress,
+                                    database=database if runner.reads_in_chunks else None))
     res = Result(findings=run.findings, verdicts=run.verdicts, evidence=run.evidence,
                  summary=run.summary, pack=batch.pack, workspace=batch.workspace,
                  subject=batch.subject, files=run.files, streamed=run.streamed,
-                 site_notes=batch.notes)
+                 site_notes=batch.notes, run_id=run.run_id)
+    if database is not None and run.run_id is None:
+        res.to_postgis(database)
     if out_dir is not None and not run.streamed:
         res.files = tuple(res.to_files(out_dir, map_html=False, report_html=False, gpkg=gpkg))
     return res

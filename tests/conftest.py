@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -52,3 +53,55 @@ def small_workspace(tmp_path: Path, flood_square, power_lines, villages) -> Path
     power_lines.to_file(ws / "power_line.geojson")
     villages.to_crs(4490).to_file(ws / "village.fgb")
     return ws
+
+
+# --------------------------------------------------------------------------- PostGIS
+
+REQUIRE_POSTGIS = os.environ.get("GEOPLAN_REQUIRE_POSTGIS", "") not in ("", "0")
+"""``.ci/run`` sets GEOPLAN_REQUIRE_POSTGIS=1: there, a missing server fails the database tests."""
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """A throwaway PostgreSQL + PostGIS server for the session (``tests/pg_cluster.py``).
+
+    Skips the test, saying why, where no server can be started, unless
+    GEOPLAN_REQUIRE_POSTGIS=1, where that fails it. While it runs,
+    GEOPLAN_DATABASE names it, so that the notebooks executed later in the same
+    session (``notebooks/06_spatial_database.ipynb``) run their database cells.
+    """
+    from pg_cluster import PLANNER, Cluster, available
+
+    why = available()
+    if why is not None:
+        if REQUIRE_POSTGIS:
+            pytest.fail(f"GEOPLAN_REQUIRE_POSTGIS is set, but no PostGIS server can be started: "
+                        f"{why}")
+        pytest.skip(f"no PostGIS server for the database tests: {why}")
+    with Cluster() as cluster:
+        before = os.environ.get("GEOPLAN_DATABASE")
+        os.environ["GEOPLAN_DATABASE"] = cluster.url(*PLANNER)
+        try:
+            yield cluster
+        finally:
+            if before is None:
+                os.environ.pop("GEOPLAN_DATABASE", None)
+            else:
+                os.environ["GEOPLAN_DATABASE"] = before
+
+
+@pytest.fixture(scope="session")
+def pg_sample(pg):
+    """The sample workspace's vector layers in schema ``yining`` of :func:`pg`.
+
+    One table per kind, named after it, except the power lines: table ``电力线`` with
+    the columns ``电压等级``, ``状态``, ``名称`` (mapped back in ``geoplan.toml``).
+    """
+    from pg_cluster import load_sample
+
+    load_sample(pg, SAMPLE, "yining", renamed=RENAMED)
+    return pg
+
+
+RENAMED = {"power_line": ("电力线", {"voltage_kv": "电压等级", "status": "状态", "name": "名称"})}
+"""A kind stored in PostGIS under another table name with other column names."""

@@ -20,6 +20,7 @@ The package, one module per group of commands:
 - :mod:`.workspace` — ``layers``, ``init``, ``sample``, ``rules``;
 - :mod:`.batch` — ``check``, ``map``, ``report``, ``demo``;
 - :mod:`.analysis` — ``coverage``, ``connectivity``, ``indicators``, ``villages``;
+- :mod:`.database` — ``runs`` (the checks written to a PostGIS database);
 
 and what they share: :mod:`.options` (the inputs of a check, the map options,
 the checks of an output path), :mod:`.output` (tables and the summary of a
@@ -35,6 +36,7 @@ import click
 from .._version import __version__
 from .analysis import connectivity_cmd, coverage_cmd, indicators_cmd, villages_cmd
 from .batch import check_cmd, demo_cmd, map_cmd, report_cmd
+from .database import runs_cmd
 from .handler import EXIT_FAIL_ON, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
 from .workspace import init_cmd, layers_cmd, rules_cmd, sample_cmd
 
@@ -59,6 +61,7 @@ def main() -> None:
 
 
 for _command in (layers_cmd, init_cmd, sample_cmd, check_cmd, rules_cmd, demo_cmd, map_cmd,
-                 report_cmd, coverage_cmd, connectivity_cmd, indicators_cmd, villages_cmd):
+                 report_cmd, coverage_cmd, connectivity_cmd, indicators_cmd, villages_cmd,
+                 runs_cmd):
     main.add_command(_command)
 del _command

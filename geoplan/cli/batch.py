@@ -9,10 +9,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .handler import EXIT_FAIL_ON, friendly_errors
-from .options import batch_options, check_basemap, map_options, writable_file, writable_folder
+from .options import (
+    OUT_TARGET,
+    batch_options,
+    check_basemap,
+    map_options,
+    writable_file,
+    writable_folder,
+)
 from .output import print_result_summary, print_site_notes, print_verdicts
 
 if TYPE_CHECKING:
+    from ..core import Status, Subject
     from ..result import Result
 
 __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
@@ -20,9 +28,11 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
 
 @click.command("check")
 @batch_options(crs_help="CRS of the site coordinates (CSV x/y, or a file without one).")
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "-o", type=OUT_TARGET, default=None,
               help="Folder for findings.csv, verdicts.csv, results.gpkg, summary.json, map.html, "
-                   "report.html.")
+                   "report.html; or a PostGIS database, postgresql://user@host/db?schema=geoplan, "
+                   "to which the run's verdicts, findings and evidence are appended (one "
+                   "transaction; password from ~/.pgpass or PGPASSWORD).")
 @click.option("--fail-on", type=click.Choice(["fail", "warn", "none"]), default="none",
               show_default=True, help="Exit 1 when any site reaches this level.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
@@ -40,9 +50,9 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
                    "map or report); with dask, the largest partition.")
 @map_options
 @friendly_errors
-def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
+def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
               id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
-              footprint_m: float | None, out: Path | None, fail_on: str, quiet: bool,
+              footprint_m: float | None, out: Path | str | None, fail_on: str, quiet: bool,
               engine: str = "local", scheduler: str | None = None,
               chunk_size: int | None = None,
               basemap: str | None = None, tk: str | None = None, offline: bool = False) -> None:
@@ -53,13 +63,24 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
     """
     from ..result import check
 
-    if out is not None:
+    if isinstance(out, str):  # a database: can it be written? before the long check
+        from ..postgis import probe_target
+
+        probe_target(out)
+    elif out is not None:
         writable_folder(out)  # before the long check, not after it
         check_basemap(basemap, offline, tk)
     if scheduler:
         engine = "dask"
     elif engine == "local" and chunk_size is not None:
         engine = "chunked"
+    if isinstance(out, str):
+        _check_to_database(sites, workspace, out, fail_on=fail_on, quiet=quiet, engine=engine,
+                           chunk_size=chunk_size, scheduler=scheduler,
+                           options={"rules": rules, "subject": subject, "id_field": id_field,
+                                    "footprint_m": footprint_m, "crs": crs, "gcj02": gcj02,
+                                    "layer": layer})
+        return
     streamed = engine == "chunked" and out is not None
     res = check(sites, workspace, rules=rules, subject=subject, id_field=id_field,
                 footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer, engine=engine,
@@ -80,6 +101,33 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
         res.to_files(out, offline=offline, basemap=basemap, tk=tk)
     if not quiet:
         print_result_summary(res, out)
+    _exit_on(fail_on, res.counts())
+
+
+def _check_to_database(sites: Path, workspace: Path, target: str, *, fail_on: str,
+                       quiet: bool, engine: str, chunk_size: int | None,
+                       scheduler: str | None, options: dict[str, Any]) -> None:
+    """``geoplan check … --out postgresql://…``: the run appended to the database."""
+    from ..postgis import mask
+    from ..result import check
+
+    streamed = engine == "chunked"  # streamed into the run, in one transaction
+    res = check(sites, workspace, engine=engine, chunk_size=chunk_size,  # type: ignore[arg-type]
+                scheduler=scheduler, out=target if streamed else None,
+                progress=not quiet and sys.stderr.isatty(), **options)
+    if not streamed:
+        res.summary["sites_notes"] = print_site_notes(res.site_notes, quiet)
+        res.to_postgis(target)
+    if not quiet:
+        if streamed:
+            click.echo(f"{res.summary['sites']} {res.subject} sites 个选址, chunks of "
+                       f"{res.summary['chunk_size']}, pack 规则包 {res.pack.name}")
+            for r in res.summary["rules_not_checked"]:
+                click.echo(f"  NOT CHECKED 未核查 {r['rule_id']}: {r['reason']}")
+            print_verdicts(res.counts())
+        else:
+            print_result_summary(res, None)
+        click.echo(f"run 运行 {res.run_id} written to 已写入 {mask(target)}")
     _exit_on(fail_on, res.counts())
 
 
@@ -117,7 +165,9 @@ def demo_cmd(out: Path, workspace: Path | None, basemap: str | None = None,
     ws = open_workspace(ws_path)
     click.echo(f"workspace 工作空间 {ws_path}: {len(ws.layers)} layers, working CRS "
                f"EPSG:{ws.crs.to_epsg()}\n")
-    for name, subject in (("proposed_houses", "house"), ("proposed_roads", "road")):
+    batches: tuple[tuple[str, Subject], ...] = (("proposed_houses", "house"),
+                                                ("proposed_roads", "road"))
+    for name, subject in batches:
         res = check(ws_path / "batches" / f"{name}.gpkg", ws, subject=subject)
         target = out / ("houses" if subject == "house" else "roads")
         res.to_files(target, offline=offline, basemap=basemap, tk=tk)
@@ -126,7 +176,7 @@ def demo_cmd(out: Path, workspace: Path | None, basemap: str | None = None,
         click.echo("")
 
 
-def _run_batch(sites: Path, workspace: Path, rules: str, subject: str | None,
+def _run_batch(sites: Path, workspace: Path, rules: str, subject: Subject | None,
                id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
                footprint_m: float | None) -> Result:
     """Check SITES (``geoplan map`` and ``geoplan report``): the Result."""
@@ -145,7 +195,8 @@ def _run_batch(sites: Path, workspace: Path, rules: str, subject: str | None,
               default=Path("map.html"), show_default=True, help="The HTML map to write.")
 @map_options
 @friendly_errors
-def map_cmd(sites: Path, workspace: Path, rules: str, subject: str | None, id_field: str | None,
+def map_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
+            id_field: str | None,
             layer: str | None, crs: str | None, gcj02: bool, footprint_m: float | None,
             out: Path, basemap: str | None, tk: str | None, offline: bool) -> None:
     """Check SITES and write an interactive map of the verdicts (one HTML file).
@@ -173,9 +224,9 @@ def map_cmd(sites: Path, workspace: Path, rules: str, subject: str | None, id_fi
                                   "repeatable).")
 @map_options
 @friendly_errors
-def report_cmd(sites: Path, workspace: Path, rules: str, subject: str | None,
+def report_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
                id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
-               footprint_m: float | None, out: Path, detail: tuple[str, ...],
+               footprint_m: float | None, out: Path, detail: tuple[Status, ...],
                basemap: str | None, tk: str | None, offline: bool) -> None:
     """Check SITES and write the bilingual review report (report.html).
 

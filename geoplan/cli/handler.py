@@ -23,6 +23,7 @@ import click
 
 from .._version import __version__
 from ..errors import GeoplanError
+from ..postgis import mask
 
 __all__ = [
     "EXIT_FAIL_ON",
@@ -124,7 +125,7 @@ def write_crash_log(exc: BaseException, out: Path | None) -> tuple[Path | None, 
         f"{_dt.datetime.now(_dt.UTC).isoformat(timespec='seconds')}",
         f"command: {ctx.command_path if ctx else 'geoplan'} "
         f"{json.dumps(redacted(ctx.params if ctx else {}), ensure_ascii=False, default=str)}",
-        f"argv: {' '.join(sys.argv)}",
+        f"argv: {mask(' '.join(sys.argv))}",
         f"python {platform.python_version()} on {platform.platform()}",
         "",
         "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
@@ -166,12 +167,16 @@ def redacted(params: dict[str, Any]) -> dict[str, Any]:
     -------
     dict
         The same keys; the value of ``tk`` and of any key naming a key or a
-        token, when set, replaced by ``"(redacted)"``.
+        token, when set, replaced by ``"(redacted)"``; the password of a
+        database URL (``--out postgresql://…``) replaced by ``***``.
 
     Examples
     --------
     >>> redacted({"tk": "SECRET", "out": "x", "api_key": None})
     {'tk': '(redacted)', 'out': 'x', 'api_key': None}
+    >>> redacted({"out": "postgresql://u:pw@h/db"})
+    {'out': 'postgresql://u:***@h/db'}
     """
-    return {k: ("(redacted)" if v and (k in ("tk",) or "key" in k or "token" in k) else v)
+    return {k: ("(redacted)" if v and (k in ("tk",) or "key" in k or "token" in k)
+                else mask(v) if isinstance(v, str) else v)
             for k, v in params.items()}

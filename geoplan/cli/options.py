@@ -4,7 +4,9 @@
 - :func:`map_options` — ``--basemap``, ``--tk`` and ``--offline`` (every command
   that writes a map), with :func:`check_basemap`;
 - :func:`writable_folder`, :func:`writable_file` — refuse an ``--out`` that
-  cannot be written (exit 2) before a long check, not after it.
+  cannot be written (exit 2) before a long check, not after it;
+- :data:`OUT_TARGET` — ``--out`` of ``geoplan check``: a folder, or a
+  ``postgresql://`` URL (kept as text: a path would fold its ``//``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ..errors import DataFileError
 
 __all__ = [
     "BASEMAP_NAMES",
+    "OUT_TARGET",
+    "OutTarget",
     "batch_options",
     "check_basemap",
     "map_options",
@@ -32,6 +36,34 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 BASEMAP_NAMES = ["osm", "tianditu", "tianditu-img", "amap", "amap-img", "none"]
 """The choices of ``--basemap``."""
+
+
+class OutTarget(click.ParamType):
+    """``--out``: a folder (a :class:`~pathlib.Path`) or a database URL (kept as text).
+
+    Examples
+    --------
+    >>> OUT_TARGET.convert("postgresql://gis/onemap?schema=geoplan", None, None)
+    'postgresql://gis/onemap?schema=geoplan'
+    >>> OUT_TARGET.convert("out", None, None)
+    PosixPath('out')
+    """
+
+    name = "folder|postgresql://…"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Path | str:
+        """The folder as a Path, or the URL as it was given."""
+        from ..postgis import is_database_url
+
+        if isinstance(value, str) and is_database_url(value):
+            return value
+        folder = click.Path(file_okay=False, path_type=Path).convert(value, param, ctx)
+        return Path(folder)
+
+
+OUT_TARGET = OutTarget()
+"""The type of ``geoplan check --out``."""
 
 
 def batch_options(crs_help: str = "CRS of the site coordinates.") -> Callable[[F], F]:

@@ -47,11 +47,16 @@ class RunPlan:
     progress
         Show a progress bar; None: only for batches of :data:`PROGRESS_SITES`
         or more, in a terminal or a notebook.
+    database
+        A PostGIS database to write the run to (``postgresql://…?schema=…``):
+        a runner that streams writes the parts there in one transaction; for
+        the others :func:`geoplan.check` writes the run after it.
     """
 
     out: Path | None = None
     gpkg: bool = True
     progress: bool | None = None
+    database: str | None = None
 
     def show_progress(self, n: int) -> bool:
         """Whether to show a progress bar for ``n`` sites.
@@ -84,7 +89,10 @@ class Run:
     files
         The files written, when the runner wrote them itself.
     streamed
-        The tables went to ``files`` chunk by chunk and were not kept.
+        The tables went to ``files`` (or to the database) chunk by chunk and
+        were not kept.
+    run_id
+        The id of the run written to the database, when the runner wrote it.
     """
 
     findings: pd.DataFrame
@@ -93,6 +101,7 @@ class Run:
     summary: dict[str, Any]
     files: tuple[Path, ...] = ()
     streamed: bool = False
+    run_id: str | None = None
 
 
 @runtime_checkable

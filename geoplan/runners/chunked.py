@@ -13,6 +13,8 @@ A GeoParquet, GeoPackage or FlatGeobuf file is read chunk by chunk.
   and keeps none of them, so memory stays bounded by the chunk; the
   :class:`~geoplan.runners.Run` then holds the summary and the files
   (``streamed``). No map: a map of a million sites is not readable.
+* With a database (``RunPlan.database``) it appends each chunk's rows to one
+  run in PostGIS, in one transaction committed after the last chunk.
 
 The ids and the subject come decided for the whole batch (see
 :mod:`geoplan.runners.inputs`): a chunk never infers them for itself.
@@ -37,7 +39,7 @@ from ..engine import Evaluation, constraint_cache
 from ..errors import SiteInputError
 from ..outputs import staging_folder
 from .base import Run, RunPlan, batch_summary, elapsed, join_parts
-from .files import TableWriter
+from .files import DatabaseWriter, TableWriter
 from .inputs import SiteBatch
 from .reading import DEFAULT_CHUNK_SIZE
 from .summary import Tally
@@ -68,6 +70,8 @@ class ChunkedRunner:
 
         The progress bar counts sites. See :meth:`geoplan.runners.Runner.run`.
         """
+        if plan.database is not None:
+            return self._to_database(batch, plan, plan.database)
         if plan.out is None:
             return self._in_memory(batch, plan)
         return self._to_files(batch, plan, plan.out)
@@ -102,6 +106,27 @@ class ChunkedRunner:
                                                   batch.workspace.crs)
         return Run(findings=findings, verdicts=verdicts, evidence=evidence,
                    summary=batch_summary(batch, tally, {"chunk_size": self.chunk_size}))
+
+    def _to_database(self, batch: SiteBatch, plan: RunPlan, target: str) -> Run:
+        """Stream the chunks as one run into PostGIS, committed only when all are written."""
+        tally = Tally.new()
+        head: tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
+        with DatabaseWriter(target, crs=batch.workspace.crs) as writer:
+            for ev in self._evaluations(batch, plan):
+                tally.add(ev)
+                writer.add(ev.findings, ev.verdicts, ev.evidence)
+                head = head or (ev.findings.iloc[:0].copy(), ev.verdicts.iloc[:0].copy(),
+                                ev.evidence.iloc[:0].copy())
+                del ev
+            summary = batch_summary(batch, tally, {
+                "chunk_size": self.chunk_size, "wall_seconds": round(elapsed(batch.started), 3)})
+            run_id = writer.finish(summary)
+        if head is None:  # pragma: no cover - a batch has at least one chunk
+            raise SiteInputError("the batch has no sites (0 rows); there is nothing to check")
+        findings, verdicts, evidence = join_parts([head[0]], [head[1]], [head[2]],
+                                                  batch.workspace.crs)
+        return Run(findings=findings, verdicts=verdicts, evidence=evidence, summary=summary,
+                   streamed=True, run_id=run_id)
 
     def _to_files(self, batch: SiteBatch, plan: RunPlan, out: Path) -> Run:
         tally = Tally.new()

@@ -29,7 +29,7 @@ from ..csvsafe import write_csv
 from ..gpkgsafe import gpkg_safe
 from ..outputs import move_into_place
 
-__all__ = ["TableWriter", "verdict_table", "write_gpkg_layers", "write_summary"]
+__all__ = ["DatabaseWriter", "TableWriter", "gpkg_frames", "verdict_table", "write_gpkg_layers", "write_summary"]
 
 
 def verdict_table(verdicts: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -47,6 +47,32 @@ def verdict_table(verdicts: gpd.GeoDataFrame) -> pd.DataFrame:
     v = pd.DataFrame(verdicts.drop(columns=verdicts.geometry.name))
     v.insert(len(v.columns), "wkt", verdicts.geometry.to_wkt())
     return v
+
+
+def gpkg_frames(verdicts: gpd.GeoDataFrame, findings: pd.DataFrame, evidence: gpd.GeoDataFrame,
+                *, crs: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The three layers of ``results.gpkg`` as written (also the rows of a run in PostGIS).
+
+    Parameters
+    ----------
+    verdicts, findings, evidence
+        As on :class:`geoplan.Result` (or one chunk of them).
+    crs
+        The working CRS.
+
+    Returns
+    -------
+    tuple of GeoDataFrame
+        The verdicts in the working CRS; the findings, each at a representative
+        point of its site; the evidence. Object columns made GeoPackage-safe
+        (:func:`geoplan.gpkgsafe.gpkg_safe`).
+    """
+    verd = verdicts.to_crs(crs) if verdicts.crs is not None else verdicts
+    verd = gpkg_safe(verd)
+    rep = verd.set_index("site_id").geometry.representative_point()
+    fnd = gpd.GeoDataFrame(findings.copy(), geometry=rep.reindex(findings["site_id"]).to_numpy(),
+                           crs=crs)
+    return verd, gpkg_safe(fnd), gpkg_safe(evidence)
 
 
 def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataFrame,
@@ -68,17 +94,13 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
     """
     import pyogrio
 
-    verd = verdicts.to_crs(crs) if verdicts.crs is not None else verdicts
-    verd = gpkg_safe(verd)
+    verd, fnd, evd = gpkg_frames(verdicts, findings, evidence, crs=crs)
     pyogrio.write_dataframe(verd, path, layer="verdicts", geometry_type="Unknown",
                             append=append)
-    rep = verd.set_index("site_id").geometry.representative_point()
-    fnd = gpd.GeoDataFrame(findings.copy(), geometry=rep.reindex(findings["site_id"]).to_numpy(),
-                           crs=crs)
-    pyogrio.write_dataframe(gpkg_safe(fnd), path, layer="findings", geometry_type="Point",
+    pyogrio.write_dataframe(fnd, path, layer="findings", geometry_type="Point",
                             append=append)
     if len(evidence) or not append:
-        pyogrio.write_dataframe(gpkg_safe(evidence), path, layer="evidence",
+        pyogrio.write_dataframe(evd, path, layer="evidence",
                                 geometry_type="Unknown", append=append)
 
 
@@ -160,3 +182,68 @@ class TableWriter:
         names = ["findings.csv", "verdicts.csv", "results.gpkg", "summary.json"]
         return move_into_place([self.staging / n for n in names
                                 if (self.staging / n).exists()], out_dir)
+
+
+class DatabaseWriter:
+    """Write a check's tables part by part as one run in PostGIS (one transaction).
+
+    The database counterpart of :class:`TableWriter`: each :meth:`add` appends
+    one part's rows to the run's ``verdicts``, ``findings`` and ``evidence``
+    (as :func:`gpkg_frames` makes them), :meth:`finish` fills the run's row of
+    ``runs``; the run commits when the ``with`` block ends after :meth:`finish`,
+    and nothing of it remains otherwise.
+
+    Parameters
+    ----------
+    target
+        ``postgresql://…/db?schema=geoplan``.
+    crs
+        The working CRS.
+    """
+
+    def __init__(self, target: str, *, crs: Any) -> None:
+        from ..postgis import RunWriter
+
+        self.crs = crs
+        self.run = RunWriter(target, crs=crs)
+
+    @property
+    def run_id(self) -> str:
+        """The id of the run being written."""
+        return self.run.run_id
+
+    def __enter__(self) -> DatabaseWriter:
+        self.run.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.run.__exit__(*exc)
+
+    def add(self, findings: pd.DataFrame, verdicts: gpd.GeoDataFrame,
+            evidence: gpd.GeoDataFrame) -> None:
+        """Append one part's findings, verdicts and evidence.
+
+        Parameters
+        ----------
+        findings, verdicts, evidence
+            Of one part of the batch, in batch order.
+        """
+        verd, fnd, evd = gpkg_frames(verdicts, findings, evidence, crs=self.crs)
+        self.run.add("verdicts", verd)
+        self.run.add("findings", fnd)
+        self.run.add("evidence", evd)
+
+    def finish(self, summary: dict[str, Any]) -> str:
+        """Record the run's summary; it commits when the ``with`` block ends.
+
+        Parameters
+        ----------
+        summary
+            The summary of the whole check.
+
+        Returns
+        -------
+        str
+            The run id.
+        """
+        return self.run.finish(summary)

@@ -2,7 +2,7 @@
 
 :func:`read_batch` is the one normalisation behind :func:`geoplan.check`:
 
-1. the workspace is opened and the rule pack loaded (unless given as objects);
+1. the rule pack is loaded (unless given as an object);
 2. the sites are read — whole with :func:`geoplan.read_sites` (CRS from ``crs``
    when the file declares none, per-row coordinate systems converted, the
    datum brought to CGCS2000, GCJ-02 converted with ``gcj02=True``), or, for a
@@ -10,7 +10,10 @@
    scanned once and later read chunk by chunk with the same steps per chunk
    (:mod:`geoplan.runners.reading`);
 3. the decisions about the batch as a whole are made once, on all its rows:
-   the id field and the subject (:mod:`geoplan.runners.decisions`).
+   the id field and the subject (:mod:`geoplan.runners.decisions`);
+4. the workspace is opened (unless given as an object), knowing the batch:
+   layers read from a database fetch only the rows within the batch's box
+   plus the reach of its rules (:mod:`geoplan.runners.extent`).
 
 Every runner then evaluates blocks of the batch (the whole of it, chunks, or
 spatial partitions) with :func:`evaluate_block`, which takes those decisions
@@ -40,13 +43,15 @@ import numpy as np
 import pandas as pd
 
 from ..core import SUBJECTS, Subject
-from ..crs import CRSLike
+from ..crs import CRSLike, resolve_crs
 from ..engine import ConstraintCache, Evaluation, evaluate, prepare_sites
 from ..errors import CRSError, DataFileError, SiteInputError
+from ..postgis import Extent
 from ..rules import RulePack, load_pack
 from ..sites import ID_CANDIDATES, SITE_COLUMNS, apply_gcj02, read_sites
 from ..workspace import Workspace, open_workspace
 from .decisions import decide_ids, infer_batch_subject, site_ids, subject_votes
+from .extent import batch_extent
 from .reading import (
     declared_crs,
     file_fields,
@@ -260,6 +265,43 @@ def _file_decisions(path: Path, layer: str | None, id_field: str | None,
         *votes)
 
 
+def _finite_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
+    """The bounds of the sites whose coordinates are finite (None when there is none)."""
+    import shapely
+
+    b = shapely.bounds(np.asarray(geoms, dtype=object))
+    b = b[np.isfinite(b).all(axis=1)]
+    if not len(b):
+        return None
+    return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
+            float(b[:, 3].max()))
+
+
+def _file_extent(path: Path, layer: str | None, crs: CRSLike | None, pack: RulePack,
+                 subject: Subject, footprint_m: float | None, gcj02: bool) -> Extent | None:
+    """The extent of a streamed file from its header (None when the header has none)."""
+    from ..sites import coordinate_system_column
+
+    try:
+        if path.suffix.lower() in (".parquet", ".geoparquet"):
+            return None  # GeoParquet's bbox metadata is optional: every row is fetched
+        import pyogrio
+
+        info = pyogrio.read_info(path, layer=layer, force_total_bounds=True)
+        bounds, file_crs = info.get("total_bounds"), info.get("crs")
+        fields = [str(f) for f in info["fields"]]
+    except unreadable():
+        return None
+    converted = gcj02 or coordinate_system_column(fields) is not None
+    widths = (file_id_columns(path, layer, ["width_m"]).get("width_m")
+              if subject == "road" and "width_m" in fields else None)
+    if bounds is None:
+        return None
+    return batch_extent(bounds, file_crs or (resolve_crs(crs) if crs is not None else None),
+                        pack=pack, subject=subject, footprint_m=footprint_m, widths=widths,
+                        converted=converted)
+
+
 def _check_subject(subject: str | None) -> Subject | None:
     if subject is None:
         return None
@@ -320,10 +362,10 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
     subject = _check_subject(o.get("subject"))
     id_field, layer, crs, gcj02 = o.get("id_field"), o.get("layer"), o.get("crs"), bool(
         o.get("gcj02", False))
-    ws = workspace if isinstance(workspace, Workspace) else open_workspace(workspace)
     rules = o.get("rules", "yining-2025")
     pack = rules if isinstance(rules, RulePack) else load_pack(rules)
-    common: dict[str, Any] = {"workspace": ws, "pack": pack, "footprint_m": o.get("footprint_m"),
+    footprint_m = o.get("footprint_m")
+    common: dict[str, Any] = {"pack": pack, "footprint_m": footprint_m,
                               "gcj02": gcj02, "layer": layer, "crs": crs,
                               "started": started or _dt.datetime.now(_dt.UTC)}
     path = streamable(sites) if in_chunks else None
@@ -331,8 +373,10 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
         n, ids, subj = _file_decisions(path, layer, id_field, subject)
         if crs is None and declared_crs(path, layer) is None:  # before any output is begun
             raise CRSError(f"{path}: the sites have no CRS; pass it (--crs EPSG:4490, or crs=)")
-        return SiteBatch(subject=subj, id_field=ids, source=str(path), n=n, path=path,
-                         sites_crs=None, **common)  # sites_crs: set by the first chunk read
+        ws = (workspace if isinstance(workspace, Workspace) else open_workspace(
+            workspace, extent=_file_extent(path, layer, crs, pack, subj, footprint_m, gcj02)))
+        return SiteBatch(workspace=ws, subject=subj, id_field=ids, source=str(path), n=n,
+                         path=path, sites_crs=None, **common)  # sites_crs: set by the first chunk
     if isinstance(sites, gpd.GeoDataFrame):
         source = str(sites.attrs.get("source", "(GeoDataFrame)"))
         gdf = apply_gcj02(sites, source=source) if gcj02 else sites
@@ -342,6 +386,15 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
     else:
         raise SiteInputError(f"sites must be a GeoDataFrame or a path, not {type(sites).__name__}")
     ids, subj = _frame_decisions(gdf, id_field, subject)
-    return SiteBatch(subject=subj, id_field=ids, source=source, n=len(gdf), frame=gdf,
+    if isinstance(workspace, Workspace):
+        ws = workspace
+    else:  # opened for this batch: database layers fetch only the rows near it
+        widths = gdf["width_m"] if "width_m" in gdf.columns and subj == "road" else None
+        box = _finite_bounds(gdf.geometry.to_numpy())
+        extent = (batch_extent(box, gdf.crs, pack=pack, subject=subj, footprint_m=footprint_m,
+                               widths=widths) if box is not None else None)
+        ws = open_workspace(workspace, extent=extent)
+    return SiteBatch(workspace=ws, subject=subj, id_field=ids, source=source, n=len(gdf),
+                     frame=gdf,
                      sites_crs=gdf.crs.to_string() if gdf.crs is not None else None,
                      notes=tuple(str(n) for n in gdf.attrs.get("notes", [])), **common)

@@ -103,6 +103,20 @@ def _raw_chunks(path: Path, size: int, layer: str | None,
 
 
 def file_fields(path: Path, layer: str | None) -> list[str]:
+    """The attribute field names of a vector file's layer (or a GeoParquet file), no geometry.
+
+    Parameters
+    ----------
+    path
+        The file.
+    layer
+        Layer of a multi-layer file (``None``: the first); ignored for GeoParquet.
+
+    Returns
+    -------
+    list of str
+        The field names, in file order, without the geometry column.
+    """
     if path.suffix.lower() in (".parquet", ".geoparquet"):
         import pyarrow.parquet as pq
 
@@ -153,6 +167,19 @@ def file_sites(path: Path, size: int, *, layer: str | None, crs: CRSLike | None,
 
 
 def streamable(sites: gpd.GeoDataFrame | str | os.PathLike[str]) -> Path | None:
+    """The path of ``sites`` when it is an existing file that can be read in chunks.
+
+    Parameters
+    ----------
+    sites
+        A GeoDataFrame (never streamed) or the path of a sites file.
+
+    Returns
+    -------
+    Path or None
+        The path when its suffix is one of :data:`STREAMED_SUFFIXES` and the
+        file exists, else ``None``.
+    """
     if isinstance(sites, gpd.GeoDataFrame):
         return None
     p = Path(sites)

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from .._version import __version__
-from ..core import STATUSES
+from ..core import STATUSES, Subject
 from ..engine import Evaluation
 from ..rules import Rule, RulePack
 from ..workspace import Layer, Workspace
@@ -45,7 +45,10 @@ def layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
     list of dict
         One row per layer: ``kind``, ``source``, ``features``, ``crs``,
         ``sha256``, and where they apply ``datum_shift``, ``features_read``,
-        ``where``, ``features_undecided``, ``values_not_understood``.
+        ``where``, ``features_undecided``, ``values_not_understood``, and for a
+        layer read from a database ``database`` (server without password,
+        table or query, rows fetched, their sha256, the extent they were
+        fetched within).
     """
     rows = []
     for kind in ws.kinds:
@@ -67,6 +70,8 @@ def layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
             if layer.unreadable:
                 row["values_not_understood"] = {f: dict(c.most_common())
                                                 for f, c in layer.unreadable.items()}
+            if layer.database is not None:
+                row["database"] = layer.database
         rows.append(row)
     return rows
 
@@ -99,7 +104,7 @@ def build_summary(
     *,
     not_checked: dict[str, str],
     sites: int,
-    subject: str,
+    subject: Subject,
     verdicts: dict[str, int],
     by_rule: dict[str, dict[str, int]],
     rules: list[Rule],
@@ -222,7 +227,7 @@ class Tally:
         for rid, why in not_checked:
             self.not_checked.setdefault(rid, why)
 
-    def summary(self, *, subject: str, ws: Workspace, pack: RulePack, source: str,
+    def summary(self, *, subject: Subject, ws: Workspace, pack: RulePack, source: str,
                 sites_crs: str | None, footprint_m: float | None, gcj02: bool,
                 started: _dt.datetime, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """The ``summary.json`` content over everything counted, with ``extra`` keys last.

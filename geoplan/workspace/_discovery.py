@@ -18,8 +18,26 @@ from ..kinds import KINDS
 __all__ = ["discover"]
 
 
-def discover(root: Path, config: WorkspaceConfig | None) -> tuple[dict[str, LayerSpec], list[str]]:
-    """Find the layer specs of a workspace folder, GeoPackage or File Geodatabase."""
+def discover(root: Path, config: WorkspaceConfig | None,
+             db_tables: list[tuple[str, str]] | None = None) -> tuple[dict[str, LayerSpec],
+                                                                     list[str]]:
+    """Find the layer specs of a workspace folder, GeoPackage or File Geodatabase.
+
+    Parameters
+    ----------
+    root
+        The folder (or file) holding the layers.
+    config
+        Its ``geoplan.toml``, if any.
+    db_tables
+        The spatial tables ``(schema, name)`` of ``[workspace] source``, when it
+        names a database: those named after kinds are layers, as files are.
+
+    Returns
+    -------
+    tuple of (dict of str to LayerSpec, list of str)
+        The spec of each kind found, and what was found but not placed.
+    """
     specs: dict[str, LayerSpec] = dict(config.layers) if config else {}
     unplaced: list[str] = []
     found: dict[str, list[tuple[Path, str | None]]] = {}
@@ -35,13 +53,44 @@ def discover(root: Path, config: WorkspaceConfig | None) -> tuple[dict[str, Laye
             _place_folder(sub, configured, found, unplaced)
 
     _take_sources(root, specs, found, unplaced)
+    if config is not None and config.source is not None and db_tables is not None:
+        _take_tables(config, specs, db_tables, unplaced)
     for kind, spec in list(specs.items()):
-        if spec.path is None and spec.derived_from is None:
+        if spec.path is None and spec.derived_from is None and not spec.in_database:
+            in_db = (f" and the database has no table {config.schema or '(search path)'}."
+                     f"{kind}" if config is not None and config.source is not None else "")
             raise ConfigError(
-                f"{config.path if config else root}: [layers.{kind}] has no path and the folder "
-                f"has no {kind}.* file; add path = \"...\" or the file"
+                f"{config.path if config else root}: [layers.{kind}] has no path, the folder "
+                f"has no {kind}.* file{in_db}; add path = \"...\" (or table = \"...\") or the file"
             )
     return specs, unplaced
+
+
+def _take_tables(config: WorkspaceConfig, specs: dict[str, LayerSpec],
+                 db_tables: list[tuple[str, str]], unplaced: list[str]) -> None:
+    """The tables of ``[workspace] source`` named after kinds, unless a kind is placed already."""
+    mapped = {s.table for s in specs.values() if s.in_database and s.table is not None}
+    for schema, name in db_tables:
+        if name not in KINDS or KINDS[name].is_raster:
+            if (schema, name) not in mapped and (None, name) not in mapped:
+                unplaced.append(f"table {schema}.{name}")
+            continue
+        spec = specs.get(name)
+        if spec is not None and (spec.path is not None or spec.derived_from is not None
+                                 or spec.in_database):
+            declared = config.layers.get(name)
+            if spec.path is not None and (declared is None or declared.path is None):
+                raise WorkspaceError(
+                    f"{config.path}: more than one source for layer kind {name!r}: the file "
+                    f"{spec.path.name} and the table {schema}.{name} of [workspace] source; "
+                    f"keep one, or say which in {CONFIG_NAME} with [layers.{name}] path = "
+                    "\"...\" or table = \"...\"")
+            if not (spec.in_database and spec.table == (schema, name)):
+                unplaced.append(f"table {schema}.{name} (ignored: {CONFIG_NAME} maps {name} "
+                                "elsewhere)")
+            continue
+        base = spec if spec is not None else LayerSpec(kind=name)
+        specs[name] = dataclasses.replace(base, source=config.source, table=(schema, name))
 
 
 def _place_layers(container: Path, found: dict[str, list[tuple[Path, str | None]]],
@@ -104,7 +153,8 @@ def _take_sources(root: Path, specs: dict[str, LayerSpec],
     """The source found for each kind, unless ``geoplan.toml`` maps the kind elsewhere."""
     for kind, sources in found.items():
         spec = specs.get(kind)
-        if spec is not None and (spec.path is not None or spec.derived_from is not None):
+        if spec is not None and (spec.path is not None or spec.derived_from is not None
+                                 or spec.in_database):
             unplaced.extend(f"{p.name} (ignored: {CONFIG_NAME} maps {kind} elsewhere)"
                             for p, _ in sources)
             continue

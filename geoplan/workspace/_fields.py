@@ -43,7 +43,8 @@ def apply_field_map(gdf: gpd.GeoDataFrame, spec: LayerSpec, label: str,
                 hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
                 raise ConfigError(
                     f"layer {spec.kind!r} ({label}): field {source!r} named in "
-                    f"[layers.{spec.kind}].fields is not in the file{hint}; fields present: "
+                    f"[layers.{spec.kind}].fields is not in the "
+                    f"{'table' if spec.in_database else 'file'}{hint}; fields present: "
                     f"{', '.join(map(str, columns))}"
                 )
         renames[source] = canonical

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +31,9 @@ from ..landuse import resolve_scheme
 from ..vocab import describe_values, literal_readers
 from ._fields import apply_field_map, canonicalise, check_families, check_required, coerce_types
 from .model import Layer, RasterLayer, crs_name
+
+if TYPE_CHECKING:
+    from ..postgis import Connections, Extent, Fetched
 
 __all__ = ["CGCS2000", "MissingCRSError", "finish_vector", "known_longitude", "load_raster",
            "load_vector", "lonlat_bounds", "missing_crs_message"]
@@ -153,10 +158,58 @@ def _datum_policy(spec: LayerSpec, source_crs: CRS, label: str,
     return base, bound, note
 
 
-def load_vector(spec: LayerSpec, *, engine: Engine) -> tuple[gpd.GeoDataFrame, Layer]:
-    """Read one file-backed vector layer; returns (frame in source CRS, Layer shell)."""
+def _read_database(spec: LayerSpec, extent: Extent | None,
+                   connections: Connections | None) -> tuple[gpd.GeoDataFrame, str, Fetched]:
+    """A database layer read as a file's frame: ``(frame, label, what was fetched)``."""
+    from ..postgis import Connections, read_layer, resolve, table_text
+
+    assert spec.source is not None
+    _, shown = resolve(spec.source)
+    what = (f"table {table_text(spec.table)}" if spec.table is not None else "sql")
+    label = f"{shown} {what}"
+    own = connections is None
+    pool = Connections() if connections is None else connections
+    try:
+        conn = pool.get(spec.source, purpose=f"layer {spec.kind!r}, {what}")
+        declared = crs_mod.resolve_crs(spec.crs) if spec.crs is not None else None
+        if extent is not None and spec.towgs84 is not None:
+            # the box is turned into the table's CRS without the datum shift applied later:
+            # widen it by the shift, so that no feature near the batch is left out
+            extent = extent.widened(math.hypot(*spec.towgs84[:3]) + 50.0)
+        fetched = read_layer(conn, shown=shown, kind=spec.kind, table=spec.table,
+                             sql_text=spec.sql, geometry=spec.geometry, extent=extent,
+                             declared_crs=declared)
+    finally:
+        if own:
+            pool.close()
+    return fetched.gdf, label, fetched
+
+
+def load_vector(spec: LayerSpec, *, engine: Engine, extent: Extent | None = None,
+                connections: Connections | None = None) -> tuple[gpd.GeoDataFrame, Layer]:
+    """Read one vector layer, from a file or a database; returns (frame in source CRS, Layer shell).
+
+    Parameters
+    ----------
+    spec
+        The layer's spec (a file ``path`` or a database ``source``).
+    engine
+        How files are read (``pyogrio`` or ``fiona``).
+    extent
+        For a database layer: fetch only the rows within it (None: every row).
+        Files are read whole.
+    connections
+        Open database connections to reuse (one per source).
+
+    Returns
+    -------
+    tuple of (geopandas.GeoDataFrame, Layer)
+    """
+    if spec.in_database:
+        gdf, label, fetched = _read_database(spec, extent, connections)
+        return _finish_read(spec, gdf, label, sha256=fetched.sha256, notes=list(fetched.notes),
+                            database=fetched.provenance())
     assert spec.path is not None
-    kind = KINDS[spec.kind]
     label = f"{spec.path}{':' + spec.layer if spec.layer else ''}"
     layer_name = spec.layer
     if layer_name is None and (spec.path.suffix.lower() == ".gpkg" or is_filegdb(spec.path)):
@@ -175,7 +228,14 @@ def load_vector(spec: LayerSpec, *, engine: Engine) -> tuple[gpd.GeoDataFrame, L
                 f"{spec.kind!r}{hint}; name the one to use: [layers.{spec.kind}] layer = \"...\""
             )
     gdf = read_vector(spec.path, layer=layer_name, encoding=spec.encoding, engine=engine)
-    notes: list[str] = []
+    return _finish_read(spec, gdf, label, sha256=_sha256(spec.path), notes=[])
+
+
+def _finish_read(spec: LayerSpec, gdf: gpd.GeoDataFrame, label: str, *, sha256: str,
+                 notes: list[str], database: dict[str, Any] | None = None) -> tuple[
+                     gpd.GeoDataFrame, Layer]:
+    """What every vector layer goes through once read: CRS, datum, fields, values, ``where`` check."""
+    kind = KINDS[spec.kind]
     if gdf.attrs.get("rings_closed"):
         notes.append(f"{gdf.attrs['rings_closed']} polygon ring(s) were not closed in the file "
                      "and were closed on reading")
@@ -206,10 +266,10 @@ def load_vector(spec: LayerSpec, *, engine: Engine) -> tuple[gpd.GeoDataFrame, L
             )
     scheme = resolve_scheme(spec.scheme) if spec.scheme else None
     layer = Layer(kind=kind, gdf=gdf, source=label, source_crs=source_crs, path=spec.path,
-                  sha256=_sha256(spec.path), crs_declared=declared, scheme=scheme,
+                  sha256=sha256, crs_declared=declared, scheme=scheme,
                   n_read=n_read, notes=notes, unreadable=unreadable,
                   literals=literal_readers(spec.kind, spec.values),
-                  datum_shift=datum_shift, datum_crs=datum_crs)
+                  datum_shift=datum_shift, datum_crs=datum_crs, database=database)
     return gdf, layer
 
 

@@ -64,6 +64,11 @@ class Layer:
         ``towgs84``, or PROJ's conversion accepted with ``datum_shift_accuracy_m``).
     datum_crs : pyproj.CRS or None
         The source CRS bound to the declared ``towgs84`` (applied on opening).
+    database : dict or None
+        For a layer read from a database: the server (``user@host:port/dbname``,
+        never the password), the table or query, the rows fetched, their sha256
+        and the extent they were fetched within (see
+        :meth:`geoplan.postgis.Fetched.provenance`).
     """
 
     kind: LayerKind
@@ -84,6 +89,7 @@ class Layer:
     n_unknown: int = 0
     datum_shift: str | None = None
     datum_crs: CRS | None = field(default=None, repr=False)
+    database: dict[str, Any] | None = None
     literals: dict[str, Any] = field(default_factory=dict, repr=False)
     """Per field, how a value written in a filter is read (:func:`geoplan.vocab.literal_readers`)."""
 
@@ -177,6 +183,21 @@ class Workspace:
     Use :func:`open_workspace` to make one. Index it by kind name:
     ``ws["flood_zone"]`` is a :class:`Layer`; ``"dem" in ws`` tells whether a
     layer is present; :meth:`summary` gives the table ``geoplan layers`` prints.
+
+    Attributes
+    ----------
+    path : Path
+        The workspace folder, GeoPackage or File Geodatabase.
+    crs : pyproj.CRS
+        The working metric CRS every layer is in.
+    layers : dict of str to Layer or RasterLayer
+        The layers, by kind.
+    unplaced : list of str
+        Files (or layers of a container) found that were not placed as a layer kind.
+    config : WorkspaceConfig or None
+        The parsed ``geoplan.toml``, when there is one.
+    crs_reason : str
+        How the working CRS was chosen.
     """
 
     def __init__(

@@ -22,6 +22,7 @@ from ..errors import ConfigError, CRSError, DataFileError, WorkspaceError
 from ..io import Engine, is_filegdb
 from ..kinds import KINDS
 from ..landuse import resolve_scheme
+from ..postgis import Connections, Extent, list_tables
 from ._discovery import discover
 from ._loading import (
     CGCS2000,
@@ -44,6 +45,7 @@ def open_workspace(
     crs: str | int | CRS | None = None,
     engine: Engine = "pyogrio",
     kinds: Iterable[str] | None = None,
+    extent: Extent | None = None,
 ) -> Workspace:
     """Open a workspace: read, validate, repair and reproject every layer.
 
@@ -63,6 +65,11 @@ def open_workspace(
         ``"pyogrio"`` (default) or ``"fiona"`` for reading vector files.
     kinds
         Load only these kinds (and what they derive from).
+    extent
+        Layers read from a database (``source`` in ``geoplan.toml``) fetch only
+        the rows whose bounding box meets this box (:class:`geoplan.postgis.Extent`,
+        e.g. a batch's box plus the largest distance its rules reach), through
+        the table's spatial index; default: every row. Files are read whole.
 
     Returns
     -------
@@ -79,6 +86,8 @@ def open_workspace(
         CRS is not metric or not on CGCS2000.
     DataFileError
         A file is missing, unreadable or corrupt.
+    DatabaseError
+        A database cannot be reached, or a table, column or privilege is missing.
 
     Examples
     --------
@@ -87,13 +96,17 @@ def open_workspace(
     """
     p = Path(path)
     config, root = _config_and_root(p)
-    specs, unplaced = discover(root, config)
-    if kinds is not None:
-        specs = _wanted(specs, kinds)
+    with Connections() as pool:  # database connections, if any layer needs one
+        specs, unplaced = discover(root, config, _database_tables(config, pool))
+        if kinds is not None:
+            specs = _wanted(specs, kinds)
+        if config is not None and config.fetch == "all":
+            extent = None
 
-    # 1. Read every file-backed layer in its own CRS.
-    raw, rasters = _read_layers(specs, engine=engine, work=crs if crs is not None else
-                                (config.crs if config is not None else None))
+        # 1. Read every layer (file or database) in its own CRS.
+        raw, rasters = _read_layers(specs, engine=engine, work=crs if crs is not None else
+                                    (config.crs if config is not None else None),
+                                    extent=extent, connections=pool)
 
     # 2. Derived layers take their base's frame (before its own filter is applied).
     _derive_layers(specs, raw)
@@ -137,6 +150,18 @@ def _config_and_root(p: Path) -> tuple[WorkspaceConfig | None, Path]:
     return config, root
 
 
+def _database_tables(config: WorkspaceConfig | None,
+                     pool: Connections) -> list[tuple[str, str]] | None:
+    """The spatial tables of ``[workspace] source`` (None without one)."""
+    if config is None or config.source is None:
+        return None
+    from ..postgis import resolve
+
+    _, shown = resolve(config.source)
+    conn = pool.get(config.source, purpose=f"[workspace] source of {config.path}")
+    return list_tables(conn, config.schema, shown=shown)
+
+
 def _wanted(specs: dict[str, LayerSpec], kinds: Iterable[str]) -> dict[str, LayerSpec]:
     """The specs of ``kinds`` and of the layers they are derived from."""
     wanted = set(kinds)
@@ -148,10 +173,15 @@ def _wanted(specs: dict[str, LayerSpec], kinds: Iterable[str]) -> dict[str, Laye
 
 
 def _read_layers(specs: dict[str, LayerSpec], *, engine: Engine,
-                 work: str | int | CRS | None) -> tuple[dict[str, tuple[gpd.GeoDataFrame, Layer]],
-                                                        dict[str, RasterLayer]]:
-    """Every file-backed layer read in its own CRS; the layers without a CRS refused together,
-    with the CRS proposed from what the other layers (or the working CRS ``work``) tell."""
+                 work: str | int | CRS | None, extent: Extent | None = None,
+                 connections: Connections | None = None) -> tuple[
+                     dict[str, tuple[gpd.GeoDataFrame, Layer]], dict[str, RasterLayer]]:
+    """Every layer (file or database) read in its own CRS; those without a CRS refused together.
+
+    The refusal proposes a CRS from what the other layers (or the working CRS
+    ``work``) tell. Database layers fetch only the rows within ``extent`` unless
+    the engine judges them as a whole (:func:`_whole_layer_reason`).
+    """
     raw: dict[str, tuple[gpd.GeoDataFrame, Layer]] = {}
     rasters: dict[str, RasterLayer] = {}
     no_crs: list[MissingCRSError] = []
@@ -162,7 +192,13 @@ def _read_layers(specs: dict[str, LayerSpec], *, engine: Engine,
             if KINDS[kind].is_raster:
                 rasters[kind] = load_raster(spec)
             else:
-                raw[kind] = load_vector(spec, engine=engine)
+                whole = _whole_layer_reason(spec, specs, extent)
+                raw[kind] = load_vector(spec, engine=engine,
+                                        extent=extent if whole is None else None,
+                                        connections=connections)
+                if whole is not None:
+                    raw[kind][1].notes.append(f"fetched every row ({len(raw[kind][0]):,}): "
+                                              f"{whole}")
         except MissingCRSError as exc:  # refused below, with what the other layers tell
             no_crs.append(exc)
     if no_crs:
@@ -173,6 +209,28 @@ def _read_layers(specs: dict[str, LayerSpec], *, engine: Engine,
             msg += " Also without a CRS: " + ", ".join(e.label for e in no_crs[1:]) + "."
         raise CRSError(msg) from first
     return raw, rasters
+
+
+def _whole_layer_reason(spec: LayerSpec, specs: dict[str, LayerSpec],
+                        extent: Extent | None) -> str | None:
+    """Why a database layer is fetched whole although a batch's extent is known (None: it is not).
+
+    A filter decides on the whole layer (a ``where`` that keeps nothing makes its
+    rules ``not_checked``), and some rules look beyond their reach (the nearest
+    settlement, a village found by name): such layers are not cut to the extent.
+    """
+    if extent is None or not spec.in_database:
+        return None
+    derived = sorted(s.kind for s in specs.values() if s.derived_from == spec.kind)
+    if derived:
+        return (f"the layers derived from it ({', '.join(derived)}) filter it, and a filter is "
+                "decided on the whole layer")
+    if spec.where is not None:
+        return "its where filter is decided on the whole layer"
+    if not extent.applies_to(spec.kind):
+        return ("a rule reading it needs the whole layer (a where filter, a proximity or a "
+                "context rule)")
+    return None
 
 
 def _derive_layers(specs: dict[str, LayerSpec],
@@ -205,7 +263,8 @@ def _derive_layers(specs: dict[str, LayerSpec],
                       crs_declared=blayer.crs_declared, scheme=scheme, derived_from=base,
                       n_read=len(bgdf), notes=[f"derived from {base}"],
                       unreadable=blayer.unreadable, literals=blayer.literals,
-                      datum_shift=blayer.datum_shift, datum_crs=blayer.datum_crs)
+                      datum_shift=blayer.datum_shift, datum_crs=blayer.datum_crs,
+                      database=blayer.database)
         raw[kind] = (bgdf, layer)
 
 
@@ -239,6 +298,13 @@ def _working_crs(p: Path, crs: str | int | CRS | None, config: WorkspaceConfig |
             seen = (f"; found but not placed: {', '.join(unplaced[:8])}"
                     f"{' …' if len(unplaced) > 8 else ''} — map them in {CONFIG_NAME} "
                     f"(`geoplan init {p}` drafts it)" if unplaced else "")
+            if config is not None and config.source is not None:
+                from ..postgis import resolve
+
+                seen += (f"; the database {resolve(config.source)[1]} has no spatial table "
+                         f"named after a kind in {config.schema or 'the search path'} that this "
+                         "user can read (GRANT SELECT on them, or map tables with [layers.<kind>] "
+                         "table = \"schema.table\")")
             raise WorkspaceError(f"{p}: no layer with features found; a workspace needs at "
                                  "least one layer file named after a kind (e.g. flood_zone.gpkg)"
                                  f"{seen}")
