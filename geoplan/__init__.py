@@ -12,19 +12,23 @@ Examples
 
 from ._version import __version__
 from .analysis import (
+    BuildableResult,
     ConnectivityResult,
     CoverageResult,
     IndicatorResult,
     RoadNetwork,
+    SuggestionResult,
     Targets,
     TargetsError,
     VillageClassResult,
     build_network,
+    buildable,
     builtin_targets,
     connectivity,
     coverage,
     indicators,
     load_targets,
+    suggest,
     village_classes,
 )
 from .config import LayerSpec, WorkspaceConfig, load_config
@@ -64,6 +68,7 @@ from .workspace import Layer, RasterLayer, Workspace, open_workspace
 __all__ = [
     "BASEMAPS",
     "KINDS",
+    "BuildableResult",
     "CRSError",
     "ConfigError",
     "ConnectivityResult",
@@ -87,6 +92,7 @@ __all__ = [
     "RulePack",
     "RulePackError",
     "SiteInputError",
+    "SuggestionResult",
     "Targets",
     "TargetsError",
     "Threshold",
@@ -96,6 +102,7 @@ __all__ = [
     "WorkspaceError",
     "__version__",
     "build_network",
+    "buildable",
     "builtin_packs",
     "builtin_targets",
     "check",
@@ -123,6 +130,7 @@ __all__ = [
     "resolve_crs",
     "result_map",
     "result_report",
+    "suggest",
     "to_gcj02",
     "village_classes",
     "wgs84_to_gcj02",

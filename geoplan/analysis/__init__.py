@@ -8,7 +8,11 @@
 - :func:`indicators` — plan indicators by township and for the city against
   the targets of clauses 四, 五, 七, 十二;
 - :func:`village_classes` — villages by layout class with the proposed
-  projects in each, projects in 搬迁撤并 villages highlighted (clause 四).
+  projects in each, projects in 搬迁撤并 villages highlighted (clause 四);
+- :func:`buildable` — per village, the land no fail-level rule of the pack
+  excludes, with the homestead plots that fit;
+- :func:`suggest` — for each failing house of a check, the smallest move that
+  makes it pass, checked again by the engine.
 
 Parameters and targets come from a TOML targets file
 (:func:`load_targets`, built-in ``yining-2025``), each figure with its source
@@ -28,10 +32,12 @@ Examples
 """
 
 from ._common import LAYOUT_CLASSES
+from .buildable import DEFAULT_PLOT_M, BuildableResult, buildable, count_plots
 from .network import AttachedNetwork, NetworkError, RoadNetwork, build_network
 from .plan_indicators import IndicatorResult, indicators, township_areas
 from .road_access import ConnectivityResult, connectivity
 from .service_coverage import CoverageResult, coverage
+from .suggest import DEFAULT_RADIUS_M, SuggestionResult, minkowski_forbidden, suggest
 from .targets import (
     FACILITY_KINDS,
     Indicator,
@@ -44,9 +50,12 @@ from .targets import (
 from .village_report import VillageClassResult, village_classes
 
 __all__ = [
+    "DEFAULT_PLOT_M",
+    "DEFAULT_RADIUS_M",
     "FACILITY_KINDS",
     "LAYOUT_CLASSES",
     "AttachedNetwork",
+    "BuildableResult",
     "ConnectivityResult",
     "CoverageResult",
     "Indicator",
@@ -54,15 +63,20 @@ __all__ = [
     "NetworkError",
     "RoadNetwork",
     "ServiceDistance",
+    "SuggestionResult",
     "Targets",
     "TargetsError",
     "VillageClassResult",
     "build_network",
+    "buildable",
     "builtin_targets",
     "connectivity",
+    "count_plots",
     "coverage",
     "indicators",
     "load_targets",
+    "minkowski_forbidden",
+    "suggest",
     "township_areas",
     "village_classes",
 ]

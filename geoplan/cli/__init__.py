@@ -20,6 +20,7 @@ The package, one module per group of commands:
 - :mod:`.workspace` — ``layers``, ``init``, ``sample``, ``rules``;
 - :mod:`.batch` — ``check``, ``map``, ``report``, ``demo``;
 - :mod:`.analysis` — ``coverage``, ``connectivity``, ``indicators``, ``villages``;
+- :mod:`.placement` — ``buildable``, ``suggest`` (where a house can go);
 - :mod:`.database` — ``runs`` (the checks written to a PostGIS database);
 
 and what they share: :mod:`.options` (the inputs of a check, the map options,
@@ -38,6 +39,7 @@ from .analysis import connectivity_cmd, coverage_cmd, indicators_cmd, villages_c
 from .batch import check_cmd, demo_cmd, map_cmd, report_cmd
 from .database import runs_cmd
 from .handler import EXIT_FAIL_ON, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
+from .placement import buildable_cmd, suggest_cmd
 from .workspace import init_cmd, layers_cmd, rules_cmd, sample_cmd
 
 __all__ = [
@@ -62,6 +64,6 @@ def main() -> None:
 
 for _command in (layers_cmd, init_cmd, sample_cmd, check_cmd, rules_cmd, demo_cmd, map_cmd,
                  report_cmd, coverage_cmd, connectivity_cmd, indicators_cmd, villages_cmd,
-                 runs_cmd):
+                 buildable_cmd, suggest_cmd, runs_cmd):
     main.add_command(_command)
 del _command
