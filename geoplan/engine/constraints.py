@@ -27,6 +27,7 @@ from ..kinds import KINDS
 from ..rules import Rule
 from ..vocab import describe_values
 from ..workspace import Layer, Workspace
+from .messages import say
 
 __all__ = ["Constraint", "ConstraintCache", "Unknown", "Unusable", "constraint_cache"]
 
@@ -450,17 +451,11 @@ class ConstraintCache:
                 else:
                     found = _values_found(layer, ugdf, fields)
                     nu = len(ugdf)
-                    lzh = layer.kind.label_zh
-                    unknown = Unknown(
-                        both=both, n=nu,
-                        zh=(f"无法判定：{lzh}图层有{nu}个要素的{'、'.join(fields)}为空或无法识别"
-                            f"（{found}），筛选条件“{wtext}”无法判断其是否适用，而本处位于其"
-                            f"影响范围内；请补全该字段，或在 {CONFIG_NAME} 中用 values.<字段> 映射取值"),
-                        en=(f"cannot tell: {nu} feature(s) of {rule.layer} have "
-                            f"{', '.join(fields)} empty or not understood ({found}), so "
-                            f"where {wtext!r} cannot decide whether they apply, and this "
-                            "site is within reach of one; fill the field, or map its values "
-                            f"with values.<field> in [layers.{rule.layer}] of {CONFIG_NAME}"))
+                    zh, en = say("engine.undecided", label_zh=layer.kind.label_zh, n=nu,
+                                 fields=("、".join(fields), ", ".join(fields)), found=found,
+                                 where=(wtext, repr(wtext)), config=CONFIG_NAME,
+                                 layer_key_en=rule.layer)
+                    unknown = Unknown(both=both, n=nu, zh=str(zh), en=str(en))
         self._c[key] = result
         self._u[key] = unknown
         return result

@@ -26,7 +26,8 @@ from ..rules import Rule, RuleKind, RulePack, load_pack, registry
 from ..workspace import Workspace
 from .constraints import ConstraintCache, Unknown, Unusable
 from .kinds import KindInput
-from .outcome import Outcome, group_join, layer_label
+from .messages import say
+from .outcome import Outcome, group_join
 from .prepare import PreparedSites
 
 __all__ = ["Evaluation", "evaluate"]
@@ -80,15 +81,10 @@ def _undecided(rule: Rule, kind: RuleKind[Any], unk: Unknown, data: KindInput,
 
 def _not_run(rule: Rule, why: Unusable, out: Outcome) -> str:
     """Every site ``not_checked`` with the reason; returns the English reason."""
-    lzh, len_ = layer_label(rule)
-    if why.missing_layer:
-        zh = f"工作空间缺少{lzh}（{rule.layer}）图层，未核查"
-        en = f"the workspace has no {rule.layer} layer ({len_}): not checked"
-    else:
-        zh = f"未核查：{why.reason}"
-        en = f"not checked: {why.reason}"
+    zh, en = (say("engine.layer_missing", rule, layer_key=rule.layer) if why.missing_layer
+              else say("engine.not_run", reason=why.reason))
     out.set(np.ones(out.n, dtype=bool), status="not_checked", zh=zh, en=en)
-    return en
+    return str(en)
 
 
 @dataclass

@@ -46,15 +46,48 @@ from .constraints import Constraint, ConstraintCache, Unusable
 
 EMPTY_POLYGON = shapely.Polygon()
 
-__all__ = ["LINE_WIDTH_M", "QUAD_SEGS", "Exclusion", "ExclusionInput", "as_area", "cover_buffer",
+__all__ = ["LINE_WIDTH_M", "QUAD_SEGS", "Exclusion", "ExclusionInput", "Handed", "as_area", "cover_buffer",
            "exclusions", "features_near", "note", "polygonal", "union"]
 
 QUAD_SEGS = 16
 """Segments per quarter circle of the buffers drawn for setbacks and services."""
 
 
+class Handed:
+    """What the engine hands a rule kind, read with a clear error when it is not there."""
+
+    constraint: Constraint | None
+    raster: RasterLayer | None
+
+    def layer(self) -> Constraint:
+        """The rule's vector layer.
+
+        Raises
+        ------
+        RuntimeError
+            When the engine handed none (a kind with ``reads = "vector"`` always gets one).
+        """
+        if self.constraint is None:
+            raise RuntimeError("this rule kind reads a vector layer, but the engine gave none; "
+                               "declare reads = 'vector' on the kind")
+        return self.constraint
+
+    def dem(self) -> RasterLayer:
+        """The rule's raster layer.
+
+        Raises
+        ------
+        RuntimeError
+            When the engine handed none (a kind with ``reads = "raster"`` always gets one).
+        """
+        if self.raster is None:
+            raise RuntimeError("this rule kind reads a raster layer, but the engine gave none; "
+                               "declare reads = 'raster' on the kind")
+        return self.raster
+
+
 @dataclass(frozen=True)
-class ExclusionInput:
+class ExclusionInput(Handed):
     """What :meth:`~geoplan.rules.registry.RuleKind.exclusion` is handed.
 
     Parameters
@@ -73,30 +106,6 @@ class ExclusionInput:
     workspace: Workspace
     constraint: Constraint | None = None
     raster: RasterLayer | None = None
-
-    def layer(self) -> Constraint:
-        """The rule's vector layer.
-
-        Raises
-        ------
-        RuntimeError
-            When the engine handed none (a kind with ``reads = "vector"`` always gets one).
-        """
-        if self.constraint is None:
-            raise RuntimeError("this rule kind reads a vector layer, but none was given")
-        return self.constraint
-
-    def dem(self) -> RasterLayer:
-        """The rule's raster layer.
-
-        Raises
-        ------
-        RuntimeError
-            When none was handed (a kind with ``reads = "raster"`` always gets one).
-        """
-        if self.raster is None:
-            raise RuntimeError("this rule kind reads a raster layer, but none was given")
-        return self.raster
 
 
 class Note(TypedDict):

@@ -26,7 +26,8 @@ is filled:
 (:func:`~geoplan.engine.outcome.layer_label`); ``{layer!l}`` is it in lower
 case. A detail that exists in English only (a reason written by another
 module, the name of a TOML section) is a field whose name ends in ``_en``, used
-by the English template alone; every other field appears in both templates.
+by the English template alone; one in Chinese only ends in ``_zh``; every other
+field appears in both templates.
 
 Adding a message
 ----------------
@@ -233,6 +234,20 @@ CATALOGUE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "context.no_feature": (
         "未能确定选址所属{layer}",
         "no {layer!l} found for the site (by name or within the match distance)"),
+    # the engine: a rule that could not run, features a filter cannot decide
+    "engine.layer_missing": (
+        "工作空间缺少{layer}（{layer_key}）图层，未核查",
+        "the workspace has no {layer_key} layer ({layer}): not checked"),
+    "engine.not_run": (
+        "未核查：{reason}",
+        "not checked: {reason}"),
+    "engine.undecided": (
+        "无法判定：{label_zh}图层有{n}个要素的{fields}为空或无法识别（{found}），筛选条件“{where}”"
+        "无法判断其是否适用，而本处位于其影响范围内；请补全该字段，或在 {config} 中用 values.<字段> 映射取值",
+        "cannot tell: {n} feature(s) of {layer_key_en} have {fields} empty or not understood "
+        "({found}), so where {where} cannot decide whether they apply, and this site is within "
+        "reach of one; fill the field, or map its values with values.<field> in "
+        "[layers.{layer_key_en}] of {config}"),
     # what a rule excludes on a map (RuleKind.exclusion), for the buildable-land maps
     "avoid.exclusion_points": (
         "点状{layer}：宅基范围内不得含有；点状选址无法核查",

@@ -8,13 +8,14 @@ import numpy as np
 
 from ...workspace import RasterLayer, Workspace
 from ..constraints import Constraint
+from ..exclusion import Handed
 from ..prepare import PreparedSites
 
 __all__ = ["KindInput", "mask_of"]
 
 
 @dataclass(frozen=True)
-class KindInput:
+class KindInput(Handed):
     """The input of :meth:`geoplan.rules.registry.RuleKind.evaluate`.
 
     Parameters
@@ -43,32 +44,6 @@ class KindInput:
     def n(self) -> int:
         """The number of sites."""
         return len(self.sites.site_id)
-
-    def layer(self) -> Constraint:
-        """The rule's vector layer.
-
-        Raises
-        ------
-        RuntimeError
-            When the engine handed none (a kind with ``reads = "vector"`` always gets one).
-        """
-        if self.constraint is None:
-            raise RuntimeError("this rule kind reads a vector layer, but the engine gave none; "
-                               "declare reads = 'vector' on the kind")
-        return self.constraint
-
-    def dem(self) -> RasterLayer:
-        """The rule's raster layer.
-
-        Raises
-        ------
-        RuntimeError
-            When the engine handed none (a kind with ``reads = "raster"`` always gets one).
-        """
-        if self.raster is None:
-            raise RuntimeError("this rule kind reads a raster layer, but the engine gave none; "
-                               "declare reads = 'raster' on the kind")
-        return self.raster
 
 
 def mask_of(idx: np.ndarray, n: int) -> np.ndarray:
