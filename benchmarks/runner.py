@@ -7,11 +7,21 @@ the findings of every peer are compared with geoplan's on the shared rules
 that disagrees is reported as ``DISAGREES`` with the first differences, and
 gets no time.
 
-Default run (a few minutes once the data are cached; the first run generates
-the county, ~1 min): the 10⁵-parcel county; houses 10³, 10⁴, 10⁵ with the full
-pack; the shared rules at 10⁴ and 10⁵ for geoplan and every peer; dask with 1
-and 2 workers at 10⁵; points 10⁵; roads 10⁴. ``--big`` adds the 10⁶-parcel
-county and a streamed run of 10⁶ house footprints.
+Default run (about 20 minutes once the data are cached; the first run
+generates the county, ~1.5 min): the 10⁵-parcel county; houses 10³, 10⁴, 10⁵
+with the full pack; the shared rules at 10⁴ and 10⁵ for geoplan and every peer
+(the direct-join PostGIS peer at 10⁴ only); dask with 1 and 2 workers at 10⁵;
+points 10⁵; roads 10⁴. ``--big`` adds the 10⁶-parcel county and a streamed run
+of 10⁶ house footprints; ``--peers-points`` the shared rules on house points;
+``--repeat`` runs every measurement several times, interleaved, and reports
+the fastest run (and, in the notes, every run).
+
+Peers (``--peers``, see :mod:`benchmarks.peers`): ``direct-join`` (alias
+``floor``, its old name), ``shapely-expert``, ``geopandas``, ``notebook``,
+``postgis`` (the direct join in SQL) and ``postgis-expert`` (one row per
+``--pg-workers`` value: parallel workers per Gather, 0 for the single-core
+row). One-off preparation outside the clock — loading the layers into
+PostgreSQL, subdividing and indexing them — is shown as *setup s*.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +48,14 @@ from .generate import bench_dir, county_workspace, site_batch
 __all__ = ["main"]
 
 
+PEERS = ("direct-join", "shapely-expert", "geopandas", "notebook", "postgis", "postgis-expert")
+"""Every peer ``--peers`` accepts, in the order of the table."""
+ALIASES = {"floor": "direct-join"}
+"""Old peer names still accepted on the command line."""
+POINT_PEERS = ("direct-join", "shapely-expert", "postgis-expert")
+"""The peers that check house points (``--peers-points``)."""
+
+
 @dataclass
 class Job:
     workload: str
@@ -46,13 +65,60 @@ class Job:
     base: str | None = None      # the engine whose time is the ratio's denominator
     result: dict[str, Any] = field(default_factory=dict)
     agree: str = ""
+    runs: list[dict[str, Any]] = field(default_factory=list)  # one result per --repeat
+
+    @property
+    def label(self) -> str:
+        """The engine as the table names it."""
+        eng = self.engine
+        if eng == "dask":
+            w = self.args["workers"]
+            eng += f" ({w} worker{'s' if w > 1 else ''})"
+        if eng == "postgis-expert":
+            w = self.args["workers"]
+            eng += f" ({w} parallel workers)" if w else " (no parallel workers)"
+        if "extrapolated_seconds" in self.result:
+            eng += f" (sample {self.result['n']}, extrapolated)"
+        if eng == "stream":
+            eng += f" (chunks of {self.args['chunk_size']:,})"
+        return eng
 
 
 def _run(job: Job, timeout: float) -> None:
+    """Run the job once in its own process; its result is added to ``job.runs``."""
+    job.result = {}
+    args = dict(job.args)
+    if args.get("digest") and job.runs:  # every run keeps its own digest
+        args["digest"] = args["digest"].replace(".parquet", f"-r{len(job.runs)}.parquet")
+    load = os.getloadavg()[0]
+    _run_once(job, args, timeout)
+    job.result["load_avg_1min_at_start"] = round(load, 2)
+    job.runs.append(job.result)
+
+
+def _best_result(job: Job) -> None:
+    """``job.result`` becomes the fastest run, with every run's seconds listed.
+
+    The fastest, not the median: on a shared machine the other runs are slower
+    by what else was running, not by what the engine did.
+    """
+    ok = [r for r in job.runs if "error" not in r]
+    if len(ok) < len(job.runs) or not ok:
+        job.result = next(r for r in job.runs if "error" in r)
+        return
+    key = "extrapolated_seconds" if "extrapolated_seconds" in ok[0] else "seconds"
+    job.result = dict(min(ok, key=lambda r: r[key]))
+    if len(ok) > 1:
+        job.result["runs_s"] = [round(r[key], 2) for r in ok]
+        job.result["median_s"] = float(np.median([r[key] for r in ok]))
+        job.result["peak_mb"] = max(r["peak_mb"] for r in ok)
+
+
+def _run_once(job: Job, args: dict[str, Any], timeout: float) -> None:
     env = dict(os.environ)
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # see .library/env README
         env.pop(var, None)
-    cmd = [sys.executable, "-m", "benchmarks.worker", json.dumps(job.args)]
+    cmd = [sys.executable, "-m", "benchmarks.worker", json.dumps(args)]
     label = f"{job.workload} · {job.engine}"
     print(f"[bench] {label} …", flush=True)
     t0 = time.perf_counter()
@@ -140,6 +206,31 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def _plan_peers(a: argparse.Namespace, add: Callable[..., None], wl: str, sites: Path,
+                group: str, n: int, peers: list[str], points: bool = False) -> None:
+    """geoplan on the shared rules, then every peer, on one batch.
+
+    The notebook runs on a sample (``--notebook-sample``), and so does the
+    direct join on points (``--points-sample``: its ``query_nearest`` to whole
+    zones of 10⁴–10⁵ vertices takes ~60 ms a point); their times are
+    extrapolated.
+    """
+    add(wl, "geoplan-shared", sites, group=group)
+    for peer in peers:
+        if peer == "postgis" and n not in a.postgis_at:
+            continue
+        if peer == "postgis-expert":
+            for w in a.pg_workers:
+                add(wl, peer, sites, group=group, base="geoplan-shared", workers=w)
+            continue
+        kw: dict[str, Any] = {}
+        if peer == "notebook":
+            kw["sample"] = min(a.notebook_sample, n)
+        if peer == "direct-join" and points:
+            kw["sample"] = min(a.points_sample, n)
+        add(wl, peer, sites, group=group, base="geoplan-shared", **kw)
+
+
 def plan(a: argparse.Namespace, tmp: Path) -> list[Job]:
     ws = county_workspace(a.parcels, dem=a.dem)
     jobs: list[Job] = []
@@ -160,16 +251,12 @@ def plan(a: argparse.Namespace, tmp: Path) -> list[Job]:
                 add(f"houses {n:,} · full pack · parcels {tag}", "dask", site_batch(ws, "house", n),
                     group=f"full-{n}", base="geoplan", workers=w)
     for n in a.peers_at:
-        s = site_batch(ws, "house", n)
-        wl = f"houses {n:,} · shared rules · parcels {tag}"
-        add(wl, "geoplan-shared", s, group=f"shared-{n}")
-        for peer in a.peers:
-            if peer == "postgis" and n not in a.postgis_at:
-                continue
-            kw: dict[str, Any] = {}
-            if peer == "notebook":
-                kw["sample"] = min(a.notebook_sample, n)
-            add(wl, peer, s, group=f"shared-{n}", base="geoplan-shared", **kw)
+        _plan_peers(a, add, f"houses {n:,} · shared rules · parcels {tag}",
+                    site_batch(ws, "house", n), f"shared-{n}", n, a.peers)
+    for n in a.peers_points:
+        _plan_peers(a, add, f"house points {n:,} · shared rules · parcels {tag}",
+                    site_batch(ws, "point", n), f"shared-points-{n}", n,
+                    [p for p in a.peers if p in POINT_PEERS], points=True)
     for n in a.points:
         add(f"house points {n:,} · full pack · parcels {tag}", "geoplan",
             site_batch(ws, "point", n), group=f"points-{n}")
@@ -201,36 +288,68 @@ def _fmt_table(jobs: list[Job]) -> str:
     times = {(j.group, j.engine, j.args.get("workers")): j for j in jobs}
     for j in jobs:
         r = j.result
-        eng = j.engine + (f" ({j.args['workers']} worker{'s' if j.args['workers'] > 1 else ''})"
-                          if j.engine == "dask" else "")
-        if j.engine == "notebook" and "extrapolated_seconds" in r:
-            eng += f" (sample {r['n']}, extrapolated)"
-        if j.engine == "stream":
-            eng += f" (chunks of {j.args['chunk_size']:,})"
+        eng = j.label
         if "error" in r:
-            rows.append([j.workload, eng, "failed", "", "", r["error"][:60]])
+            rows.append([j.workload, eng, "failed", "", "", "", "", r["error"][:60]])
             continue
         if j.agree:
-            rows.append([j.workload, eng, "DISAGREES", "", "", j.agree[:80]])
+            rows.append([j.workload, eng, "DISAGREES", "", "", "", "", j.agree[:80]])
             continue
         sec = r.get("extrapolated_seconds", r["seconds"])
         rate = r["n_all"] / sec if sec > 0 else float("inf")
-        ratio = ""
+        ratio = inverse = ""
         if j.base is not None:
             b = times.get((j.group, j.base, None))
             if b is not None and "seconds" in b.result and not b.agree:
                 ratio = f"{sec / b.result['seconds']:.2f}×"
+                inverse = f"{b.result['seconds'] / sec:.2f}×" if sec > 0 else ""
         elif any(x.base == j.engine and x.group == j.group for x in jobs):
-            ratio = "1.00×"
+            ratio = inverse = "1.00×"
+        setup = r.get("extra", {}).get("setup_s")
         rows.append([j.workload, eng, f"{sec:,.1f}", f"{rate:,.0f}", f"{r['peak_mb']:,.0f}",
-                     ratio])
-    head = ["workload", "engine", "wall s", "sites/s", "peak MB", "time ÷ geoplan"]
+                     "" if setup is None else f"{setup:,.1f}", ratio, inverse])
+    head = ["workload", "engine", "wall s", "sites/s", "peak MB", "setup s", "time ÷ geoplan",
+            "geoplan ÷ time"]
     widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |"
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     body = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
             for r in rows]
     return "\n".join([line, sep, *body])
+
+
+def _notes(jobs: list[Job]) -> list[str]:
+    """What the table cannot hold: runs of each measurement, setup, pieces, parallel plans."""
+    out = []
+    for j in jobs:
+        r, x = j.result, j.result.get("extra", {})
+        if "error" in r:
+            continue
+        bits = []
+        if "runs_s" in r:
+            bits.append("runs " + ", ".join(f"{v:.2f}" for v in r["runs_s"])
+                        + f" s (median {r['median_s']:.2f})")
+        if "setup_s" in x:
+            part = (f" (COPY {x['load_s']:.1f} s, ST_Subdivide + overlap check + GiST + "
+                    f"ANALYZE {x['subdivide_s']:.1f} s)" if "subdivide_s" in x else "")
+            bits.append(f"setup {x['setup_s']:.1f} s{part}")
+        if "pieces" in x:
+            bits.append(f"{x['pieces']:,} pieces"
+                        + (f", dissolved {', '.join(x['dissolved'])}" if x.get("dissolved")
+                           else ", no layer needed dissolving"))
+        e = x.get("explain")
+        if e:
+            wp = sorted({v for v in e["workers_planned"].values() if v is not None})
+            bits.append(f"Gather in {len(e['gather'])}/{e['rules']} plans"
+                        + (f" (workers planned {'/'.join(map(str, wp))})" if wp else ""))
+            launched = [ln.strip() for ln in e.get("analyze", {}).get("plan", [])
+                        if "Workers Launched" in ln]
+            if launched:
+                bits.append(f"EXPLAIN ANALYZE {e['analyze']['rule']}: "
+                            + "; ".join(launched))
+        if bits:
+            out.append(f"  {j.workload} · {j.label}: " + "; ".join(bits))
+    return out
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -246,16 +365,39 @@ def _parser() -> argparse.ArgumentParser:
                     help="house batches checked with the full pack")
     ap.add_argument("--peers-at", type=ints, default=[10_000, 100_000],
                     help="house batches on which the peers run (shared rules)")
-    ap.add_argument("--peers", default="floor,geopandas,notebook,postgis",
-                    type=lambda s: [x for x in s.split(",") if x],
-                    help="peers: floor, geopandas, notebook, postgis")
+    def peers(s: str) -> list[str]:
+        out = [ALIASES.get(x.strip(), x.strip()) for x in s.split(",") if x.strip()]
+        bad = [x for x in out if x not in PEERS]
+        if bad:
+            raise argparse.ArgumentTypeError(
+                f"unknown peer(s) {', '.join(bad)}; choose from {', '.join(PEERS)} "
+                f"(floor = direct-join)")
+        return out
+
+    ap.add_argument("--peers", default=",".join(PEERS), type=peers,
+                    help="peers: " + ", ".join(PEERS) + " (floor: the old name of direct-join)")
     ap.add_argument("--postgis-at", type=ints, default=[10_000],
-                    help="house batches on which PostGIS runs (it needs ~8 min for 10^5)")
+                    help="house batches on which the direct-join PostGIS peer runs (it needs "
+                         "~8 min for 10^5); postgis-expert runs wherever the peers do")
+    ap.add_argument("--pg-workers", type=ints, default=[2, 0],
+                    help="postgis-expert: max_parallel_workers_per_gather, one row each "
+                         "(0: no parallel workers, the single-core row)")
+    ap.add_argument("--peers-points", type=ints, default=[],
+                    help="house-point batches on which geoplan and the peers that take "
+                         "points (" + ", ".join(POINT_PEERS) + ") run the shared rules")
+    ap.add_argument("--points-sample", type=int, default=1000,
+                    help="house points the direct join runs on with --peers-points "
+                         "(time extrapolated)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run every measurement this many times, interleaved; the table "
+                         "shows the fastest run, the notes every run and the median")
     ap.add_argument("--notebook-sample", type=int, default=100,
                     help="sites the notebook loop runs on (time extrapolated)")
     ap.add_argument("--dask-at", type=ints, default=[100_000])
     ap.add_argument("--dask-workers", type=ints, default=[1, 2])
-    ap.add_argument("--points", type=ints, default=[100_000])
+    ap.add_argument("--points", type=ints, default=[100_000],
+                    help="house-point batches geoplan checks with the full pack (no peers: "
+                         "see --peers-points)")
     ap.add_argument("--roads", type=ints, default=[10_000])
     ap.add_argument("--big", action="store_true",
                     help="also the 10^6-parcel county and 10^6 houses streamed (+ ~10 min)")
@@ -271,23 +413,29 @@ def _parser() -> argparse.ArgumentParser:
 def _compare_digests(by_group: dict[str, list[Job]]) -> dict[str, str]:
     """Hold every peer's findings against geoplan's on the shared rules; the checksum per group.
 
-    A peer that disagrees gets ``agree`` set to what differs.
+    Every run of every engine is compared (with ``--repeat``, geoplan's other
+    runs must give its first run's checksum). A peer that disagrees gets
+    ``agree`` set to what differs.
     """
     sums: dict[str, str] = {}
     for g, js in by_group.items():
         ref = next((j for j in js if j.engine == "geoplan-shared"), None)
-        if ref is None or not ref.result.get("digest"):
+        if ref is None or not ref.runs or not ref.runs[0].get("digest"):
             continue
-        rd = pd.read_parquet(ref.result["digest"])
+        rd = pd.read_parquet(ref.runs[0]["digest"])
         sums[g] = checksum(rd)
         for j in js:
-            if j is ref or not j.result.get("digest"):
-                continue
-            j.agree = _agreement(rd, pd.read_parquet(j.result["digest"]))
-            if not j.agree and j.engine != "notebook":
-                mine = checksum(pd.read_parquet(j.result["digest"]))
-                if mine != sums[g]:
-                    j.agree = f"checksum {mine} ≠ {sums[g]}"
+            for k, run in enumerate(j.runs):
+                if (j is ref and k == 0) or not run.get("digest") or j.agree:
+                    continue
+                d = pd.read_parquet(run["digest"])
+                j.agree = _agreement(rd, d)
+                if not j.agree and not j.args.get("sample"):  # a sample has its own sum
+                    mine = checksum(d)
+                    if mine != sums[g]:
+                        j.agree = f"checksum {mine} ≠ {sums[g]}"
+                if j.agree and len(j.runs) > 1:
+                    j.agree = f"run {k + 1}: {j.agree}"
     return sums
 
 
@@ -307,18 +455,23 @@ def main(argv: list[str] | None = None) -> int:
     """Plan, run and compare the measurements, print the table; 1 if an engine disagrees."""
     a = _parser().parse_args(argv)
 
-    if "postgis" in a.peers:
+    if {"postgis", "postgis-expert"} & set(a.peers):
         from .postgis import available
 
         why = available()
         if why:
-            print(f"[bench] PostGIS peer skipped: {why}", flush=True)
-            a.peers = [p for p in a.peers if p != "postgis"]
+            print(f"[bench] PostGIS peers skipped: {why}", flush=True)
+            a.peers = [p for p in a.peers if p not in ("postgis", "postgis-expert")]
     info = machine()
     tmp = Path(tempfile.mkdtemp(prefix="run-", dir=bench_dir()))
     jobs = plan(a, tmp)
+    for rep in range(max(1, a.repeat)):
+        if a.repeat > 1:
+            print(f"[bench] repetition {rep + 1} of {a.repeat}", flush=True)
+        for j in jobs:
+            _run(j, a.timeout)
     for j in jobs:
-        _run(j, a.timeout)
+        _best_result(j)
 
     # agreement before any time is shown
     by_group: dict[str, list[Job]] = {}
@@ -337,11 +490,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"checksum {g}: {s} (every engine listed agrees)")
     print()
     print(table)
+    notes = _notes(jobs)
+    if notes:
+        print()
+        print("notes:")
+        print("\n".join(notes))
     if a.json:
         a.json.write_text(json.dumps({"machine": info, "argv": argv or sys.argv[1:],
                                       "checksums": sums,
                                       "jobs": [{"workload": j.workload, "engine": j.engine,
                                                 "args": j.args, "result": j.result,
-                                                "agree": j.agree} for j in jobs],
+                                                "runs": j.runs, "agree": j.agree}
+                                               for j in jobs],
                                       "table": table}, indent=2, default=str))
     return 1 if any(j.agree for j in jobs) else 0

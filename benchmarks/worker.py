@@ -95,6 +95,7 @@ class _Session:
     client: Any = None
     pg: Any = None
     tables: Any = None
+    layers: Any = None
 
 
 Clocked = tuple[float, pd.DataFrame | None]
@@ -142,11 +143,19 @@ def _run_stream(s: _Session, t0: float) -> Clocked:
     return seconds, None
 
 
-def _run_floor(s: _Session, t0: float) -> Clocked:
-    """The floor peer: shapely alone on the shared rules."""
+def _run_direct_join(s: _Session, t0: float) -> Clocked:
+    """The direct-join peer (once called the floor): shapely alone, layers as they are."""
     from . import peers
 
-    digest = peers.run_floor(s.site_id, s.geoms, s.rules)
+    digest = peers.run_direct_join(s.site_id, s.geoms, s.rules)
+    return time.perf_counter() - t0, digest
+
+
+def _run_shapely_expert(s: _Session, t0: float) -> Clocked:
+    """The shapely expert on the pieces prepared before the clock started."""
+    from . import peers
+
+    digest = peers.run_shapely_expert(s.site_id, s.geoms, s.layers)
     return time.perf_counter() - t0, digest
 
 
@@ -176,10 +185,31 @@ def _run_postgis(s: _Session, t0: float) -> Clocked:
     return seconds, digest
 
 
+def _run_postgis_expert(s: _Session, t0: float) -> Clocked:
+    """PostGIS on the subdivided layers, with ``workers`` parallel workers per Gather (0: none).
+
+    After the clock stops, the plans are explained (a Gather node where
+    workers > 0) and the slowest query is run again under ``EXPLAIN ANALYZE``.
+    """
+    from . import peers, postgis
+
+    w = int(s.args.get("workers", 2))
+    digest, load, per_rule = postgis.run_postgis_expert(s.pg, s.tables, s.site_id, s.geoms,
+                                                        s.rules, workers=w)
+    seconds = time.perf_counter() - t0
+    s.extra["sites_load_s"] = round(load, 2)
+    s.extra["query_s"] = {k: round(v, 3) for k, v in per_rule.items()}
+    slowest = max(per_rule, key=per_rule.__getitem__)
+    s.extra["explain"] = postgis.explain(s.pg, s.tables, s.rules, w, analyze=slowest,
+                                         points=peers.point_batch(s.geoms))
+    return seconds, digest
+
+
 _ENGINES: dict[str, Callable[[_Session, float], Clocked]] = {
     "geoplan": _run_geoplan, "geoplan-shared": _run_geoplan, "dask": _run_dask,
-    "stream": _run_stream, "floor": _run_floor, "geopandas": _run_geopandas,
-    "notebook": _run_notebook, "postgis": _run_postgis,
+    "stream": _run_stream, "direct-join": _run_direct_join, "floor": _run_direct_join,
+    "shapely-expert": _run_shapely_expert, "geopandas": _run_geopandas,
+    "notebook": _run_notebook, "postgis": _run_postgis, "postgis-expert": _run_postgis_expert,
 }
 """Each engine: run it on the session, stop the clock, note what it reports."""
 
@@ -217,13 +247,25 @@ def _start_services(s: _Session) -> Callable[[], Iterable[int]]:
         s.cluster = LocalCluster(n_workers=s.args["workers"], threads_per_worker=1,
                                  processes=True, host="127.0.0.1", dashboard_address=":0")
         s.client = Client(s.cluster)
-    if s.engine == "postgis":
+    if s.engine == "shapely-expert":
+        from . import peers
+
+        t0 = time.perf_counter()
+        s.layers = peers.prepare_expert(s.rules)
+        s.extra["setup_s"] = round(time.perf_counter() - t0, 2)
+        s.extra["pieces"] = int(sum(len(x.pieces) for x in s.layers))
+        s.extra["dissolved"] = [x.rule.id for x in s.layers if x.dissolved]
+    if s.engine in ("postgis", "postgis-expert"):
         from . import postgis
 
         s.pg = postgis.Cluster().__enter__()
         t0 = time.perf_counter()
-        s.tables = postgis.load_layers(s.pg, s.rules)
-        s.extra["layer_load_s"] = round(time.perf_counter() - t0, 2)
+        if s.engine == "postgis":
+            s.tables = postgis.load_layers(s.pg, s.rules)
+        else:
+            s.tables, info = postgis.load_expert_layers(s.pg, s.rules)
+            s.extra.update(info)
+        s.extra["setup_s"] = round(time.perf_counter() - t0, 2)
         return lambda: [*_tree(), *postgis.server_pids(s.pg)]
     return _tree
 
