@@ -236,3 +236,52 @@ def test_cli_buildable_and_suggest(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "moved" in r.output
     assert (tmp_path / "s" / "suggestions.csv").exists()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_generated_county_plots_pass_and_suggestions_pass(tmp_path: Path, hand, seed) -> None:
+    """A random county: villages, flood zones and 10 kV / 35 kV lines (two rule kinds)."""
+    _, pack = hand
+    rng = np.random.default_rng(seed)
+    villages = gk([box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + h)
+                   for x, y, w, h in zip(rng.uniform(0, 3000, 4), rng.uniform(0, 3000, 4),
+                                         rng.uniform(150, 400, 4), rng.uniform(150, 400, 4),
+                                         strict=True)],
+                  village=[f"村{i}" for i in range(4)], township=["镇"] * 4)
+    floods = gk([shapely.Point(X0 + x, Y0 + y).buffer(r, quad_segs=6)
+                 for x, y, r in zip(rng.uniform(0, 3400, 6), rng.uniform(0, 3400, 6),
+                                    rng.uniform(20, 150, 6), strict=True)])
+    lines = gk([LineString([(X0 + rng.uniform(0, 3400), Y0 - 100),
+                            (X0 + rng.uniform(0, 3400), Y0 + 3500)]) for _ in range(3)],
+               voltage_kv=[10.0, 35.0, None])
+    ws = mem_ws(village_boundary=villages, flood_zone=floods, power_line=lines)
+    b = buildable(ws, pack)
+    assert not b.provisional
+    plots = b.plots.assign(site_id=[f"p{i}" for i in range(len(b.plots))])
+    assert len(plots) > 100
+    res = geoplan.check(plots[["site_id", "geometry"]], ws, rules=pack, subject="house",
+                        id_field="site_id")
+    f = res.findings
+    assert (f.loc[f["severity"] == "fail", "status"] == "pass").all()
+    # points drawn in the excluded land fail a fail-level rule
+    excl = shapely.buffer(b.areas.loc[b.areas["class"] == "excluded"].union_all(), -0.05)
+    x0, y0, x1, y1 = excl.bounds
+    cand = shapely.points(rng.uniform(x0, x1, 2000), rng.uniform(y0, y1, 2000))
+    inside = cand[shapely.contains(excl, cand)]
+    assert len(inside) > 20
+    pts_in = gpd.GeoDataFrame({"site_id": [f"x{i}" for i in range(len(inside))]},
+                              geometry=inside, crs=4536)
+    f = geoplan.check(pts_in, ws, rules=pack, subject="house", id_field="site_id").findings
+    failed = f.loc[f["status"] == "fail", "site_id"].unique()
+    assert set(failed) == set(pts_in["site_id"])
+    # houses dropped at random: every suggestion passes when checked again
+    pts = shapely.points(X0 + rng.uniform(0, 3400, 150), Y0 + rng.uniform(0, 3400, 150))
+    houses = gpd.GeoDataFrame({"house_id": [f"h{i}" for i in range(len(pts))]},
+                              geometry=shapely.buffer(pts, 6, cap_style="square"), crs=4536)
+    res = geoplan.check(houses, ws, rules=pack, subject="house", id_field="house_id")
+    s = suggest(res, radius_m=150, within_village=False)
+    assert (s.table["status"] != "rejected").all()
+    assert (s.table["status"] == "moved").sum() >= 3
+    again = geoplan.check(s.moved, ws, rules=pack, subject="house", id_field="site_id")
+    g = again.findings
+    assert not ((g["severity"] == "fail") & (g["status"] == "fail")).any()
