@@ -105,7 +105,9 @@ def test_none_within_radius_and_points_without_a_footprint(hand) -> None:
     t = suggest(res, radius_m=20).table.set_index("site_id")
     assert t.loc["far", "status"] == "none_within_radius"
     assert t.loc["pt", "status"] == "not_applicable"
-    t2 = suggest(res, radius_m=60, footprint_m=10).table.set_index("site_id")
+    s2 = suggest(res, radius_m=60, footprint_m=10)
+    assert not any("village_boundary" in n for n in s2.notes)
+    t2 = s2.table.set_index("site_id")
     assert t2.loc["pt", "status"] == "moved"
     assert t2.loc["pt", "distance_m"] == pytest.approx(55.0, abs=0.01)  # 200 − 5 → 145 − 5
 
@@ -280,8 +282,35 @@ def test_generated_county_plots_pass_and_suggestions_pass(tmp_path: Path, hand, 
                               geometry=shapely.buffer(pts, 6, cap_style="square"), crs=4536)
     res = geoplan.check(houses, ws, rules=pack, subject="house", id_field="house_id")
     s = suggest(res, radius_m=150, within_village=False)
+    assert not s.notes
     assert (s.table["status"] != "rejected").all()
     assert (s.table["status"] == "moved").sum() >= 3
     again = geoplan.check(s.moved, ws, rules=pack, subject="house", id_field="site_id")
     g = again.findings
     assert not ((g["severity"] == "fail") & (g["status"] == "fail")).any()
+
+
+def test_suggest_without_village_boundaries_says_so(hand) -> None:
+    ws, pack = hand
+    del ws.layers["village_boundary"]
+    houses = gk([box(X0 + 155, Y0 + 40, X0 + 167, Y0 + 52)], house_id=["A"])
+    res = geoplan.check(houses, ws, rules=pack, subject="house", id_field="house_id")
+    s = suggest(res, radius_m=50)
+    assert any("village_boundary" in n for n in s.notes)
+    assert s.table["status"].iloc[0] == "moved"
+
+
+def test_buildable_round_settlements_and_the_error_without_boundaries(hand) -> None:
+    ws, pack = hand
+    del ws.layers["village_boundary"]
+    with pytest.raises(geoplan.WorkspaceError, match="radius"):
+        buildable(ws, pack)
+    ws2 = mem_ws(village=gk([shapely.Point(X0 + 400, Y0 + 400)], name=["圆村"],
+                            township=["镇"], population=[100]),
+                 flood_zone=gk([box(X0 + 400, Y0 + 300, X0 + 600, Y0 + 500)]))
+    b = buildable(ws2, pack, radius_m=100)
+    disc = shapely.Point(X0 + 400, Y0 + 400).buffer(100, quad_segs=16)
+    assert b.land["village"].tolist() == ["圆村"]
+    # the east half of the disc is flooded; the power-line rule has no layer here
+    assert b.land["buildable_m2"].iloc[0] == pytest.approx(disc.area / 2, abs=0.1)
+    assert b.provisional   # power_line missing

@@ -283,6 +283,9 @@ def suggest(
     if unmapped:
         notes.append("暂定 PROVISIONAL: 以下规则的图层缺失，建议选址未经其核查 — these rules' layers are "
                      f"missing, so no suggestion is cleared by them: {', '.join(sorted(unmapped))}")
+    if within_village and ws.vector("village_boundary") is None:
+        notes.append("工作空间无村庄建设边界图层，建议选址未限定在村庄内 — the workspace has no "
+                     "village_boundary layer, so the suggestions are not kept inside villages")
     summary = base_summary(ws, sorted({r.layer for r in pack.for_subject("house") if r.layer}),
                            started)
     summary.update({"analysis": "suggest", "radius_m": radius_m, "rotate": rotate,
