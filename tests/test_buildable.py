@@ -314,3 +314,28 @@ def test_buildable_round_settlements_and_the_error_without_boundaries(hand) -> N
     # the east half of the disc is flooded; the power-line rule has no layer here
     assert b.land["buildable_m2"].iloc[0] == pytest.approx(disc.area / 2, abs=0.1)
     assert b.provisional   # power_line missing
+
+
+def test_cli_check_suggest_adds_columns_to_the_per_site_sheet(tmp_path: Path) -> None:
+    import pandas as pd
+
+    houses = str(SAMPLE / "batches" / "proposed_houses.gpkg")
+    r = CliRunner().invoke(main, ["check", houses, "-w", str(SAMPLE), "--footprint-m", "12",
+                                  "--suggest", "-o", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "suggestions 选址建议: moved" in r.output
+    v = pd.read_csv(tmp_path / "o" / "verdicts.csv", encoding="utf-8-sig")
+    failed = v["verdict"] == "fail"
+    assert v.loc[failed, "suggest_status"].isin(["moved", "none_within_radius"]).all()
+    assert v.loc[~failed, "suggest_status"].isna().all()
+    moved = v["suggest_status"] == "moved"
+    assert (v.loc[moved, "suggest_distance_m"] > 0).all()
+    assert (tmp_path / "o" / "suggestions" / "suggestions.gpkg").exists()
+    r = CliRunner().invoke(main, ["check", houses, "-w", str(SAMPLE), "--suggest",
+                                  "--chunk-size", "50"])
+    assert r.exit_code == 2
+    assert "local engine" in r.output
+    r = CliRunner().invoke(main, ["check", str(SAMPLE / "batches" / "proposed_roads.gpkg"),
+                                  "-w", str(SAMPLE), "--suggest"])
+    assert r.exit_code == 2
+    assert "road" in r.output

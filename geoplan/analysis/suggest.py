@@ -107,6 +107,24 @@ class SuggestionResult:
         return ("<p><b>geoplan suggest 合规选址建议</b> — "
                 f"{len(self.table)} failing sites 个不合规选址</p>" + table_html(df))
 
+    def columns(self) -> pd.DataFrame:
+        """The suggestion of each failing site as ``suggest_*`` columns, indexed by ``site_id``.
+
+        For the per-site sheet: ``geoplan check --suggest`` joins them to the
+        verdicts (sites that did not fail get empty cells).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``suggest_status, suggest_distance_m, suggest_direction_zh,
+            suggest_direction_en, suggest_rotation_deg, suggest_recheck,
+            suggest_message_zh, suggest_message_en``.
+        """
+        cols = ["status", "distance_m", "direction_zh", "direction_en", "rotation_deg",
+                "recheck", "message_zh", "message_en"]
+        t = self.table.set_index("site_id")[cols]
+        return t.rename(columns={c: f"suggest_{c}" for c in cols})
+
     def map(self) -> Any:
         """A folium map: each failing footprint, its suggestion and an arrow between them."""
         import folium

@@ -48,13 +48,20 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
               help="Check N sites at a time (implies --engine chunked unless dask is chosen). "
                    "With --out the outputs are written chunk by chunk in bounded memory (no "
                    "map or report); with dask, the largest partition.")
+@click.option("--suggest", "suggest_moves", is_flag=True,
+              help="For each failing house, the smallest move that makes it pass (within "
+                   "--suggest-radius-m, inside village boundaries): suggest_* columns in "
+                   "verdicts.csv and the suggestions in OUT/suggestions/.")
+@click.option("--suggest-radius-m", type=float, default=200.0, show_default=True,
+              help="The farthest a house is moved by --suggest.")
 @map_options
 @friendly_errors
 def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
               id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
               footprint_m: float | None, out: Path | str | None, fail_on: str, quiet: bool,
               engine: str = "local", scheduler: str | None = None,
-              chunk_size: int | None = None,
+              chunk_size: int | None = None, suggest_moves: bool = False,
+              suggest_radius_m: float = 200.0,
               basemap: str | None = None, tk: str | None = None, offline: bool = False) -> None:
     """Check a batch of SITES (vector file or CSV of coordinates) against a workspace.
 
@@ -63,6 +70,10 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
     """
     from ..result import check
 
+    if suggest_moves and (isinstance(out, str) or engine != "local" or scheduler
+                          or chunk_size is not None):
+        raise click.UsageError("--suggest works with the local engine and a folder --out "
+                               "(or none); run geoplan suggest on the batch instead")
     if isinstance(out, str):  # a database: can it be written? before the long check
         from ..postgis import probe_target
 
@@ -97,11 +108,31 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
         _exit_on(fail_on, res.counts())
         return
     res.summary["sites_notes"] = print_site_notes(res.site_notes, quiet)
+    moves = _suggestions(res, suggest_radius_m, footprint_m) if suggest_moves else None
     if out is not None:
         res.to_files(out, offline=offline, basemap=basemap, tk=tk)
+        if moves is not None:
+            moves.to_files(Path(out) / "suggestions")
     if not quiet:
         print_result_summary(res, out)
+        if moves is not None:
+            click.echo("suggestions 选址建议: " + " · ".join(
+                f"{k} {v}" for k, v in moves.table["status"].value_counts().items()))
     _exit_on(fail_on, res.counts())
+
+
+def _suggestions(res: Any, radius_m: float, footprint_m: float | None) -> Any:
+    """``--suggest``: the moves for the failing houses, joined to the verdicts as columns."""
+    from ..analysis import suggest
+
+    if res.subject != "house":
+        raise click.UsageError(f"--suggest moves houses; these are {res.subject} sites")
+    moves = suggest(res, radius_m=radius_m, footprint_m=footprint_m)
+    cols = moves.columns()
+    joined = res.verdicts.join(cols, on="site_id")
+    res.verdicts = joined
+    res.summary["suggestions"] = moves.summary.get("counts", {})
+    return moves
 
 
 def _check_to_database(sites: Path, workspace: Path, target: str, *, fail_on: str,
