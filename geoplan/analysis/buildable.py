@@ -41,7 +41,7 @@ import pandas as pd
 import shapely
 
 from ..core import MU_PER_M2, Subject
-from ..engine import ConstraintCache, exclusions
+from ..engine import constraint_cache, exclusions
 from ..engine.exclusion import as_area, polygonal
 from ..errors import WorkspaceError
 from ..rules import RulePack, load_pack
@@ -239,7 +239,7 @@ def buildable(
     if radius_m is not None and not (radius_m > 0 and math.isfinite(radius_m)):
         raise ValueError(f"radius_m must be a positive distance in metres, got {radius_m!r}")
     areas_v = _village_areas(ws, villages, radius_m)
-    cache = ConstraintCache(ws)
+    cache = constraint_cache(ws)
     rows, parts, plots = [], [], []
     per_rule: dict[str, dict[str, Any]] = {}
     for v in areas_v.itertuples():

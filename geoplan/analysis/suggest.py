@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 
 from ..checkdata import CheckData
-from ..engine import ConstraintCache, exclusions
+from ..engine import ConstraintCache, constraint_cache, exclusions
 from ..engine.exclusion import as_area, polygonal
 from ..workspace import Workspace
 from . import _maps
@@ -273,7 +273,7 @@ def suggest(
     geoms = _footprints(failing.geometry.to_numpy(), fp)
     rows: list[dict[str, Any]] = [{} for _ in range(len(ids))]
     moved = np.full(len(ids), None, dtype=object)
-    cache = ConstraintCache(ws)
+    cache = constraint_cache(ws)
     unmapped: set[str] = set()
     ok = np.flatnonzero(~shapely.is_missing(geoms) & (shapely.get_type_id(geoms) >= 3))
     for i in np.flatnonzero(~np.isin(np.arange(len(ids)), ok)):

@@ -12,6 +12,7 @@ chunks and clipped near the sites.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -367,8 +368,9 @@ class ConstraintCache:
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self._c: dict[tuple[str, str], Constraint | Unusable] = {}
-        self._u: dict[tuple[str, str], Unknown | None] = {}
+        self._c: dict[tuple[str, str, int], Constraint | Unusable] = {}
+        self._u: dict[tuple[str, str, int], Unknown | None] = {}
+        self._held: dict[tuple[str, str, int], Layer | None] = {}
 
     @staticmethod
     def _build(layer: Layer, gdf: gpd.GeoDataFrame, rule: Rule) -> Constraint | Unusable:
@@ -393,10 +395,11 @@ class ConstraintCache:
         :meth:`Unusable.missing` when the workspace has no such layer; otherwise
         a sentence (English) saying why not, e.g. a filter that selected nothing.
         """
-        key = _key(rule)
+        layer = self.ws.vector(_key(rule)[0])
+        key = self._key(rule, layer)
         if key in self._c:
             return self._c[key]
-        layer = self.ws.vector(key[0])
+        self._held[key] = layer  # held, so its id is not reused while the entry lives
         result: Constraint | Unusable
         unknown: Unknown | None = None
         if layer is None:
@@ -462,10 +465,19 @@ class ConstraintCache:
 
     def unknown(self, rule: Rule) -> Unknown | None:
         """The undecided features of the rule's layer (after :meth:`get`), or ``None``."""
-        key = _key(rule)
+        key = self._key(rule, self.ws.vector(_key(rule)[0]))
         if key not in self._u:
             self.get(rule)
         return self._u.get(key)
+
+    @staticmethod
+    def _key(rule: Rule, layer: Layer | None) -> tuple[str, str, int]:
+        """The rule's layer kind and filter, and which layer object the workspace holds now.
+
+        A layer replaced in ``workspace.layers`` after the cache was built is a
+        new key, so the cache never answers with a layer the workspace no longer has.
+        """
+        return (*_key(rule), id(layer))
 
 
 def _key(rule: Rule) -> tuple[str, str]:
@@ -489,11 +501,17 @@ def _values_found(layer: Layer, gdf: gpd.GeoDataFrame, fields: list[str]) -> str
     return "; ".join(parts) if parts else "the layer is empty"
 
 
+_SHARED: weakref.WeakKeyDictionary[Workspace, ConstraintCache] = weakref.WeakKeyDictionary()
+
+
 def constraint_cache(workspace: Workspace) -> ConstraintCache:
-    """A cache of the workspace's spatial indexes to pass to :func:`evaluate` again and again.
+    """The workspace's cache of spatial indexes, built once and shared while it is open.
 
     Each layer (and ``where`` filter) gets its STRtree, prepared big features
-    and boundary chunks once, however many batches or chunks are evaluated.
+    and boundary chunks once, however many batches, chunks, buildable-land
+    maps or suggestions are computed against the same opened workspace (a
+    notebook checking batch after batch). A layer replaced in
+    ``workspace.layers`` is indexed afresh.
 
     Parameters
     ----------
@@ -503,6 +521,17 @@ def constraint_cache(workspace: Workspace) -> ConstraintCache:
     Returns
     -------
     ConstraintCache
-        Pass it as ``cache=`` to :func:`geoplan.engine.evaluate`.
+        Pass it as ``cache=`` to :func:`geoplan.engine.evaluate`; the same
+        object is returned for the same workspace.
+
+    Examples
+    --------
+    >>> from geoplan.workspace import Workspace
+    >>> ws = Workspace.__new__(Workspace)
+    >>> constraint_cache(ws) is constraint_cache(ws)
+    True
     """
-    return ConstraintCache(workspace)
+    cache = _SHARED.get(workspace)
+    if cache is None:
+        cache = _SHARED[workspace] = ConstraintCache(workspace)
+    return cache

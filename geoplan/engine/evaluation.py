@@ -24,7 +24,7 @@ from ..core import MU_PER_M2, STATUS_ORDER, Subject
 from ..errors import RulePackError
 from ..rules import Rule, RuleKind, RulePack, load_pack, registry
 from ..workspace import Workspace
-from .constraints import ConstraintCache, Unknown, Unusable
+from .constraints import ConstraintCache, Unknown, Unusable, constraint_cache
 from .kinds import KindInput
 from .messages import say
 from .outcome import Outcome, group_join
@@ -173,7 +173,7 @@ def evaluate(
     subject_rules = _subject_rules(pack, st.subject)
     usable = st.error == ""
     if cache is None or cache.ws is not workspace:
-        cache = ConstraintCache(workspace)
+        cache = constraint_cache(workspace)
     rows: list[dict[str, Any]] = []
     ev_frames: list[gpd.GeoDataFrame] = []
     not_checked_rules: list[tuple[str, str]] = []

@@ -42,7 +42,7 @@ from ..core import Subject
 from ..rules import Rule, RulePack, load_pack, registry
 from ..rules.registry import Exclusion
 from ..workspace import RasterLayer, Workspace
-from .constraints import Constraint, ConstraintCache, Unusable
+from .constraints import Constraint, ConstraintCache, Unusable, constraint_cache
 
 EMPTY_POLYGON = shapely.Polygon()
 
@@ -266,7 +266,7 @@ def exclusions(
     if isinstance(extent, tuple):
         extent = shapely.box(*extent)
     pack = rules if isinstance(rules, RulePack) else load_pack(rules)
-    cache = cache if cache is not None else ConstraintCache(workspace)
+    cache = cache if cache is not None else constraint_cache(workspace)
     base = ExclusionInput(extent=extent, workspace=workspace)
     return [_one(rule, base, cache) for rule in pack.for_subject(subject)]
 

@@ -1,0 +1,45 @@
+"""One workspace, many batches: the spatial indexes are built once and never go stale."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import X0, Y0, gk
+from shapely import box
+from test_invariants import mem_ws
+
+import geoplan
+from geoplan.engine import constraint_cache
+from geoplan.kinds import KINDS
+from geoplan.workspace import Layer
+
+
+def _flood(ws, geom):
+    g = gk([geom])
+    g.insert(0, "fid", np.arange(1, 2))
+    return Layer(kind=KINDS["flood_zone"], gdf=g, source="memory", source_crs=ws.crs)
+
+
+def test_batches_share_the_workspace_cache_and_a_replaced_layer_is_indexed_afresh() -> None:
+    ws = mem_ws(flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)]))
+    houses = gk([box(X0 + 10, Y0 + 10, X0 + 22, Y0 + 22), box(X0 + 300, Y0, X0 + 312, Y0 + 12)],
+                house_id=["in", "out"])
+    cache = constraint_cache(ws)
+    assert cache is constraint_cache(ws)
+    first = geoplan.check(houses, ws, subject="house", id_field="house_id")
+    built = dict(cache._c)
+    assert built                                   # the first batch filled the shared cache
+    again = geoplan.check(houses, ws, subject="house", id_field="house_id")
+    assert first.findings.equals(again.findings)
+    assert all(cache._c[k] is v for k, v in built.items())   # reused, not rebuilt
+
+    def status(res, site):
+        f = res.findings
+        return f.loc[(f.site_id == site) & (f.rule_id == "house.flood_zone"), "status"].item()
+
+    assert (status(first, "in"), status(first, "out")) == ("fail", "pass")
+    ws.layers["flood_zone"] = _flood(ws, box(X0 + 290, Y0 - 10, X0 + 400, Y0 + 100))
+    moved = geoplan.check(houses, ws, subject="house", id_field="house_id")
+    assert (status(moved, "in"), status(moved, "out")) == ("pass", "fail")
+    del ws.layers["flood_zone"]
+    gone = geoplan.check(houses, ws, subject="house", id_field="house_id")
+    assert status(gone, "in") == "not_checked"
