@@ -43,3 +43,21 @@ def test_batches_share_the_workspace_cache_and_a_replaced_layer_is_indexed_afres
     del ws.layers["flood_zone"]
     gone = geoplan.check(houses, ws, subject="house", id_field="house_id")
     assert status(gone, "in") == "not_checked"
+
+
+def test_the_cache_goes_with_the_workspace_and_is_not_pickled() -> None:
+    import gc
+    import pickle
+    import weakref
+
+    ws = mem_ws(flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)]))
+    houses = gk([box(X0 + 10, Y0 + 10, X0 + 22, Y0 + 22)], house_id=["in"])
+    geoplan.check(houses, ws, subject="house", id_field="house_id")
+    assert constraint_cache(ws)._c
+    copy = pickle.loads(pickle.dumps(ws))
+    assert copy.derived == {}
+    assert constraint_cache(copy) is not constraint_cache(ws)
+    ref = weakref.ref(ws)
+    del ws, copy
+    gc.collect()
+    assert ref() is None                          # no global registry keeps it alive

@@ -12,7 +12,6 @@ chunks and clipped near the sites.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -501,9 +500,6 @@ def _values_found(layer: Layer, gdf: gpd.GeoDataFrame, fields: list[str]) -> str
     return "; ".join(parts) if parts else "the layer is empty"
 
 
-_SHARED: weakref.WeakKeyDictionary[Workspace, ConstraintCache] = weakref.WeakKeyDictionary()
-
-
 def constraint_cache(workspace: Workspace) -> ConstraintCache:
     """The workspace's cache of spatial indexes, built once and shared while it is open.
 
@@ -531,7 +527,10 @@ def constraint_cache(workspace: Workspace) -> ConstraintCache:
     >>> constraint_cache(ws) is constraint_cache(ws)
     True
     """
-    cache = _SHARED.get(workspace)
-    if cache is None:
-        cache = _SHARED[workspace] = ConstraintCache(workspace)
+    derived = getattr(workspace, "derived", None)
+    if derived is None:  # a workspace made without __init__
+        derived = workspace.derived = {}
+    cache = derived.get("constraints")
+    if not isinstance(cache, ConstraintCache):
+        cache = derived["constraints"] = ConstraintCache(workspace)
     return cache

@@ -216,6 +216,15 @@ class Workspace:
         self.unplaced = unplaced
         self.config = config
         self.crs_reason = crs_reason
+        self.derived: dict[str, Any] = {}
+        """What other parts of geoplan compute from the layers and keep while the
+        workspace is open (the engine's spatial indexes); it goes with the workspace."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (e.g. sent to dask workers) without :attr:`derived`: it is rebuilt there."""
+        state = dict(self.__dict__)
+        state["derived"] = {}
+        return state
 
     def __getitem__(self, kind: str) -> Layer | RasterLayer:
         try:
