@@ -131,6 +131,8 @@ title_en = "landslide"
     assert b.land["provisional"].all()
     assert b.land["unmapped_rules"].iloc[0] == "h.landslide"
     assert any("PROVISIONAL" in n for n in b.notes)
+    # a rule whose layer is missing is named as unmapped, not as a safe cover
+    assert not any("safe cover" in n and "h.landslide" in n for n in b.notes)
     assert "暂定" in b._repr_html_()
     files = b.to_files(tmp_path / "out")
     names = {f.name for f in files}

@@ -459,8 +459,8 @@ def _notes(rules_df: pd.DataFrame, provisional: bool, plot: tuple[float, float],
     if unm:
         notes.append("以下规则与位置无关，未在图上表示 — these rules do not depend on the "
                      f"site's place and are not mapped: {', '.join(unm)}")
-    loose = rules_df.loc[rules_df["mappable"].astype(bool) & ~rules_df["exact"].astype(bool),
-                         "rule_id"].tolist()
+    loose = rules_df.loc[rules_df["mappable"].astype(bool) & ~rules_df["exact"].astype(bool)
+                         & (rules_df["unmapped_in"] == 0), "rule_id"].tolist()
     if loose:
         notes.append("以下规则的排除范围为安全上界（范围内个别位置仍可能合规）— the areas of these "
                      f"rules are a safe cover (a site inside may still pass): {', '.join(loose)}")
