@@ -61,9 +61,17 @@ def _bindir() -> Path | None:
 
 
 def available() -> str | None:
-    """None when a cluster can be started, else why not."""
+    """None when a cluster can be started here, else why not."""
     if _bindir() is None:
-        return ("no PostgreSQL with PostGIS (apt-get install postgresql-15-postgis-3)")
+        return ("no PostgreSQL with PostGIS under /usr/lib/postgresql (apt-get install "
+                "postgresql-15-postgis-3)")
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no 'postgres' OS user to run initdb as"
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -78,14 +86,25 @@ def _free_port() -> int:
 
 
 class Cluster:
-    """A temporary PostgreSQL + PostGIS server on 127.0.0.1 (a context manager)."""
+    """A temporary PostgreSQL + PostGIS server on 127.0.0.1 (a context manager).
+
+    ``initdb`` and ``pg_ctl`` run as the ``postgres`` OS user when this process is
+    root (``initdb`` refuses root). Subclasses (the tests' cluster) change the
+    server options, the access rules and what is set up once it runs.
+    """
+
+    prefix = "geoplan-pg-"
+    initdb_args: tuple[str, ...] = ()
+    server_options = ("-c shared_buffers=1GB -c work_mem=256MB -c maintenance_work_mem=1GB "
+                      "-c max_wal_size=4GB -c max_parallel_workers_per_gather=2")
+    stop_mode = "fast"
 
     def __init__(self) -> None:
         bindir = _bindir()
         if bindir is None:
             raise RuntimeError(available() or "no PostGIS")
         self.bindir = bindir
-        self.dir = Path(tempfile.mkdtemp(prefix="geoplan-pg-"))
+        self.dir = Path(tempfile.mkdtemp(prefix=self.prefix))
         self.port = _free_port()
         self.root = os.geteuid() == 0
         self.pid: int | None = None
@@ -96,27 +115,34 @@ class Cluster:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
+    def _before_start(self, data: Path) -> None:
+        """Change the data directory before the server starts (nothing here)."""
+
+    def _after_start(self, con: Any) -> None:
+        """Set the running server up (``con``: the superuser, autocommit)."""
+        con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
     def __enter__(self) -> Cluster:
         data = self.dir / "data"
         if self.root:
             shutil.chown(self.dir, "postgres", "postgres")
         self._run(str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                  "--no-sync", "-E", "UTF8")
+                  "--no-sync", "-E", "UTF8", *self.initdb_args)
+        self._before_start(data)
         opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=1GB "
-                "-c work_mem=256MB -c maintenance_work_mem=1GB -c max_wal_size=4GB "
-                "-c max_parallel_workers_per_gather=2 -c jit=off")
+                "-c synchronous_commit=off -c full_page_writes=off -c jit=off "
+                + self.server_options)
         self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l",
                   str(self.dir / "log"), "start")
         self.pid = int((data / "postmaster.pid").read_text().split()[0])
         with self.connect() as con:
-            con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+            self._after_start(con)
         return self
 
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast",
-                      "-w", "stop")
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m",
+                      self.stop_mode, "-w", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def connect(self):  # type: ignore[no-untyped-def]

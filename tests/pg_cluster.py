@@ -3,7 +3,8 @@
 :class:`Cluster` runs ``initdb`` and ``pg_ctl`` from ``/usr/lib/postgresql/*/bin``
 (Debian's ``postgresql-15-postgis-3``) on a temporary directory and a free port
 on 127.0.0.1 — as the ``postgres`` OS user when the tests run as root, since
-``initdb`` refuses root — as ``benchmarks/postgis.py`` does for the benchmarks.
+``initdb`` refuses root: it is the benchmarks' cluster (``benchmarks/postgis.py``)
+with other settings.
 Connections from 127.0.0.1 as ``postgres`` are trusted; every other role needs
 its password (scram-sha-256), so that a wrong password can be tested.
 
@@ -14,15 +15,12 @@ where no server can be started they skip and say why, unless
 
 from __future__ import annotations
 
-import contextlib
-import glob
-import os
 import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from benchmarks.postgis import Cluster as _BenchCluster
+from benchmarks.postgis import available
 
 __all__ = ["Cluster", "available", "load_sample"]
 
@@ -32,86 +30,27 @@ OUTSIDER = ("outsider", "outsider-secret")
 """A role with a password and no privilege on the layers."""
 
 
-def _bindir() -> Path | None:
-    for d in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        p = Path(d)
-        ext = glob.glob(f"/usr/share/postgresql/{p.parent.name}/extension/postgis.control")
-        if (p / "pg_ctl").exists() and (p / "initdb").exists() and ext:
-            return p
-    return None
+class Cluster(_BenchCluster):
+    """The benchmarks' throwaway server, with password roles and small memory settings."""
 
+    prefix = "geoplan-test-pg-"
+    initdb_args = ("--locale", "C")
+    server_options = ""
+    stop_mode = "immediate"
 
-def available() -> str | None:
-    """None when a cluster can be started here, else why not."""
-    if _bindir() is None:
-        return ("no PostgreSQL with PostGIS under /usr/lib/postgresql (apt-get install "
-                "postgresql-15-postgis-3)")
-    if os.geteuid() == 0:
-        import pwd
-
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            return "running as root and there is no 'postgres' OS user to run initdb as"
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        return "psycopg is not installed (pip install -e '.[test]')"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Cluster:
-    """A temporary PostgreSQL + PostGIS server on 127.0.0.1 (a context manager)."""
-
-    def __init__(self) -> None:
-        bindir = _bindir()
-        if bindir is None:
-            raise RuntimeError(available() or "no PostGIS")
-        self.bindir = bindir
-        self.dir = Path(tempfile.mkdtemp(prefix="geoplan-test-pg-"))
-        self.port = _free_port()
-        self.root = os.geteuid() == 0
-
-    def _run(self, *args: str) -> None:
-        cmd = list(args)
-        if self.root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def __enter__(self) -> Cluster:
-        data = self.dir / "data"
-        if self.root:
-            shutil.chown(self.dir, "postgres", "postgres")
-        self._run(str(self.bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                  "--no-sync", "-E", "UTF8", "--locale", "C")
+    def _before_start(self, data: Path) -> None:
         hba = ("local all all trust\n"
                "host all postgres 127.0.0.1/32 trust\n"
                "host all all 127.0.0.1/32 scram-sha-256\n")
         (data / "pg_hba.conf").write_text(hba, encoding="utf-8")
         if self.root:
             shutil.chown(data / "pg_hba.conf", "postgres", "postgres")
-        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c jit=off")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-l",
-                  str(self.dir / "log"), "start")
-        with self.connect() as con:
-            con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-            for role, password in (PLANNER, OUTSIDER):
-                con.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-            con.execute(f"GRANT CREATE ON DATABASE postgres TO {PLANNER[0]}")
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(Exception):
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m",
-                      "immediate", "-w", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def _after_start(self, con: Any) -> None:
+        con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        for role, password in (PLANNER, OUTSIDER):
+            con.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        con.execute(f"GRANT CREATE ON DATABASE postgres TO {PLANNER[0]}")
 
     def url(self, user: str = "postgres", password: str | None = None, **query: str) -> str:
         """A ``postgresql://`` URL to the server's ``postgres`` database."""
