@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoplan.engine import EPS_M, constraint_cache
+from geoplan.engine import EPS_M, REPORT_RADIUS_M, constraint_cache
 from geoplan.engine.constraints import Constraint, Unusable
 from geoplan.engine.kinds import AvoidSpec, ProximitySpec, SetbackSpec, WithinSpec
 from geoplan.rules import Rule, RulePack, registry
@@ -81,6 +81,7 @@ class SharedRule:
     distance: float = 0.0            # setback search distance / proximity limit
     req: np.ndarray | None = None    # setback: required distance per feature (NaN unknown)
     min_req: float = math.nan        # setback: the smallest corridor; closer fails even unknown
+    report: float = REPORT_RADIUS_M  # overlap/within on points: distances reported within this
 
     @property
     def geoms(self) -> np.ndarray:
@@ -106,9 +107,11 @@ def _shared(r: Rule, c: Constraint, gdf: gpd.GeoDataFrame) -> SharedRule | None:
     spec = _spec(r)
     if isinstance(spec, AvoidSpec):
         kind = "points" if c.family == "point" else "overlap"
-        return SharedRule(r.id, kind, r.severity, gdf, tol=spec.tolerance_m2)
+        return SharedRule(r.id, kind, r.severity, gdf, tol=spec.tolerance_m2,
+                          report=spec.report_radius_m)
     if isinstance(spec, WithinSpec):
-        return SharedRule(r.id, "within", r.severity, gdf, tol=spec.tolerance_m2)
+        return SharedRule(r.id, "within", r.severity, gdf, tol=spec.tolerance_m2,
+                          report=spec.report_radius_m)
     if isinstance(spec, SetbackSpec):
         table = spec.distance_table
         if table is not None:
@@ -175,9 +178,11 @@ def _point_rule(site_id: np.ndarray, geoms: np.ndarray, rule: SharedRule,
 
     overlap: the point lies inside a feature (``within``); within: it is
     ``covered_by`` one; the measure is the distance to the nearest feature (0
-    inside, ``query_nearest``). A point layer (old trees) cannot be held
-    against a point: ``not_checked``. Setbacks and proximity are distances, as
-    for footprints (None).
+    inside) if one lies within the rule's reporting radius, else none (NaN), as
+    geoplan reports it: the features within the radius (``dwithin``) and the
+    least distance to them. A point layer (old trees) cannot be held against a
+    point: ``not_checked``. Setbacks and proximity are distances, as for
+    footprints (None).
     """
     n = len(geoms)
     if rule.kind == "points":
@@ -187,9 +192,10 @@ def _point_rule(site_id: np.ndarray, geoms: np.ndarray, rule: SharedRule,
     qs, _ = tree.query(geoms, predicate="within" if rule.kind == "overlap" else "covered_by")
     hit = np.zeros(n, dtype=bool)
     hit[qs] = True
-    qi, d = tree.query_nearest(geoms, return_distance=True, all_matches=False)
-    dist = np.full(n, np.nan)
-    dist[qi[0]] = d
+    qs, qf = tree.query(geoms, predicate="dwithin", distance=rule.report)
+    dist = np.full(n, np.inf)
+    np.minimum.at(dist, qs, shapely.distance(geoms[qs], tree.geometries[qf]))
+    dist[np.isinf(dist)] = np.nan
     bad = hit if rule.kind == "overlap" else ~hit
     return _frame(site_id, rule, np.where(bad, rule.severity, "pass").astype(object), dist)
 
@@ -386,7 +392,7 @@ def run_shapely_expert(site_id: np.ndarray, geoms: np.ndarray,
     """Bulk queries on the prepared pieces; overlays only for the pairs on a piece's edge.
 
     House points (:func:`_point_rule`): ``within`` / ``covered_by`` on the
-    pieces, ``query_nearest`` on them for the distance.
+    pieces, ``dwithin`` the reporting radius on them for the distance.
     """
     n = len(geoms)
     site_area = shapely.area(geoms)

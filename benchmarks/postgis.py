@@ -317,18 +317,21 @@ def _point_functions(con, t: str, rule: SharedRule) -> None:  # type: ignore[no-
     """``{t}_inside(geom)`` and ``{t}_nearest(geom)``: a point inside the layer, its distance.
 
     Inside is ``ST_Within`` (``ST_CoveredBy`` for a within rule) on the index;
-    the distance a KNN search (``ORDER BY geom <-> point LIMIT 1``). They are
-    SQL functions declared ``PARALLEL SAFE`` because the same subqueries
-    written in the query — correlated, or ``LATERAL`` with ``LIMIT`` — keep
-    the planner from parallel plans.
+    the distance is reported, as geoplan does, only within the rule's reporting
+    radius: the least ``ST_Distance`` to the pieces ``ST_DWithin`` that radius
+    (on the index), NULL when there is none. They are SQL functions declared
+    ``PARALLEL SAFE`` because the same subqueries written in the query —
+    correlated, or ``LATERAL`` with ``LIMIT`` — keep the planner from parallel
+    plans.
     """
     pred = "ST_Within" if rule.kind == "overlap" else "ST_CoveredBy"
     con.execute(f"CREATE OR REPLACE FUNCTION {t}_inside(g geometry) RETURNS boolean "
                 f"LANGUAGE sql STABLE PARALLEL SAFE COST 1000 AS $$ SELECT EXISTS "
                 f"(SELECT 1 FROM {t} l WHERE {pred}(g, l.geom)) $$")
     con.execute(f"CREATE OR REPLACE FUNCTION {t}_nearest(g geometry) RETURNS double precision "
-                f"LANGUAGE sql STABLE PARALLEL SAFE COST 1000 AS $$ SELECT ST_Distance(g, l.geom) "
-                f"FROM {t} l ORDER BY g <-> l.geom LIMIT 1 $$")
+                f"LANGUAGE sql STABLE PARALLEL SAFE COST 1000 AS $$ SELECT "
+                f"min(ST_Distance(g, l.geom)) FROM {t} l WHERE ST_DWithin(g, l.geom, "
+                f"{float(rule.report)!r}) $$")
 
 
 def _expert_query(rule: SharedRule, t: str, points: bool = False) -> str | None:

@@ -211,9 +211,10 @@ def _plan_peers(a: argparse.Namespace, add: Callable[..., None], wl: str, sites:
     """geoplan on the shared rules, then every peer, on one batch.
 
     The notebook runs on a sample (``--notebook-sample``), and so does the
-    direct join on points (``--points-sample``: its ``query_nearest`` to whole
-    zones of 10⁴–10⁵ vertices takes ~60 ms a point); their times are
-    extrapolated.
+    direct join on points (``--points-sample``: its ``dwithin`` and distances
+    to whole zones of 10⁴–10⁵ vertices take ~1 ms a point, its
+    ``query_nearest`` to them took ~13 ms before distances were reported within
+    a radius only); their times are extrapolated.
     """
     add(wl, "geoplan-shared", sites, group=group)
     for peer in peers:

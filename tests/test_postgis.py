@@ -271,6 +271,9 @@ def test_small_batch_fetches_only_nearby_rows(db_ws) -> None:
     full = geoplan.check(few, SAMPLE)
     assert res.findings["status"].tolist() == full.findings["status"].tolist()
     assert res.verdicts["verdict"].tolist() == full.verdicts["verdict"].tolist()
+    # and the same findings: distances no status needs are reported within 200 m only,
+    # which the margin covers (a zone 3 km away is "more than 200 m", not unfetched)
+    pd.testing.assert_frame_equal(res.findings, full.findings)
 
 
 def test_near_batch_kinds_follow_the_rules() -> None:

@@ -34,9 +34,9 @@ from . import kinds  # registers the built-in rule kinds
 from .constraints import ConstraintCache, constraint_cache
 from .evaluation import Evaluation, evaluate
 from .exclusion import Exclusion, ExclusionInput, exclusions
-from .outcome import EPS_M
+from .outcome import EPS_M, REPORT_RADIUS_M
 from .prepare import PreparedSites, infer_subject, prepare_sites
 
-__all__ = ["EPS_M", "MU_PER_M2", "STATUS_ORDER", "ConstraintCache", "Evaluation", "Exclusion",
+__all__ = ["EPS_M", "MU_PER_M2", "REPORT_RADIUS_M", "STATUS_ORDER", "ConstraintCache", "Evaluation", "Exclusion",
            "ExclusionInput", "PreparedSites", "constraint_cache", "evaluate", "exclusions",
            "infer_subject", "kinds", "prepare_sites"]

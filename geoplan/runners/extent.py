@@ -25,8 +25,11 @@ lies), how far the nearest settlement is. A layer read by a rule with a
 ``overlap_limit`` and ``within``, is therefore fetched whole, and so is a layer
 with a ``where`` of its own or layers derived from it (the workspace decides
 those). With these layers whole, a batch's statuses are those of the file
-workspace; what can differ is the measure of a ``pass`` against a feature beyond
-the margin (the distance to a hazard zone 3 km away reads ``—``: it was not fetched).
+workspace, and so are its measures and messages: a distance no status needs (to
+a hazard zone a house point is outside of, to the nearest line beyond a
+setback) is measured only within the rule's reporting radius
+(:data:`~geoplan.engine.REPORT_RADIUS_M`, 200 m, or ``report_radius_m``), which
+the margin covers (:func:`rules_reach_m` counts it).
 ``[workspace] fetch = "all"`` in ``geoplan.toml`` fetches every row of every layer.
 
 Examples
@@ -78,12 +81,16 @@ def rules_reach_m(pack: RulePack, subject: str) -> float:
     -------
     float
         The largest figure in metres of a rule that reads a layer (thresholds in
-        ``m`` and distance-table rows); 0 when there is none.
+        ``m``, distance-table rows, and the radius within which a rule reports
+        distances, ``report_radius_m``); 0 when there is none.
     """
     reach = 0.0
     for rule in pack.for_subject(subject):  # type: ignore[arg-type]
         if rule.layer is None:
             continue
+        report = getattr(rule.spec, "report_radius_m", None)
+        if isinstance(report, float):
+            reach = max(reach, report)
         for t in rule.thresholds:
             if t.unit == "m" and np.isfinite(t.value):
                 reach = max(reach, float(t.value))

@@ -5,7 +5,9 @@ site); on a line layer the length running through the footprint; on a point
 layer (old trees) the features inside the footprint are counted.
 
 TOML keys: ``tolerance_m2`` (default 1 m²: overlaps up to this are slivers),
-``tolerance_m`` (default 0.5 m: the same for lengths).
+``tolerance_m`` (default 0.5 m: the same for lengths), ``report_radius_m``
+(default :data:`~geoplan.engine.outcome.REPORT_RADIUS_M`: how far the distance
+from a point site outside the layer is measured, only to be reported).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from ...rules import KindSpec, Rule, RuleContext, RuleKind, register
 from ...rules.registry import Exclusion
 from ..exclusion import ExclusionInput, features_near, note, union
 from ..messages import say, tell
-from ..outcome import Outcome, group_reduce, joined_ids
+from ..outcome import REPORT_RADIUS_M, Outcome, group_reduce, joined_ids
 from .base import KindInput, mask_of
 from .overlap import Zone, measure_overlap
 
@@ -33,6 +35,7 @@ class AvoidSpec(KindSpec):
 
     tolerance_m2: float = 1.0
     tolerance_m: float = 0.5
+    report_radius_m: float = REPORT_RADIUS_M
 
 
 @register
@@ -48,12 +51,14 @@ class Avoid(RuleKind[AvoidSpec]):
 
     name = "avoid"
     spec_type = AvoidSpec
-    keys = frozenset({"tolerance_m2", "tolerance_m"})
+    keys = frozenset({"tolerance_m2", "tolerance_m", "report_radius_m"})
 
     def parse(self, ctx: RuleContext) -> AvoidSpec:
-        """``tolerance_m2`` and ``tolerance_m``, both optional."""
+        """``tolerance_m2``, ``tolerance_m`` and ``report_radius_m``, all optional."""
         return AvoidSpec(tolerance_m2=ctx.optional_number("tolerance_m2", 1.0, unit="m2"),
-                         tolerance_m=ctx.optional_number("tolerance_m", 0.5, unit="m"))
+                         tolerance_m=ctx.optional_number("tolerance_m", 0.5, unit="m"),
+                         report_radius_m=ctx.optional_number("report_radius_m",
+                                                             REPORT_RADIUS_M, unit="m"))
 
     def threshold_text(self, rule: Rule) -> str:
         """``none inside the footprint`` on a point layer, else ``overlap > 1 m²``."""
@@ -83,7 +88,8 @@ class Avoid(RuleKind[AvoidSpec]):
             return f"a {rule.kind} rule needs a polygon layer; {rule.layer} holds {family}s"
         else:
             measure_overlap(rule, Zone(inside=True, tolerance_m2=spec.tolerance_m2,
-                                       tolerance_m=spec.tolerance_m), data, out)
+                                       tolerance_m=spec.tolerance_m,
+                                       report_m=spec.report_radius_m), data, out)
         return ""
 
 

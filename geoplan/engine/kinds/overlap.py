@@ -2,8 +2,8 @@
 
 A footprint is measured by the area it shares with the layer (or, for
 ``within``, the area outside it), a road centreline without width by the
-length it runs inside (outside), a point by whether it lies inside and how far
-it is from the layer.
+length it runs inside (outside), a point by whether it lies inside and, within
+:attr:`Zone.report_m`, how far it is from the layer.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ...core import MU_PER_M2
 from ...rules import Rule
 from ..constraints import Constraint
 from ..messages import pick, say, tell
-from ..outcome import Outcome, group_reduce, joined_ids, union_per_site
+from ..outcome import REPORT_RADIUS_M, Outcome, group_reduce, joined_ids, union_per_site
 from ..prepare import PreparedSites
 from .base import KindInput, mask_of
 
@@ -40,6 +40,10 @@ class Zone:
     limited
         overlap_limit: the rule limits an area, which a centreline or a point
         does not have (those sites are ``not_checked``).
+    report_m
+        How far the distance from a point site outside the layer to the layer
+        is measured (it decides no status, it is only reported); beyond it the
+        message says "more than …" and the measure is empty.
     """
 
     inside: bool
@@ -48,6 +52,7 @@ class Zone:
     limit_m2: float | None = None
     limit_pct: float | None = None
     limited: bool = False
+    report_m: float = REPORT_RADIUS_M
 
 
 def measure_overlap(rule: Rule, zone: Zone, data: KindInput, out: Outcome) -> None:
@@ -194,15 +199,21 @@ def _points(rule: Rule, zone: Zone, c: Constraint, st: PreparedSites, pts: np.nd
         return
     qs, qf = c.query(st.geom[pts], "within" if zone.inside else "covered_by")
     hit = mask_of(pts[qs], n)
+    # inside or not decides; the distance to the layer is only reported, up to report_m
     dist = np.full(n, np.nan)
-    qs_n, dd = c.nearest_distance(st.geom[pts])
+    qs_n, dd = c.nearest_distance(st.geom[pts], max_distance=zone.report_m)
     dist[pts[qs_n]] = dd
+    far = m & ~hit & np.isnan(dist)
     bad = hit if zone.inside else ~hit
-    out.set(m, measure=np.where(np.isfinite(dist), dist, np.nan), unit="m", threshold=0.0)
+    out.set(m, measure=dist, unit="m", threshold=0.0)
     if zone.inside:
         tell(out, m & bad, "overlap.point_inside", rule, status=rule.severity)
-        tell(out, m & ~bad, "overlap.point_not_inside", rule, distance=dist)
+        tell(out, m & ~bad & ~far, "overlap.point_not_inside", rule, distance=dist)
+        tell(out, far, "overlap.point_not_inside_far", rule, radius=zone.report_m)
     else:
-        tell(out, m & bad, "overlap.point_outside", rule, status=rule.severity, distance=dist)
+        tell(out, m & bad & ~far, "overlap.point_outside", rule, status=rule.severity,
+             distance=dist)
+        tell(out, far, "overlap.point_outside_far", rule, status=rule.severity,
+             radius=zone.report_m)
         tell(out, m & ~bad, "overlap.point_inside", rule)
     out.matched[m & hit] = joined_ids(pts[qs], c.fids[qf], n)[m & hit]

@@ -6,6 +6,11 @@ protection corridor). A feature whose value gives no row of the table still
 has a corridor at least the table's smallest: closer than that the site
 fails whatever the value; between the smallest and the largest distance the
 answer depends on the value, so the site is ``not_checked``.
+
+A site clear of every corridor passes however far the nearest feature is: that
+distance is only reported, and only measured up to ``report_radius_m``
+(default :data:`~geoplan.engine.outcome.REPORT_RADIUS_M`, at least the widest
+corridor); farther, the message says "more than …" and the measure is empty.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from ...rules import DistanceTable, KindSpec, Rule, RuleContext, RuleKind, Thres
 from ...rules.registry import Exclusion
 from ..exclusion import ExclusionInput, cover_buffer, features_near, note, polygonal, union
 from ..messages import Said, pick, say, tell
-from ..outcome import EPS_M, Outcome, group_reduce, joined_ids, union_per_site
+from ..outcome import EPS_M, REPORT_RADIUS_M, Outcome, group_reduce, joined_ids, union_per_site
 from .base import KindInput, mask_of
 
 __all__ = ["Setback", "SetbackSpec"]
@@ -42,6 +47,7 @@ class SetbackSpec(KindSpec):
     """
 
     distance: Threshold | DistanceTable
+    report_radius_m: float = REPORT_RADIUS_M
 
     @property
     def distance_m(self) -> Threshold | None:
@@ -65,6 +71,11 @@ class SetbackSpec(KindSpec):
         d = self.distance
         return d.min_distance if isinstance(d, DistanceTable) else d.value
 
+    @property
+    def report_m(self) -> float:
+        """How far the nearest feature's distance is reported: the radius, or the widest corridor."""
+        return max(self.report_radius_m, self.search_m)
+
     def required(self, values: np.ndarray) -> np.ndarray:
         """Per feature, the distance required from it (``nan`` where the table has no row).
 
@@ -83,18 +94,19 @@ class Setback(RuleKind[SetbackSpec]):
 
     name = "setback"
     spec_type = SetbackSpec
-    keys = frozenset({"distance_m", "distance_table"})
+    keys = frozenset({"distance_m", "distance_table", "report_radius_m"})
 
     def parse(self, ctx: RuleContext) -> SetbackSpec:
-        """Exactly one of ``distance_m`` (a threshold) and ``distance_table``."""
+        """Exactly one of ``distance_m`` (a threshold) and ``distance_table``; ``report_radius_m``."""
         raw = ctx.raw
         has_d, has_t = "distance_m" in raw, "distance_table" in raw
         if has_d == has_t:
             raise ctx.fail("distance_m", "a setback needs exactly one of distance_m or "
                                          "distance_table")
+        report = ctx.optional_number("report_radius_m", REPORT_RADIUS_M, unit="m")
         if has_d:
-            return SetbackSpec(ctx.threshold("distance_m", raw["distance_m"], "m"))
-        return SetbackSpec(ctx.distance_table(raw["distance_table"]))
+            return SetbackSpec(ctx.threshold("distance_m", raw["distance_m"], "m"), report)
+        return SetbackSpec(ctx.distance_table(raw["distance_table"]), report)
 
     def comparator(self, rule: Rule | None) -> str:
         """``≥``: a setback is a least distance."""
@@ -162,7 +174,7 @@ class _Pairs:
     r_eff: np.ndarray        # pair: the distance held against (the smallest when unknown)
     viol: np.ndarray         # pair: closer than required
     undecided: np.ndarray    # pair: unknown value, between the smallest and largest corridor
-    nearest: np.ndarray      # per site: distance to the nearest feature
+    nearest: np.ndarray      # per site: distance to the nearest feature (nan: beyond report_m)
     nearest_req: np.ndarray  # per site: that feature's required distance (tables)
 
 
@@ -181,15 +193,15 @@ def _pairs(spec: SetbackSpec, data: KindInput, vals: np.ndarray) -> _Pairs:
     r_eff = np.where(unknown, table.min_distance if table is not None else np.nan, r)
     viol = d < r_eff - EPS_M
     undecided = unknown & ~viol & (d < search - EPS_M)
-    # nearest of all features, for the pass message and measure
+    # the nearest feature, for the pass message and measure only: within report_m
     nearest = np.full(n, np.nan)
     nearest_req = np.full(n, np.nan)
     if table is not None:  # the nearest feature's own distance is the threshold shown
-        qi, nd = c.nearest(st.geom[idx])
+        qi, nd = c.nearest(st.geom[idx], max_distance=spec.report_m)
         nearest[idx[qi[0]]] = nd
         nearest_req[idx[qi[0]]] = req[qi[1]]
     else:
-        qs_n, nd = c.nearest_distance(st.geom[idx])
+        qs_n, nd = c.nearest_distance(st.geom[idx], max_distance=spec.report_m)
         nearest[idx[qs_n]] = nd
     return _Pairs(idx=idx, si=idx[qs], qf=qf, d=d, req=req, unknown=unknown, r_eff=r_eff,
                   viol=viol, undecided=undecided, nearest=nearest, nearest_req=nearest_req)
@@ -248,7 +260,9 @@ def _judge(rule: Rule, spec: SetbackSpec, data: KindInput, p: _Pairs, vals: np.n
     out.matched[bad] = joined_ids(vio_site, c.fids[p.qf][p.viol], n)[bad]
     if table is not None and desc is not None and unk.any():
         _undecided(rule, table, c.fids, p, desc, unk, out)
-    tell(out, m & ~bad & ~unk, "setback.clear", rule, distance=p.nearest)
+    far = np.isnan(p.nearest)
+    tell(out, m & ~bad & ~unk & ~far, "setback.clear", rule, distance=p.nearest)
+    tell(out, m & ~bad & ~unk & far, "setback.clear_far", rule, radius=spec.report_m)
     if bad.any():
         # evidence: the part of the site inside the required buffer of the violating features
         st = data.sites

@@ -1,8 +1,10 @@
 """``within``: the site must lie inside the layer (e.g. the village construction boundary).
 
 Measures the part of the site outside the layer: area for a footprint, length
-for a road centreline without width; a point is inside or not. TOML key:
-``tolerance_m2`` (default 1 m²).
+for a road centreline without width; a point is inside or not. TOML keys:
+``tolerance_m2`` (default 1 m²), ``report_radius_m`` (default
+:data:`~geoplan.engine.outcome.REPORT_RADIUS_M`: how far outside the layer the
+distance of a point site is measured, only to be reported).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import shapely
 from ...rules import KindSpec, Rule, RuleContext, RuleKind, register
 from ...rules.registry import Exclusion
 from ..exclusion import ExclusionInput, features_near, polygonal, union
-from ..outcome import Outcome
+from ..outcome import REPORT_RADIUS_M, Outcome
 from .base import KindInput
 from .overlap import Zone, measure_overlap
 
@@ -27,6 +29,7 @@ class WithinSpec(KindSpec):
 
     tolerance_m2: float = 1.0
     tolerance_m: float = 0.5
+    report_radius_m: float = REPORT_RADIUS_M
 
 
 @register
@@ -35,11 +38,13 @@ class Within(RuleKind[WithinSpec]):
 
     name = "within"
     spec_type = WithinSpec
-    keys = frozenset({"tolerance_m2"})
+    keys = frozenset({"tolerance_m2", "report_radius_m"})
 
     def parse(self, ctx: RuleContext) -> WithinSpec:
-        """Optional ``tolerance_m2``."""
-        return WithinSpec(tolerance_m2=ctx.optional_number("tolerance_m2", 1.0, unit="m2"))
+        """Optional ``tolerance_m2`` and ``report_radius_m``."""
+        return WithinSpec(tolerance_m2=ctx.optional_number("tolerance_m2", 1.0, unit="m2"),
+                          report_radius_m=ctx.optional_number("report_radius_m",
+                                                              REPORT_RADIUS_M, unit="m"))
 
     def threshold_text(self, rule: Rule) -> str:
         """``outside > 1 m²``."""
@@ -59,5 +64,6 @@ class Within(RuleKind[WithinSpec]):
         if family != "polygon":
             return f"a {rule.kind} rule needs a polygon layer; {rule.layer} holds {family}s"
         measure_overlap(rule, Zone(inside=False, tolerance_m2=spec.tolerance_m2,
-                                   tolerance_m=spec.tolerance_m), data, out)
+                                   tolerance_m=spec.tolerance_m,
+                                   report_m=spec.report_radius_m), data, out)
         return ""

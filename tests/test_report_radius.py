@@ -1,0 +1,243 @@
+"""Distances that decide no status are reported within a radius only (issue 13).
+
+A house point outside a zone it must avoid (or lie in), and a site clear of
+every setback corridor, get their distance to the layer in the message and the
+``measure`` only up to :data:`geoplan.engine.REPORT_RADIUS_M` (or the rule's
+``report_radius_m``); farther the message says "more than …" and the measure is
+empty — never a number that was not measured. Every figure below is plane
+geometry: the zone's or line's nearest edge is straight and faces the site.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from conftest import X0, Y0, gk
+from shapely import LineString, MultiPolygon, Point, Polygon, box
+
+import geoplan
+from geoplan.engine import REPORT_RADIUS_M, constraint_cache
+from geoplan.errors import RulePackError
+from geoplan.result import check
+from geoplan.rules import load_pack
+
+R = REPORT_RADIUS_M
+
+
+def test_the_radius_is_200_m() -> None:
+    assert R == 200.0
+    spec = load_pack()["house.flood_zone"].spec
+    assert spec.report_radius_m == R  # type: ignore[attr-defined]
+
+
+def make_ws(tmp_path: Path, **layers: gpd.GeoDataFrame) -> geoplan.Workspace:
+    d = tmp_path / "ws"
+    d.mkdir(parents=True, exist_ok=True)
+    for kind, gdf in layers.items():
+        gdf.to_file(d / f"{kind}.gpkg")
+    return geoplan.open_workspace(d)
+
+
+def make_pack(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "pack.toml"
+    p.write_text('[pack]\nname = "t"\nversion = "1"\n' + body, encoding="utf-8")
+    return p
+
+
+def rule(kind: str, layer: str, extra: str = "") -> str:
+    return (f'[[rules]]\nid = "h.r"\nsubject = "house"\nkind = "{kind}"\nlayer = "{layer}"\n'
+            f'severity = "fail"\nclause = "(x)"\ntitle_zh = "规则"\ntitle_en = "rule"\n{extra}\n')
+
+
+def findings(res) -> pd.DataFrame:
+    return res.findings.set_index("site_id")
+
+
+# --------------------------------------------------------------- points and zones
+
+def _zone(shape: str) -> shapely.Geometry:
+    """A zone whose nearest edge to the points (x < X0, y = Y0) is the line x = X0."""
+    if shape == "box":
+        return box(X0, Y0 - 50, X0 + 100, Y0 + 50)
+    if shape == "big":  # > 256 vertices: prepared, its boundary cut into chunks
+        return shapely.segmentize(box(X0, Y0 - 500, X0 + 1000, Y0 + 500), 1.0)
+    if shape == "multipart":
+        return MultiPolygon([box(X0, Y0 - 50, X0 + 100, Y0 + 50),
+                             box(X0 + 5000, Y0 - 50, X0 + 5100, Y0 + 50)])
+    if shape == "hole":  # the points lie in the hole; its east edge is x = X0
+        hole = box(X0 - 2000, Y0 - 2000, X0, Y0 + 2000)
+        return Polygon(box(X0 - 2100, Y0 - 2100, X0 + 100, Y0 + 2100).exterior.coords,
+                       [hole.exterior.coords])
+    raise AssertionError(shape)
+
+
+GAPS = [150.0, R, R + 0.5, 350.0]
+"""Distances of the points from the zone: inside the radius, exactly at it, beyond."""
+
+
+def _points() -> gpd.GeoDataFrame:
+    pts = [Point(X0 - d, Y0) for d in GAPS] + [Point(X0 + 10, Y0)]  # the last inside
+    return gk(pts, site_id=[f"d{d:g}" for d in GAPS] + ["in"])
+
+
+@pytest.mark.parametrize("shape", ["box", "big", "multipart", "hole"])
+@pytest.mark.parametrize(("kind", "layer"), [("avoid", "flood_zone"),
+                                             ("within", "village_boundary")])
+def test_point_outside_a_zone(tmp_path: Path, shape: str, kind: str, layer: str) -> None:
+    zone = gk([_zone(shape)], level=["1"], village=["甲村"])
+    assert (shapely.get_num_coordinates(zone.geometry.iloc[0]) > 256) == (shape == "big")
+    res = check(_points(), make_ws(tmp_path, **{layer: zone}),
+                rules=make_pack(tmp_path, rule(kind, layer)))
+    f = findings(res)
+    outside = "pass" if kind == "avoid" else "fail"
+    for d in GAPS:
+        row = f.loc[f"d{d:g}"]
+        assert row["status"] == outside, d
+        assert (row["unit"], row["threshold"]) == ("m", 0.0)
+        if d <= R:
+            assert row["measure"] == pytest.approx(d, abs=1e-9), d
+            assert f"{d:.0f} m" in row["message_en"]
+            assert "more than" not in row["message_en"]
+            assert f"{d:.0f} 米" in row["message_zh"]
+        else:
+            assert np.isnan(row["measure"]), d
+            assert f"more than {R:g} m" in row["message_en"]
+            assert f"超过 {R:g} 米" in row["message_zh"]
+            assert re.findall(r"[\d.]+", row["message_en"]) == [f"{R:g}"]  # no other figure
+    inside = f.loc["in"]
+    assert inside["status"] == ("fail" if kind == "avoid" else "pass")
+    assert inside["measure"] == 0.0
+
+
+def test_point_outside_wording(tmp_path: Path) -> None:
+    res = check(_points(), make_ws(tmp_path, flood_zone=gk([_zone("box")], level=["1"])),
+                rules=make_pack(tmp_path, rule("avoid", "flood_zone")))
+    f = findings(res)
+    assert f.loc["d150", "message_en"] == "rule: the site point is outside the Flood zone " \
+                                          "(150 m away)"
+    assert f.loc["d350", "message_en"] == "rule: the site point is outside the Flood zone " \
+                                          "(more than 200 m away)"
+    assert f.loc["d350", "message_zh"] == "规则：选址点不在洪水淹没区内（距离超过 200 米）"
+
+
+def test_a_rule_sets_its_own_radius(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, flood_zone=gk([_zone("box")], level=["1"]))
+    res = check(_points(), ws, rules=make_pack(tmp_path, rule("avoid", "flood_zone",
+                                                              "report_radius_m = 500.0")))
+    f = findings(res)
+    assert f.loc["d350", "measure"] == pytest.approx(350.0)
+    assert "(350 m away)" in f.loc["d350", "message_en"]
+    res = check(_points(), ws, rules=make_pack(tmp_path, rule("avoid", "flood_zone",
+                                                              "report_radius_m = 100")))
+    f = findings(res)
+    assert np.isnan(f.loc["d150", "measure"])
+    assert "more than 100 m away" in f.loc["d150", "message_en"]
+
+
+@pytest.mark.parametrize("bad", ["-1.0", '"200"', "inf"])
+def test_a_bad_radius_is_refused(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(RulePackError, match="report_radius_m"):
+        load_pack(make_pack(tmp_path, rule("avoid", "flood_zone", f"report_radius_m = {bad}")))
+
+
+# --------------------------------------------------------------- setbacks
+
+def _site(geom: str, gap: float) -> shapely.Geometry:
+    """A point, or a 10 m footprint, ``gap`` metres north of the gully along y = Y0."""
+    if geom == "point":
+        return Point(X0 + 100, Y0 + gap)
+    return box(X0 + 100, Y0 + gap, X0 + 110, Y0 + gap + 10)
+
+
+GULLY = "distance_m = { value = 10.0, source = \"t\", verified = false }"
+
+
+@pytest.mark.parametrize("geom", ["point", "polygon"])
+@pytest.mark.parametrize("big", [False, True])
+def test_setback_pass_beyond_the_radius(tmp_path: Path, geom: str, big: bool) -> None:
+    line = LineString([(X0 - 5000, Y0), (X0 + 5000, Y0)])
+    if big:  # > 256 vertices: cut into chunks for distances
+        line = shapely.segmentize(line, 10.0)
+    ws = make_ws(tmp_path, gully=gk([line]))
+    gaps = [5.0, 150.0, R, 350.0]
+    sites = gk([_site(geom, g) for g in gaps], site_id=[f"g{g:g}" for g in gaps])
+    f = findings(check(sites, ws, rules=make_pack(tmp_path, rule("setback", "gully", GULLY))))
+    assert f.loc["g5", "status"] == "fail"
+    assert f.loc["g5", "measure"] == pytest.approx(5.0)
+    for g in (150.0, R):
+        assert f.loc[f"g{g:g}", "status"] == "pass"
+        assert f.loc[f"g{g:g}", "measure"] == pytest.approx(g, abs=1e-9)
+        assert f.loc[f"g{g:g}", "message_en"] == f"rule: {g:.1f} m from the nearest Gully"
+    far = f.loc["g350"]
+    assert (far["status"], far["threshold"]) == ("pass", 10.0)
+    assert np.isnan(far["measure"])
+    assert far["message_en"] == "rule: more than 200 m from the nearest Gully"
+    assert far["message_zh"] == "规则：距最近冲沟超过 200 米"
+
+
+def test_setback_reports_at_least_as_far_as_its_corridor(tmp_path: Path) -> None:
+    ws = make_ws(tmp_path, gully=gk([LineString([(X0 - 5000, Y0), (X0 + 5000, Y0)])]))
+    wide = "distance_m = { value = 300.0, source = \"t\", verified = false }"
+    sites = gk([_site("polygon", g) for g in (250.0, 300.0, 350.0)], site_id=["a", "b", "c"])
+    f = findings(check(sites, ws, rules=make_pack(tmp_path, rule("setback", "gully", wide))))
+    assert f.loc["a", "status"] == "fail"
+    assert f.loc["a", "measure"] == pytest.approx(250.0)
+    assert (f.loc["b", "status"], f.loc["b", "measure"]) == ("pass", pytest.approx(300.0))
+    assert f.loc["c", "status"] == "pass"
+    assert np.isnan(f.loc["c", "measure"])
+    assert f.loc["c", "message_en"] == "rule: more than 300 m from the nearest Gully"
+
+
+def test_distance_table_setback_beyond_the_radius(tmp_path: Path) -> None:
+    lines = gk([LineString([(X0 - 5000, Y0), (X0 + 5000, Y0)])], voltage_kv=[110.0])
+    ws = make_ws(tmp_path, power_line=lines)
+    sites = gk([_site("polygon", 150.0), _site("polygon", 350.0)], site_id=["near", "far"])
+    f = findings(check(sites, ws, rules=load_pack()))
+    near, far = f.loc["near"], f.loc["far"]
+    near = near[near["rule_id"] == "house.power_line"].iloc[0]
+    far = far[far["rule_id"] == "house.power_line"].iloc[0]
+    assert (near["status"], near["measure"], near["threshold"]) == \
+        ("pass", pytest.approx(150.0), 10.0)
+    # beyond the radius the nearest line is not identified: no measure, no threshold
+    assert far["status"] == "pass"
+    assert np.isnan(far["measure"])
+    assert np.isnan(far["threshold"])
+    assert far["message_en"].endswith("more than 200 m from the nearest Power line")
+
+
+# --------------------------------------------------------------- the bounded search itself
+
+@pytest.mark.parametrize("family", ["polygon", "line"])
+def test_nearest_distance_within_a_radius_is_exact(tmp_path: Path, family: str) -> None:
+    """Within the radius the bounded search gives the unbounded distance; beyond it, nothing."""
+    rng = np.random.default_rng(13)
+    origin = np.array([X0, Y0])
+    centres = rng.uniform(0, 5000, (40, 2)) + origin
+    feats = shapely.buffer(shapely.points(centres), rng.uniform(5, 60, 40), quad_segs=2)
+    feats[0] = shapely.segmentize(box(X0 + 2000, Y0 + 2000, X0 + 2600, Y0 + 2300), 2.0)  # big
+    feats = shapely.union_all(feats)
+    parts = np.asarray(shapely.get_parts(feats))
+    if family == "line":
+        parts = np.asarray(shapely.get_parts(shapely.boundary(parts)))
+        layer = "gully"
+        pack = rule("setback", "gully", GULLY)
+    else:
+        layer = "flood_zone"
+        pack = rule("avoid", "flood_zone")
+    ws = make_ws(tmp_path, **{layer: gk(list(parts), level=["1"] * len(parts))})
+    c = constraint_cache(ws).get(load_pack(make_pack(tmp_path, pack))["h.r"])
+    sites = shapely.points(rng.uniform(-500, 5500, (3000, 2)) + origin)
+    truth = shapely.distance(sites[:, None], c.geoms[None, :]).min(axis=1)
+    i_all, d_all = c.nearest_distance(sites)
+    assert len(i_all) == len(sites)
+    assert np.allclose(d_all, truth[i_all])
+    for radius in (0.0, 30.0, R, 1000.0):
+        idx, d = c.nearest_distance(sites, max_distance=radius)
+        assert sorted(idx.tolist()) == np.flatnonzero(truth <= radius).tolist()
+        assert np.allclose(d, truth[idx], rtol=0, atol=1e-9)
