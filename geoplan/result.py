@@ -143,43 +143,73 @@ class Result(CheckData):
 
     # ------------------------------------------------------------------ maps and reports
 
-    def map(self, **kwargs: Any) -> folium.Map:
+    def map(self, *, buildable: Any = None, suggestions: Any = None,
+            **kwargs: Any) -> folium.Map:
         """An interactive map of the check (a ``folium.Map``; ``.save(path)`` writes it).
 
-        Keyword arguments go to :func:`geoplan.maps.result_map`: ``basemap``
-        (``osm``, ``tianditu``, ``tianditu-img``, ``amap``, ``amap-img``,
-        ``none``), ``tk`` (Tianditu key), ``offline`` (self-contained, Leaflet
-        inlined), ``layers``, ``margin_m``, ``simplify_m``, ``precision``…
+        Parameters
+        ----------
+        buildable
+            A :func:`geoplan.buildable` result: the villages' buildable land,
+            land with a warning and land that cannot be told are drawn as
+            layers of their own.
+        suggestions
+            A :func:`geoplan.suggest` result of this check: each suggested
+            footprint and an arrow from the failing site, and the suggestion
+            in the site's popup.
+        **kwargs
+            Passed to :func:`geoplan.maps.result_map`: ``basemap`` (``osm``,
+            ``tianditu``, ``tianditu-img``, ``amap``, ``amap-img``, ``none``,
+            or a tile URL template ``https://…/{z}/{x}/{y}.png`` credited with
+            ``attribution``), ``tk`` (Tianditu key), ``offline`` (no basemap
+            by default: no request at all; Leaflet is inlined in every map),
+            ``layers``, ``margin_m``, ``simplify_m``, ``precision``…
+
+        Examples
+        --------
+        >>> res = geoplan.check("layers/batches/proposed_houses.gpkg", "layers")  # doctest: +SKIP
+        >>> res.map(suggestions=geoplan.suggest(res), offline=True)             # doctest: +SKIP
         """
         from .maps import result_map
+        from .maps.overlay import as_additions
 
         self._need_rows("map()")
-        return result_map(self, **kwargs)
+        return result_map(self, additions=as_additions(buildable, suggestions), **kwargs)
 
-    def report(self, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> str:
+    def report(self, path: str | os.PathLike[str] | None = None, *, buildable: Any = None,
+               suggestions: Any = None, **kwargs: Any) -> str:
         """The bilingual review report as one HTML page; written to ``path`` if given.
 
-        Keyword arguments go to :func:`geoplan.report.result_report`
+        ``buildable`` and ``suggestions`` (as for :meth:`map`) add a section
+        each — the buildable land per village; the suggested moves — their
+        layers on the map, and each failing site's suggestion to its section.
+        Other keyword arguments go to :func:`geoplan.report.result_report`
         (``offline``, ``basemap``, ``tk``, ``detail``, ``max_sections``…).
         """
+        from .maps.overlay import as_additions
         from .report import result_report
 
         self._need_rows("report()")
-        return result_report(self, path, **kwargs)
+        return result_report(self, path, additions=as_additions(buildable, suggestions),
+                             **kwargs)
 
     # ------------------------------------------------------------------ exports
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
                  report_html: bool = True, offline: bool = False,
                  basemap: str | None = None, tk: str | None = None,
-                 gpkg: bool = True) -> list[Path]:
+                 attribution: str | None = None,
+                 gpkg: bool = True, buildable: Any = None,
+                 suggestions: Any = None) -> list[Path]:
         """Write the outputs into ``out_dir``, each file whole or not at all.
 
         Writes ``findings.csv``, ``verdicts.csv`` (UTF-8 with BOM),
         ``results.gpkg`` (layers ``verdicts``, ``findings``, ``evidence``;
         ``gpkg=False`` skips it), ``summary.json``, ``map.html`` and
-        ``report.html`` (``offline``, ``basemap`` and ``tk`` as for
-        :meth:`map`). Files are first written to a temporary folder beside
+        ``report.html`` (``offline``, ``basemap``, ``tk``, ``attribution`` as for
+        :meth:`map`; ``buildable`` and ``suggestions`` drawn on the map and
+        reported as for :meth:`map` and :meth:`report`; their own files are
+        written by their ``to_files``). Files are first written to a temporary folder beside
         ``out_dir`` and then moved into place, so an interrupted run leaves
         earlier outputs whole.
 
@@ -188,11 +218,16 @@ class Result(CheckData):
         list of Path
             The files written.
         """
+        from .maps.overlay import as_additions
+
         self._need_rows("to_files()")
+        additions = as_additions(buildable, suggestions)
         with staging_folder(out_dir) as tmp:
             written = self._write_all(tmp, map_html=map_html, report_html=report_html,
                                       map_options={"offline": offline, "basemap": basemap,
-                                                   "tk": tk}, gpkg=gpkg)
+                                                   "tk": tk, "attribution": attribution,
+                                                   "additions": additions},
+                                      gpkg=gpkg)
             return move_into_place(written, out_dir)
 
     def to_postgis(self, target: str) -> str:
@@ -244,7 +279,8 @@ class Result(CheckData):
                 files[-1].write_text(m.get_root().render(), encoding="utf-8")
             if report_html:
                 files.append(d / "report.html")
-                result_report(self, files[-1], map_obj=m)
+                result_report(self, files[-1], map_obj=m,
+                              additions=(map_options or {}).get("additions", ()))
         files.append(d / "summary.json")
         write_summary(files[-1], self.summary)
         return files

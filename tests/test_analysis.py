@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -574,6 +575,67 @@ def test_maps_escape_data_text_and_work_offline(tmp_path) -> None:
         assert "L.map(" in html
     assert "<table" in coverage(ws, kinds=["clinic"])._repr_html_()
     assert "&lt;img" in connectivity(ws, max_gap_m=0)._repr_html_()
+
+
+def _analysis_results(tiny: geoplan.Workspace, sample: geoplan.Workspace) -> list:
+    g = gpd.read_file(SAMPLE / "batches" / "proposed_houses.gpkg").head(20)
+    first = str(sample.layers["village"].gdf["name"].iloc[0])
+    return [coverage(tiny, kinds=["clinic"]), connectivity(tiny), indicators(tiny),
+            village_classes(tiny), geoplan.buildable(sample, villages=[first]),
+            geoplan.suggest(geoplan.check(g, sample, id_field="house_id"))]
+
+
+def _tile_urls(page: str) -> list[str]:
+    return re.findall(r"L\.tileLayer\(\s*\"([^\"]+)\"", page)
+
+
+def test_analysis_maps_inline_everything_with_a_metric_scale(tiny, sample) -> None:
+    remote_script = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?\s*(https?:)?//", re.I)
+    remote_link = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?\s*(https?:)?//", re.I)
+    url = "https://{s}.tiles.county.example/{z}/{x}/{y}.png"
+    for res in _analysis_results(tiny, sample):
+        name = type(res).__name__
+        page = res.map().get_root().render()
+        assert not remote_script.search(page), name
+        assert not remote_link.search(page), name
+        assert not re.search(r"<(script|link)\b[^>]*\b(src|href)=", page), name  # all inline
+        assert "window.L=" in page.replace(" ", ""), name                         # Leaflet
+        for lib in ("cdn.jsdelivr", "unpkg.com", "cdnjs", "jquery", "bootstrap", "awesome"):
+            assert lib not in page.lower(), (name, lib)
+        # metric only: no folium control_scale (miles and feet)
+        assert "L.control.scale({imperial: false" in page, name
+        assert "L.control.scale()" not in page, name
+        assert page.count("L.control.scale(") == 1, name
+        # the basemap policy of the check's map: osm by default, none offline, or a URL
+        assert _tile_urls(page) == ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"], name
+        assert "L.tileLayer" not in res.map(offline=True).get_root().render(), name
+        custom = res.map(basemap=url, attribution="伊宁县").get_root().render()
+        assert _tile_urls(custom) == [url], name
+        with pytest.raises(geoplan.MapError, match="GCJ-02"):
+            res.map(basemap="amap")
+        with pytest.raises(geoplan.MapError, match=r"has no \{y\}"):
+            res.map(basemap="https://tiles.county.example/{z}/{x}.png")
+
+
+def test_analysis_to_files_and_cli_follow_the_basemap(tiny, tmp_path) -> None:
+    files = connectivity(tiny).to_files(tmp_path / "k", offline=True)
+    page = next(p for p in files if p.name == "map.html").read_text(encoding="utf-8")
+    assert "L.tileLayer" not in page
+    ws_dir = _write_ws(tmp_path / "ws")
+    url = "http://tiles.county.example/{z}/{x}/{y}.png"
+    r = CliRunner().invoke(main, ["coverage", str(ws_dir), "--kind", "clinic", "-o",
+                                  str(tmp_path / "c"), "--tiles", url])
+    assert r.exit_code == 0, r.output
+    assert _tile_urls((tmp_path / "c" / "map.html").read_text(encoding="utf-8")) == [url]
+    r = CliRunner().invoke(main, ["connectivity", str(ws_dir), "-o", str(tmp_path / "o"),
+                                  "--offline"])
+    assert r.exit_code == 0, r.output
+    assert "L.tileLayer" not in (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    r = CliRunner().invoke(main, ["connectivity", str(ws_dir), "-o", str(tmp_path / "a"),
+                                  "--basemap", "amap"])
+    assert r.exit_code == 2, r.output
+    assert "GCJ-02" in r.output
+    assert not (tmp_path / "a").exists()                       # refused before any work
 
 
 def test_cli_commands(tmp_path) -> None:

@@ -12,6 +12,7 @@ installs one with apt when it runs as root).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,5 +274,117 @@ def test_offline_report_loads_and_links_sites_to_the_map(browser, checked) -> No
         assert ev.failed == []
         assert ev.errors == []
         assert ev.dialogs == []
+    finally:
+        page.close()
+
+
+OSM_TILE = re.compile(r"^https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png$")
+CANVAS_HAS_PIXELS = """() => [...document.querySelectorAll('.leaflet-overlay-pane canvas')]
+    .some(c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                 for (let i = 3; i < d.length; i += 4) if (d[i]) return true;
+                 return false; })"""
+
+
+def _script_errors(ev: Events) -> list[str]:
+    """JS errors, leaving out the console lines of the blocked basemap tiles."""
+    return [e for e in ev.errors if not e.startswith("Failed to load resource")]
+
+
+def test_online_map_and_report_draw_with_the_network_blocked(browser, checked, tmp_path) -> None:
+    """Made without ``offline`` (OpenStreetMap basemap), opened on a machine with no internet
+    (a county intranet): only the tiles fail; Leaflet is inline, the map is drawn."""
+    res = checked[0]
+    n = len(res.verdicts)
+    m = result_map(res)
+    map_path, report_path = tmp_path / "online-map.html", tmp_path / "online-report.html"
+    map_path.write_text(m.get_root().render(), encoding="utf-8")
+    result_report(res, report_path, map_obj=m)
+    for path in (map_path, report_path):
+        page, ev = _open(browser, path)
+        try:
+            page.wait_for_timeout(200)
+            assert ev.blocked, "no tile was asked for: not a page with a basemap"
+            assert [u for u in ev.blocked if not OSM_TILE.match(u)] == []   # tiles only
+            assert _script_errors(ev) == []
+            assert page.evaluate("L.version") == "1.9.4"
+            assert page.evaluate("geoplan.siteCount()") == n
+            assert page.evaluate(CANVAS_HAS_PIXELS), "nothing drawn on the map's canvas"
+            if path == map_path:
+                assert page.evaluate("geoplan.drawnSites()") == {"onRenderer": n, "inView": n}
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "map-online-blocked.png"))
+        finally:
+            page.close()
+
+
+def test_analysis_map_draws_with_the_network_blocked(browser, tmp_path) -> None:
+    """An analysis map made with its default OpenStreetMap basemap, opened with no internet:
+    the villages and roads are drawn (SVG), a metric scale bar, no script error."""
+    from geoplan.analysis import connectivity
+
+    res = connectivity(geoplan.open_workspace(SAMPLE))
+    path = tmp_path / "connectivity.html"
+    path.write_text(res.map().get_root().render(), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    ev = Events()
+    ev.attach(page)
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("typeof L === 'object' && document.querySelectorAll("
+                               "'.leaflet-overlay-pane path.leaflet-interactive').length > 0",
+                               timeout=20_000)
+        page.wait_for_timeout(200)
+        n_paths = page.evaluate("document.querySelectorAll("
+                                "'.leaflet-overlay-pane path.leaflet-interactive').length")
+        assert n_paths >= len(res.villages)                      # every village, and roads
+        assert ev.blocked, "no tile was asked for: not a page with a basemap"
+        assert [u for u in ev.blocked if not OSM_TILE.match(u)] == []
+        assert _script_errors(ev) == []
+        scales = page.evaluate("[...document.querySelectorAll('.leaflet-control-scale-line')]"
+                               ".map(e => e.textContent)")
+        assert len(scales) == 1                                  # metric only, no miles
+        assert re.fullmatch(r"\d+ k?m", scales[0]), scales
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "analysis-map-online-blocked.png"))
+    finally:
+        page.close()
+
+
+def test_buildable_land_and_suggestions_drawn_with_the_check(browser, tmp_path) -> None:
+    """The check's map with an analysis added: the layers are on the map, the popup says it."""
+    ws = geoplan.open_workspace(SAMPLE)
+    res = geoplan.check(SAMPLE / "batches" / "proposed_houses.gpkg", ws, footprint_m=12)
+    s = geoplan.suggest(res, footprint_m=12)
+    b = geoplan.buildable(ws, near=res.verdicts.geometry, near_m=500)
+    path = tmp_path / "placement.html"
+    path.write_text(res.map(buildable=b, suggestions=s, offline=True).get_root().render(),
+                    encoding="utf-8")
+    page, ev = _open(browser, path)
+    try:
+        on_map = page.evaluate("""() => {
+            const out = {};
+            for (const c of geoplan.constraints) {
+                if (c.info.group === 'placement') {
+                    out[c.info.kind] = [geoplan.map.hasLayer(c.layer),
+                                        c.layer.getLayers().length];
+                }
+            }
+            return out;
+        }""")
+        n_moved = int((s.table["status"] == "moved").sum())
+        assert on_map["suggest.moved"] == [True, n_moved]
+        assert on_map["suggest.arrow"] == [True, n_moved]
+        assert on_map["buildable.buildable"][0]
+        assert on_map["buildable.buildable"][1] > 0
+        sid = str(s.table.loc[s.table["status"] == "moved", "site_id"].iloc[0])
+        _click_site(page, sid, zoom=18)
+        text = page.inner_text(".leaflet-popup-content")
+        msg = s.table.set_index("site_id").loc[sid, "message_zh"]
+        assert f"选址建议：{msg}" in text
+        page.wait_for_timeout(300)                                    # popup fade-in
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "map-suggestion.png"))
+        assert ev.blocked == []
+        assert ev.errors == []
     finally:
         page.close()

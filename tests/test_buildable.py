@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -341,3 +342,121 @@ def test_cli_check_suggest_adds_columns_to_the_per_site_sheet(tmp_path: Path) ->
                                   "-w", str(SAMPLE), "--suggest"])
     assert r.exit_code == 2
     assert "road" in r.output
+
+
+# ------------------------------------------------- on the check's own map and report
+
+def _map_data(m) -> dict:
+    page = m.get_root().render()
+    block = re.search(r'<script type="application/json" id="gp-data-[^"]+">(.*?)</script>',
+                      page, re.S)
+    assert block is not None
+    return json.loads(block.group(1))
+
+
+def test_buildable_and_suggestions_on_the_checks_map_and_report(hand) -> None:
+    ws, pack = hand
+    houses = gk([box(X0 + 155, Y0 + 40, X0 + 167, Y0 + 52),
+                 box(X0 + 58, Y0 + 10, X0 + 70, Y0 + 22),
+                 box(X0 + 100, Y0 + 40, X0 + 112, Y0 + 52)],          # passes
+                house_id=["<b>A</b>", "B", "ok"])
+    res = geoplan.check(houses, ws, rules=pack, subject="house", id_field="house_id")
+    b = buildable(ws, pack)
+    s = suggest(res, radius_m=50)
+    m = res.map(buildable=b, suggestions=s, offline=True)
+    layers = m.geoplan_summary["layers"]
+    assert layers["suggest.moved"] == 2
+    assert layers["suggest.arrow"] == 2
+    assert layers["buildable.buildable"] == 1          # one village, one polygon of land
+    data = _map_data(m)
+    lay = {ly["kind"]: ly for ly in data["layers"]}
+    assert lay["buildable.buildable"]["group"] == "placement"
+    # the land drawn is the land computed: 14 000 m² in lon/lat, back in metres
+    drawn = gpd.GeoSeries([shapely.geometry.shape(f["geometry"])
+                           for f in lay["buildable.buildable"]["data"]["features"]],
+                          crs=4326).to_crs(ws.crs)
+    assert drawn.area.sum() == pytest.approx(14_000.0, rel=1e-3)
+    # each failing site's popup carries its suggestion; the passing one none
+    sites = {f["properties"]["i"]: f["properties"] for f in data["sites"]["features"]}
+    assert sites["&lt;b&gt;A&lt;/b&gt;"]["g"][0][0] == "选址建议：向西移动 17.00 米"
+    assert sites["B"]["g"][0][1] == "Suggestion: move 7.00 m east"
+    assert "g" not in sites["ok"]
+    page = m.get_root().render()
+    assert "<b>A</b>" not in page                       # the id is escaped everywhere
+    html = res.report(buildable=b, suggestions=s, offline=True)
+    assert "<b>A</b>" not in html
+    assert "id='gp-buildable'" in html
+    assert "id='gp-suggest'" in html
+    assert "14,000" in html                             # the village's buildable m²
+    assert html.count("class='gp-sg'") == 2             # a note in each failing site's section
+    assert "建议选址" in html                             # in the small map's legend
+    # without the additions nothing of them appears
+    plain = res.report(offline=True)
+    assert "gp-buildable" not in plain
+    assert "class='gp-sg'" not in plain
+    assert "suggest.moved" not in res.map(offline=True).geoplan_summary["layers"]
+
+
+def test_a_provisional_land_is_said_so_on_the_checks_map_and_report(tmp_path: Path,
+                                                                    hand) -> None:
+    ws, _ = hand
+    p = tmp_path / "more.toml"
+    p.write_text(PACK.replace('layer = "flood_zone"', 'layer = "landslide_zone"'),
+                 encoding="utf-8")
+    pack = load_pack(p)
+    houses = gk([box(X0 + 58, Y0 + 10, X0 + 70, Y0 + 22)], house_id=["B"])
+    res = geoplan.check(houses, ws, rules=pack, subject="house", id_field="house_id")
+    b = buildable(ws, pack)
+    assert b.provisional
+    labels = [ly["en"] for ly in _map_data(res.map(buildable=b, offline=True))["layers"]
+              if ly["group"] == "placement"]
+    assert labels
+    assert all("provisional" in t for t in labels)
+    html = res.report(buildable=b, offline=True)
+    assert "暂定 PROVISIONAL" in html
+    assert "h.flood" in html
+
+
+def test_the_map_refuses_what_is_not_an_analysis(hand) -> None:
+    ws, pack = hand
+    res = geoplan.check(gk([box(X0 + 100, Y0 + 40, X0 + 112, Y0 + 52)]), ws, rules=pack,
+                        subject="house")
+    with pytest.raises(TypeError, match=r"geoplan\.buildable"):
+        res.map(buildable=res.verdicts)
+
+
+def test_buildable_near_a_batch(hand) -> None:
+    ws, pack = hand
+    inside = gk([shapely.Point(X0 + 10, Y0 + 10)]).geometry
+    assert len(buildable(ws, pack, near=inside).land) == 1
+    far = gk([shapely.Point(X0 + 5_000, Y0)]).geometry
+    b = buildable(ws, pack, near=far, near_m=500)
+    assert len(b.land) == 0
+    assert b.land["buildable_m2"].sum() == 0
+    assert any("500 m of the batch" in n for n in b.notes)
+    assert len(buildable(ws, pack, near=far, near_m=4_900).land) == 1
+
+
+def test_cli_check_buildable_and_suggest_on_the_map_and_report(tmp_path: Path) -> None:
+    houses = str(SAMPLE / "batches" / "proposed_houses.gpkg")
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["check", houses, "-w", str(SAMPLE), "--footprint-m", "12",
+                                  "--suggest", "--buildable", "--offline", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "buildable land 可建设用地:" in r.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    land = gpd.read_file(out / "buildable" / "buildable.gpkg", layer="land")
+    assert summary["buildable"]["villages"] == len(land) > 0
+    assert summary["buildable"]["buildable_m2"] == pytest.approx(land["buildable_m2"].sum(),
+                                                                 abs=0.1)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "id='gp-buildable'" in report
+    assert "id='gp-suggest'" in report
+    moved = gpd.read_file(out / "suggestions" / "suggestions.gpkg", layer="suggested")
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert re.search(r'"kind":"suggest\.moved"[^{}]*\{[^{}]*\}[^{}]*"n":' + str(len(moved))
+                     + r'\b', page)
+    r = CliRunner().invoke(main, ["check", houses, "-w", str(SAMPLE), "--buildable",
+                                  "--chunk-size", "50"])
+    assert r.exit_code == 2
+    assert "--buildable works with the local engine" in r.output

@@ -230,15 +230,74 @@ def test_offline_page_loads_nothing_from_the_network(offline_page) -> None:
     assert "window.L=" in offline_page.replace(" ", "")              # Leaflet itself, inlined
 
 
-def test_online_page_links_leaflet_only(osm_page) -> None:
-    r = refs(osm_page)
-    scripts = [u for k, u in r.urls if k == "script"]
-    assert scripts == ["https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js"]
-    assert "tile.openstreetmap.org" in osm_page
-    low = osm_page.lower()
-    assert "jquery" not in low
-    assert "bootstrap" not in low
-    assert "awesome" not in low
+REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?\s*(https?:)?//", re.I)
+REMOTE_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?\s*(https?:)?//", re.I)
+
+
+def assert_only_tiles_online(page: str) -> None:
+    """Leaflet and every script and style inline; only tile URL templates may be online."""
+    assert not REMOTE_SCRIPT.search(page)
+    assert not REMOTE_LINK.search(page)
+    r = refs(page)
+    assert not [u for u in r.urls if u[0] in ("script", "link")], r.urls  # everything inline
+    assert not [u for u in r.urls if re.match(r"^\s*(https?:)?//", u[1])], r.urls
+    assert "window.L=" in page.replace(" ", "")                           # Leaflet itself
+    low = page.lower()
+    for lib in ("cdn.jsdelivr", "unpkg.com", "cdnjs", "jquery", "bootstrap", "awesome"):
+        assert lib not in low, lib
+
+
+def test_online_page_inlines_leaflet_and_fetches_only_tiles(osm_page) -> None:
+    assert_only_tiles_online(osm_page)
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in osm_page      # the basemap only
+    assert re.findall(r"L\.tileLayer\(\s*\"(https?://[^\"]+)\"", osm_page) == [
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png"]
+
+
+def test_online_report_inlines_leaflet_and_fetches_only_tiles(houses) -> None:
+    page = result_report(houses)
+    assert_only_tiles_online(page)
+    assert "tile.openstreetmap.org/{z}/{x}/{y}.png" in page
+
+
+def test_custom_tile_url_is_drawn_and_named_in_the_panel(houses, offline_page) -> None:
+    url = "https://{s}.tiles.county.example/wmts/{z}/{x}/{y}.png"
+    page = render(houses, basemap=url, attribution="<b>伊宁县</b> survey office")
+    assert_only_tiles_online(page)
+    assert re.findall(r"L\.tileLayer\(\s*\"([^\"]+)\"", page) == [url]
+    assert '"subdomains": "abc"' in page
+    credits = [json.loads(s) for s in re.findall(r'"attribution": ("[^"]*")', page)]
+    assert credits == ["&lt;b&gt;伊宁县&lt;/b&gt; survey office"]             # credit as text
+    foot = re.search(r'<div class="gp-foot">(.*?)</div>', page, re.S)
+    assert foot
+    assert "自定义底图 custom tiles ({s}.tiles.county.example)" in foot.group(1)
+    # WGS84 tiles: the overlay is not shifted
+    assert data_of(page)["sites"] == data_of(offline_page)["sites"]
+    # with offline=True the tiles asked for are still drawn; the default stays none
+    assert url in render(houses, basemap=url, offline=True)
+    plain = render(houses, basemap="tiles/{z}/{x}/{y}.png")                 # beside the page
+    assert re.findall(r"L\.tileLayer\(\s*\"([^\"]+)\"", plain) == ["tiles/{z}/{x}/{y}.png"]
+    assert "tiles: tiles" in plain                                         # default credit
+
+
+@pytest.mark.parametrize(("url", "match"), [
+    ("https://tiles.county.example/{z}/{x}.png", r"has no \{y\}"),
+    ("https://tiles.county.example/tile.png", r"has no \{z\}, \{x\}, \{y\}"),
+    ("https://tiles.county.example/{z}/{col}/{row}.png", r"has no \{x\}, \{y\}"),
+    ("https://t.example/{z}/{x}/{y}.png?key={key}", r"unknown placeholder\(s\) \{key\}"),
+    ("javascript:{z}/{x}/{y}", r"must start with http://, https://"),
+])
+def test_bad_tile_template_is_refused_with_the_fix(houses, url, match) -> None:
+    with pytest.raises(MapError, match=match) as e:
+        result_map(houses, basemap=url)
+    assert "https://tiles.example.org/{z}/{x}/{y}.png" in str(e.value)     # the fix, by example
+    with pytest.raises(MapError, match=match):
+        result_report(houses, basemap=url)
+
+
+def test_attribution_needs_a_tile_url(houses) -> None:
+    with pytest.raises(MapError, match=r"credits a tile URL template"):
+        result_map(houses, basemap="osm", attribution="mine")
 
 
 def test_leaflet_assets_are_self_contained() -> None:
@@ -500,3 +559,30 @@ def test_cli_map_report_and_check_offline(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "Tianditu key" in r.output
     assert not (tmp_path / "t").exists()                   # refused before any work
+
+
+def test_cli_tiles_and_attribution(tmp_path: Path) -> None:
+    runner = CliRunner()
+    batch = str(SAMPLE / "batches" / "proposed_roads.gpkg")
+    url = "http://tiles.county.example/{z}/{x}/{y}.png"
+    r = runner.invoke(main, ["map", batch, "-w", str(SAMPLE), "-o", str(tmp_path / "m.html"),
+                             "--tiles", url, "--attribution", "伊宁县自然资源局"])
+    assert r.exit_code == 0, r.output
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert_only_tiles_online(page)
+    assert re.findall(r"L\.tileLayer\(\s*\"([^\"]+)\"", page) == [url]
+    assert "自定义底图 custom tiles (tiles.county.example)" in page
+    r = runner.invoke(main, ["check", batch, "-w", str(SAMPLE), "-o", str(tmp_path / "c"), "-q",
+                             "--basemap", url])                          # --basemap URL too
+    assert r.exit_code == 0, r.output
+    for name in ("map.html", "report.html"):
+        assert url in (tmp_path / "c" / name).read_text(encoding="utf-8")
+    for args, said in (
+            (["--tiles", "http://tiles.county.example/{z}/{x}.png"], "has no {y}"),
+            (["--tiles", "google"], "is neither a basemap"),
+            (["--attribution", "mine"], "credits a tile URL template")):
+        r = runner.invoke(main, ["check", batch, "-w", str(SAMPLE), "-o", str(tmp_path / "t"),
+                                 *args])
+        assert r.exit_code == 2, r.output
+        assert said in r.output
+        assert not (tmp_path / "t").exists()               # refused before any work

@@ -50,6 +50,12 @@
     if (p.n) {
       h += '<div class="gp-nc">未核查 not checked: ' + p.n + '</div>';
     }
+    if (p.g) {
+      for (var g = 0; g < p.g.length; g++) {
+        h += '<div class="gp-sg">' + p.g[g][0] + '<div class="gp-en">' + p.g[g][1] +
+          '</div></div>';
+      }
+    }
     return h + '</div>';
   }
 

@@ -19,7 +19,9 @@ Parameters and targets come from a TOML targets file
 and a ``verified`` flag. Every result is a dataclass with DataFrames, a
 ``_repr_html_`` for Jupyter, ``.map()`` (folium) and ``.to_files(dir)``
 (CSV UTF-8 with BOM, GeoPackage, ``map.html``, ``summary.json``, written
-atomically).
+atomically). The maps inline Leaflet and draw with no network; ``basemap=``,
+``tk=``, ``attribution=`` and ``offline=`` of ``.map()`` and ``.to_files()``
+choose the background as for :meth:`geoplan.Result.map` (not Amap).
 
 Examples
 --------

@@ -3,8 +3,12 @@
 A default :class:`folium.Map` loads Leaflet, jQuery, Bootstrap and plugins
 from CDNs and shows nothing offline. These maps use only Leaflet itself, and
 carry its JavaScript and CSS inline (read by :func:`geoplan.maps.leaflet_assets`
-from the ``django-js-lib-leaflet`` package). Every piece of data text that reaches a tooltip, popup or legend is
-escaped with :func:`html.escape`.
+from the ``django-js-lib-leaflet`` package), so they draw on an intranet or in
+Jupyter with no network. The basemap follows the policy of the check's map
+(:func:`geoplan.maps.result_map`): OpenStreetMap by default, ``none`` when
+``offline``, a named basemap or a tile URL template; its tiles are the only
+thing fetched online. The scale bar is metric. Every piece of data text that
+reaches a tooltip, popup or legend is escaped with :func:`html.escape`.
 """
 
 from __future__ import annotations
@@ -27,26 +31,43 @@ def esc(v: Any) -> str:
     return html.escape(str(v))
 
 
-def base_map(bounds_4326: Sequence[float], *, title: str = "") -> Any:
+def base_map(bounds_4326: Sequence[float], *, title: str = "",
+             basemap: str | Sequence[str] | None = None, tk: str | None = None,
+             offline: bool = False, attribution: str | None = None) -> Any:
     """An empty folium map fitted to ``(minx, miny, maxx, maxy)`` in lon/lat.
 
-    Leaflet only (no jQuery, Bootstrap or plugins), inlined; an OpenStreetMap
-    base layer that simply stays blank offline.
+    Leaflet only (no jQuery, Bootstrap or plugins), inlined; a metric scale
+    bar; the basemap as for :func:`geoplan.maps.result_map` — OpenStreetMap
+    by default (it simply stays blank with no network; the layers still
+    draw), nothing when ``offline`` (then the page makes no request at all),
+    a named basemap or a tile URL template.
+
+    Raises
+    ------
+    MapError
+        A bad basemap choice or tile URL, or an Amap basemap (GCJ-02).
     """
     import folium
-    from branca.element import Element
+    from branca.element import Element, MacroElement
+    from jinja2 import Template
 
-    m = folium.Map(tiles=None, control_scale=True)
+    from ..maps.basemaps import add_tile_layers, leaflet_assets, resolve_basemaps
+
+    basemaps = resolve_basemaps(basemap, offline=offline, tk=tk, attribution=attribution,
+                                gcj02=False)
+    m = folium.Map(tiles=None, control_scale=False)
     m.default_js = []
     m.default_css = []
-    from ..maps import leaflet_assets
-
     js, css = leaflet_assets()  # inlined: the page needs no network
     header = m.get_root().header  # type: ignore[attr-defined]
     header.add_child(Element("<style>" + css + "</style>"), name="leaflet_css_inline")
     header.add_child(Element("<script>" + js + "</script>"), name="leaflet_js_inline")
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online only 需联网)",
-                     control=True).add_to(m)
+    add_tile_layers(m, basemaps, tk)
+    scale = MacroElement()
+    scale._template = Template(  # metric only (folium's control_scale adds miles and feet)
+        "{% macro script(this, kwargs) %}L.control.scale({imperial: false, maxWidth: 160})"
+        ".addTo({{ this._parent.get_name() }});{% endmacro %}")
+    scale.add_to(m)
     minx, miny, maxx, maxy = bounds_4326
     if np.all(np.isfinite([minx, miny, maxx, maxy])):
         m.fit_bounds([[miny, minx], [maxy, maxx]])

@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import math
 import os
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ from ..core import MU_PER_M2, Subject
 from ..engine import constraint_cache, exclusions
 from ..engine.exclusion import as_area, polygonal
 from ..errors import WorkspaceError
+from ..maps.overlay import Overlay, SiteNote
 from ..rules import RulePack, load_pack
 from ..rules.registry import Exclusion
 from ..workspace import Workspace
@@ -107,8 +109,6 @@ class BuildableResult:
                 f"{int(self.land['plots'].sum())} plots{prov}>")
 
     def _repr_html_(self) -> str:
-        import html
-
         cols = ["village", "township", "area_m2", "buildable_m2", "buildable_mu", "warn_m2",
                 "unknown_m2", "plots", "plots_max", "provisional"]
         df = self.land[cols].copy()
@@ -122,13 +122,20 @@ class BuildableResult:
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return head + table_html(df) + (f"<ul>{notes}</ul>" if notes else "")
 
-    def map(self) -> Any:
-        """A folium map: each village's land by class, the plots, the village boundaries."""
+    def map(self, **options: Any) -> Any:
+        """A folium map: each village's land by class, the plots, the village boundaries.
+
+        ``options`` choose the background as for :func:`geoplan.maps.result_map`:
+        ``basemap`` (default OpenStreetMap; a name or a tile URL template, not
+        Amap), ``tk``, ``attribution``, ``offline`` (no basemap: no request at
+        all). Leaflet is inlined, so the layers draw with no network.
+        """
         import folium
 
         m = _maps.base_map(_maps.bounds_lonlat(self.land),
                            title="可建设用地 Buildable land"
-                                 + (" — 暂定 provisional" if self.provisional else ""))
+                                 + (" — 暂定 provisional" if self.provisional else ""),
+                           **options)
         for cls in ("excluded", "unknown", "warn", "buildable"):
             zh, en, colour = _CLASSES[cls]
             part = self.areas[self.areas["class"] == cls]
@@ -148,7 +155,82 @@ class BuildableResult:
         folium.LayerControl(collapsed=True).add_to(m)
         return m
 
-    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+    # ------------------------------------------------ on a check's map and report
+
+    def overlays(self) -> list[Overlay]:
+        """The land by class as layers of a check's map (:meth:`geoplan.Result.map`).
+
+        Buildable land (no warning), land with a warning and land no rule can
+        tell about, each village's area in the tooltip; a provisional result
+        says so in every layer name.
+        """
+        prov = ("（暂定）", " (provisional)") if self.provisional else ("", "")
+        out = []
+        for cls, on in (("buildable", True), ("warn", True), ("unknown", True)):
+            zh, en, colour = _CLASSES[cls]
+            part = self.areas[self.areas["class"] == cls]
+            tips = [f"{r.village} · {zh} {en} · {r.area_m2:,.0f} m² "
+                    f"({r.area_m2 * MU_PER_M2:,.2f} 亩 mu)" for r in part.itertuples()]
+            out.append(Overlay(
+                key=f"buildable.{cls}", label_zh=f"{zh}用地{prov[0]}",
+                label_en=f"{en} land{prov[1]}", geometry=part.geometry, tips=tips,
+                style={"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.35,
+                       **({"dashArray": "4 3"} if cls != "buildable" else {})},
+                family="polygon", on=on))
+        return out
+
+    def site_notes(self) -> dict[str, SiteNote]:
+        """None: the buildable land is about villages, not sites."""
+        return {}
+
+    def report_section(self) -> str:
+        """The report's section: the land per village, how plots are counted, the notes."""
+        e = html.escape
+        prov = ("<div class='alert'><b>暂定 PROVISIONAL</b> — 部分规则图层缺失，可建设用地未经其核查 · "
+                "some rules' layers are missing; the land is not cleared by them: "
+                + e(", ".join(self.rules.loc[self.rules["unmapped_in"] > 0, "rule_id"]))
+                + "</div>") if self.provisional else ""
+        rows = []
+        land = self.land.sort_values(["township", "village"], na_position="last")
+        for r in land.itertuples():
+            rows.append(
+                f"<tr{' class=nc' if r.provisional else ''}><td>{e(str(r.village))}</td>"
+                f"<td>{e('' if r.township is None else str(r.township))}</td>"
+                f"<td class='num'>{r.area_m2:,.0f}</td><td class='num'>{r.excluded_m2:,.0f}</td>"
+                f"<td class='num'>{r.unknown_m2:,.0f}</td>"
+                f"<td class='num'>{r.buildable_m2:,.0f}</td>"
+                f"<td class='num'>{r.buildable_mu:,.2f}</td><td class='num'>{r.warn_m2:,.0f}</td>"
+                f"<td class='num'>{r.plots:,}–{r.plots_max:,}</td>"
+                f"<td>{'暂定 provisional: ' + e(str(r.unmapped_rules)) if r.provisional else ''}"
+                f"</td></tr>")
+        tot = self.land
+        rows.append(
+            f"<tr class='tot'><td>合计 total</td><td></td>"
+            f"<td class='num'>{tot['area_m2'].sum():,.0f}</td>"
+            f"<td class='num'>{tot['excluded_m2'].sum():,.0f}</td>"
+            f"<td class='num'>{tot['unknown_m2'].sum():,.0f}</td>"
+            f"<td class='num'>{tot['buildable_m2'].sum():,.0f}</td>"
+            f"<td class='num'>{tot['buildable_mu'].sum():,.2f}</td>"
+            f"<td class='num'>{tot['warn_m2'].sum():,.0f}</td>"
+            f"<td class='num'>{int(tot['plots'].sum()):,}–{int(tot['plots_max'].sum()):,}</td>"
+            f"<td></td></tr>")
+        notes = "".join(f"<li>{e(n)}</li>" for n in self.notes)
+        return (
+            "<h2 id='gp-buildable'>可建设用地 <span class='en'>Buildable land</span></h2>"
+            f"{prov}<p class='muted'>村庄建设边界内（或村庄点周围）扣除全部“不通过”级规则排除范围后的用地；"
+            "有提示的用地单列，无法判定的用地不计入 · the land in each village boundary (or round "
+            "each settlement) less every area a fail-level rule excludes; land with a warning is "
+            "counted apart, land no rule can tell about is left out. 宅基地数为“下限–上限” · "
+            "plots are given as lower–upper bound.</p>"
+            "<table class='gp-t'><thead><tr><th>村 village</th><th>乡镇 township</th>"
+            "<th>范围 area m²</th><th>排除 excluded m²</th><th>无法判定 unknown m²</th>"
+            "<th>可建设 buildable m²</th><th>亩 mu</th><th>其中有提示 with warning m²</th>"
+            "<th>宅基地 plots</th><th>备注 note</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>"
+            + (f"<ul class='muted'>{notes}</ul>" if notes else ""))
+
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
+                 **map_options: Any) -> list[Path]:
         """Write ``buildable.csv``, ``buildable_rules.csv``, ``buildable.gpkg``, map, summary.
 
         Written atomically into ``out_dir`` (a temporary folder, then
@@ -160,6 +242,9 @@ class BuildableResult:
             Folder to write into (created when missing).
         map_html
             Also write ``map.html`` (:meth:`map`).
+        **map_options
+            Its background (``basemap``, ``tk``, ``attribution``, ``offline``),
+            as for :meth:`map`.
 
         Returns
         -------
@@ -172,7 +257,7 @@ class BuildableResult:
             csv={"buildable.csv": land, "buildable_rules.csv": self.rules},
             gpkg={"land": self.land, "areas": self.areas, "plots": self.plots},
             gpkg_name="buildable.gpkg", summary=self.summary,
-            map_html=self.map if map_html else None)
+            map_html=(lambda: self.map(**map_options)) if map_html else None)
 
 
 def _feature_layer(group: Any, gdf: gpd.GeoDataFrame, tips: list[str], *, fill: str) -> None:
@@ -198,6 +283,8 @@ def buildable(
     radius_m: float | None = None,
     plot_m: tuple[float, float] = DEFAULT_PLOT_M,
     subject: Subject = "house",
+    near: gpd.GeoSeries | None = None,
+    near_m: float = 0.0,
 ) -> BuildableResult:
     """Buildable land per village: its area minus everything a fail-level rule excludes.
 
@@ -217,6 +304,13 @@ def buildable(
         A homestead plot, width × depth in metres.
     subject
         The rules' subject (``"house"``).
+    near
+        Only the villages whose area lies within ``near_m`` of one of these
+        geometries (a checked batch's sites, with a CRS) — ``geoplan check
+        --buildable``. None near gives an empty result with a note, not an
+        error.
+    near_m
+        The distance for ``near``, in metres.
 
     Returns
     -------
@@ -239,6 +333,8 @@ def buildable(
     if radius_m is not None and not (radius_m > 0 and math.isfinite(radius_m)):
         raise ValueError(f"radius_m must be a positive distance in metres, got {radius_m!r}")
     areas_v = _village_areas(ws, villages, radius_m)
+    if near is not None:
+        areas_v = _villages_near(areas_v, near, near_m)
     cache = constraint_cache(ws)
     rows, parts, plots = [], [], []
     per_rule: dict[str, dict[str, Any]] = {}
@@ -249,7 +345,8 @@ def buildable(
         parts.extend(vparts)
         plots.extend(vplots)
     crs = ws.crs
-    land = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=crs)
+    land = gpd.GeoDataFrame(pd.DataFrame(rows, columns=_LAND_COLUMNS), geometry="geometry",
+                            crs=crs)
     areas = gpd.GeoDataFrame(pd.DataFrame(parts, columns=["village", "class", "rules",
                                                           "area_m2", "geometry"]),
                              geometry="geometry", crs=crs)
@@ -259,6 +356,9 @@ def buildable(
     rules_df = _rules_table(pack, subject, per_rule)
     provisional = bool(land["provisional"].any()) if len(land) else False
     notes = _notes(rules_df, provisional, (w, d), radius_m)
+    if near is not None:
+        notes.append(f"仅含选址批次 {near_m:g} 米范围内的 {len(land)} 个村庄 — only the {len(land)} "
+                     f"villages within {near_m:g} m of the batch")
     summary = base_summary(ws, sorted({r.layer for r in pack.for_subject(subject)
                                        if r.layer}), started)
     summary.update({
@@ -274,6 +374,27 @@ def buildable(
     })
     return BuildableResult(land=land, areas=areas, plots=plot_gdf, rules=rules_df,
                            provisional=provisional, summary=summary, workspace=ws, notes=notes)
+
+
+_LAND_COLUMNS = ["village", "township", "area_m2", "excluded_m2", "unknown_m2", "buildable_m2",
+                 "buildable_mu", "warn_m2", "no_warn_m2", "plots", "plots_max", "plots_no_warn",
+                 "provisional", "unmapped_rules", "geometry"]
+
+
+def _villages_near(areas: gpd.GeoDataFrame, near: gpd.GeoSeries,
+                   near_m: float) -> gpd.GeoDataFrame:
+    """The villages within ``near_m`` of any geometry of ``near``."""
+    if not (near_m >= 0 and math.isfinite(near_m)):
+        raise ValueError(f"near_m must be a distance ≥ 0 in metres, got {near_m!r}")
+    g = near if near.crs is None or areas.crs is None else near.to_crs(areas.crs)
+    geoms = np.asarray(g.values, dtype=object)
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if not len(geoms) or not len(areas):
+        return areas.iloc[:0]
+    tree = shapely.STRtree(geoms)
+    hit = np.unique(tree.query(np.asarray(areas.geometry.values, dtype=object),
+                               predicate="dwithin", distance=near_m)[0])
+    return areas.iloc[hit].reset_index(drop=True)
 
 
 def _village_areas(ws: Workspace, names: Sequence[str] | None,

@@ -113,11 +113,18 @@ class IndicatorResult:
         return ("<p><b>geoplan indicators 规划指标</b> — city 全市 (by township: .table / "
                 ".wide())</p>" + table_html(df))
 
-    def map(self) -> Any:
-        """A folium choropleth by township: one switchable layer per indicator."""
+    def map(self, **options: Any) -> Any:
+        """A folium choropleth by township: one switchable layer per indicator.
+
+        ``options`` choose the background as for :func:`geoplan.maps.result_map`:
+        ``basemap`` (default OpenStreetMap; a name or a tile URL template, not
+        Amap), ``tk``, ``attribution``, ``offline`` (no basemap: no request at
+        all). Leaflet is inlined, so the layers draw with no network.
+        """
         import folium
 
-        m = _maps.base_map(_maps.bounds_lonlat(self.townships), title="规划指标 Plan indicators")
+        m = _maps.base_map(_maps.bounds_lonlat(self.townships), title="规划指标 Plan indicators",
+                           **options)
         t = self.townships
         first = True
         for ind in self.targets.indicators:
@@ -145,7 +152,8 @@ class IndicatorResult:
         folium.LayerControl(collapsed=True).add_to(m)
         return m
 
-    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
+                 **map_options: Any) -> list[Path]:
         """Write the indicator tables, layer, map and summary into ``out_dir``, atomically.
 
         Writes ``indicators.csv`` (long), ``indicators_wide.csv``,
@@ -158,6 +166,9 @@ class IndicatorResult:
             Folder to write into (created when missing).
         map_html
             Also write ``map.html`` (:meth:`map`).
+        **map_options
+            Its background (``basemap``, ``tk``, ``attribution``, ``offline``),
+            as for :meth:`map`.
 
         Returns
         -------
@@ -167,7 +178,7 @@ class IndicatorResult:
         return write_outputs(
             out_dir, csv={"indicators.csv": self.table, "indicators_wide.csv": self.wide()},
             gpkg={"townships": self.townships}, gpkg_name="indicators.gpkg",
-            summary=self.summary, map_html=self.map if map_html else None)
+            summary=self.summary, map_html=(lambda: self.map(**map_options)) if map_html else None)
 
 
 def _read_extra(roads: gpd.GeoDataFrame | str | os.PathLike[str], ws: Workspace) -> tuple[

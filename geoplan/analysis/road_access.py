@@ -109,11 +109,18 @@ class ConnectivityResult:
         df = pd.DataFrame(self.flagged()[cols]).round(0)
         return head + table_html(df)
 
-    def map(self) -> Any:
-        """A folium map: roads by surface, villages by status, gap paths."""
+    def map(self, **options: Any) -> Any:
+        """A folium map: roads by surface, villages by status, gap paths.
+
+        ``options`` choose the background as for :func:`geoplan.maps.result_map`:
+        ``basemap`` (default OpenStreetMap; a name or a tile URL template, not
+        Amap), ``tk``, ``attribution``, ``offline`` (no basemap: no request at
+        all). Leaflet is inlined, so the layers draw with no network.
+        """
         import folium
 
-        m = _maps.base_map(_maps.bounds_lonlat(self.villages), title="硬化路连通 Hardened-road access")
+        m = _maps.base_map(_maps.bounds_lonlat(self.villages), title="硬化路连通 Hardened-road access",
+                           **options)
         if self.network is not None:
             seg = self.network.segments
             g = folium.FeatureGroup(name="道路 Roads").add_to(m)
@@ -138,7 +145,8 @@ class ConnectivityResult:
         folium.LayerControl(collapsed=True).add_to(m)
         return m
 
-    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
+                 **map_options: Any) -> list[Path]:
         """Write the connectivity tables, layers, map and summary into ``out_dir``, atomically.
 
         Writes ``connectivity.csv`` (every village), ``connectivity_flagged.csv``,
@@ -151,6 +159,9 @@ class ConnectivityResult:
             Folder to write into (created when missing).
         map_html
             Also write ``map.html`` (:meth:`map`).
+        **map_options
+            Its background (``basemap``, ``tk``, ``attribution``, ``offline``),
+            as for :meth:`map`.
 
         Returns
         -------
@@ -165,7 +176,7 @@ class ConnectivityResult:
             out_dir, csv={"connectivity.csv": self.villages,
                           "connectivity_flagged.csv": self.flagged()},
             gpkg=layers, gpkg_name="connectivity.gpkg", summary=self.summary,
-            map_html=self.map if map_html else None)
+            map_html=(lambda: self.map(**map_options)) if map_html else None)
 
 
 def connectivity(

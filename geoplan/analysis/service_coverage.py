@@ -147,13 +147,19 @@ class CoverageResult:
 
     # ------------------------------------------------------------------ outputs
 
-    def map(self, kind: str | None = None) -> Any:
-        """A folium map: roads, facilities, and villages coloured by coverage (one layer per kind)."""
+    def map(self, kind: str | None = None, **options: Any) -> Any:
+        """A folium map: roads, facilities, and villages coloured by coverage (one layer per kind).
+
+        ``options`` choose the background as for :func:`geoplan.maps.result_map`:
+        ``basemap`` (default OpenStreetMap; a name or a tile URL template, not
+        Amap), ``tk``, ``attribution``, ``offline`` (no basemap: no request at
+        all). Leaflet is inlined, so the layers draw with no network.
+        """
         import folium
 
         net_segs = self.network.segments if self.network is not None else None
         m = _maps.base_map(_maps.bounds_lonlat(self.villages, self.facilities),
-                           title="设施服务覆盖 Service coverage")
+                           title="设施服务覆盖 Service coverage", **options)
         if net_segs is not None and len(net_segs):
             g = folium.FeatureGroup(name="道路 Roads", show=True).add_to(m)
             _maps.add_lines(g, net_segs, color=["#444" if h else "#b58900"
@@ -188,7 +194,8 @@ class CoverageResult:
         folium.LayerControl(collapsed=True).add_to(m)
         return m
 
-    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
+                 **map_options: Any) -> list[Path]:
         """Write the coverage tables, layers, map and summary into ``out_dir``, atomically.
 
         Writes ``coverage.csv`` (village × kind), ``coverage_by_kind.csv``,
@@ -202,6 +209,9 @@ class CoverageResult:
             Folder to write into (created when missing).
         map_html
             Also write ``map.html`` (:meth:`map`).
+        **map_options
+            Its background (``basemap``, ``tk``, ``attribution``, ``offline``),
+            as for :meth:`map`.
 
         Returns
         -------
@@ -220,7 +230,7 @@ class CoverageResult:
             csv={"coverage.csv": self.table, "coverage_by_kind.csv": by_kind,
                  "coverage_by_township.csv": self.by_township},
             gpkg=layers, gpkg_name="coverage.gpkg", summary=self.summary,
-            map_html=self.map if map_html else None)
+            map_html=(lambda: self.map(**map_options)) if map_html else None)
 
 
 def _service(targets: Targets, kind: str, distances: Mapping[str, float] | None) -> ServiceDistance:

@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import math
 import os
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ import shapely
 from ..checkdata import CheckData
 from ..engine import ConstraintCache, constraint_cache, exclusions
 from ..engine.exclusion import as_area, polygonal
+from ..maps.overlay import Overlay, SiteNote
 from ..workspace import Workspace
 from . import _maps
 from ._common import table_html
@@ -125,12 +127,18 @@ class SuggestionResult:
         t = self.table.set_index("site_id")[cols]
         return t.rename(columns={c: f"suggest_{c}" for c in cols})
 
-    def map(self) -> Any:
-        """A folium map: each failing footprint, its suggestion and an arrow between them."""
+    def map(self, **options: Any) -> Any:
+        """A folium map: each failing footprint, its suggestion and an arrow between them.
+
+        ``options`` choose the background as for :func:`geoplan.maps.result_map`:
+        ``basemap`` (default OpenStreetMap; a name or a tile URL template, not
+        Amap), ``tk``, ``attribution``, ``offline`` (no basemap: no request at
+        all). Leaflet is inlined, so the layers draw with no network.
+        """
         import folium
 
         m = _maps.base_map(_maps.bounds_lonlat(self.original, self.moved),
-                           title="合规选址建议 Suggested sites")
+                           title="合规选址建议 Suggested sites", **options)
         tips = {r.site_id: f"<b>{_maps.esc(r.site_id)}</b><br>{_maps.esc(r.message_zh)}<br>"
                            f"{_maps.esc(r.message_en)}" for r in self.table.itertuples()}
         g = folium.FeatureGroup(name="原选址 Original (fail)", show=True).add_to(m)
@@ -147,7 +155,90 @@ class SuggestionResult:
         folium.LayerControl(collapsed=True).add_to(m)
         return m
 
-    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+    # ------------------------------------------------ on a check's map and report
+
+    def overlays(self) -> list[Overlay]:
+        """The suggested footprints and the moves (arrows) as layers of the check's map."""
+        msg = {str(r.site_id): f"{r.site_id}: {r.message_zh} · {r.message_en}"
+               for r in self.table.itertuples()}
+        return [
+            Overlay(key="suggest.moved", label_zh="建议选址", label_en="suggested sites",
+                    geometry=self.moved.geometry,
+                    tips=[msg.get(str(s), "") for s in self.moved["site_id"]],
+                    style=_MOVED_STYLE, family="polygon"),
+            Overlay(key="suggest.arrow", label_zh="移动方向", label_en="moves",
+                    geometry=gpd.GeoSeries(_arrow_heads(self.arrows.geometry.to_numpy()),
+                                           crs=self.arrows.crs),
+                    tips=[msg.get(str(s), "") for s in self.arrows["site_id"]],
+                    style=_ARROW_STYLE, family="line"),
+        ]
+
+    def site_notes(self) -> dict[str, SiteNote]:
+        """Per failing site: the suggestion (or why there is none), its footprint and arrow."""
+        moved = dict(zip(self.moved["site_id"].astype(str), self.moved.geometry.to_numpy(),
+                         strict=True))
+        arrows = dict(zip(self.arrows["site_id"].astype(str),
+                          _arrow_heads(self.arrows.geometry.to_numpy()), strict=True))
+        out = {}
+        for r in self.table.itertuples():
+            sid = str(r.site_id)
+            shapes: tuple[tuple[shapely.Geometry, dict[str, Any]], ...] = ()
+            if sid in moved:
+                shapes = ((moved[sid], _MOVED_STYLE), (arrows[sid], _ARROW_STYLE))
+            prov = ("（暂定，部分图层缺失）", " (provisional: some layers are missing)") \
+                if bool(r.provisional) else ("", "")
+            out[sid] = SiteNote(zh=f"选址建议：{r.message_zh}{prov[0]}",
+                                en=f"Suggestion: {r.message_en}{prov[1]}", shapes=shapes,
+                                legend=_LEGEND if shapes else ())
+        return out
+
+    def report_section(self) -> str:
+        """The report's section: counts by outcome and a row per failing site."""
+        e = html.escape
+        names = {"moved": ("已给出建议", "moved"),
+                 "none_within_radius": ("范围内无合规选址", "none within the radius"),
+                 "rejected": ("复核未通过", "rejected by the re-check"),
+                 "not_applicable": ("无宅基范围", "no footprint")}
+        counts = self.table["status"].value_counts()
+        badges = " · ".join(f"{e(names.get(str(k), (k, k))[0])} {e(names.get(str(k), (k, k))[1])}"
+                            f" <b>{int(v)}</b>" for k, v in counts.items())
+        shown = self.table["status"].isin(["moved", "rejected"])
+        t = self.table[shown].sort_values(["status", "distance_m"], kind="stable")
+        rest = "".join(
+            f"<p><b>{e(names.get(str(k), (k, k))[0])} {e(names.get(str(k), (k, k))[1])}</b>: "
+            + ", ".join(e(str(x)) for x in g["site_id"]) + "</p>"
+            for k, g in self.table[~shown].groupby("status", sort=True))
+        rows = "".join(
+            f"<tr><td>{e(str(r.site_id))}</td>"
+            f"<td>{e(names.get(str(r.status), (r.status, ''))[0])} "
+            f"<span class='en'>{e(names.get(str(r.status), ('', r.status))[1])}</span></td>"
+            f"<td class='num'>{'' if pd.isna(r.distance_m) else f'{r.distance_m:,.2f}'}</td>"
+            f"<td>{e(str(r.direction_zh or ''))} <span class='en'>"
+            f"{e(str(r.direction_en or ''))}</span></td>"
+            f"<td class='num'>{'' if pd.isna(r.rotation_deg) or not r.rotation_deg else f'{r.rotation_deg:g}°'}"
+            f"</td><td><code>{e(str(r.fixed_rules or ''))}</code></td>"
+            f"<td><code>{e(str(r.still_warn or ''))}</code></td>"
+            f"<td>{e(str(r.message_zh))}<br><span class='en'>{e(str(r.message_en))}</span></td>"
+            f"</tr>" for r in t.itertuples())
+        notes = "".join(f"<li>{e(n)}</li>" for n in self.notes)
+        radius = self.summary.get("radius_m")
+        prov = ("<div class='alert'><b>暂定 PROVISIONAL</b> — " + e("; ".join(self.notes[:1]))
+                + "</div>") if self.provisional else ""
+        return (
+            "<h2 id='gp-suggest'>合规选址建议 <span class='en'>Suggested compliant sites</span></h2>"
+            f"{prov}<p class='muted'>每处不通过的选址在 {e(f'{radius:g}')} 米内（默认限于村庄建设边界内）"
+            "平移到最近的、全部“不通过”级规则都通过的位置；每个建议都经核查引擎重新核查 · each "
+            f"failing site moved the least distance, within {e(f'{radius:g}')} m (inside the "
+            "village boundary by default), to where every fail-level rule passes; every "
+            f"suggestion was checked again by the engine.</p><p>{badges}</p>"
+            "<table class='gp-t'><thead><tr><th>选址 site</th><th>结果 outcome</th>"
+            "<th>距离 distance m</th><th>方向 direction</th><th>旋转 turn</th>"
+            "<th>解决 fixes</th><th>仍有提示 still warns</th><th>说明 message</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>{rest}"
+            + (f"<ul class='muted'>{notes}</ul>" if notes else ""))
+
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
+                 **map_options: Any) -> list[Path]:
         """Write ``suggestions.csv``, ``suggestions.gpkg``, ``map.html``, ``summary.json``.
 
         Parameters
@@ -156,6 +247,9 @@ class SuggestionResult:
             Folder to write into (created when missing), atomically.
         map_html
             Also write ``map.html`` (:meth:`map`).
+        **map_options
+            Its background (``basemap``, ``tk``, ``attribution``, ``offline``),
+            as for :meth:`map`.
 
         Returns
         -------
@@ -166,7 +260,33 @@ class SuggestionResult:
             out_dir, csv={"suggestions.csv": self.table},
             gpkg={"suggested": self.moved, "original": self.original, "moves": self.arrows},
             gpkg_name="suggestions.gpkg", summary=self.summary,
-            map_html=self.map if map_html else None)
+            map_html=(lambda: self.map(**map_options)) if map_html else None)
+
+
+_MOVED_STYLE = {"color": "#1a9641", "weight": 2, "fillColor": "#1a9641", "fillOpacity": 0.35,
+                "dashArray": "5 3"}
+_ARROW_STYLE = {"color": "#2b83ba", "weight": 2.5, "opacity": 0.95}
+_LEGEND = (("建议选址", _MOVED_STYLE, "polygon"), ("移动方向", _ARROW_STYLE, "line"))
+
+
+def _arrow_heads(lines: np.ndarray) -> np.ndarray:
+    """Each move line with a head at its end: two strokes of ⅓ its length, at most 6 m."""
+    out = np.empty(len(lines), dtype=object)
+    for i, ln in enumerate(lines):
+        xy = shapely.get_coordinates(ln)
+        (x0, y0), (x1, y1) = xy[0], xy[-1]
+        dx, dy = x1 - x0, y1 - y0
+        n = math.hypot(dx, dy)
+        if n == 0:
+            out[i] = ln
+            continue
+        h = min(n / 3, 6.0)
+        ux, uy = dx / n, dy / n
+        c, s_ = math.cos(math.radians(25)), math.sin(math.radians(25))
+        left = (x1 - h * (ux * c - uy * s_), y1 - h * (uy * c + ux * s_))
+        right = (x1 - h * (ux * c + uy * s_), y1 - h * (uy * c - ux * s_))
+        out[i] = shapely.MultiLineString([[(x0, y0), (x1, y1)], [left, (x1, y1), right]])
+    return out
 
 
 def minkowski_forbidden(zone: shapely.Geometry, footprint: shapely.Geometry,

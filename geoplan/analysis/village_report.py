@@ -106,11 +106,18 @@ class VillageClassResult:
                  table_html(pd.DataFrame(hl[cols])) if len(hl) else "") +
                 (f"<ul>{notes}</ul>" if notes else ""))
 
-    def map(self) -> Any:
-        """A folium map: villages by layout class, sites (red in 搬迁撤并 villages)."""
+    def map(self, **options: Any) -> Any:
+        """A folium map: villages by layout class, sites (red in 搬迁撤并 villages).
+
+        ``options`` choose the background as for :func:`geoplan.maps.result_map`:
+        ``basemap`` (default OpenStreetMap; a name or a tile URL template, not
+        Amap), ``tk``, ``attribution``, ``offline`` (no basemap: no request at
+        all). Leaflet is inlined, so the layers draw with no network.
+        """
         import folium
 
-        m = _maps.base_map(_maps.bounds_lonlat(self.villages), title="村庄分类与项目 Village classes")
+        m = _maps.base_map(_maps.bounds_lonlat(self.villages), title="村庄分类与项目 Village classes",
+                           **options)
         g = folium.FeatureGroup(name="村庄 Villages").add_to(m)
         cls = self.villages["layout_class"].fillna(UNCLASSIFIED)
         tips = [f"<b>{_maps.esc(r['name'])}</b> ({_maps.esc(r['township'])})<br>"
@@ -135,7 +142,8 @@ class VillageClassResult:
         folium.LayerControl(collapsed=True).add_to(m)
         return m
 
-    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True) -> list[Path]:
+    def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
+                 **map_options: Any) -> list[Path]:
         """Write the village tables, layers, map and summary into ``out_dir``, atomically.
 
         Writes ``villages.csv``, ``villages_by_class.csv``, ``village_sites.csv``,
@@ -147,6 +155,9 @@ class VillageClassResult:
             Folder to write into (created when missing).
         map_html
             Also write ``map.html`` (:meth:`map`).
+        **map_options
+            Its background (``basemap``, ``tk``, ``attribution``, ``offline``),
+            as for :meth:`map`.
 
         Returns
         -------
@@ -157,7 +168,7 @@ class VillageClassResult:
             out_dir, csv={"villages.csv": self.villages, "villages_by_class.csv": self.by_class,
                           "village_sites.csv": self.sites},
             gpkg={"villages": self.villages, "sites": self.sites}, gpkg_name="villages.gpkg",
-            summary=self.summary, map_html=self.map if map_html else None)
+            summary=self.summary, map_html=(lambda: self.map(**map_options)) if map_html else None)
 
 
 def _batches(sites: Any) -> list[tuple[str, gpd.GeoDataFrame, str]]:

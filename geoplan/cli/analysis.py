@@ -9,7 +9,7 @@ import click
 import pandas as pd
 
 from .handler import friendly_errors
-from .options import writable_folder
+from .options import check_basemap, map_options, writable_folder
 from .output import table
 
 __all__ = ["connectivity_cmd", "coverage_cmd", "indicators_cmd", "villages_cmd"]
@@ -17,12 +17,13 @@ __all__ = ["connectivity_cmd", "coverage_cmd", "indicators_cmd", "villages_cmd"]
 _TARGETS_HELP = "Built-in targets name or path to a targets .toml (service distances, targets)."
 
 
-def _notes_and_files(res: Any, out: Path | None, no_map: bool) -> None:
+def _notes_and_files(res: Any, out: Path | None, no_map: bool,
+                     maps: dict[str, Any]) -> None:
     """Print the notes of an analysis, then write its files to ``--out`` if given."""
     for n in res.notes:
         click.echo(f"note 说明: {n}")
     if out is not None:
-        res.to_files(out, map_html=not no_map)
+        res.to_files(out, map_html=not no_map, **maps)
         click.echo(f"outputs 输出: {out}")
 
 
@@ -40,9 +41,10 @@ def _notes_and_files(res: Any, out: Path | None, no_map: bool) -> None:
 @click.option("--max-snap-m", type=float, default=None,
               help="Largest distance from a village or facility to the road network.")
 @click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@map_options
 @friendly_errors
 def coverage_cmd(workspace: Path, out: Path | None, targets: str, kinds: tuple[str, ...],
-                 distances: tuple[str, ...], max_snap_m: float | None, no_map: bool) -> None:
+                 distances: tuple[str, ...], max_snap_m: float | None, no_map: bool, **maps: Any) -> None:
     """Service coverage of villages by facility kind, straight-line and along roads.
 
     For each facility kind: the villages and share of the population within
@@ -52,6 +54,8 @@ def coverage_cmd(workspace: Path, out: Path | None, targets: str, kinds: tuple[s
 
     if out is not None:
         writable_folder(out)
+        if not no_map:
+            check_basemap(**maps, gcj02=False)
     dist: dict[str, float] = {}
     for d in distances:
         k, sep, v = d.partition("=")
@@ -77,7 +81,7 @@ def coverage_cmd(workspace: Path, out: Path | None, targets: str, kinds: tuple[s
         if r.villages_none_network:
             click.echo(f"no {r.kind} within {r.distance_m:g} m along roads 路网服务距离内无"
                        f"{r.label_zh}: {', '.join(r.villages_none_network)}")
-    _notes_and_files(res, out, no_map)
+    _notes_and_files(res, out, no_map, maps)
 
 
 @click.command("connectivity")
@@ -93,15 +97,18 @@ def coverage_cmd(workspace: Path, out: Path | None, targets: str, kinds: tuple[s
 @click.option("--max-snap-m", type=float, default=None,
               help="Largest distance from a village to the road network.")
 @click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@map_options
 @friendly_errors
 def connectivity_cmd(workspace: Path, out: Path | None, targets: str,
                      min_population: float | None, max_gap_m: float | None,
-                     max_snap_m: float | None, no_map: bool) -> None:
+                     max_snap_m: float | None, no_map: bool, **maps: Any) -> None:
     """Villages above a population threshold with no hardened-road connection (clause 五)."""
     from ..analysis import connectivity
 
     if out is not None:
         writable_folder(out)
+        if not no_map:
+            check_basemap(**maps, gcj02=False)
     res = connectivity(workspace, targets=targets, min_population=min_population,
                        max_gap_m=max_gap_m, max_snap_m=max_snap_m)
     c = res.counts()
@@ -114,7 +121,7 @@ def connectivity_cmd(workspace: Path, out: Path | None, targets: str,
         t = pd.DataFrame(flagged[["name", "township", "population", "status", "gap_m",
                                   "unpaved_m", "straight_to_hardened_m"]]).round(0)
         click.echo(table(t))
-    _notes_and_files(res, out, no_map)
+    _notes_and_files(res, out, no_map, maps)
 
 
 @click.command("indicators")
@@ -130,15 +137,18 @@ def connectivity_cmd(workspace: Path, out: Path | None, targets: str,
               help="Township boundaries (polygons with a 'township' field); default: "
                    "approximate areas from the villages.")
 @click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@map_options
 @friendly_errors
 def indicators_cmd(workspace: Path, out: Path | None, targets: str, project_roads: Path | None,
-                   townships: Path | None, no_map: bool) -> None:
+                   townships: Path | None, no_map: bool, **maps: Any) -> None:
     """Plan indicators by township and for the city against the plan's targets (四 五 七 十二)."""
     from ..analysis import indicators
     from ..io import read_vector
 
     if out is not None:
         writable_folder(out)
+        if not no_map:
+            check_basemap(**maps, gcj02=False)
     tw = read_vector(townships) if townships is not None else None
     res = indicators(workspace, targets=targets, project_roads=project_roads, townships=tw)
     t = res.city()[["indicator_id", "clause", "title_zh", "measure", "unit", "target",
@@ -150,7 +160,7 @@ def indicators_cmd(workspace: Path, out: Path | None, targets: str, project_road
     click.echo(f"\nby township 分乡镇 ({res.townships['method'].iloc[0]}):")
     w = res.wide()
     click.echo(table(w.round(2)))
-    _notes_and_files(res, out, no_map)
+    _notes_and_files(res, out, no_map, maps)
 
 
 @click.command("villages")
@@ -163,9 +173,10 @@ def indicators_cmd(workspace: Path, out: Path | None, targets: str, project_road
 @click.option("--village-field", default="village", show_default=True,
               help="Site field naming the village.")
 @click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@map_options
 @friendly_errors
 def villages_cmd(workspace: Path, sites: tuple[Path, ...], out: Path | None, village_field: str,
-                 no_map: bool) -> None:
+                 no_map: bool, **maps: Any) -> None:
     """Villages by layout class with population and proposed projects (clause 四).
 
     Projects in relocate-and-merge (搬迁撤并) villages are highlighted.
@@ -174,6 +185,8 @@ def villages_cmd(workspace: Path, sites: tuple[Path, ...], out: Path | None, vil
 
     if out is not None:
         writable_folder(out)
+        if not no_map:
+            check_basemap(**maps, gcj02=False)
     res = village_classes(workspace, list(sites) or None, village_field=village_field)
     click.echo(table(res.by_class.drop(columns=["villages"])))
     hl = res.highlighted()
@@ -183,4 +196,4 @@ def villages_cmd(workspace: Path, sites: tuple[Path, ...], out: Path | None, vil
         click.echo(table(pd.DataFrame(hl[["batch", "site_id", "village", "township"]])))
     if len(res.sites):
         click.echo(f"\nunassigned sites 未归属项目: {len(res.unassigned())}")
-    _notes_and_files(res, out, no_map)
+    _notes_and_files(res, out, no_map, maps)

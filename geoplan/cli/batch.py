@@ -11,6 +11,7 @@ import click
 from .handler import EXIT_FAIL_ON, friendly_errors
 from .options import (
     OUT_TARGET,
+    analysis_map_options,
     batch_options,
     check_basemap,
     map_options,
@@ -54,6 +55,10 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
                    "verdicts.csv and the suggestions in OUT/suggestions/.")
 @click.option("--suggest-radius-m", type=float, default=200.0, show_default=True,
               help="The farthest a house is moved by --suggest.")
+@click.option("--buildable", "buildable_land", is_flag=True,
+              help="Also map the buildable land of the villages the batch touches (as geoplan "
+                   "buildable): a layer of map.html, a section of report.html, and its files "
+                   "in OUT/buildable/.")
 @map_options
 @friendly_errors
 def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
@@ -61,8 +66,9 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
               footprint_m: float | None, out: Path | str | None, fail_on: str, quiet: bool,
               engine: str = "local", scheduler: str | None = None,
               chunk_size: int | None = None, suggest_moves: bool = False,
-              suggest_radius_m: float = 200.0,
-              basemap: str | None = None, tk: str | None = None, offline: bool = False) -> None:
+              suggest_radius_m: float = 200.0, buildable_land: bool = False,
+              basemap: str | None = None, tk: str | None = None, offline: bool = False,
+              attribution: str | None = None) -> None:
     """Check a batch of SITES (vector file or CSV of coordinates) against a workspace.
 
     Every input row gets a verdict (fail / error / warn / not_checked / pass)
@@ -70,17 +76,15 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
     """
     from ..result import check
 
-    if suggest_moves and (isinstance(out, str) or engine != "local" or scheduler
-                          or chunk_size is not None):
-        raise click.UsageError("--suggest works with the local engine and a folder --out "
-                               "(or none); run geoplan suggest on the batch instead")
+    if isinstance(out, str) or engine != "local" or scheduler or chunk_size is not None:
+        _refuse_placement(suggest_moves, buildable_land)
     if isinstance(out, str):  # a database: can it be written? before the long check
         from ..postgis import probe_target
 
         probe_target(out)
     elif out is not None:
         writable_folder(out)  # before the long check, not after it
-        check_basemap(basemap, offline, tk)
+        check_basemap(basemap, offline, tk, attribution)
     if scheduler:
         engine = "dask"
     elif engine == "local" and chunk_size is not None:
@@ -109,16 +113,51 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
         return
     res.summary["sites_notes"] = print_site_notes(res.site_notes, quiet)
     moves = _suggestions(res, suggest_radius_m, footprint_m) if suggest_moves else None
+    land = _buildable_near(res) if buildable_land else None
     if out is not None:
-        res.to_files(out, offline=offline, basemap=basemap, tk=tk)
+        res.to_files(out, offline=offline, basemap=basemap, tk=tk, attribution=attribution,
+                     suggestions=moves, buildable=land)
+        opts = analysis_map_options(basemap, tk, offline, attribution)
         if moves is not None:
-            moves.to_files(Path(out) / "suggestions")
+            moves.to_files(Path(out) / "suggestions", **opts)
+        if land is not None:
+            land.to_files(Path(out) / "buildable", **opts)
     if not quiet:
         print_result_summary(res, out)
-        if moves is not None:
-            click.echo("suggestions 选址建议: " + " · ".join(
-                f"{k} {v}" for k, v in moves.table["status"].value_counts().items()))
+        _print_placement(moves, land)
     _exit_on(fail_on, res.counts())
+
+
+def _refuse_placement(suggest_moves: bool, buildable_land: bool) -> None:
+    """``--suggest`` and ``--buildable`` need the whole checked batch in this process."""
+    for flag, on, instead in (("--suggest", suggest_moves, "geoplan suggest"),
+                              ("--buildable", buildable_land, "geoplan buildable")):
+        if on:
+            raise click.UsageError(f"{flag} works with the local engine and a folder --out "
+                                   f"(or none); run {instead} on the batch instead")
+
+
+def _print_placement(moves: Any, land: Any) -> None:
+    if moves is not None:
+        click.echo("suggestions 选址建议: " + " · ".join(
+            f"{k} {v}" for k, v in moves.table["status"].value_counts().items()))
+    if land is not None:
+        click.echo(f"buildable land 可建设用地: {len(land.land)} villages 个村庄, "
+                   f"{land.land['buildable_m2'].sum():,.0f} m²"
+                   + (" — PROVISIONAL 暂定" if land.provisional else ""))
+
+
+def _buildable_near(res: Any) -> Any:
+    """``--buildable``: the buildable land of the villages within 500 m of the batch."""
+    from ..analysis import buildable
+
+    if res.subject != "house":
+        raise click.UsageError(f"--buildable maps land for houses; these are {res.subject} "
+                               "sites")
+    land = buildable(res.workspace, res.pack, near=res.verdicts.geometry, near_m=500.0)
+    res.summary["buildable"] = {k: land.summary[k] for k in ("villages", "buildable_m2", "plots",
+                                                             "provisional", "notes")}
+    return land
 
 
 def _suggestions(res: Any, radius_m: float, footprint_m: float | None) -> Any:
@@ -179,13 +218,14 @@ def _exit_on(fail_on: str, counts: Any) -> None:
 @map_options
 @friendly_errors
 def demo_cmd(out: Path, workspace: Path | None, basemap: str | None = None,
-             tk: str | None = None, offline: bool = False) -> None:
+             tk: str | None = None, offline: bool = False,
+             attribution: str | None = None) -> None:
     """Check both sample batches (proposed houses and roads) on the sample workspace."""
     from ..result import check
     from ..workspace import open_workspace
 
     writable_folder(out)
-    check_basemap(basemap, offline, tk)
+    check_basemap(basemap, offline, tk, attribution)
 
     ws_path = workspace or Path("layers")
     if not (ws_path / "batches" / "proposed_houses.gpkg").exists():
@@ -201,7 +241,7 @@ def demo_cmd(out: Path, workspace: Path | None, basemap: str | None = None,
     for name, subject in batches:
         res = check(ws_path / "batches" / f"{name}.gpkg", ws, subject=subject)
         target = out / ("houses" if subject == "house" else "roads")
-        res.to_files(target, offline=offline, basemap=basemap, tk=tk)
+        res.to_files(target, offline=offline, basemap=basemap, tk=tk, attribution=attribution)
         click.echo(f"== {name} ==")
         print_result_summary(res, target)
         click.echo("")
@@ -229,7 +269,8 @@ def _run_batch(sites: Path, workspace: Path, rules: str, subject: Subject | None
 def map_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
             id_field: str | None,
             layer: str | None, crs: str | None, gcj02: bool, footprint_m: float | None,
-            out: Path, basemap: str | None, tk: str | None, offline: bool) -> None:
+            out: Path, basemap: str | None, tk: str | None, offline: bool,
+            attribution: str | None = None) -> None:
     """Check SITES and write an interactive map of the verdicts (one HTML file).
 
     Constraint layers by group (zh/en), sites coloured by verdict with counts,
@@ -238,9 +279,9 @@ def map_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
     from ..maps import result_map
 
     writable_file(out)
-    check_basemap(basemap, offline, tk)
+    check_basemap(basemap, offline, tk, attribution)
     res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
-    m = result_map(res, basemap=basemap, tk=tk, offline=offline)
+    m = result_map(res, basemap=basemap, tk=tk, offline=offline, attribution=attribution)
     out.write_text(m.get_root().render(), encoding="utf-8")
     counts = ", ".join(f"{k} {v}" for k, v in res.counts().items())
     click.echo(f"map 地图: {out} ({len(res.verdicts)} sites 个选址: {counts})")
@@ -258,7 +299,8 @@ def map_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
 def report_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
                id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
                footprint_m: float | None, out: Path, detail: tuple[Status, ...],
-               basemap: str | None, tk: str | None, offline: bool) -> None:
+               basemap: str | None, tk: str | None, offline: bool,
+               attribution: str | None = None) -> None:
     """Check SITES and write the bilingual review report (report.html).
 
     Verdict counts, a table by rule and by township/village, the map, and a
@@ -267,9 +309,9 @@ def report_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None
     from ..report import result_report
 
     writable_file(out)
-    check_basemap(basemap, offline, tk)
+    check_basemap(basemap, offline, tk, attribution)
     res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
-    result_report(res, out, basemap=basemap, tk=tk, offline=offline,
+    result_report(res, out, basemap=basemap, tk=tk, offline=offline, attribution=attribution,
                   detail=list(detail) or ["fail"])
     counts = ", ".join(f"{k} {v}" for k, v in res.counts().items())
     click.echo(f"report 报告: {out} ({len(res.verdicts)} sites 个选址: {counts})")

@@ -1,8 +1,8 @@
 """Options shared by several commands, and the checks of an output path made before any work.
 
 - :func:`batch_options` — the inputs of a check (``check``, ``map``, ``report``);
-- :func:`map_options` — ``--basemap``, ``--tk`` and ``--offline`` (every command
-  that writes a map), with :func:`check_basemap`;
+- :func:`map_options` — ``--basemap``/``--tiles``, ``--attribution``, ``--tk``
+  and ``--offline`` (every command that writes a map), with :func:`check_basemap`;
 - :func:`writable_folder`, :func:`writable_file` — refuse an ``--out`` that
   cannot be written (exit 2) before a long check, not after it;
 - :data:`OUT_TARGET` — ``--out`` of ``geoplan check``: a folder, or a
@@ -22,9 +22,11 @@ import click
 from ..errors import DataFileError
 
 __all__ = [
+    "BASEMAP",
     "BASEMAP_NAMES",
     "OUT_TARGET",
     "OutTarget",
+    "analysis_map_options",
     "batch_options",
     "check_basemap",
     "map_options",
@@ -35,7 +37,38 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 BASEMAP_NAMES = ["osm", "tianditu", "tianditu-img", "amap", "amap-img", "none"]
-"""The choices of ``--basemap``."""
+"""The named choices of ``--basemap`` (a tile URL template is accepted too)."""
+
+
+class BasemapType(click.ParamType):
+    """``--basemap``/``--tiles``: a basemap name, or a tile URL template (kept as given).
+
+    Examples
+    --------
+    >>> BASEMAP.convert("OSM", None, None)
+    'osm'
+    >>> BASEMAP.convert("https://tiles.example.org/{z}/{x}/{y}.png", None, None)
+    'https://tiles.example.org/{z}/{x}/{y}.png'
+    """
+
+    name = "NAME|URL"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        """The name in lower case, or the URL template as given (checked later)."""
+        from ..maps.basemaps import is_tile_url
+
+        text = str(value).strip()
+        if is_tile_url(text):
+            return text
+        if text.lower() in BASEMAP_NAMES:
+            return text.lower()
+        self.fail(f"{value!r} is neither a basemap ({', '.join(BASEMAP_NAMES)}) nor a tile URL "
+                  "template such as 'https://tiles.example.org/{z}/{x}/{y}.png'", param, ctx)
+
+
+BASEMAP = BasemapType()
+"""The type of ``--basemap``/``--tiles``."""
 
 
 class OutTarget(click.ParamType):
@@ -111,7 +144,10 @@ def batch_options(crs_help: str = "CRS of the site coordinates.") -> Callable[[F
 
 
 def map_options(fn: F) -> F:
-    """Add ``--basemap``, ``--tk`` and ``--offline``, for the commands that write maps.
+    """Add ``--basemap``/``--tiles``, ``--attribution``, ``--tk`` and ``--offline``.
+
+    For the commands that write maps; the callback gets ``basemap``,
+    ``attribution``, ``tk`` and ``offline``.
 
     Parameters
     ----------
@@ -121,37 +157,62 @@ def map_options(fn: F) -> F:
     Returns
     -------
     callable
-        The callback with the three options.
+        The callback with the four options.
     """
     fn = click.option("--offline", is_flag=True,
-                      help="Self-contained map/report: Leaflet inlined, no CDN; default basemap "
-                           "none, so the page makes no request at all.")(fn)
+                      help="No basemap by default, so the page makes no request at all. (Every "
+                           "map inlines Leaflet and draws without a network either way; only "
+                           "basemap tiles are fetched online.)")(fn)
+    fn = click.option("--attribution", default=None, metavar="TEXT",
+                      help="Credit line of --tiles URL, shown in the map's corner (default: "
+                           "the tile server's host).")(fn)
     fn = click.option("--tk", default=None, envvar="GEOPLAN_TIANDITU_TK", metavar="KEY",
                       help="Tianditu key for --basemap tianditu[-img] "
                            "(or GEOPLAN_TIANDITU_TK).")(fn)
-    fn = click.option("--basemap", type=click.Choice(BASEMAP_NAMES), default=None,
+    fn = click.option("--basemap", "--tiles", "basemap", type=BASEMAP, default=None,
                       help="Map background: osm (default), tianditu, tianditu-img (need --tk), "
-                           "amap, amap-img (overlays shifted to GCJ-02), none (default with "
-                           "--offline).")(fn)
+                           "amap, amap-img (overlays shifted to GCJ-02; not on the analysis "
+                           "maps), none (default with --offline); or a tile URL template, e.g. "
+                           "--tiles 'http://tiles.county.gov.cn/{z}/{x}/{y}.png' (自定义底图; "
+                           "{s} for subdomains a-c).")(fn)
     return fn
 
 
-def check_basemap(basemap: str | None, offline: bool, tk: str | None) -> None:
+def check_basemap(basemap: str | None, offline: bool, tk: str | None,
+                  attribution: str | None = None, *, gcj02: bool = True) -> None:
     """Refuse a bad basemap choice before the check runs (exit 2).
 
     Parameters
     ----------
-    basemap, offline, tk
-        The values of ``--basemap``, ``--offline`` and ``--tk``.
+    basemap, offline, tk, attribution
+        The values of ``--basemap``/``--tiles``, ``--offline``, ``--tk`` and
+        ``--attribution``.
+    gcj02
+        False for the analysis maps, which cannot use the Amap basemaps.
 
     Raises
     ------
     geoplan.maps.MapError
-        An unknown name, or a tianditu basemap without a key.
+        An unknown name, a tile URL without {z}/{x}/{y}, a tianditu basemap
+        without a key, or ``--attribution`` without ``--tiles``.
     """
     from ..maps import resolve_basemaps
 
-    resolve_basemaps(basemap, offline=offline, tk=tk)
+    resolve_basemaps(basemap, offline=offline, tk=tk, attribution=attribution, gcj02=gcj02)
+
+
+def analysis_map_options(basemap: str | None, tk: str | None, offline: bool,
+                         attribution: str | None) -> dict[str, Any]:
+    """The map options of a check for its analysis maps (suggestions/, buildable/).
+
+    The same background, except that an Amap basemap (GCJ-02, which the
+    analysis maps do not shift to) gives way to the default one.
+    """
+    from ..maps import resolve_basemaps
+
+    if basemap is not None and any(b.gcj02 for b in resolve_basemaps(basemap, tk=tk)):
+        return {"offline": offline}
+    return {"basemap": basemap, "tk": tk, "offline": offline, "attribution": attribution}
 
 
 def writable_folder(folder: Path, option: str = "--out") -> None:

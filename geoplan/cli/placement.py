@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import pandas as pd
 
 from ..core import Subject
 from .handler import friendly_errors
-from .options import batch_options, writable_folder
+from .options import batch_options, check_basemap, map_options, writable_folder
 from .output import table
 
 __all__ = ["buildable_cmd", "suggest_cmd"]
@@ -42,9 +43,10 @@ def _plot(value: str) -> tuple[float, float]:
               help="Folder for buildable.csv, buildable_rules.csv, buildable.gpkg, map.html, "
                    "summary.json.")
 @click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@map_options
 @friendly_errors
 def buildable_cmd(workspace: Path, rules: str, villages: tuple[str, ...], radius_m: float | None,
-                  plot: str, out: Path | None, no_map: bool) -> None:
+                  plot: str, out: Path | None, no_map: bool, **maps: Any) -> None:
     """Buildable land per village: its land minus what every fail-level rule excludes.
 
     Land where a house would only get a warning is shown apart; land a rule
@@ -56,13 +58,15 @@ def buildable_cmd(workspace: Path, rules: str, villages: tuple[str, ...], radius
     size = _plot(plot)
     if out is not None:
         writable_folder(out)
+        if not no_map:
+            check_basemap(**maps, gcj02=False)
     res = buildable(workspace, rules, villages=list(villages) or None, radius_m=radius_m,
                     plot_m=size)
     cols = ["village", "township", "area_m2", "buildable_m2", "buildable_mu", "warn_m2",
             "unknown_m2", "plots", "plots_max", "provisional"]
     click.echo(table(pd.DataFrame(res.land[cols]).round(
         {"area_m2": 0, "buildable_m2": 0, "buildable_mu": 2, "warn_m2": 0, "unknown_m2": 0})))
-    _end(res, out, no_map)
+    _end(res, out, no_map, maps)
 
 
 @click.command("suggest")
@@ -75,11 +79,12 @@ def buildable_cmd(workspace: Path, rules: str, villages: tuple[str, ...], radius
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for suggestions.csv, suggestions.gpkg, map.html, summary.json.")
 @click.option("--no-map", is_flag=True, help="Do not write map.html.")
+@map_options
 @friendly_errors
 def suggest_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
                 id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
                 footprint_m: float | None, radius_m: float, rotate: bool, anywhere: bool,
-                out: Path | None, no_map: bool) -> None:
+                out: Path | None, no_map: bool, **maps: Any) -> None:
     """For each failing house of SITES, the smallest move that makes it pass every fail rule.
 
     Each suggestion is checked again by the engine; the table gives the
@@ -90,6 +95,8 @@ def suggest_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | Non
 
     if out is not None:
         writable_folder(out)
+        if not no_map:
+            check_basemap(**maps, gcj02=False)
     res = check(sites, workspace, rules=rules, subject=subject or "house", id_field=id_field,
                 footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer)
     s = suggest(res, radius_m=radius_m, footprint_m=footprint_m, rotate=rotate,
@@ -97,12 +104,12 @@ def suggest_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | Non
     click.echo(table(s.table[["site_id", "status", "distance_m", "direction_zh",
                               "direction_en", "rotation_deg", "still_warn", "recheck"]]))
     click.echo(" · ".join(f"{k} {v}" for k, v in s.table["status"].value_counts().items()))
-    _end(s, out, no_map)
+    _end(s, out, no_map, maps)
 
 
-def _end(res: object, out: Path | None, no_map: bool) -> None:
+def _end(res: object, out: Path | None, no_map: bool, maps: dict[str, Any]) -> None:
     for n in getattr(res, "notes", []):
         click.echo(f"note 说明: {n}")
     if out is not None:
-        res.to_files(out, map_html=not no_map)  # type: ignore[attr-defined]
+        res.to_files(out, map_html=not no_map, **maps)  # type: ignore[attr-defined]
         click.echo(f"outputs 输出: {out}")

@@ -12,10 +12,16 @@ Basemaps (:data:`BASEMAPS`): ``osm``, ``tianditu`` / ``tianditu-img`` (a key
 ``amap-img`` (Amap tiles are GCJ-02: every overlay is shifted into GCJ-02 with
 :func:`geoplan.crs.to_gcj02` for display, and the panel says so) and ``none``.
 
-``offline=True`` writes a self-contained page: Leaflet's JS and CSS are read
-from the installed ``django-js-lib-leaflet`` package and inlined, folium's
-default CDN scripts (jQuery, Bootstrap, awesome-markers, Font Awesome) are not
-loaded, and no request leaves the page unless a tiled basemap was asked for.
+A tile URL template (``basemap="https://tiles.example.org/{z}/{x}/{y}.png"``,
+``attribution="…"``; command line ``--tiles URL --attribution TEXT``) draws a
+county's own tile server ("自定义底图 custom tiles").
+
+Every page is self-contained: Leaflet's JS and CSS are read from the
+installed ``django-js-lib-leaflet`` package and inlined, folium's default CDN
+scripts (jQuery, Bootstrap, awesome-markers, Font Awesome) are not loaded, so
+the map draws on an intranet or in Jupyter with no network; basemap tiles are
+the only thing fetched online. ``offline=True`` makes the default basemap
+``none``: then no request leaves the page at all.
 
 Every text that comes from data (ids, names, attribute values, rule titles,
 messages) goes through :func:`html.escape` before it reaches a popup, tooltip
@@ -33,6 +39,8 @@ Modules, in the order a map is built:
 * :mod:`~geoplan.maps.style` — layer groups and styles per kind;
 * :mod:`~geoplan.maps.basemaps` — basemaps and Leaflet's files;
 * :mod:`~geoplan.maps.text` — measures and limits as text;
+* :mod:`~geoplan.maps.overlay` — what an analysis (buildable land, suggested
+  moves) adds to a check's map and report;
 * ``_display`` (geometries as display GeoJSON) and ``_payload`` (the data of
   one map) — internal;
 * :mod:`~geoplan.maps.page` — the panel, the page, :func:`result_map`.
@@ -49,6 +57,7 @@ from ..core import STATUS_COLOURS
 from ..core import STATUS_LABELS as STATUS_LABELS
 from ..pages import script_json
 from .basemaps import BASEMAPS, Basemap, MapError, leaflet_assets, resolve_basemaps
+from .overlay import Addition, Overlay, SiteNote
 from .page import map_parts, result_map, save_map
 from .style import GROUP_LABELS, kind_style
 from .text import format_limit, format_measure
@@ -57,8 +66,11 @@ __all__ = [
     "BASEMAPS",
     "GROUP_LABELS",
     "STATUS_COLOURS",
+    "Addition",
     "Basemap",
     "MapError",
+    "Overlay",
+    "SiteNote",
     "format_limit",
     "format_measure",
     "kind_style",

@@ -23,6 +23,7 @@ from ..kinds import KINDS
 from ..pages import drawable, esc
 from ._display import bounds_latlon, dumps, fc, geojson_bounds, to_display
 from .basemaps import MapError
+from .overlay import PLACEMENT_GROUP, Addition, SiteNote, site_notes
 from .style import GROUP_LABELS, kind_style
 from .text import format_limit, format_measure
 
@@ -190,6 +191,44 @@ def _constraint_layer_data(result: CheckData, kinds: Sequence[str], box: tuple[f
     return out
 
 
+def _site_extras(p: dict[str, Any], sid: str, not_checked: Mapping[str, str],
+                 notes: Mapping[str, Sequence[SiteNote]]) -> None:
+    """A site's popup extras (in place): why not checked, what analyses say of it."""
+    if sid in not_checked:
+        p["n"] = not_checked[sid]
+    if sid in notes:
+        p["g"] = [[esc(nt.zh), esc(nt.en)] for nt in notes[sid]]
+
+
+def _overlay_layer_data(additions: Sequence[Addition], box: tuple[float, ...], work: pyproj.CRS,
+                        *, gcj02: bool, simplify_m: float, precision: int,
+                        ) -> list[dict[str, Any]]:
+    """The additions' layers, clipped to the map's box like the constraint layers."""
+    out = []
+    for a in additions:
+        for ov in a.overlays():
+            g = ov.geometry
+            if g.crs is not None and not pyproj.CRS(g.crs).equals(work):
+                g = g.to_crs(work)
+            geoms = np.asarray(g.values, dtype=object)
+            tips = list(ov.tips) if ov.tips is not None else [""] * len(geoms)
+            if len(geoms):
+                geoms = shapely.clip_by_rect(geoms, *box)
+                if simplify_m > 0 and ov.family == "polygon":
+                    geoms = shapely.simplify(geoms, simplify_m / 4, preserve_topology=True)
+                keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+                geoms = geoms[keep]
+                tips = [t for t, k in zip(tips, keep, strict=True) if k]
+            gj = to_display(geoms, work, gcj02=gcj02, precision=precision)
+            props = [dumps({"t": esc(t)}) if t else "{}" for t in tips]
+            out.append({
+                "kind": ov.key, "zh": esc(ov.label_zh), "en": esc(ov.label_en),
+                "group": PLACEMENT_GROUP, "style": dict(ov.style), "on": bool(ov.on),
+                "labels": False, "n": len(gj), "family": ov.family, "data": fc(gj, props),
+            })
+    return out
+
+
 def _rule_table(result: CheckData) -> tuple[dict[str, Any], dict[str, int],
                                             list[dict[str, Any]]]:
     """The rules by id, each rule's index and the table of their titles the page shows.
@@ -214,7 +253,8 @@ def _rule_table(result: CheckData) -> tuple[dict[str, Any], dict[str, int],
 
 def payload(result: CheckData, *, gcj02: bool, layers: Sequence[str] | None, margin_m: float,
              simplify_m: float, precision: int, popup_fields: Sequence[str] | None,
-             messages: bool, footprint_zoom: int, label_zoom: int) -> Payload:
+             messages: bool, footprint_zoom: int, label_zoom: int,
+             additions: Sequence[Addition] = ()) -> Payload:
     v = result.verdicts
     geo_w, work = _site_geometries(result)
     geoms = np.asarray(geo_w.values, dtype=object)
@@ -229,6 +269,7 @@ def payload(result: CheckData, *, gcj02: bool, layers: Sequence[str] | None, mar
     vidx = {s: i for i, s in enumerate(STATUS_ORDER)}
 
     by_site, not_checked = _findings_by_site(result, rule_index, rules, messages)
+    notes = site_notes(additions)
     fields = _popup_fields(v, popup_fields)
     field_cols = [v[c].to_numpy() for c in fields]
 
@@ -256,8 +297,7 @@ def payload(result: CheckData, *, gcj02: bool, layers: Sequence[str] | None, mar
         f = by_site.get(sid)
         if f:
             p["f"] = f
-        if sid in not_checked:
-            p["n"] = not_checked[sid]
+        _site_extras(p, sid, not_checked, notes)
         props.append(dumps(p))
         row_to_feature[int(r)] = fi
     sites_fc = fc(gj_sites, props)
@@ -307,6 +347,8 @@ def payload(result: CheckData, *, gcj02: bool, layers: Sequence[str] | None, mar
                   if not (k in KINDS and KINDS[k].group == "land")}
     cl = _constraint_layer_data(result, kinds, box, gcj02=gcj02, simplify_m=simplify_m,
                                 precision=precision, default_on=default_on)
+    cl += _overlay_layer_data(additions, box, work, gcj02=gcj02, simplify_m=simplify_m,
+                              precision=precision)
 
     # bounds of the batch in display coordinates
     if len(gj_sites):

@@ -13,7 +13,6 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import folium
 import numpy as np
@@ -25,13 +24,11 @@ from ..core import STATUS_COLOURS, STATUS_DARK, STATUS_LABELS, STATUS_ORDER, SUB
 from ..kinds import KINDS
 from ..pages import esc, script_json, script_safe, swatch
 from ._payload import Payload, payload
-from .basemaps import Basemap, leaflet_assets, resolve_basemaps
+from .basemaps import Basemap, add_tile_layers, leaflet_assets, resolve_basemaps
+from .overlay import Addition
 from .style import GROUP_LABELS
 
 __all__ = ["map_parts", "result_map", "save_map"]
-
-
-_LEAFLET_CDN = "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/"
 
 
 @functools.cache
@@ -98,7 +95,7 @@ def _panel_html(result: CheckData, pl: Payload, panel_id: str, basemaps: list[Ba
                      f'{" checked" if all(m["on"] for _, m in members) else ""}>'
                      f'{esc(gzh)} <span class="gp-en">{esc(gen)}</span></summary>')
         for i, ly in members:
-            sw = swatch(ly["style"], _family(ly["kind"], result))
+            sw = swatch(ly["style"], ly.get("family") or _family(ly["kind"], result))
             parts.append(
                 f'<label class="gp-row"><input type="checkbox" data-gp="c" data-i="{i}"'
                 f'{" checked" if ly["on"] else ""}>{sw}<span class="gp-lab">{ly["zh"]} '
@@ -161,6 +158,7 @@ def result_map(
     basemap: str | Sequence[str] | None = None,
     tk: str | None = None,
     offline: bool = False,
+    attribution: str | None = None,
     layers: Sequence[str] | None = None,
     margin_m: float = 500.0,
     simplify_m: float = 2.0,
@@ -171,6 +169,7 @@ def result_map(
     scroll_wheel_zoom: bool = True,
     footprint_zoom: int = 16,
     label_zoom: int = 12,
+    additions: Sequence[Addition] = (),
 ) -> folium.Map:
     """Draw a check's sites, evidence and constraint layers on a folium map.
 
@@ -180,14 +179,22 @@ def result_map(
         The check to draw.
     basemap : str or sequence of str, optional
         ``osm``, ``tianditu``, ``tianditu-img``, ``amap``, ``amap-img`` or ``none``
-        (default ``osm``, or ``none`` when ``offline``). With an Amap basemap
-        every overlay is shifted into GCJ-02 for display. Amap cannot be mixed
-        with the others.
+        (default ``osm``, or ``none`` when ``offline``), or a tile URL template
+        such as ``https://tiles.example.org/{z}/{x}/{y}.png`` (``{s}`` for
+        subdomains a–c; WGS84/CGCS2000 web-mercator tiles, e.g. a county's
+        intranet server; named "自定义底图 custom tiles" in the panel). With an
+        Amap basemap every overlay is shifted into GCJ-02 for display. Amap
+        cannot be mixed with the others.
     tk : str, optional
-        Tianditu key, needed by the Tianditu basemaps.
+        Tianditu key, needed by the Tianditu basemaps (and ``{tk}`` in a URL).
     offline : bool
-        Inline Leaflet (from ``django-js-lib-leaflet``) instead of linking a CDN:
-        with ``basemap="none"`` the page makes no request at all.
+        No basemap unless one is asked for: with the default ``basemap`` the
+        page makes no request at all. Leaflet and every script and style are
+        inlined in every page either way (from ``django-js-lib-leaflet``, no
+        CDN), so the map draws without a network; only basemap tiles are
+        fetched online.
+    attribution : str, optional
+        Credit line of a tile URL template (plain text; default its host).
     layers : sequence of str, optional
         Constraint layer kinds to include (default: every vector layer but
         ``landuse``). Layers used by the subject's rules are shown at first,
@@ -207,6 +214,12 @@ def result_map(
         Include each finding's message (zh and en) in the popup.
     title : str, optional
         Panel and page title (default "农房选址核查 House site check" etc.).
+    additions : sequence of Addition
+        Analyses drawn with the check (see :mod:`geoplan.maps.overlay`): the
+        result of :func:`geoplan.buildable` (buildable land by class) or of
+        :func:`geoplan.suggest` (suggested footprints and moves, and each
+        failing site's suggestion in its popup). :meth:`geoplan.Result.map`
+        passes ``buildable=`` and ``suggestions=`` here.
 
     Returns
     -------
@@ -216,14 +229,15 @@ def result_map(
     Raises
     ------
     MapError
-        Unknown basemap, Tianditu without ``tk``, Amap mixed with others, an
-        unknown layer kind, or Leaflet's files missing for ``offline``.
+        Unknown basemap, a tile URL without ``{z}``/``{x}``/``{y}``, Tianditu
+        without ``tk``, Amap mixed with others, an unknown layer kind, or
+        Leaflet's files (``django-js-lib-leaflet``) missing.
     """
-    basemaps = resolve_basemaps(basemap, offline=offline, tk=tk)
+    basemaps = resolve_basemaps(basemap, offline=offline, tk=tk, attribution=attribution)
     gcj02 = any(b.gcj02 for b in basemaps)
     pl = payload(result, gcj02=gcj02, layers=layers, margin_m=margin_m, simplify_m=simplify_m,
                   precision=precision, popup_fields=popup_fields, messages=messages,
-                  footprint_zoom=footprint_zoom, label_zoom=label_zoom)
+                  footprint_zoom=footprint_zoom, label_zoom=label_zoom, additions=additions)
 
     m = folium.Map(location=[43.95, 81.3], zoom_start=11, tiles=None, prefer_canvas=True,
                    control_scale=False, max_zoom=20, scroll_wheel_zoom=scroll_wheel_zoom,
@@ -231,25 +245,13 @@ def result_map(
     subj_zh, subj_en = SUBJECT_LABELS.get(result.subject, (result.subject, result.subject))
     page_title = title or f"geoplan · {subj_zh}选址核查 {subj_en} site check"
     m.get_root().title = html.escape(page_title)
-    if offline:
-        js, css = leaflet_assets()
-        m.default_js = []
-        m.default_css = []
-        head = f"<style>{css}</style>\n<script>{js}</script>\n"
-    else:
-        m.default_js = [("leaflet", _LEAFLET_CDN + "leaflet.js")]
-        m.default_css = [("leaflet_css", _LEAFLET_CDN + "leaflet.css")]
-        head = ""
-    head += (f"<style>{_asset('geoplan-map.css')}</style>\n"
-             f"<script>{script_safe(_asset('geoplan-map.js'))}</script>\n")
-    for bm in basemaps:
-        for i, (url, subdomains) in enumerate(bm.tiles):
-            tiles = url.replace("{tk}", quote(tk or "", safe=""))
-            folium.TileLayer(
-                tiles=tiles, attr=bm.attribution if i == 0 else " ",
-                name=f"{bm.label_zh} {bm.label_en}", max_zoom=20, max_native_zoom=bm.max_zoom,
-                subdomains=subdomains or "abc", overlay=i > 0, control=False,
-            ).add_to(m)
+    js, css = leaflet_assets()  # always inlined (no CDN): only basemap tiles are fetched
+    m.default_js = []           # folium's jQuery, Bootstrap, awesome-markers… are not loaded
+    m.default_css = []
+    head = (f"<style>{css}</style>\n<script>{js}</script>\n"
+            f"<style>{_asset('geoplan-map.css')}</style>\n"
+            f"<script>{script_safe(_asset('geoplan-map.js'))}</script>\n")
+    add_tile_layers(m, basemaps, tk)
     uid = m.get_name().split("_")[-1]
     data_id, panel_id = f"gp-data-{uid}", f"gp-panel-{uid}"
     body = (f'<script type="application/json" id="{data_id}">{script_json(pl.json)}</script>\n'

@@ -24,6 +24,7 @@ GROUP_LABELS: dict[str, tuple[str, str]] = {
     "infrastructure": ("道路交通", "Roads and infrastructure"),
     "service": ("公共服务设施", "Public services"),
     "terrain": ("地形", "Terrain"),
+    "placement": ("可建设用地与选址建议", "Buildable land and suggested sites"),
     "other": ("其他", "Other"),
 }
 """Chinese and English names of the layer groups, in the order the panel lists them."""

@@ -3,14 +3,15 @@
 :func:`result_report` writes one HTML page for the township review → city
 approval of a batch: the verdict counts, a table by rule (clause, title in
 Chinese and English, whether its figures are verified), a table by township
-and village when the batch has those columns, the interactive map (the
-offline one when ``offline=True``), and a section per failing site with its
+and village when the batch has those columns, the interactive map (with
+no basemap when ``offline=True``), and a section per failing site with its
 findings and a small static SVG map of the site, its evidence and the
 constraints around it (much lighter than one Leaflet map per site).
 
 Every text that comes from data is escaped with :func:`html.escape`. The
-page needs no file beside it; with ``offline=True`` and no tiled basemap it
-makes no request at all.
+page needs no file beside it and Leaflet is inlined, so the map draws with no
+network (only basemap tiles are fetched online); with ``offline=True`` and no
+tiled basemap it makes no request at all.
 
 Modules: :mod:`~geoplan.report.svg` (the small static map of a site),
 ``_tables`` (the tables, internal) and :mod:`~geoplan.report.page` (the page).

@@ -16,6 +16,7 @@ from ..checkdata import CheckData
 from ..core import STATUS_LABELS, SUBJECT_LABELS, Status
 from ..kinds import KINDS
 from ..maps import kind_style, map_parts, result_map
+from ..maps.overlay import Addition, SiteNote, site_notes
 from ..pages import drawable, esc, script_safe, swatch
 from ._tables import area_table, badge, findings_table, rule_table, verdict_table
 from .svg import site_boxes, site_svg
@@ -66,6 +67,8 @@ td.c-warn { color: #a6611a; font-weight: 700; }
 .gp-attrs span { margin-right: 14px; }
 .gp-show { font-size: 12px; margin-left: 8px; }
 code { font-size: 12px; color: #444; }
+.gp-sg { margin-top: 6px; padding: 4px 8px; border-left: 3px solid #1a9641; background: #f1f8f2;
+  font-size: 13px; }
 footer { margin-top: 30px; color: #666; font-size: 12px; }
 @media print { .gp-mapbox { height: 480px; } body { background: #fff; } .gp-show { display: none; } }
 """
@@ -97,8 +100,14 @@ def _legend(kinds: Sequence[str]) -> str:
     return "".join(spans)
 
 
+def _note_html(notes: Sequence[SiteNote]) -> str:
+    return "".join(f"<div class='gp-sg'>{esc(n.zh)}<br><span class='en'>{esc(n.en)}</span></div>"
+                   for n in notes)
+
+
 def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, context_m: float,
-                   svg_size: int, layers: Sequence[str] | None) -> tuple[str, str, int]:
+                   svg_size: int, layers: Sequence[str] | None,
+                   additions: Sequence[Addition] = ()) -> tuple[str, str, int]:
     v = result.verdicts
     work = result.workspace.crs
     geo = v.geometry if v.geometry.crs is not None else v.geometry.set_crs(work)
@@ -118,13 +127,15 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
                           strict=True):
         ev_by_site.setdefault(sid, []).append((g, st))
 
+    notes = site_notes(additions)
     has = drawable(geo_w[sel])
     shown = sel[has]
     ev_bounds = {}
     for j, r in enumerate(shown):
-        items = ev_by_site.get(site_ids[r])
+        items = [g for g, _ in ev_by_site.get(site_ids[r], [])]
+        items += [g for n in notes.get(site_ids[r], []) for g, _ in n.shapes]
         if items:
-            ev_bounds[j] = shapely.total_bounds(np.array([g for g, _ in items], dtype=object))
+            ev_bounds[j] = shapely.total_bounds(np.array(items, dtype=object))
     boxes = site_boxes(geo_w[shown], ev_bounds, context_m) if len(shown) else np.empty((0, 4))
     box_geoms = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]) \
         if len(shown) else np.array([], dtype=object)
@@ -162,8 +173,11 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
         if j is not None:
             near = nearby.get(j, [])
             svg = site_svg(geo_w[r], verdicts[r], ev_by_site.get(sid, []), near,
-                           tuple(boxes[j]), size=svg_size)
-            legend = _legend([k for k, _ in near])
+                           tuple(boxes[j]), size=svg_size,
+                           extra=[s for n in notes.get(sid, []) for s in n.shapes])
+            legend = _legend([k for k, _ in near]) + "".join(
+                f"<span>{swatch(st, fam)}{esc(label)}</span>"
+                for n in notes.get(sid, []) for label, st, fam in n.legend)
             fig = f"<div class='gp-site-fig'>{svg}<div class='gp-legend'>{legend}</div></div>"
             show = (f'<a class="gp-show" href="#gp-map" data-row="{int(r)}">在地图上查看 show '
                     f'on map</a>')
@@ -174,8 +188,9 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
         sections.append(
             f"<section class='gp-site' id='{anchor}'><h3>{badge(verdicts[r])} {esc(sid)}"
             f"{show}</h3><div class='gp-attrs'>{attrs}</div><div class='gp-site-body'>{fig}"
-            f"<div class='gp-site-tab'>{findings_table(by_site.get(sid, empty), rules)}"
-            f"</div></div>"
+            f"<div class='gp-site-tab'>"
+            f"{findings_table(by_site.get(sid, empty), rules)}"
+            f"{_note_html(notes.get(sid, []))}</div></div>"
             f"</section>")
     return "".join(index_links), "".join(sections), total
 
@@ -187,6 +202,7 @@ def result_report(
     offline: bool = False,
     basemap: str | Sequence[str] | None = None,
     tk: str | None = None,
+    attribution: str | None = None,
     map_obj: folium.Map | None = None,
     include_map: bool = True,
     detail: Sequence[Status] = ("fail",),
@@ -195,6 +211,7 @@ def result_report(
     svg_size: int = 260,
     layers: Sequence[str] | None = None,
     title: str | None = None,
+    additions: Sequence[Addition] = (),
 ) -> str:
     """Write the review report of a check as one self-contained HTML page.
 
@@ -204,8 +221,10 @@ def result_report(
         The check.
     path : path, optional
         Where to write the page (UTF-8); the HTML is returned either way.
-    offline, basemap, tk
-        Passed to :func:`geoplan.maps.result_map` for the embedded map.
+    offline, basemap, tk, attribution
+        Passed to :func:`geoplan.maps.result_map` for the embedded map (a
+        basemap name or a tile URL template; Leaflet is inlined either way,
+        so the page needs the network only for basemap tiles).
     map_obj : folium.Map, optional
         A map already built with :func:`~geoplan.maps.result_map` to embed
         instead of building one.
@@ -221,6 +240,12 @@ def result_report(
         Constraint kinds drawn in the small maps and the map.
     title : str, optional
         Page title.
+    additions : sequence of Addition
+        Analyses reported with the check (:mod:`geoplan.maps.overlay`): each
+        gets a section after the tables (buildable land per village; the
+        suggested moves), its layers on the map, and its note on each site's
+        section. :meth:`geoplan.Result.report` passes ``buildable=`` and
+        ``suggestions=`` here.
 
     Returns
     -------
@@ -235,11 +260,12 @@ def result_report(
     map_head = map_body = map_script = ""
     if include_map:
         m = map_obj if map_obj is not None else result_map(
-            result, offline=offline, basemap=basemap, tk=tk, layers=layers)
+            result, offline=offline, basemap=basemap, tk=tk, attribution=attribution,
+            layers=layers, additions=additions)
         map_head, map_body, map_script = map_parts(m)
 
     idx, sections, n_detail = _site_sections(result, detail, max_sections, context_m, svg_size,
-                                             layers)
+                                             layers, additions)
     alerts = []
     nc = s.get("rules_not_checked") or []
     if nc:
@@ -292,6 +318,7 @@ def result_report(
         rule_table(result),
         "<h2>按乡镇与村 <span class='en'>By township and village</span></h2>",
         area_table(result),
+        *(a.report_section() for a in additions),
     ]
     if include_map:
         parts += ["<h2 id='gp-map'>地图 <span class='en'>Map</span></h2>",

@@ -6,7 +6,7 @@ CRS with the map's own styles, a scale bar and a north arrow.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -87,7 +87,8 @@ def _nice_length(span_m: float) -> float:
 def site_svg(site: shapely.Geometry, verdict: Status,
              evidence: Sequence[tuple[shapely.Geometry, str]],
              nearby: Sequence[tuple[str, shapely.Geometry]], box: tuple[float, float, float, float],
-             *, size: int = 260) -> str:
+             *, size: int = 260,
+             extra: Sequence[tuple[shapely.Geometry, Mapping[str, Any]]] = ()) -> str:
     """A small static map (inline SVG) of one site in a metric CRS.
 
     Parameters
@@ -104,6 +105,9 @@ def site_svg(site: shapely.Geometry, verdict: Status,
         The square drawn, in metres.
     size : int
         Width and height in pixels.
+    extra : sequence of (geometry, style)
+        Shapes an analysis adds (a suggested footprint and its move), drawn
+        above the evidence and below the site.
     """
     minx, miny, maxx, maxy = box
     span = max(maxx - minx, maxy - miny, 1e-6)
@@ -140,6 +144,8 @@ def site_svg(site: shapely.Geometry, verdict: Status,
               "fillColor": STATUS_COLOURS.get(status, "#d7191c"), "fillOpacity": 0.7,
               "radius": 4}
         parts.extend(_svg_shapes(geom, tx, st))
+    for geom, style in extra:
+        parts.extend(_svg_shapes(shapely.clip_by_rect(geom, *box), tx, dict(style)))
     colour = STATUS_COLOURS.get(verdict, "#999999")
     dim = shapely.get_dimensions(site)
     if dim == 2:
