@@ -67,7 +67,7 @@ from .errors import ConfigError
 from .expr import ExpressionError, Where, compile_where
 from .kinds import KINDS
 
-__all__ = ["CONFIG_NAME", "LayerSpec", "WorkspaceConfig", "load_config"]
+__all__ = ["CONFIG_NAME", "Absence", "LayerSpec", "WorkspaceConfig", "load_config"]
 
 CONFIG_NAME = "geoplan.toml"
 
@@ -143,6 +143,28 @@ class LayerSpec:
 
 
 @dataclass(frozen=True)
+class Absence:
+    """A layer kind the county confirms it does not have, and on what basis.
+
+    Declared in ``geoplan.toml`` as ``[layers.heritage_zone] absent = { reason =
+    "…", source = "…" }``. The workspace then holds an empty layer of that kind:
+    rules on it run against no features (an ``avoid`` rule passes, a ``within``
+    rule fails), and every pass they give names this reason and source, as do
+    the summary and the report.
+
+    Attributes
+    ----------
+    reason : str
+        Why the kind is absent (e.g. "本市无历史文化名村").
+    source : str
+        Who or what confirms it (a document, a department, a date).
+    """
+
+    reason: str
+    source: str
+
+
+@dataclass(frozen=True)
 class WorkspaceConfig:
     """The parsed content of a ``geoplan.toml``.
 
@@ -161,6 +183,8 @@ class WorkspaceConfig:
         layers, and which ``table`` / ``sql`` without their own ``source`` read.
     schema : str or None
         ``[workspace] schema``: where those tables are (default: the search path).
+    absent : dict of str to Absence
+        Kinds declared absent (``[layers.<kind>] absent = { reason, source }``).
     fetch : {'near-batch', 'all'}
         ``[workspace] fetch``: when a check opens the workspace for a batch,
         ``near-batch`` (default) fetches the database rows of the layers whose
@@ -175,6 +199,7 @@ class WorkspaceConfig:
     source: str | None = None
     schema: str | None = None
     fetch: str = "near-batch"
+    absent: dict[str, Absence] = field(default_factory=dict)
 
 
 def _suggest(key: str, allowed: set[str]) -> str:
@@ -319,11 +344,42 @@ def load_config(path: str | os.PathLike[str]) -> WorkspaceConfig:
     layers_raw = data.get("layers", {})
     if not isinstance(layers_raw, dict):
         raise ConfigError(f"{cfg}: 'layers' must be tables like [layers.landuse]")
+    absent = {kind: _absence(kind, table, cfg) for kind, table in layers_raw.items()
+              if isinstance(table, dict) and "absent" in table}
     specs = {kind: _layer_spec(kind, table, cfg, ws_source, ws_schema)
-             for kind, table in layers_raw.items()}
+             for kind, table in layers_raw.items() if kind not in absent}
     _check_derivations(specs, cfg)
     return WorkspaceConfig(path=cfg, crs=crs, name=name, layers=specs, source=ws_source,
-                           schema=ws_schema, fetch=fetch)
+                           schema=ws_schema, fetch=fetch, absent=absent)
+
+
+_ABSENT_FORM = 'absent = { reason = "本市无…", source = "…（文号/部门/日期）" }'
+
+
+def _absence(kind: str, table: dict[str, Any], cfg: Path) -> Absence:
+    """Check ``[layers.<kind>] absent = { reason = "…", source = "…" }``."""
+    where_name = f"[layers.{kind}]"
+    if kind not in KINDS:
+        raise ConfigError(f"{cfg}: {where_name} names no known layer kind"
+                          f"{_suggest(kind, set(KINDS))}")
+    if "raster" in KINDS[kind].families:
+        raise ConfigError(f"{cfg}: {where_name} is a raster ({KINDS[kind].label_en}); it "
+                          "cannot be declared absent — terrain is everywhere; give the file")
+    other = sorted(set(table) - {"absent"})
+    if other:
+        raise ConfigError(f"{cfg}: {where_name} is declared absent and also has "
+                          f"{', '.join(other)}; a kind is either read from data or confirmed "
+                          "absent — keep one")
+    a = table["absent"]
+    if not isinstance(a, dict) or set(a) - {"reason", "source"}:
+        raise ConfigError(f"{cfg}: {where_name}.absent must be a table with reason and source: "
+                          f"{_ABSENT_FORM}")
+    for key in ("reason", "source"):
+        v = a.get(key)
+        if not isinstance(v, str) or not v.strip():
+            raise ConfigError(f"{cfg}: {where_name}.absent needs a non-empty {key} (the basis "
+                              f"printed with every pass it gives): {_ABSENT_FORM}")
+    return Absence(reason=a["reason"].strip(), source=a["source"].strip())
 
 
 def _read_toml(cfg: Path) -> dict[str, Any]:

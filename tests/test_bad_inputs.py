@@ -604,7 +604,7 @@ def test_pack_meta_of_the_wrong_type_exit_2(tmp_path: Path, small_workspace: Pat
     sites = _houses(tmp_path / "h.gpkg", [Point(X0, Y0)], house_id=["H"])
     code, out = cli("check", str(sites), "-w", str(small_workspace), "--rules", str(pack))
     assert code == 2
-    assert "p.toml: [pack] disable must be a list of rule ids" in out
+    assert "p.toml: [pack] disable entry #1 must be a table" in out
 
 
 def test_unwritable_out_folder_exit_2(tmp_path: Path, small_workspace: Path) -> None:

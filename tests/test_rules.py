@@ -66,7 +66,7 @@ def test_extends_overrides_and_disables(tmp_path: Path) -> None:
 name = "county"
 version = "2"
 extends = "yining-2025"
-disable = ["house.scattered"]
+disable = [{ id = "house.scattered", reason = "no scattered-village plan here" }]
 
 [[rules]]
 id = "house.gully"
@@ -92,6 +92,51 @@ distance_m = { value = 50, source = "local", verified = false }
     assert g.distance_m.value == 15.0
     assert g.verified
     assert g.title_en == load_pack()["house.gully"].title_en  # untouched keys kept
+
+
+def test_a_disabled_rule_carries_its_reason_through_extends(tmp_path: Path) -> None:
+    p = write(tmp_path, """
+[pack]
+name = "county"
+extends = "yining-2025"
+disable = [{ id = "house.scattered", reason = "本县无零散村庄规划" }]
+""")
+    pack = load_pack(p)
+    assert [(d.id, d.reason, d.subject) for d in pack.disabled] == [
+        ("house.scattered", "本县无零散村庄规划", "house")]
+    assert pack.disabled[0].title_en == load_pack()["house.scattered"].title_en
+    child = write(tmp_path, f"""
+[pack]
+name = "township"
+extends = "{p.as_posix()}"
+disable = [{{ id = "house.gully", reason = "no gullies mapped in this township" }}]
+""", name="child.toml")
+    kid = load_pack(child)
+    assert {d.id for d in kid.disabled} == {"house.scattered", "house.gully"}  # the base's stays
+    assert "house.scattered" not in [r.id for r in kid]
+    # a pack two steps from the default has the default's rules (all but the two disabled)
+    assert len(kid) == len(load_pack()) - 2
+
+
+@pytest.mark.parametrize(
+    ("disable", "fragment"),
+    [
+        ('["house.scattered"]', "'house.scattered' has no reason; write disable = [{ id = "
+                                '"house.scattered", reason = "…" }]'),
+        ('[{ id = "house.scattered" }]', "'house.scattered' has no reason"),
+        ('[{ id = "house.scattered", reason = "  " }]', "'house.scattered' has no reason"),
+        ('[{ reason = "x" }]', "entry #1 has no id"),
+        ('[{ id = "nope", reason = "x" }]', "disable names 'nope', which is not a rule"),
+        ('[{ id = "house.gully", reason = "x", why = "y" }]', "unknown key(s) ['why']"),
+        ('"house.gully"', "disable must be a list"),
+    ],
+)
+def test_disable_without_a_reason_is_refused(tmp_path: Path, disable: str,
+                                             fragment: str) -> None:
+    p = write(tmp_path, f'[pack]\nname = "c"\nextends = "yining-2025"\ndisable = {disable}\n')
+    with pytest.raises(RulePackError) as e:
+        load_pack(p)
+    assert fragment in str(e.value)
 
 
 def test_bare_number_threshold_is_unverified(tmp_path: Path) -> None:
@@ -155,3 +200,34 @@ def test_rule_pack_is_parsed_not_evaluated(tmp_path: Path) -> None:
                                      'clause = "(十一)"\nwhere = "__import__(\'os\').system(\'x\')"'))
     with pytest.raises(RulePackError, match="field 'where'"):
         load_pack(p)
+
+
+def test_disabled_rules_are_listed_in_summary_report_and_cli(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+    from conftest import SAMPLE
+
+    from geoplan.cli import main
+
+    p = write(tmp_path, """
+[pack]
+name = "county"
+extends = "yining-2025"
+disable = [{ id = "house.heritage", reason = "本县无历史文化保护范围 <none mapped>" },
+           { id = "road.forest_land", reason = "roads only" }]
+""")
+    out = tmp_path / "o"
+    r = CliRunner().invoke(main, ["check", str(SAMPLE / "batches" / "proposed_houses.gpkg"),
+                                  "-w", str(SAMPLE), "--rules", str(p), "--offline",
+                                  "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "DISABLED 规则包停用的规则 (1):" in r.output         # the house rule only
+    assert "house.heritage: 本县无历史文化保护范围 <none mapped>" in r.output
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert [d["rule_id"] for d in s["rules_disabled"]] == ["house.heritage"]
+    assert s["rules_disabled"][0]["reason"] == "本县无历史文化保护范围 <none mapped>"
+    assert "house.heritage" not in s["by_rule"]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Rules disabled by the pack" in report
+    assert "本县无历史文化保护范围 &lt;none mapped&gt;" in report       # escaped

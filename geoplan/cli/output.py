@@ -68,6 +68,16 @@ def print_result_summary(res: Any, out: Path | None) -> None:
         click.echo(f"NOT CHECKED 未核查的规则 ({len(nc)}):")
         for r in nc:
             click.echo(f"  {r['rule_id']}: {r['reason']}")
+    gone = res.summary.get("layers_absent") or []
+    if gone:
+        click.echo(f"CONFIRMED ABSENT 经确认不存在的图层 ({len(gone)}):")
+        for a in gone:
+            click.echo(f"  {a['kind']}: {a['reason']} (source 依据: {a['source']})")
+    off = res.summary.get("rules_disabled") or []
+    if off:
+        click.echo(f"DISABLED 规则包停用的规则 ({len(off)}):")
+        for r in off:
+            click.echo(f"  {r['rule_id']}: {r['reason']}")
     warnings = res.summary.get("data_warnings") or []
     if warnings:
         click.echo(f"DATA WARNINGS 数据问题 ({len(warnings)}):")

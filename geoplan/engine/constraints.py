@@ -345,14 +345,33 @@ class Unusable:
     """
 
     reason: str
-    """Why not, in English (empty for a missing layer: the engine words that case)."""
+    """Why not, in English (empty for a missing or empty layer: the engine words those)."""
     missing_layer: bool = False
     """The workspace has no layer of the rule's kind at all."""
+    empty_source: str | None = None
+    """The layer was delivered with no feature at all (its source), and not declared absent."""
 
     @classmethod
     def missing(cls) -> Unusable:
         """The workspace has no such layer."""
         return cls("", missing_layer=True)
+
+    @classmethod
+    def empty(cls, source: str) -> Unusable:
+        """The layer holds no feature and ``geoplan.toml`` does not declare the kind absent."""
+        return cls("", empty_source=source)
+
+
+def _empty_delivery(layer: Layer) -> bool:
+    """A layer read with no feature at all, not declared absent.
+
+    Its emptiness is no evidence: the file may be a template, an export that
+    failed or the wrong layer of a container. Rows fetched from a database
+    within a batch's box are the exception: none near the batch is an answer.
+    """
+    if layer.absent is not None or layer.n_read > 0 or len(layer.gdf) or layer.n_unknown:
+        return False
+    return not (layer.database is not None and "extent" in layer.database)
 
 
 @dataclass
@@ -413,6 +432,8 @@ class ConstraintCache:
         unknown: Unknown | None = None
         if layer is None:
             result = Unusable.missing()
+        elif _empty_delivery(layer):
+            result = Unusable.empty(layer.source)
         elif layer.filtered_to_nothing:
             result = Unusable(
                 f"the filter where {layer.where_text!r} of layer {rule.layer} "

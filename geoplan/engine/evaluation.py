@@ -26,7 +26,7 @@ from ..rules import Rule, RuleKind, RulePack, load_pack, registry
 from ..workspace import Workspace
 from .constraints import ConstraintCache, Unknown, Unusable, constraint_cache
 from .kinds import KindInput
-from .messages import say
+from .messages import say, tell
 from .outcome import Outcome, group_join
 from .prepare import PreparedSites
 
@@ -49,6 +49,10 @@ def _run_rule(rule: Rule, st: PreparedSites, ws: Workspace, cache: ConstraintCac
     if isinstance(c, Unusable):
         return c
     reason = kind.evaluate(rule, dataclasses.replace(data, constraint=c), out)
+    absence = c.layer.absent
+    if not reason and absence is not None:  # the basis of every pass the empty layer gives
+        tell(out, usable & (out.status == "pass"), "engine.layer_absent", rule,
+             reason=absence.reason, source=absence.source)
     unk = cache.unknown(rule)
     if not reason and unk is not None:
         _undecided(rule, kind, unk, data, usable, out)
@@ -81,8 +85,12 @@ def _undecided(rule: Rule, kind: RuleKind[Any], unk: Unknown, data: KindInput,
 
 def _not_run(rule: Rule, why: Unusable, out: Outcome) -> str:
     """Every site ``not_checked`` with the reason; returns the English reason."""
-    zh, en = (say("engine.layer_missing", rule, layer_key=rule.layer) if why.missing_layer
-              else say("engine.not_run", reason=why.reason))
+    if why.missing_layer:
+        zh, en = say("engine.layer_missing", rule, layer_key=rule.layer)
+    elif why.empty_source is not None:
+        zh, en = say("engine.layer_empty", rule, layer_key=rule.layer, source=why.empty_source)
+    else:
+        zh, en = say("engine.not_run", reason=why.reason)
     out.set(np.ones(out.n, dtype=bool), status="not_checked", zh=zh, en=en)
     return str(en)
 

@@ -284,6 +284,11 @@ def _one(rule: Rule, base: ExclusionInput, cache: ConstraintCache) -> Exclusion:
     if isinstance(c, Unusable):
         return _unknown_everywhere(rule, base.extent, c)
     ex = kind.exclusion(rule, dataclasses.replace(base, constraint=c))
+    if c.layer.absent is not None:
+        a = c.layer.absent
+        ex = dataclasses.replace(
+            ex, note_zh=_join(ex.note_zh, f"经确认本地区无此图层：{a.reason}（依据：{a.source}）"),
+            note_en=_join(ex.note_en, f"confirmed absent: {a.reason} (source: {a.source})"))
     unk = cache.unknown(rule)
     if unk is None or not ex.mappable:
         return ex
@@ -300,6 +305,10 @@ def _unknown_everywhere(rule: Rule, extent: shapely.Geometry, why: Unusable) -> 
     if why.missing_layer:
         zh = f"工作空间缺少{rule.layer}图层：整个范围均无法判定"
         en = f"the workspace has no {rule.layer} layer: nowhere in the extent can be cleared"
+    elif why.empty_source is not None:
+        zh = f"{rule.layer}图层没有任何要素且未声明不存在：整个范围均无法判定"
+        en = (f"the {rule.layer} layer holds no features and is not declared absent: nowhere "
+              "in the extent can be cleared")
     else:
         zh, en = f"未能使用：{why.reason}", f"not usable: {why.reason}"
     return Exclusion(rule.id, unknown=extent, exact=False, unmapped=True, note_zh=zh,

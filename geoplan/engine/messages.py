@@ -250,6 +250,15 @@ CATALOGUE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "engine.not_run": (
         "未核查：{reason}",
         "not checked: {reason}"),
+    "engine.layer_empty": (
+        "{layer}图层（{source}）没有任何要素，未核查：若本地区确无此类要素，请在 geoplan.toml 中声明 "
+        "[layers.{layer_key}] absent = {{ reason = \"…\", source = \"…\" }}",
+        "the {layer_key} layer ({layer}; {source}) holds no features: not checked; if there are "
+        "truly none here, declare [layers.{layer_key}] absent = {{ reason = \"…\", "
+        "source = \"…\" }} in geoplan.toml"),
+    "engine.layer_absent": (
+        "经确认本地区无{layer}：{reason}（依据：{source}）",
+        "no {layer!l} here, confirmed in geoplan.toml: {reason} (source: {source})"),
     "engine.undecided": (
         "无法判定：{label_zh}图层有{n}个要素的{fields}为空或无法识别（{found}），筛选条件“{where}”"
         "无法判断其是否适用，而本处位于其影响范围内；请补全该字段，或在 {config} 中用 values.<字段> 映射取值",

@@ -100,6 +100,14 @@ def _legend(kinds: Sequence[str]) -> str:
     return "".join(spans)
 
 
+def _absent_note(layer: dict[str, object]) -> str:
+    a = layer.get("absent")
+    if not isinstance(a, dict):
+        return ""
+    return (f"<br><b>经确认不存在 confirmed absent</b>: {esc(a.get('reason'))} "
+            f"<span class='muted'>(依据 source: {esc(a.get('source'))})</span>")
+
+
 def _note_html(notes: Sequence[SiteNote]) -> str:
     return "".join(f"<div class='gp-sg'>{esc(n.zh)}<br><span class='en'>{esc(n.en)}</span></div>"
                    for n in notes)
@@ -274,6 +282,13 @@ def result_report(
         alerts.append(f"<div class='alert'><b>未核查的规则 Rules not checked</b> — 缺少图层或属性，"
                       f"这些规则对任何选址都不是“通过” · a missing layer never yields pass:"
                       f"<ul>{items}</ul></div>")
+    off = s.get("rules_disabled") or []
+    if off:
+        items = "".join(f"<li><code>{esc(r.get('rule_id'))}</code> {esc(r.get('title_zh'))} "
+                        f"{esc(r.get('clause'))}: {esc(r.get('reason'))}</li>" for r in off)
+        alerts.append("<div class='alert warn'><b>规则包停用的规则 Rules disabled by the pack</b> — "
+                      "未参与本次核查，停用理由如下 · not applied in this check, for the reasons "
+                      f"given:<ul>{items}</ul></div>")
     unv = s.get("unverified_rules") or []
     if unv:
         alerts.append("<div class='alert warn'><b>占位阈值 Placeholder thresholds</b>（未核实，"
@@ -292,7 +307,8 @@ def result_report(
     layer_rows = "".join(
         f"<tr><td><code>{esc(ly.get('kind'))}</code></td>"
         f"<td>{esc(KINDS[ly['kind']].label_zh if ly.get('kind') in KINDS else '')}</td>"
-        f"<td>{esc(ly.get('source'))}</td><td class='num'>{esc(ly.get('features'))}</td>"
+        f"<td>{esc(ly.get('source'))}{_absent_note(ly)}</td>"
+        f"<td class='num'>{esc(ly.get('features'))}</td>"
         f"<td>{esc(ly.get('crs'))}</td><td><code>{esc(str(ly.get('sha256') or '')[:12])}</code>"
         f"</td></tr>" for ly in s.get("layers", []))
     more = ""

@@ -9,13 +9,23 @@
 from typing import Any
 
 from . import registry
-from .model import DistanceRow, DistanceTable, KindSpec, Level, Rule, RulePack, Threshold
+from .model import (
+    DisabledRule,
+    DistanceRow,
+    DistanceTable,
+    KindSpec,
+    Level,
+    Rule,
+    RulePack,
+    Threshold,
+)
 from .pack import builtin_packs, load_pack
 from .parse import RuleContext
 from .registry import RuleKind, register, unregister
 
 __all__ = [
     "RULE_KINDS",
+    "DisabledRule",
     "DistanceRow",
     "DistanceTable",
     "KindSpec",

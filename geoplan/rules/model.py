@@ -26,8 +26,8 @@ import pandas as pd
 from ..core import Subject
 from ..expr import Where
 
-__all__ = ["DistanceRow", "DistanceTable", "KindSpec", "Level", "Rule", "RulePack", "Severity",
-           "Threshold"]
+__all__ = ["DisabledRule", "DistanceRow", "DistanceTable", "KindSpec", "Level", "Rule",
+           "RulePack", "Severity", "Threshold"]
 
 Severity = Literal["fail", "warn"]
 
@@ -273,6 +273,23 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class DisabledRule:
+    """A rule a pack switched off, and why (``[pack] disable``).
+
+    Listed in every check's summary and report: a disabled rule never
+    vanishes without trace.
+    """
+
+    id: str
+    reason: str
+    subject: str = ""
+    title_zh: str = ""
+    title_en: str = ""
+    clause: str = ""
+    origin: str = ""
+
+
+@dataclass(frozen=True)
 class RulePack:
     """A named, versioned list of rules.
 
@@ -288,6 +305,9 @@ class RulePack:
         The file it was loaded from.
     rules : tuple of Rule
         The rules, in file order.
+    disabled : tuple of DisabledRule
+        The rules switched off with ``[pack] disable`` (here or in a pack it
+        extends), each with its reason.
     """
 
     name: str
@@ -296,6 +316,7 @@ class RulePack:
     title_en: str
     path: str
     rules: tuple[Rule, ...]
+    disabled: tuple[DisabledRule, ...] = ()
 
     def __getitem__(self, rule_id: str) -> Rule:
         for r in self.rules:

@@ -10,7 +10,10 @@ accepted but reported as unverified with no source.
 
 A pack may start from another with ``extends = "yining-2025"`` (a built-in
 name or a path): its rules are taken over, a rule with the same id replaces
-the keys it names, and ``disable = ["rule.id", …]`` drops rules.
+the keys it names, and ``disable = [{ id = "rule.id", reason = "…" }, …]``
+drops rules — each with its reason, which every check's summary and report
+list (:attr:`RulePack.disabled`), so a rule switched off never vanishes
+without trace.
 
 Examples
 --------
@@ -31,7 +34,16 @@ from typing import Any
 from ..errors import RulePackError
 from ..tomlfiles import builtin_names, extends_ref, parse_toml, read_toml_text
 from . import registry
-from .model import DistanceRow, DistanceTable, Level, Rule, RulePack, Severity, Threshold
+from .model import (
+    DisabledRule,
+    DistanceRow,
+    DistanceTable,
+    Level,
+    Rule,
+    RulePack,
+    Severity,
+    Threshold,
+)
 from .parse import describe_type, parse_rule
 
 __all__ = [
@@ -101,20 +113,29 @@ def _read_toml(text: str, origin: str) -> tuple[dict[str, Any], list[Any]]:
     return meta, raw_rules
 
 
-def _base_rules(meta: dict[str, Any], origin: str, seen: tuple[str, ...],
-                ) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """The rules of the pack named by ``extends`` (checked on their own), by id, and their order."""
+def _resolved(name_or_path: str | os.PathLike[str], seen: tuple[str, ...],
+              ) -> tuple[dict[str, Any], str, dict[str, dict[str, Any]], list[str],
+                         dict[str, DisabledRule]]:
+    """A pack's ``[pack]`` table and origin, its rules merged down its ``extends`` chain.
+
+    Returns the meta table, the file it came from, the raw rules by id, their
+    order (a base's rules first) and the rules disabled along the chain (a
+    base's stay disabled).
+    """
+    text, origin = _read_pack_text(name_or_path)
+    if origin in seen:
+        raise RulePackError(f"{origin}: 'extends' loops back to itself")
+    meta, raw_rules = _read_toml(text, origin)
     base_raw: dict[str, dict[str, Any]] = {}
     order: list[str] = []
-    if "extends" not in meta:
-        return base_raw, order
-    base_ref = extends_ref(str(meta["extends"]), origin)
-    base_text, _ = _read_pack_text(base_ref)
-    load_pack(base_ref, _seen=(*seen, origin))  # validates the base on its own
-    for r in parse_toml(base_text, base_ref, RulePackError).get("rules", []):
-        base_raw[r["id"]] = dict(r)
-        order.append(r["id"])
-    return base_raw, order
+    disabled: dict[str, DisabledRule] = {}
+    if "extends" in meta:
+        base_ref = extends_ref(str(meta["extends"]), origin)
+        load_pack(base_ref, _seen=(*seen, origin))  # validates the base on its own
+        _, _, base_raw, order, disabled = _resolved(base_ref, (*seen, origin))
+    _merge_rules(raw_rules, origin, base_raw, order)
+    disabled.update({d.id: d for d in _disabled(meta, origin, base_raw)})
+    return meta, origin, base_raw, order, disabled
 
 
 def _merge_rules(raw_rules: list[Any], origin: str, base_raw: dict[str, dict[str, Any]],
@@ -138,14 +159,44 @@ def _merge_rules(raw_rules: list[Any], origin: str, base_raw: dict[str, dict[str
             order.append(rid)
 
 
-def _disabled(meta: dict[str, Any], origin: str, rules: dict[str, dict[str, Any]]) -> list[str]:
+_DISABLE_FORM = 'disable = [{ id = "rule.id", reason = "why it does not apply here" }]'
+
+
+def _disabled(meta: dict[str, Any], origin: str, rules: dict[str, dict[str, Any]],
+              ) -> list[DisabledRule]:
+    """The pack's ``disable`` entries, each with its reason, checked against the rules."""
     disable = meta.get("disable", [])
-    if not isinstance(disable, list) or not all(isinstance(d, str) for d in disable):
-        raise RulePackError(f"{origin}: [pack] disable must be a list of rule ids")
-    for rid in disable:
+    if not isinstance(disable, list):
+        raise RulePackError(f"{origin}: [pack] disable must be a list: {_DISABLE_FORM}")
+    out = []
+    for i, d in enumerate(disable):
+        if isinstance(d, str):
+            raise RulePackError(
+                f"{origin}: [pack] disable: {d!r} has no reason; write "
+                f'disable = [{{ id = "{d}", reason = "…" }}] (the reason is printed in every '
+                "report and summary.json)")
+        if not isinstance(d, dict):
+            raise RulePackError(f"{origin}: [pack] disable entry #{i + 1} must be a table: "
+                                f"{_DISABLE_FORM}")
+        extra = set(d) - {"id", "reason"}
+        if extra:
+            raise RulePackError(f"{origin}: [pack] disable entry #{i + 1}: unknown key(s) "
+                                f"{sorted(extra)}; {_DISABLE_FORM}")
+        rid, reason = d.get("id"), d.get("reason")
+        if not isinstance(rid, str) or not rid:
+            raise RulePackError(f"{origin}: [pack] disable entry #{i + 1} has no id: "
+                                f"{_DISABLE_FORM}")
         if rid not in rules:
             raise RulePackError(f"{origin}: [pack] disable names {rid!r}, which is not a rule")
-    return disable
+        if not isinstance(reason, str) or not reason.strip():
+            raise RulePackError(f"{origin}: [pack] disable: {rid!r} has no reason; "
+                                f"{_DISABLE_FORM}")
+        r = rules[rid]
+        out.append(DisabledRule(id=rid, reason=reason.strip(), subject=str(r.get("subject", "")),
+                                title_zh=str(r.get("title_zh", "")),
+                                title_en=str(r.get("title_en", "")),
+                                clause=str(r.get("clause", "")), origin=origin))
+    return out
 
 
 def load_pack(name_or_path: str | os.PathLike[str] = "yining-2025", *,
@@ -175,15 +226,9 @@ def load_pack(name_or_path: str | os.PathLike[str] = "yining-2025", *,
     >>> load_pack("yining-2025")["road.width"].threshold_text()
     'width_m >= 4 m'
     """
-    text, origin = _read_pack_text(name_or_path)
-    if origin in _seen:
-        raise RulePackError(f"{origin}: 'extends' loops back to itself")
-    meta, raw_rules = _read_toml(text, origin)
-    base_raw, order = _base_rules(meta, origin, _seen)
-    _merge_rules(raw_rules, origin, base_raw, order)
-    disable = _disabled(meta, origin, base_raw)
+    meta, origin, base_raw, order, disabled = _resolved(name_or_path, _seen)
     rules = tuple(parse_rule(base_raw[rid], origin, i)
-                  for i, rid in enumerate(order) if rid not in disable)
+                  for i, rid in enumerate(order) if rid not in disabled)
     return RulePack(
         name=str(meta.get("name", Path(origin).stem)),
         version=str(meta.get("version", "0")),
@@ -191,4 +236,5 @@ def load_pack(name_or_path: str | os.PathLike[str] = "yining-2025", *,
         title_en=str(meta.get("title_en", "")),
         path=origin,
         rules=rules,
+        disabled=tuple(disabled.values()),
     )

@@ -113,7 +113,8 @@ class RuleContext:
         if not math.isfinite(v):
             raise self.fail(key, f"must be a finite number, got {v!r}; TOML allows inf and nan "
                                  "but no threshold can be infinite or undefined. To switch a "
-                                 "rule off, list its id in [pack] disable = [...]")
+                                 "rule off, list it with a reason in [pack] disable = "
+                                 "[{ id = \"…\", reason = \"…\" }]")
         if not allow_negative and v < 0:
             raise self.fail(key, f"must not be negative, got {v!r}")
         if unit in _MAX_BY_UNIT:
@@ -121,7 +122,8 @@ class RuleContext:
             if abs(v) > limit:
                 raise self.fail(key, f"{v:g} {unit} is beyond any geometry (the largest "
                                      f"accepted is {limit:g}: {why}); fix the figure, or switch "
-                                     "the rule off with [pack] disable = [...]")
+                                     "the rule off with [pack] disable = [{ id = \"…\", "
+                                     "reason = \"…\" }]")
         return float(v)
 
     def optional_number(self, key: str, default: float, *, unit: str) -> float:

@@ -44,7 +44,8 @@ def layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
     -------
     list of dict
         One row per layer: ``kind``, ``source``, ``features``, ``crs``,
-        ``sha256``, and where they apply ``datum_shift``, ``features_read``,
+        ``sha256``, and where they apply ``absent`` (the reason and source of a
+        kind confirmed absent), ``datum_shift``, ``features_read``,
         ``where``, ``features_undecided``, ``values_not_understood``, and for a
         layer read from a database ``database`` (server without password,
         table or query, rows fetched, their sha256, the extent they were
@@ -72,6 +73,8 @@ def layer_provenance(ws: Workspace) -> list[dict[str, Any]]:
                                                 for f, c in layer.unreadable.items()}
             if layer.database is not None:
                 row["database"] = layer.database
+            if layer.absent is not None:
+                row["absent"] = {"reason": layer.absent.reason, "source": layer.absent.source}
         rows.append(row)
     return rows
 
@@ -122,8 +125,9 @@ def build_summary(
     Returns
     -------
     dict
-        JSON-ready: counts by verdict and by rule, rules not checked, data
-        warnings, the sites' source and CRS, each layer's provenance, the pack,
+        JSON-ready: counts by verdict and by rule, rules not checked, rules
+        the pack disabled (with the reason), data warnings, the sites' source
+        and CRS, each layer's provenance, the pack,
         geoplan's version, the start time and run time.
     """
     return {
@@ -134,6 +138,12 @@ def build_summary(
         "verdicts": verdicts,
         "by_rule": dict(sorted(by_rule.items())),
         "unverified_rules": [r.id for r in rules if not r.verified],
+        "layers_absent": [{"kind": k, "reason": lay.absent.reason, "source": lay.absent.source}
+                          for k in ws.kinds if isinstance(lay := ws.layers[k], Layer)
+                          and lay.absent is not None],
+        "rules_disabled": [{"rule_id": d.id, "reason": d.reason, "title_zh": d.title_zh,
+                            "title_en": d.title_en, "clause": d.clause, "pack": d.origin}
+                           for d in pack.disabled if d.subject in ("", subject)],
         "sites_source": source,
         "sites_crs": sites_crs,
         "footprint_m": footprint_m,

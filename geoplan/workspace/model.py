@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from ..config import CONFIG_NAME, WorkspaceConfig
+from ..config import CONFIG_NAME, Absence, WorkspaceConfig
 from ..hygiene import RepairReport
 from ..kinds import KINDS, LayerKind
 
@@ -64,6 +64,9 @@ class Layer:
         ``towgs84``, or PROJ's conversion accepted with ``datum_shift_accuracy_m``).
     datum_crs : pyproj.CRS or None
         The source CRS bound to the declared ``towgs84`` (applied on opening).
+    absent : Absence or None
+        The reason and source when ``geoplan.toml`` declares the kind absent
+        (``[layers.<kind>] absent = {…}``): the layer is empty by declaration.
     database : dict or None
         For a layer read from a database: the server (``user@host:port/dbname``,
         never the password), the table or query, the rows fetched, their sha256
@@ -90,6 +93,8 @@ class Layer:
     datum_shift: str | None = None
     datum_crs: CRS | None = field(default=None, repr=False)
     database: dict[str, Any] | None = None
+    absent: Absence | None = None
+    """Set when the kind is confirmed absent in ``geoplan.toml`` (the layer is then empty)."""
     literals: dict[str, Any] = field(default_factory=dict, repr=False)
     """Per field, how a value written in a filter is read (:func:`geoplan.vocab.literal_readers`)."""
 

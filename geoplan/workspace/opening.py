@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 from pyproj import CRS, Transformer
 
 from .. import crs as crs_mod
-from ..config import CONFIG_NAME, LayerSpec, WorkspaceConfig, load_config
+from ..config import CONFIG_NAME, Absence, LayerSpec, WorkspaceConfig, load_config
 from ..errors import ConfigError, CRSError, DataFileError, WorkspaceError
 from ..io import Engine, is_filegdb
 from ..kinds import KINDS
@@ -98,6 +100,7 @@ def open_workspace(
     config, root = _config_and_root(p)
     with Connections() as pool:  # database connections, if any layer needs one
         specs, unplaced = discover(root, config, _database_tables(config, pool))
+        _check_absent(config, specs)
         if kinds is not None:
             specs = _wanted(specs, kinds)
         if config is not None and config.fetch == "all":
@@ -127,8 +130,48 @@ def open_workspace(
 
     # 5. Reproject once.
     layers = _reproject(raw, rasters, work)
+
+    # 6. Kinds confirmed absent: an empty layer that says why.
+    if config is not None:
+        for kind, absence in config.absent.items():
+            if kinds is None or kind in set(kinds):
+                layers[kind] = _absent_layer(kind, absence, work, config.path)
     return Workspace(path=p, crs=work, layers=layers, unplaced=unplaced, config=config,
                      crs_reason=reason)
+
+
+def _check_absent(config: WorkspaceConfig | None, specs: dict[str, LayerSpec]) -> None:
+    """A kind declared absent must not also be found (a file, a table, a derived layer)."""
+    if config is None:
+        return
+    for kind in config.absent:
+        spec = specs.get(kind)
+        if spec is not None:
+            found = (spec.path or (f"table {spec.table}" if spec.table else None)
+                     or (f"derived from {spec.derived_from}" if spec.derived_from else kind))
+            raise ConfigError(
+                f"{config.path}: [layers.{kind}] is declared absent, but the workspace has "
+                f"{found}; remove the file or the absent declaration — a kind cannot be both "
+                "delivered and confirmed absent")
+    for spec in specs.values():
+        if spec.derived_from in config.absent:
+            raise ConfigError(f"{config.path}: [layers.{spec.kind}] is derived from "
+                              f"{spec.derived_from}, which is declared absent; declare "
+                              f"{spec.kind} absent too, or give the {spec.derived_from} data")
+
+
+def _absent_layer(kind: str, absence: Absence, work: CRS, cfg: Path) -> Layer:
+    """The empty layer of a kind ``geoplan.toml`` declares absent, with every field typed."""
+    dtypes: dict[str, Any] = {"str": object, "int": "Int64", "float": "float64",
+                              "bool": "boolean"}
+    cols: dict[str, Any] = {"fid": pd.Series([], dtype="int64")}
+    for f in KINDS[kind].fields:
+        cols[f.name] = pd.Series([], dtype=dtypes.get(f.type, object))
+    gdf = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=work), crs=work)
+    return Layer(kind=KINDS[kind], gdf=gdf, source=f"{cfg.name}: absent 经确认不存在",
+                 source_crs=work, path=cfg, n_read=0, absent=absence,
+                 notes=[f"confirmed absent 经确认不存在: {absence.reason} (source 依据: "
+                        f"{absence.source})"])
 
 
 def _config_and_root(p: Path) -> tuple[WorkspaceConfig | None, Path]:
