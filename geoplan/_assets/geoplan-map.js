@@ -37,7 +37,8 @@
           s.zh + '</span></td>' +
           '<td><div class="gp-rt">' + r.zh + ' <span class="gp-clause">' + r.cl + '</span></div>' +
           '<div class="gp-en">' + r.en + '</div>' +
-          '<div class="gp-meas">' + (f[2] ? '<b>实测 measured</b> ' + f[2] : '') +
+          '<div class="gp-meas">' + (f[2] ? (p.nom ? '<b>按名义宅基 on the nominal footprint</b> '
+                                              : '<b>实测 measured</b> ') + f[2] : '') +
           (f[3] ? ' · <b>限值 limit</b> ' + f[3] : '') + '</div>' +
           (f[4] ? '<div class="gp-msg">' + f[4] + '</div>' : '') +
           (f[5] ? '<div class="gp-msg gp-en">' + f[5] + '</div>' : '') +
@@ -49,6 +50,9 @@
     }
     if (p.n) {
       h += '<div class="gp-nc">未核查 not checked: ' + p.n + '</div>';
+    }
+    if (p.o) {
+      h += '<div class="gp-nc">处理 processing: ' + p.o + '</div>';
     }
     if (p.g) {
       for (var g = 0; g < p.g.length; g++) {

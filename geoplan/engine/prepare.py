@@ -7,6 +7,7 @@ for every rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ from ..sites import (
 )
 from ..workspace import Layer, RasterLayer, Workspace
 
-__all__ = ["PreparedSites", "decide_ids", "infer_subject", "prepare_sites"]
+__all__ = ["PreparedSites", "decide_ids", "infer_subject", "note_zh", "prepare_sites"]
 
 
 @dataclass
@@ -416,6 +417,32 @@ def _take_site_columns(sites: gpd.GeoDataFrame, error: np.ndarray, error_zh: np.
             vals = sites[col].to_numpy(dtype=object)
             arr[:] = np.where(pd.isna(vals), "", vals)
     return sites.drop(columns=have)
+
+
+_NOTE_ZH: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^point buffered to a (?P<m>[\d.]+) m square$"),
+     "点位按 {m} 米见方的名义宅基计（非实测范围）"),
+    (re.compile(r"^invalid geometry repaired with make_valid$"), "无效几何已用 make_valid 修复"),
+    (re.compile(r"^GeometryCollection checked on its (?P<p>\w+) part(?P<rest>.*)$"),
+     "几何集合按其{p}部分核查{rest}"),
+]
+
+
+def note_zh(note: str) -> str:
+    """The Chinese of a per-site note (``notes`` column of the verdicts); the note if unknown.
+
+    Examples
+    --------
+    >>> note_zh("point buffered to a 12 m square")
+    '点位按 12 米见方的名义宅基计（非实测范围）'
+    """
+    for pat, zh in _NOTE_ZH:
+        m = pat.match(note)
+        if m:
+            d = m.groupdict()
+            d["p"] = {"polygon": "面", "line": "线"}.get(d.get("p", ""), d.get("p", ""))
+            return zh.format(**d)
+    return note
 
 
 def _add_note(notes: np.ndarray, rows: Any, text: str) -> None:

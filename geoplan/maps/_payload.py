@@ -19,6 +19,7 @@ import shapely
 
 from ..checkdata import CheckData
 from ..core import STATUS_COLOURS, STATUS_DARK, STATUS_LABELS, STATUS_ORDER
+from ..engine.prepare import note_zh
 from ..kinds import KINDS
 from ..pages import drawable, esc
 from ._display import bounds_latlon, dumps, fc, geojson_bounds, to_display
@@ -191,13 +192,18 @@ def _constraint_layer_data(result: CheckData, kinds: Sequence[str], box: tuple[f
     return out
 
 
-def _site_extras(p: dict[str, Any], sid: str, not_checked: Mapping[str, str],
+def _site_extras(p: dict[str, Any], sid: str, note: str, not_checked: Mapping[str, str],
                  notes: Mapping[str, Sequence[SiteNote]]) -> None:
-    """A site's popup extras (in place): why not checked, what analyses say of it."""
+    """A site's popup extras (in place): why not checked, analysis notes, what was done to it."""
     if sid in not_checked:
         p["n"] = not_checked[sid]
     if sid in notes:
         p["g"] = [[esc(nt.zh), esc(nt.en)] for nt in notes[sid]]
+    if note:
+        parts = note.split("; ")
+        p["o"] = esc("；".join(note_zh(x) for x in parts) + " · " + note)
+        if any(x.startswith("point buffered") for x in parts):
+            p["nom"] = 1   # the measures are on a footprint geoplan drew, not a surveyed one
 
 
 def _overlay_layer_data(additions: Sequence[Addition], box: tuple[float, ...], work: pyproj.CRS,
@@ -270,6 +276,8 @@ def payload(result: CheckData, *, gcj02: bool, layers: Sequence[str] | None, mar
 
     by_site, not_checked = _findings_by_site(result, rule_index, rules, messages)
     notes = site_notes(additions)
+    site_note = (v["notes"].fillna("").astype(str).to_numpy() if "notes" in v.columns
+                 else np.full(len(v), "", dtype=object))
     fields = _popup_fields(v, popup_fields)
     field_cols = [v[c].to_numpy() for c in fields]
 
@@ -297,7 +305,7 @@ def payload(result: CheckData, *, gcj02: bool, layers: Sequence[str] | None, mar
         f = by_site.get(sid)
         if f:
             p["f"] = f
-        _site_extras(p, sid, not_checked, notes)
+        _site_extras(p, sid, site_note[r], not_checked, notes)
         props.append(dumps(p))
         row_to_feature[int(r)] = fi
     sites_fc = fc(gj_sites, props)

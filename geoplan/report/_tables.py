@@ -104,8 +104,12 @@ def area_table(result: CheckData) -> str:
             "".join(rows) + "</tbody></table>")
 
 
-def findings_table(f: pd.DataFrame, rules: dict[str, Any]) -> str:
-    """The table of one site's findings (``f``: its rows that are not ``pass``)."""
+def findings_table(f: pd.DataFrame, rules: dict[str, Any], *, nominal: bool = False) -> str:
+    """The table of one site's findings (``f``: its rows that are not ``pass``).
+
+    ``nominal``: the site is a point given a nominal footprint, so its measures
+    are not surveyed and the column says so.
+    """
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
     f = f.assign(_o=f["status"].map(order)).sort_values("_o", kind="stable")
     rows = []
@@ -123,6 +127,8 @@ def findings_table(f: pd.DataFrame, rules: dict[str, Any]) -> str:
             f"<td>{esc(r.message_zh)}<br><span class='en'>{esc(r.message_en)}</span></td>"
             f"<td>{esc(r.matched)}</td></tr>")
     return ("<table class='gp-t gp-f'><thead><tr><th>状态 status</th><th>规则 rule</th>"
-            "<th>条款 clause</th><th>实测 measured</th><th>限值 limit</th>"
+            "<th>条款 clause</th>"
+            + ("<th>名义宅基上量得 on the nominal footprint</th>" if nominal
+               else "<th>实测 measured</th>") + "<th>限值 limit</th>"
             "<th>说明 finding</th><th>涉及要素 features</th></tr></thead><tbody>" +
             "".join(rows) + "</tbody></table>")

@@ -14,6 +14,7 @@ import shapely
 from .._version import __version__
 from ..checkdata import CheckData
 from ..core import STATUS_LABELS, SUBJECT_LABELS, Status
+from ..engine.prepare import note_zh
 from ..kinds import KINDS
 from ..maps import kind_style, map_parts, result_map
 from ..maps.overlay import Addition, SiteNote, site_notes
@@ -100,6 +101,41 @@ def _legend(kinds: Sequence[str]) -> str:
     return "".join(spans)
 
 
+CHINA_TIME = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def _local_time(s: dict[str, object]) -> str:
+    """The check's start in China Standard Time, with the offset and the UTC time."""
+    utc = s.get("started_utc")
+    if not isinstance(utc, str):
+        return ""
+    try:
+        t = _dt.datetime.fromisoformat(utc)
+    except ValueError:
+        return utc
+    local = t.astimezone(CHINA_TIME)
+    return (f"{local:%Y-%m-%d %H:%M:%S} 北京时间 Asia/Shanghai (UTC+08:00) · "
+            f"{t.astimezone(_dt.UTC):%H:%M} UTC")
+
+
+def _transformations(s: dict[str, object]) -> str:
+    """What was done to the sites before they were checked (summary's site_transformations)."""
+    steps = s.get("site_transformations")
+    if not isinstance(steps, list) or not steps:
+        return ("<p class='muted'>选址未经坐标转换或几何处理 · the sites were checked as given "
+                "(no conversion, repair or nominal footprint).</p>")
+    rows = "".join(
+        f"<tr><td>{esc(t.get('zh'))}<br><span class='en'>{esc(t.get('en'))}</span></td>"
+        f"<td class='num'>{'全部 all' if t.get('sites') is None else esc(t.get('sites'))}"
+        f"</td></tr>" for t in steps if isinstance(t, dict))
+    return ("<h2>选址数据处理 <span class='en'>What was done to the sites</span></h2>"
+            "<p class='muted'>核查前对选址数据所做的全部转换与处理；名义宅基上的面积与距离并非实测 · every "
+            "conversion and repair applied before the check; areas and distances on a nominal "
+            "footprint are not surveyed.</p>"
+            "<table class='gp-t narrow'><thead><tr><th>处理 step</th><th>选址数 sites</th></tr>"
+            f"</thead><tbody>{rows}</tbody></table>")
+
+
 def _absent_note(layer: dict[str, object]) -> str:
     a = layer.get("absent")
     if not isinstance(a, dict):
@@ -136,6 +172,8 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
         ev_by_site.setdefault(sid, []).append((g, st))
 
     notes = site_notes(additions)
+    notes_col = (v["notes"].fillna("").astype(str).to_numpy() if "notes" in v.columns
+                 else np.full(len(v), "", dtype=object))
     has = drawable(geo_w[sel])
     shown = sel[has]
     ev_bounds = {}
@@ -177,6 +215,10 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
         index_links.append(f'<a href="#{anchor}">{esc(sid)}</a>')
         attrs = "".join(f"<span><i>{esc(c)}</i> {esc(v[c].iloc[r])}</span>" for c in fields
                         if esc(v[c].iloc[r]))
+        if notes_col[r]:
+            attrs += (f"<span><i>处理 processing</i> "
+                      f"{esc('；'.join(note_zh(x) for x in notes_col[r].split('; ')))} · "
+                      f"<span class='en'>{esc(notes_col[r])}</span></span>")
         j = row_pos.get(int(r))
         if j is not None:
             near = nearby.get(j, [])
@@ -197,7 +239,7 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
             f"<section class='gp-site' id='{anchor}'><h3>{badge(verdicts[r])} {esc(sid)}"
             f"{show}</h3><div class='gp-attrs'>{attrs}</div><div class='gp-site-body'>{fig}"
             f"<div class='gp-site-tab'>"
-            f"{findings_table(by_site.get(sid, empty), rules)}"
+            f"{findings_table(by_site.get(sid, empty), rules, nominal='point buffered' in notes_col[r])}"
             f"{_note_html(notes.get(sid, []))}</div></div>"
             f"</section>")
     return "".join(index_links), "".join(sections), total
@@ -300,7 +342,7 @@ def result_report(
         ("工作空间 workspace", s.get("workspace")),
         ("工作坐标系 working CRS", s.get("working_crs")),
         ("规则包 rule pack", f"{result.pack.name} {result.pack.version}"),
-        ("核查时间 checked (UTC)", s.get("started_utc")),
+        ("核查时间 checked", _local_time(s)),
         ("geoplan", s.get("geoplan_version", __version__)),
     ]
     meta = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in meta_rows)
@@ -318,7 +360,7 @@ def result_report(
                 f"findings.csv for the rest.</p>")
     detail_names = " / ".join(f"{STATUS_LABELS[d][0]} {STATUS_LABELS[d][1]}" for d in detail
                               if d in STATUS_LABELS)
-    generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    generated = _dt.datetime.now(CHINA_TIME).strftime("%Y-%m-%d %H:%M 北京时间 (UTC+08:00)")
     parts = [
         "<!DOCTYPE html>\n<html lang='zh-CN'>\n<head>\n<meta charset='utf-8'>\n",
         f"<title>{esc(head_title)}</title>\n",
@@ -328,6 +370,7 @@ def result_report(
         f"</span></h1>" if title is None else f"<h1>{esc(title)}</h1>",
         f"<table class='meta'>{meta}</table>",
         *alerts,
+        _transformations(s),
         "<h2>核查结论汇总 <span class='en'>Summary by verdict</span></h2>",
         verdict_table(counts),
         "<h2>按规则 <span class='en'>By rule</span></h2>",

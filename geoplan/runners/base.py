@@ -155,7 +155,7 @@ def batch_summary(batch: SiteBatch, tally: Tally,
     return tally.summary(subject=batch.subject, ws=batch.workspace, pack=batch.pack,
                          source=batch.source, sites_crs=batch.sites_crs,
                          footprint_m=batch.footprint_m, gcj02=batch.gcj02,
-                         started=batch.started, extra=extra)
+                         started=batch.started, extra=extra, reading=batch.notes)
 
 
 def join_parts(findings: list[pd.DataFrame], verdicts: list[gpd.GeoDataFrame],

@@ -197,7 +197,7 @@ class DaskRunner:
         tally = Tally.new()
         tally.count(verdicts["verdict"], findings[["rule_id", "status"]],
                     [x for p in parts for x in p["not_checked"]], rules=parts[0]["rules"],
-                    seconds=time.perf_counter() - t0)
+                    seconds=time.perf_counter() - t0, notes=verdicts.get("notes"))
         info["dask_seconds"]["partition_max"] = round(max(p["seconds"] for p in parts), 3)
         info["dask_seconds"]["assemble"] = round(time.perf_counter() - t1, 3)
         return Run(findings=findings, verdicts=verdicts, evidence=evidence,

@@ -17,7 +17,8 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ import pandas as pd
 from .._version import __version__
 from ..core import STATUSES, Subject
 from ..engine import Evaluation
+from ..engine.prepare import note_zh
 from ..rules import Rule, RulePack
 from ..workspace import Layer, Workspace
 
@@ -103,6 +105,57 @@ def data_warnings(ws: Workspace, kinds: Iterable[str] | None = None) -> list[str
             for note in ws.layers[kind].notes if note.startswith("WARNING")]
 
 
+CHINA_TIME = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
+"""China Standard Time (UTC+08:00 all year: no daylight saving since 1991)."""
+
+def site_transformations(*, sites: int, sites_crs: str | None, work: str, gcj02: bool,
+                         footprint_m: float | None, reading: Sequence[str],
+                         notes: Mapping[str, int]) -> list[dict[str, Any]]:
+    """What was done to the sites before they were checked, for the summary and the report.
+
+    Parameters
+    ----------
+    sites
+        Sites in the batch.
+    sites_crs, work
+        The CRS the sites were given in, and the working CRS.
+    gcj02
+        GCJ-02 coordinates were converted (``--gcj02``).
+    footprint_m
+        The nominal footprint given to point sites.
+    reading
+        What reading the sites decided (sheet, X/Y order, coordinate systems per row).
+    notes
+        Per-site notes (repairs, nominal footprints) and how many sites each applies to.
+
+    Returns
+    -------
+    list of dict
+        ``step``, ``zh``, ``en`` and ``sites`` (how many sites it applies to, or None
+        for all of them).
+    """
+    out: list[dict[str, Any]] = []
+    if gcj02:
+        out.append({"step": "gcj02", "zh": "GCJ-02（火星坐标）已转换为 CGCS2000 / WGS84 经纬度",
+                    "en": "GCJ-02 coordinates converted to CGCS2000 / WGS84 lon/lat",
+                    "sites": sites})
+    for r in reading:
+        out.append({"step": "reading", "zh": f"读取：{r}", "en": f"reading: {r}", "sites": None})
+    if sites_crs and sites_crs != work:
+        out.append({"step": "reproject", "zh": f"坐标由 {sites_crs} 转换至工作坐标系 {work}",
+                    "en": f"reprojected from {sites_crs} to the working CRS {work}",
+                    "sites": sites})
+    for note, n in sorted(notes.items(), key=lambda kv: (-kv[1], kv[0])):
+        step = ("nominal_footprint" if note.startswith("point buffered") else
+                "repair" if "repaired" in note else "geometry")
+        out.append({"step": step, "zh": note_zh(note), "en": note, "sites": int(n)})
+    if footprint_m and not any(t["step"] == "nominal_footprint" for t in out):
+        out.append({"step": "nominal_footprint",
+                    "zh": f"--footprint-m {footprint_m:g}：无点状选址，未使用",
+                    "en": f"--footprint-m {footprint_m:g}: no point site, not used", "sites": 0})
+    return out
+
+
 def build_summary(
     *,
     not_checked: dict[str, str],
@@ -119,6 +172,8 @@ def build_summary(
     gcj02: bool,
     started: _dt.datetime,
     seconds: float,
+    reading: Sequence[str] = (),
+    notes: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """The ``summary.json`` content; rules not checked come first.
 
@@ -148,12 +203,16 @@ def build_summary(
         "sites_crs": sites_crs,
         "footprint_m": footprint_m,
         "gcj02_converted": gcj02,
-        "workspace": str(ws.path),
+        "site_transformations": site_transformations(
+            sites=int(sites), sites_crs=sites_crs, work=ws.crs.to_string(), gcj02=gcj02,
+            footprint_m=footprint_m, reading=reading, notes=notes or {}),
+        "workspace": str(ws.path.resolve()) if ws.path.exists() else str(ws.path),
         "working_crs": ws.crs.to_string(),
         "layers": layer_provenance(ws),
         "rule_pack": {"name": pack.name, "version": pack.version, "path": pack.path},
         "geoplan_version": __version__,
         "started_utc": started.isoformat(timespec="seconds"),
+        "started_local": started.astimezone(CHINA_TIME).isoformat(timespec="seconds"),
         "run_seconds": round(seconds, 3),
     }
 
@@ -186,6 +245,7 @@ class Tally:
     seconds: float = 0.0
     not_checked: dict[str, str] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
+    notes: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def new(cls) -> Tally:
@@ -206,11 +266,12 @@ class Tally:
             The evaluation of the whole batch, or of one chunk of it.
         """
         self.count(ev.verdicts["verdict"], ev.findings,
-                   ev.not_checked_rules, rules=ev.rules, seconds=ev.seconds)
+                   ev.not_checked_rules, rules=ev.rules, seconds=ev.seconds,
+                   notes=ev.verdicts.get("notes"))
 
     def count(self, verdicts: pd.Series, findings: pd.DataFrame,
               not_checked: Iterable[tuple[str, str]], *, rules: list[Rule],
-              seconds: float) -> None:
+              seconds: float, notes: pd.Series | None = None) -> None:
         """Count verdicts and findings given as columns (what :meth:`add` reads of an evaluation).
 
         Parameters
@@ -225,7 +286,13 @@ class Tally:
             The rules evaluated.
         seconds
             Evaluation time to add.
+        notes
+            The verdicts' ``notes`` column (per-site repairs and footprints), if any.
         """
+        if notes is not None:
+            for text, n in notes[notes.astype(bool)].astype(str).value_counts().items():
+                for part in str(text).split("; "):
+                    self.notes[part] += int(n)
         self.sites += len(verdicts)
         self.seconds += seconds
         self.rules = rules
@@ -239,7 +306,8 @@ class Tally:
 
     def summary(self, *, subject: Subject, ws: Workspace, pack: RulePack, source: str,
                 sites_crs: str | None, footprint_m: float | None, gcj02: bool,
-                started: _dt.datetime, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                started: _dt.datetime, extra: dict[str, Any] | None = None,
+                reading: Sequence[str] = ()) -> dict[str, Any]:
         """The ``summary.json`` content over everything counted, with ``extra`` keys last.
 
         Returns
@@ -251,7 +319,8 @@ class Tally:
             not_checked=dict(self.not_checked), sites=self.sites, subject=subject,
             verdicts=self.verdicts, by_rule=self.by_rule, rules=list(self.rules), ws=ws,
             pack=pack, source=source, sites_crs=sites_crs, footprint_m=footprint_m,
-            gcj02=gcj02, started=started, seconds=self.seconds)
+            gcj02=gcj02, started=started, seconds=self.seconds, reading=reading,
+            notes=dict(self.notes))
         if extra:
             out.update(extra)
         return out
