@@ -230,6 +230,50 @@ class Result(CheckData):
                                       gpkg=gpkg)
             return move_into_place(written, out_dir)
 
+    def apply_decisions(self, path: str | os.PathLike[str]) -> Result:
+        """Apply a decisions file (exemptions, conditional approvals) to this check.
+
+        Each decision binds to the site's geometry and the rule's figures
+        (fingerprints written by :meth:`decisions_template`): one whose site has
+        moved or whose rule has changed is reported ``stale`` and not applied.
+        Findings keep their measured status and gain ``decision``; verdicts gain
+        ``decided_verdict`` and ``decisions``; ``summary["decisions"]`` lists the
+        file's sha256 and every decision with its state. See
+        :mod:`geoplan.decisions`.
+
+        Parameters
+        ----------
+        path
+            A CSV (UTF-8 or GBK), Excel or TOML decisions file.
+
+        Returns
+        -------
+        Result
+            This result, annotated (also returned, for chaining).
+
+        Raises
+        ------
+        DecisionsError
+            The file cannot be read as decisions (row and field named).
+        """
+        from .decisions import apply_decisions, read_decisions
+
+        self._need_rows("apply_decisions()")
+        self.summary["decisions"] = apply_decisions(self, read_decisions(path))
+        return self
+
+    def decisions_template(self, path: str | os.PathLike[str]) -> Path:
+        """Write a decisions file to fill in: each fail and warn with its fingerprints.
+
+        Fill ``decision`` (exempt / conditional), ``reason``, ``document`` (文号),
+        ``approver`` and ``date`` on the rows decided, leave the others empty,
+        and pass the file to the next check (``--decisions``).
+        """
+        from .decisions import decisions_template
+
+        self._need_rows("decisions_template()")
+        return decisions_template(self, path)
+
     def to_postgis(self, target: str) -> str:
         """Append this check as a new run to a PostGIS database, in one transaction.
 
@@ -281,6 +325,9 @@ class Result(CheckData):
                 files.append(d / "report.html")
                 result_report(self, files[-1], map_obj=m,
                               additions=(map_options or {}).get("additions", ()))
+        if self.summary.get("decisions"):
+            files.append(d / "decisions_applied.csv")
+            write_csv(pd.DataFrame(self.summary["decisions"]["decisions"]), files[-1])
         files.append(d / "summary.json")
         write_summary(files[-1], self.summary)
         return files

@@ -42,6 +42,7 @@
           (f[3] ? ' · <b>限值 limit</b> ' + f[3] : '') + '</div>' +
           (f[4] ? '<div class="gp-msg">' + f[4] + '</div>' : '') +
           (f[5] ? '<div class="gp-msg gp-en">' + f[5] + '</div>' : '') +
+          (f[6] ? '<div class="gp-dec">审批决定 decision: ' + f[6] + '</div>' : '') +
           '</td></tr>';
       }
       h += '</table>';

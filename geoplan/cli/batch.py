@@ -59,6 +59,16 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
               help="Also map the buildable land of the villages the batch touches (as geoplan "
                    "buildable): a layer of map.html, a section of report.html, and its files "
                    "in OUT/buildable/.")
+@click.option("--decisions", "decisions", type=click.Path(exists=True, dir_okay=False,
+                                                          path_type=Path), default=None,
+              help="A decisions file (CSV, Excel or TOML: site_id, rule_id, decision exempt / "
+                   "conditional, reason, document 文号, approver, date, site_fp, rule_fp): "
+                   "applied where the site and the rule are unchanged, reported stale "
+                   "otherwise; findings keep their measured status.")
+@click.option("--decisions-template", "decisions_template", default=None, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Write FILE: every fail and warn with its site and rule fingerprints and "
+                   "empty decision columns to fill in for --decisions.")
 @map_options
 @friendly_errors
 def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
@@ -67,6 +77,7 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
               engine: str = "local", scheduler: str | None = None,
               chunk_size: int | None = None, suggest_moves: bool = False,
               suggest_radius_m: float = 200.0, buildable_land: bool = False,
+              decisions: Path | None = None, decisions_template: Path | None = None,
               basemap: str | None = None, tk: str | None = None, offline: bool = False,
               attribution: str | None = None) -> None:
     """Check a batch of SITES (vector file or CSV of coordinates) against a workspace.
@@ -77,7 +88,8 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
     from ..result import check
 
     if isinstance(out, str) or engine != "local" or scheduler or chunk_size is not None:
-        _refuse_placement(suggest_moves, buildable_land)
+        _refuse_placement(suggest_moves, buildable_land, decisions is not None
+                          or decisions_template is not None)
     if isinstance(out, str):  # a database: can it be written? before the long check
         from ..postgis import probe_target
 
@@ -112,6 +124,7 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
         _exit_on(fail_on, res.counts())
         return
     res.summary["sites_notes"] = print_site_notes(res.site_notes, quiet)
+    _decide(res, decisions, decisions_template)
     moves = _suggestions(res, suggest_radius_m, footprint_m) if suggest_moves else None
     land = _buildable_near(res) if buildable_land else None
     if out is not None:
@@ -125,16 +138,42 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
     if not quiet:
         print_result_summary(res, out)
         _print_placement(moves, land)
+        _print_decisions(res, decisions_template)
     _exit_on(fail_on, res.counts())
 
 
-def _refuse_placement(suggest_moves: bool, buildable_land: bool) -> None:
-    """``--suggest`` and ``--buildable`` need the whole checked batch in this process."""
+def _refuse_placement(suggest_moves: bool, buildable_land: bool, decided: bool) -> None:
+    """``--suggest``, ``--buildable`` and decisions need the whole checked batch here."""
     for flag, on, instead in (("--suggest", suggest_moves, "geoplan suggest"),
-                              ("--buildable", buildable_land, "geoplan buildable")):
+                              ("--buildable", buildable_land, "geoplan buildable"),
+                              ("--decisions", decided, "Result.apply_decisions")):
         if on:
             raise click.UsageError(f"{flag} works with the local engine and a folder --out "
                                    f"(or none); run {instead} on the batch instead")
+
+
+def _decide(res: Any, decisions: Path | None, template: Path | None) -> None:
+    """``--decisions`` applied to the check; ``--decisions-template`` written."""
+    if decisions is not None:
+        res.apply_decisions(decisions)
+    if template is not None:
+        res.decisions_template(template)
+
+
+def _print_decisions(res: Any, template: Path | None) -> None:
+    d = res.summary.get("decisions")
+    if d:
+        c = d["counts"]
+        click.echo(f"decisions 审批决定: applied 已采纳 {c['applied']} · stale 已失效 {c['stale']}"
+                   f" · not needed 无需 {c['not_needed']} ({d['file']})")
+        for r in d["decisions"]:
+            if r["state"] != "applied":
+                click.echo(f"  {r['state'].upper()} {r['site_id']} {r['rule_id']}: {r['why']}")
+        v = res.verdicts
+        click.echo("verdicts after decisions 采纳决定后的结论: " + ", ".join(
+            f"{k} {n}" for k, n in v["decided_verdict"].value_counts().items()))
+    if template is not None:
+        click.echo(f"decisions template 审批决定模板: {template}")
 
 
 def _print_placement(moves: Any, land: Any) -> None:

@@ -108,6 +108,9 @@ def _findings_by_site(result: CheckData, rule_index: Mapping[str, int], rules: M
                 esc(format_limit(row.threshold, row.unit, rule)),
                 esc(_detail(row.message_zh, tzh)) if messages else "",
                 esc(_detail(row.message_en, ten)) if messages else ""]
+        decision = getattr(row, "decision", "")
+        if isinstance(decision, str) and decision:  # geoplan.decisions applied to this finding
+            item.append(esc(decision))
         out.setdefault(str(row.site_id), []).append(item)
     nc = f[f["status"] == "not_checked"]
     not_checked = {str(k): esc(", ".join(g["rule_id"].astype(str)))

@@ -104,6 +104,12 @@ def area_table(result: CheckData) -> str:
             "".join(rows) + "</tbody></table>")
 
 
+def _decision_line(decision: object) -> str:
+    if not isinstance(decision, str) or not decision:
+        return ""
+    return f"<div class='gp-dec'><b>审批决定 decision</b> {esc(decision)}</div>"
+
+
 def findings_table(f: pd.DataFrame, rules: dict[str, Any], *, nominal: bool = False) -> str:
     """The table of one site's findings (``f``: its rows that are not ``pass``).
 
@@ -124,7 +130,8 @@ def findings_table(f: pd.DataFrame, rules: dict[str, Any], *, nominal: bool = Fa
             f"<code>{esc(r.rule_id)}</code></td><td>{esc(r.clause)}</td>"
             f"<td class='num'>{esc(format_measure(r.measure, r.unit))}</td>"
             f"<td class='num'>{esc(format_limit(r.threshold, r.unit, rule))}</td>"
-            f"<td>{esc(r.message_zh)}<br><span class='en'>{esc(r.message_en)}</span></td>"
+            f"<td>{esc(r.message_zh)}<br><span class='en'>{esc(r.message_en)}</span>"
+            f"{_decision_line(getattr(r, 'decision', ''))}</td>"
             f"<td>{esc(r.matched)}</td></tr>")
     return ("<table class='gp-t gp-f'><thead><tr><th>状态 status</th><th>规则 rule</th>"
             "<th>条款 clause</th>"

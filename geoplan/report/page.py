@@ -68,6 +68,7 @@ td.c-warn { color: #a6611a; font-weight: 700; }
 .gp-attrs span { margin-right: 14px; }
 .gp-show { font-size: 12px; margin-left: 8px; }
 code { font-size: 12px; color: #444; }
+.gp-dec { margin-top: 4px; padding: 2px 6px; background: #eef3fb; border-left: 3px solid #2b83ba; }
 .gp-sg { margin-top: 6px; padding: 4px 8px; border-left: 3px solid #1a9641; background: #f1f8f2;
   font-size: 13px; }
 footer { margin-top: 30px; color: #666; font-size: 12px; }
@@ -134,6 +135,46 @@ def _transformations(s: dict[str, object]) -> str:
             "footprint are not surveyed.</p>"
             "<table class='gp-t narrow'><thead><tr><th>处理 step</th><th>选址数 sites</th></tr>"
             f"</thead><tbody>{rows}</tbody></table>")
+
+
+def _after(counts: object) -> str:
+    if not isinstance(counts, dict):
+        return ""
+    return ("<p><b>采纳决定后的结论 verdicts after decisions</b>: " + " · ".join(
+        f"{badge(str(k))} {esc(v)}" for k, v in counts.items() if v) + "</p>")
+
+
+def _decisions(s: dict[str, object]) -> str:
+    """The decisions applied to this check, and those that were not, with why."""
+    d = s.get("decisions")
+    if not isinstance(d, dict):
+        return ""
+    names = {"applied": ("已采纳", "applied"), "stale": ("已失效，未采纳", "stale, not applied"),
+             "not_needed": ("无需采纳", "not needed")}
+    rows = "".join(
+        f"<tr{'' if r.get('state') == 'applied' else ' class=nc'}>"
+        f"<td>{esc(r.get('site_id'))}</td><td><code>{esc(r.get('rule_id'))}</code></td>"
+        f"<td>{esc(r.get('decision'))}</td><td>{esc(r.get('document'))}</td>"
+        f"<td>{esc(r.get('approver'))}</td><td>{esc(r.get('date'))}</td>"
+        f"<td>{esc(r.get('reason'))}</td>"
+        f"<td>{esc(names.get(str(r.get('state')), ('', ''))[0])} "
+        f"<span class='en'>{esc(names.get(str(r.get('state')), ('', r.get('state')))[1])}"
+        f"</span>{'<br>' + esc(r.get('why')) if r.get('why') else ''}</td></tr>"
+        for r in d.get("decisions", []) if isinstance(r, dict))
+    c = d.get("counts", {})
+    c = c if isinstance(c, dict) else {}
+    return ("<h2>审批决定 <span class='en'>Decisions applied and stale</span></h2>"
+            f"<p class='muted'>决定文件 file: <code>{esc(d.get('file'))}</code> · sha256 "
+            f"<code>{esc(str(d.get('sha256'))[:16])}</code> · 已采纳 applied "
+            f"{esc(c.get('applied'))} · 已失效 stale {esc(c.get('stale'))} · 无需 not needed "
+            f"{esc(c.get('not_needed'))}. 各项核查结果仍为实测状态；“采纳决定后的结论”另列 · findings "
+            "keep their measured status; the verdict after decisions is listed apart "
+            "(decided_verdict).</p>"
+            + _after(d.get("decided_verdicts")) +
+            "<table class='gp-t'><thead><tr><th>选址 site</th><th>规则 rule</th>"
+            "<th>决定 decision</th><th>文号 document</th><th>审批人 approver</th>"
+            "<th>日期 date</th><th>理由 reason</th><th>状态 state</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 def _absent_note(layer: dict[str, object]) -> str:
@@ -370,6 +411,7 @@ def result_report(
         f"</span></h1>" if title is None else f"<h1>{esc(title)}</h1>",
         f"<table class='meta'>{meta}</table>",
         *alerts,
+        _decisions(s),
         _transformations(s),
         "<h2>核查结论汇总 <span class='en'>Summary by verdict</span></h2>",
         verdict_table(counts),
