@@ -388,3 +388,67 @@ def test_buildable_land_and_suggestions_drawn_with_the_check(browser, tmp_path) 
         assert ev.errors == []
     finally:
         page.close()
+
+
+def _open_sized(browser: Any, path: Path, width: int, height: int) -> tuple[Any, Events]:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    ev = Events()
+    ev.attach(page)
+    page.goto(path.as_uri())
+    page.wait_for_function("window.geoplan && window.geoplan.ready === true", timeout=20_000)
+    return page, ev
+
+
+def test_at_phone_width_the_popup_is_on_screen_and_the_report_fits(browser, checked) -> None:
+    res, map_path, report_path = checked
+    f = res.findings
+    fails = f[(f.status.isin(["fail", "warn"])) & f.site_id.str.match(r"^H\d+$")]
+    sid = fails.groupby("site_id").size().sort_values(ascending=False).index[0]  # longest
+    page, ev = _open_sized(browser, map_path, 390, 844)
+    try:
+        assert page.evaluate("document.querySelector('.gp-panel').classList"
+                             ".contains('gp-collapsed')")
+        _click_site(page, sid, zoom=16)
+        page.wait_for_timeout(600)                                # pan and fade-in
+        box = page.evaluate("""() => {
+            const r = document.querySelector('.leaflet-popup').getBoundingClientRect();
+            return [r.left, r.top, r.right, r.bottom];
+        }""")
+        assert box[0] >= 0
+        assert box[1] >= 0
+        assert box[2] <= 390
+        assert box[3] <= 844
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "map-phone-popup.png"))
+        assert ev.errors == []
+    finally:
+        page.close()
+    page, ev = _open_sized(browser, report_path, 390, 844)
+    try:
+        # nothing wider than the screen: wide tables scroll inside their own box
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        assert ev.errors == []
+    finally:
+        page.close()
+
+
+def test_printed_report_the_panel_hides_no_part_of_the_map(browser, checked,
+                                                           tmp_path) -> None:
+    page, ev = _open_sized(browser, checked[2], 1280, 860)
+    try:
+        page.emulate_media(media="print")
+        areas = page.evaluate("""() => {
+            const p = document.querySelector('.gp-panel').getBoundingClientRect();
+            const m = document.querySelector('.gp-mapbox').getBoundingClientRect();
+            const w = Math.max(0, Math.min(p.right, m.right) - Math.max(p.left, m.left));
+            const h = Math.max(0, Math.min(p.bottom, m.bottom) - Math.max(p.top, m.top));
+            return [w * h, m.width * m.height];
+        }""")
+        assert areas[1] > 0
+        assert areas[0] / areas[1] < 0.02                         # the title line only
+        pdf = tmp_path / "report.pdf"
+        page.pdf(path=str(pdf), format="A4", print_background=True)
+        assert pdf.stat().st_size > 50_000
+        assert ev.errors == []
+    finally:
+        page.close()

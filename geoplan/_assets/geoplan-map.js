@@ -178,7 +178,12 @@
     var data = JSON.parse(byId(dataId).textContent);
     var state = { ready: false, map: map, data: data, parseMs: performance.now() - t0 };
     window.geoplan = state;
-    var popupOpts = { maxWidth: 460, minWidth: 280, className: "gp-popup" };
+    // on a phone the popup is as wide as the map allows (CSS caps it at the viewport) and
+    // scrolls when taller than the map; on a desktop 280-460 px
+    var mapPx = map.getSize();
+    var popupOpts = { maxWidth: 460, minWidth: Math.min(280, Math.max(160, mapPx.x - 90)),
+                      maxHeight: Math.max(220, mapPx.y - 140), className: "gp-popup",
+                      autoPanPadding: L.point(8, 8) };
 
     // ---------------------------------------------------------------- constraint layers
     var constraints = data.layers.map(function (ly) {

@@ -72,7 +72,19 @@ code { font-size: 12px; color: #444; }
 .gp-sg { margin-top: 6px; padding: 4px 8px; border-left: 3px solid #1a9641; background: #f1f8f2;
   font-size: 13px; }
 footer { margin-top: 30px; color: #666; font-size: 12px; }
-@media print { .gp-mapbox { height: 480px; } body { background: #fff; } .gp-show { display: none; } }
+@media print { .gp-mapbox { height: 480px; } body { background: #fff; } .gp-show { display: none; }
+  .gp-report { max-width: none; padding: 0; } h2 { break-after: avoid; }
+  .gp-t { font-size: 11px; } .gp-site-body { gap: 10px; } }
+@media (max-width: 700px) {
+  .gp-report { padding: 10px 10px 40px; }
+  .gp-t { display: block; overflow-x: auto; max-width: 100%; }
+  .gp-t.narrow { min-width: 0; }
+  .gp-site-body { flex-direction: column; align-items: stretch; }
+  .gp-site-tab { width: 100%; }
+  .gp-site-fig { width: auto; }
+  .gp-mapbox { height: 70vh; }
+  .meta td { word-break: break-all; }
+}
 """
 
 
