@@ -477,7 +477,7 @@ def test_running_twice_gives_identical_outputs(tmp_path: Path, small_workspace: 
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     sa = json.loads((a / "summary.json").read_text(encoding="utf-8"))
     sb = json.loads((b / "summary.json").read_text(encoding="utf-8"))
-    for volatile in ("started_utc", "run_seconds"):
+    for volatile in ("started_utc", "started_local", "run_seconds"):
         sa.pop(volatile)
         sb.pop(volatile)
     assert sa == sb
