@@ -81,7 +81,10 @@ class Result(CheckData):
         :meth:`report`, :meth:`to_files`) raise :class:`~geoplan.GeoplanError`.
     site_notes : tuple of str
         What reading the sites decided (the sheet read, the X/Y order, the
-        coordinate systems found); empty for sites streamed from a file.
+        coordinate systems found; not for sites streamed from a file), then
+        which columns were taken as the id, applicant, village and township
+        (``村名 → village``), any column left out as a second candidate, and
+        the roles no column was found for.
     run_id : str or None
         The run written to a PostGIS database by ``check(..., out="postgresql://…")``
         or :meth:`to_postgis` (the last one), else None.
@@ -344,6 +347,9 @@ def check(
     rules: RulesLike = "yining-2025",
     subject: Subject | None = None,
     id_field: str | None = None,
+    name_field: str | None = None,
+    village_field: str | None = None,
+    township_field: str | None = None,
     footprint_m: float | None = None,
     crs: CRSLike | None = None,
     gcj02: bool = False,
@@ -379,8 +385,17 @@ def check(
         than half of the sites with a geometry are lines, else ``house``.
     id_field
         The field holding site ids; default: the first of ``site_id``,
-        ``house_id``, ``road_id``, ``id``… filled and unique over the whole
-        batch, else the 1-based row number.
+        ``house_id``, ``road_id``, ``id``, ``宗地编号``, ``编号``, ``序号``…
+        filled and unique over the whole batch, else the 1-based row number.
+    name_field, village_field, township_field
+        The fields holding the applicant, the village and the township;
+        default: found by name (``户主姓名``/``户主``/``申请人``/``姓名``/``name``…,
+        ``村名``/``村庄``/``行政村``/``村``/``village``…, ``乡镇``/``乡``/``镇``/
+        ``街道``/``township``…; see :func:`geoplan.sites.decide_identity`).
+        They are copied into the columns ``applicant``, ``village`` and
+        ``township`` of the verdicts, map, report and files; ``village`` joins
+        a site to its village by name (:func:`geoplan.sites.place_key`).
+        :attr:`Result.site_notes` says which column was taken for what.
     footprint_m
         Buffer point sites to a square of this side (a nominal house size).
     crs, gcj02
@@ -449,6 +464,8 @@ def check(
     database = out if is_database_url(out) else None
     out_dir = output_folder(out) if out is not None and database is None else None
     options: CheckOptions = {"rules": rules, "subject": subject, "id_field": id_field,
+                             "name_field": name_field, "village_field": village_field,
+                             "township_field": township_field,
                              "footprint_m": footprint_m, "crs": crs, "gcj02": gcj02,
                              "layer": layer, "sheet": sheet}
     batch = read_batch(sites, workspace, options, in_chunks=runner.reads_in_chunks,
@@ -458,7 +475,7 @@ def check(
     res = Result(findings=run.findings, verdicts=run.verdicts, evidence=run.evidence,
                  summary=run.summary, pack=batch.pack, workspace=batch.workspace,
                  subject=batch.subject, files=run.files, streamed=run.streamed,
-                 site_notes=batch.notes, run_id=run.run_id)
+                 site_notes=batch.notes + batch.identity_notes, run_id=run.run_id)
     if database is not None and run.run_id is None:
         res.to_postgis(database)
     if out_dir is not None and not run.streamed:

@@ -72,7 +72,8 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
 @map_options
 @friendly_errors
 def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
-              id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
+              id_field: str | None, name_field: str | None, village_field: str | None,
+              township_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
               footprint_m: float | None, out: Path | str | None, fail_on: str, quiet: bool,
               engine: str = "local", scheduler: str | None = None,
               chunk_size: int | None = None, suggest_moves: bool = False,
@@ -87,6 +88,8 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
     """
     from ..result import check
 
+    named = {"name_field": name_field, "village_field": village_field,
+             "township_field": township_field}
     if isinstance(out, str) or engine != "local" or scheduler or chunk_size is not None:
         _refuse_placement(suggest_moves, buildable_land, decisions is not None
                           or decisions_template is not None)
@@ -106,10 +109,10 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
                            chunk_size=chunk_size, scheduler=scheduler,
                            options={"rules": rules, "subject": subject, "id_field": id_field,
                                     "footprint_m": footprint_m, "crs": crs, "gcj02": gcj02,
-                                    "layer": layer})
+                                    "layer": layer, **named})
         return
     streamed = engine == "chunked" and out is not None
-    res = check(sites, workspace, rules=rules, subject=subject, id_field=id_field,
+    res = check(sites, workspace, rules=rules, subject=subject, id_field=id_field, **named,
                 footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer, engine=engine,
                 chunk_size=chunk_size, scheduler=scheduler, out=out if streamed else None,
                 progress=not quiet and sys.stderr.isatty())
@@ -288,11 +291,14 @@ def demo_cmd(out: Path, workspace: Path | None, basemap: str | None = None,
 
 def _run_batch(sites: Path, workspace: Path, rules: str, subject: Subject | None,
                id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
-               footprint_m: float | None) -> Result:
-    """Check SITES (``geoplan map`` and ``geoplan report``): the Result."""
+               footprint_m: float | None, named: dict[str, str | None]) -> Result:
+    """Check SITES (``geoplan map`` and ``geoplan report``): the Result.
+
+    ``named``: ``name_field``, ``village_field``, ``township_field``.
+    """
     from ..result import check
 
-    res = check(sites, workspace, rules=rules, subject=subject, id_field=id_field,
+    res = check(sites, workspace, rules=rules, subject=subject, id_field=id_field, **named,
                 footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer,
                 progress=sys.stderr.isatty())
     res.summary["sites_notes"] = print_site_notes(res.site_notes, False)
@@ -306,7 +312,8 @@ def _run_batch(sites: Path, workspace: Path, rules: str, subject: Subject | None
 @map_options
 @friendly_errors
 def map_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
-            id_field: str | None,
+            id_field: str | None, name_field: str | None, village_field: str | None,
+            township_field: str | None,
             layer: str | None, crs: str | None, gcj02: bool, footprint_m: float | None,
             out: Path, basemap: str | None, tk: str | None, offline: bool,
             attribution: str | None = None) -> None:
@@ -319,7 +326,9 @@ def map_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
 
     writable_file(out)
     check_basemap(basemap, offline, tk, attribution)
-    res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
+    res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m,
+                     {"name_field": name_field, "village_field": village_field,
+                      "township_field": township_field})
     m = result_map(res, basemap=basemap, tk=tk, offline=offline, attribution=attribution)
     out.write_text(m.get_root().render(), encoding="utf-8")
     counts = ", ".join(f"{k} {v}" for k, v in res.counts().items())
@@ -336,7 +345,8 @@ def map_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
 @map_options
 @friendly_errors
 def report_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
-               id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
+               id_field: str | None, name_field: str | None, village_field: str | None,
+               township_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
                footprint_m: float | None, out: Path, detail: tuple[Status, ...],
                basemap: str | None, tk: str | None, offline: bool,
                attribution: str | None = None) -> None:
@@ -349,7 +359,9 @@ def report_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None
 
     writable_file(out)
     check_basemap(basemap, offline, tk, attribution)
-    res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m)
+    res = _run_batch(sites, workspace, rules, subject, id_field, layer, crs, gcj02, footprint_m,
+                     {"name_field": name_field, "village_field": village_field,
+                      "township_field": township_field})
     result_report(res, out, basemap=basemap, tk=tk, offline=offline, attribution=attribution,
                   detail=list(detail) or ["fail"])
     counts = ", ".join(f"{k} {v}" for k, v in res.counts().items())

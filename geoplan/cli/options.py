@@ -111,8 +111,9 @@ def batch_options(crs_help: str = "CRS of the site coordinates.") -> Callable[[F
     Returns
     -------
     callable
-        A decorator adding the argument and eight options, in this order:
+        A decorator adding the argument and eleven options, in this order:
         SITES, ``--workspace``, ``--rules``, ``--subject``, ``--id-field``,
+        ``--name-field``, ``--village-field``, ``--township-field``,
         ``--layer``/``--sheet``, ``--crs``, ``--gcj02``, ``--footprint-m``.
     """
 
@@ -127,7 +128,19 @@ def batch_options(crs_help: str = "CRS of the site coordinates.") -> Callable[[F
             click.option("--subject", type=click.Choice(["house", "road", "project"]),
                          default=None,
                          help="What the sites are (default: inferred from the geometry)."),
-            click.option("--id-field", default=None, help="Field holding the site ids."),
+            click.option("--id-field", default=None,
+                         help="Field holding the site ids (default: site_id, 宗地编号, 编号, "
+                              "序号 … if filled and unique, else the row numbers)."),
+            click.option("--name-field", default=None,
+                         help="Field holding the applicant (default: 户主姓名, 户主, 申请人, "
+                              "姓名, name …); shown as 'applicant' in every output."),
+            click.option("--village-field", default=None,
+                         help="Field holding the village name (default: 村名, 村庄, 行政村, 村, "
+                              "村委会, village …): joins each site to its village by name, "
+                              "shown as 'village'."),
+            click.option("--township-field", default=None,
+                         help="Field holding the township (default: 乡镇, 乡, 镇, 街道, "
+                              "township …); shown as 'township'."),
             click.option("--layer", "--sheet", "layer", default=None,
                          help="Layer of a multi-layer sites file, or sheet of an Excel workbook "
                               "(default: the first)."),

@@ -82,7 +82,8 @@ def buildable_cmd(workspace: Path, rules: str, villages: tuple[str, ...], radius
 @map_options
 @friendly_errors
 def suggest_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
-                id_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
+                id_field: str | None, name_field: str | None, village_field: str | None,
+                township_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
                 footprint_m: float | None, radius_m: float, rotate: bool, anywhere: bool,
                 out: Path | None, no_map: bool, **maps: Any) -> None:
     """For each failing house of SITES, the smallest move that makes it pass every fail rule.
@@ -98,7 +99,9 @@ def suggest_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | Non
         if not no_map:
             check_basemap(**maps, gcj02=False)
     res = check(sites, workspace, rules=rules, subject=subject or "house", id_field=id_field,
-                footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer)
+                name_field=name_field, village_field=village_field,
+                township_field=township_field, footprint_m=footprint_m, crs=crs, gcj02=gcj02,
+                layer=layer)
     s = suggest(res, radius_m=radius_m, footprint_m=footprint_m, rotate=rotate,
                 within_village=not anywhere)
     click.echo(table(s.table[["site_id", "status", "distance_m", "direction_zh",

@@ -243,6 +243,12 @@ CATALOGUE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "context.no_feature": (
         "未能确定选址所属{layer}",
         "no {layer!l} found for the site (by name or within the match distance)"),
+    "context.unmatched_name": (
+        "选址所填{layer}“{value}”（{field}）与{layer}图层中任何名称均不符（比较时不计空格及“村”“村委会”"
+        "“村民委员会”后缀；最近的为 {nearest}），未核查；请更正名称",
+        "the site's {layer!l} '{value}' ({field}) matches no name in the {layer!l} layer "
+        "(compared without spaces or the suffixes 村/村委会/村民委员会; the nearest is {nearest}): "
+        "not checked; correct the name"),
     # the engine: a rule that could not run, features a filter cannot decide
     "engine.layer_missing": (
         "工作空间缺少{layer}（{layer_key}）图层，未核查",

@@ -22,6 +22,7 @@ from ..core import STATUS_COLOURS, STATUS_DARK, STATUS_LABELS, STATUS_ORDER
 from ..engine.prepare import note_zh
 from ..kinds import KINDS
 from ..pages import drawable, esc
+from ..sites import distinct_columns
 from ._display import bounds_latlon, dumps, fc, geojson_bounds, to_display
 from .basemaps import MapError
 from .overlay import PLACEMENT_GROUP, Addition, SiteNote, site_notes
@@ -44,8 +45,10 @@ _FIELD_LABELS: dict[str, tuple[str, str]] = {
     "width_m": ("路宽(米)", "width m"), "surface": ("路面", "surface"),
     "status": ("状态", "status"), "type": ("类型", "type"),
 }
-_POPUP_FIELDS = ("name", "owner", "applicant", "village", "township", "address", "floors",
+_POPUP_FIELDS = ("applicant", "village", "township", "name", "owner", "address", "floors",
                  "type", "class", "width_m", "surface")
+"""The site attributes a popup shows by default: the first four present (a column equal to
+one before it, as ``name`` copied into ``applicant``, is shown once)."""
 
 
 def _detail(message: Any, title: str) -> str:
@@ -83,7 +86,7 @@ def _site_geometries(result: CheckData) -> tuple[gpd.GeoSeries, pyproj.CRS]:
 def _popup_fields(verdicts: pd.DataFrame, popup_fields: Sequence[str] | None) -> list[str]:
     if popup_fields is not None:
         return [f for f in popup_fields if f in verdicts.columns]
-    return [f for f in _POPUP_FIELDS if f in verdicts.columns][:4]
+    return distinct_columns(verdicts, _POPUP_FIELDS)[:4]
 
 
 def _field_label(name: str) -> str:

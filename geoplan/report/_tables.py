@@ -11,6 +11,7 @@ from ..checkdata import CheckData
 from ..core import STATUS_COLOURS, STATUS_LABELS, STATUS_ORDER
 from ..maps import format_limit, format_measure
 from ..pages import esc
+from ..sites import place_key
 
 __all__ = ["area_table", "badge", "findings_table", "rule_table", "verdict_table"]
 
@@ -81,6 +82,14 @@ def _find_col(df: pd.DataFrame, names: Sequence[str]) -> str | None:
     return None
 
 
+def _same_place(col: pd.Series) -> pd.Series:
+    """Names as grouped: the spellings of one place (新湾, 新湾村, 新湾村委会) as the first seen."""
+    s = col.astype("string").str.strip()
+    key = s.map(place_key, na_action="ignore").fillna("")
+    first = s.groupby(key.to_numpy()).transform("first")
+    return first.where(key.to_numpy() != "").fillna("（空 blank）")
+
+
 def area_table(result: CheckData) -> str:
     v = result.verdicts
     tcol, vcol = _find_col(v, _TOWNSHIP_COLS), _find_col(v, _VILLAGE_COLS)
@@ -88,7 +97,7 @@ def area_table(result: CheckData) -> str:
     if not keys:
         return ("<p class='muted'>批次无乡镇/村字段，未分组 · the batch has no township or "
                 "village column, so it is not grouped.</p>")
-    df = pd.DataFrame({c: v[c].astype("string").fillna("（空 blank）") for c in keys})
+    df = pd.DataFrame({c: _same_place(v[c]) for c in keys})
     df["verdict"] = v["verdict"].to_numpy()
     table = (df.groupby([*keys, "verdict"]).size().unstack(fill_value=0)
              .reindex(columns=list(STATUS_ORDER), fill_value=0))

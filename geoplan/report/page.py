@@ -19,6 +19,7 @@ from ..kinds import KINDS
 from ..maps import kind_style, map_parts, result_map
 from ..maps.overlay import Addition, SiteNote, site_notes
 from ..pages import drawable, esc, script_safe, swatch
+from ..sites import distinct_columns
 from ._tables import area_table, badge, findings_table, rule_table, verdict_table
 from .svg import site_boxes, site_svg
 
@@ -253,8 +254,8 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
         for a, b in zip(qi, fi, strict=True):
             nearby.setdefault(int(a), []).append((kind, gvals[b]))
 
-    fields = [c for c in ("name", "owner", "village", "township", "address", "floors", "class",
-                          "width_m") if c in v.columns]
+    fields = distinct_columns(v, ("applicant", "name", "owner", "village", "township", "address",
+                                  "floors", "class", "width_m"))
     f = result.findings
     f = f[f["site_id"].isin(set(site_ids[sel])) & (f["status"] != "pass")]
     by_site = {str(k): g for k, g in f.groupby("site_id", sort=False)}

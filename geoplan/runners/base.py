@@ -146,7 +146,9 @@ def batch_summary(batch: SiteBatch, tally: Tally,
     tally
         Its evaluations counted.
     extra
-        Keys the runner adds (``chunk_size``, ``engine``…), last.
+        Keys the runner adds (``chunk_size``, ``engine``…), last, after
+        ``site_columns`` (the input columns read as the id, applicant, village
+        and township).
 
     Returns
     -------
@@ -155,7 +157,8 @@ def batch_summary(batch: SiteBatch, tally: Tally,
     return tally.summary(subject=batch.subject, ws=batch.workspace, pack=batch.pack,
                          source=batch.source, sites_crs=batch.sites_crs,
                          footprint_m=batch.footprint_m, gcj02=batch.gcj02,
-                         started=batch.started, extra=extra, reading=batch.notes)
+                         started=batch.started, reading=batch.notes,
+                         extra={"site_columns": batch.site_columns, **(extra or {})})
 
 
 def join_parts(findings: list[pd.DataFrame], verdicts: list[gpd.GeoDataFrame],

@@ -10,7 +10,10 @@
    scanned once and later read chunk by chunk with the same steps per chunk
    (:mod:`geoplan.runners.reading`);
 3. the decisions about the batch as a whole are made once, on all its rows:
-   the id field and the subject (:mod:`geoplan.runners.decisions`);
+   the id field and the subject (:mod:`geoplan.runners.decisions`), and the
+   columns holding the applicant, village and township, copied into the
+   canonical ``applicant``, ``village``, ``township`` of every block
+   (:func:`geoplan.sites.decide_identity`);
 4. the workspace is opened (unless given as an object), knowing the batch:
    layers read from a database fetch only the rows within the batch's box
    plus the reach of its rules (:mod:`geoplan.runners.extent`).
@@ -34,7 +37,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -48,7 +51,16 @@ from ..engine import ConstraintCache, Evaluation, evaluate, prepare_sites
 from ..errors import CRSError, DataFileError, SiteInputError
 from ..postgis import Extent
 from ..rules import RulePack, load_pack
-from ..sites import ID_CANDIDATES, SITE_COLUMNS, apply_gcj02, read_sites
+from ..sites import (
+    ID_CANDIDATES,
+    IDENTITY_ROLES,
+    SITE_COLUMNS,
+    Identity,
+    apply_gcj02,
+    decide_identity,
+    read_sites,
+    with_identity,
+)
 from ..workspace import Workspace, open_workspace
 from .decisions import decide_ids, infer_batch_subject, site_ids, subject_votes
 from .extent import batch_extent
@@ -117,6 +129,10 @@ class SiteBatch:
     notes
         What reading the sites decided (sheet, X/Y order, coordinate systems);
         empty for sites streamed from a file.
+    identity
+        The applicant, village and township columns, added to every block
+        (:func:`geoplan.sites.with_identity`); already added to :attr:`frame`.
+        :attr:`identity_notes` and :attr:`site_columns` say what was decided.
     frame
         The sites read whole, or None.
     path, layer, crs
@@ -135,10 +151,22 @@ class SiteBatch:
     n: int
     started: _dt.datetime
     notes: tuple[str, ...] = ()
+    identity: Identity = field(default_factory=Identity)
     frame: gpd.GeoDataFrame | None = None
     path: Path | None = None
     layer: str | None = None
     crs: CRSLike | None = None
+
+    @property
+    def identity_notes(self) -> tuple[str, ...]:
+        """Which columns were read as the id, applicant, village and township, and any doubt."""
+        return tuple(self.identity.describe(self.id_field))
+
+    @property
+    def site_columns(self) -> dict[str, str | None]:
+        """``site_id``, ``applicant``, ``village``, ``township`` → the input column (or None)."""
+        return {"site_id": self.id_field,
+                **{role: self.identity.columns.get(role) for role in IDENTITY_ROLES}}
 
     def whole(self) -> gpd.GeoDataFrame:
         """All the sites at once (read from the file if they were left there).
@@ -175,7 +203,7 @@ class SiteBatch:
                                  gcj02=self.gcj02):
             if start == 0:  # the CRS the chunks come in (read_sites' CRS for these rows)
                 self.sites_crs = block.crs.to_string() if block.crs is not None else None
-            yield np.arange(start, start + len(block)), block
+            yield np.arange(start, start + len(block)), with_identity(block, self.identity)
             start += len(block)
 
     def evaluate(self, block: gpd.GeoDataFrame, rows: np.ndarray, *,
@@ -323,6 +351,9 @@ class CheckOptions(TypedDict, total=False):
     rules: RulesLike
     subject: Subject | None
     id_field: str | None
+    name_field: str | None
+    village_field: str | None
+    township_field: str | None
     footprint_m: float | None
     crs: CRSLike | None
     gcj02: bool
@@ -340,6 +371,7 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
         As for :func:`geoplan.check`.
     options
         ``rules`` (default ``"yining-2025"``), ``subject``, ``id_field``,
+        ``name_field``, ``village_field``, ``township_field``,
         ``footprint_m``, ``crs``, ``gcj02``, ``layer``, ``sheet``: as for
         :func:`geoplan.check`.
     in_chunks
@@ -356,9 +388,12 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
     Raises
     ------
     SiteInputError, CRSError, DataFileError
-        The sites cannot be read or checked as a batch; the message says why and the fix.
+        The sites cannot be read or checked as a batch (a named field missing, …);
+        the message says why and the fix.
     """
     o: CheckOptions = options or {}
+    named = {"name_field": o.get("name_field"), "village_field": o.get("village_field"),
+             "township_field": o.get("township_field")}
     subject = _check_subject(o.get("subject"))
     id_field, layer, crs, gcj02 = o.get("id_field"), o.get("layer"), o.get("crs"), bool(
         o.get("gcj02", False))
@@ -371,12 +406,13 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
     path = streamable(sites) if in_chunks else None
     if path is not None:
         n, ids, subj = _file_decisions(path, layer, id_field, subject)
+        identity = decide_identity(file_fields(path, layer), **named)
         if crs is None and declared_crs(path, layer) is None:  # before any output is begun
             raise CRSError(f"{path}: the sites have no CRS; pass it (--crs EPSG:4490, or crs=)")
         ws = (workspace if isinstance(workspace, Workspace) else open_workspace(
             workspace, extent=_file_extent(path, layer, crs, pack, subj, footprint_m, gcj02)))
         return SiteBatch(workspace=ws, subject=subj, id_field=ids, source=str(path), n=n,
-                         path=path, sites_crs=None, **common)  # sites_crs: set by the first chunk
+                         path=path, sites_crs=None, identity=identity, **common)  # sites_crs: set by the first chunk
     if isinstance(sites, gpd.GeoDataFrame):
         source = str(sites.attrs.get("source", "(GeoDataFrame)"))
         gdf = apply_gcj02(sites, source=source) if gcj02 else sites
@@ -386,6 +422,10 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
     else:
         raise SiteInputError(f"sites must be a GeoDataFrame or a path, not {type(sites).__name__}")
     ids, subj = _frame_decisions(gdf, id_field, subject)
+    identity = decide_identity([c for c in gdf.columns if c != gdf.geometry.name
+                                and c not in SITE_COLUMNS], **named)
+    read_notes = [str(n) for n in gdf.attrs.get("notes", [])]
+    gdf = with_identity(gdf, identity)
     if isinstance(workspace, Workspace):
         ws = workspace
     else:  # opened for this batch: database layers fetch only the rows near it
@@ -395,6 +435,6 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
                                widths=widths) if box is not None else None)
         ws = open_workspace(workspace, extent=extent)
     return SiteBatch(workspace=ws, subject=subj, id_field=ids, source=source, n=len(gdf),
-                     frame=gdf,
+                     frame=gdf, identity=identity,
                      sites_crs=gdf.crs.to_string() if gdf.crs is not None else None,
-                     notes=tuple(str(n) for n in gdf.attrs.get("notes", [])), **common)
+                     notes=tuple(read_notes), **common)

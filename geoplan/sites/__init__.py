@@ -34,6 +34,9 @@ Modules, in the order a batch is read:
   (:func:`parse_coordinate`);
 * :mod:`~geoplan.sites.systems` — coordinate systems per row and their
   conversion (:func:`convert_coordinate_systems`);
+* :mod:`~geoplan.sites.identity` — the id, applicant, village and township
+  columns (``序号``, ``户主姓名``, ``村名``, ``乡镇`` …) and how village names
+  are compared (:func:`decide_identity`, :func:`place_key`);
 * ``_tables`` (CSV and Excel into point sites) and ``_rows`` (the per-row log)
   — internal.
 """
@@ -43,6 +46,15 @@ from ._rows import ERROR_ZH_COLUMN as ERROR_ZH_COLUMN
 from ._rows import NOTE_COLUMN as NOTE_COLUMN
 from ._rows import SITE_COLUMNS
 from .coordinates import parse_coordinate
+from .identity import (
+    IDENTITY_CANDIDATES,
+    IDENTITY_ROLES,
+    Identity,
+    decide_identity,
+    distinct_columns,
+    place_key,
+    with_identity,
+)
 from .reading import EXCEL_SUFFIXES, ID_CANDIDATES, read_sites
 from .systems import (
     COORDINATE_SYSTEMS,
@@ -55,12 +67,19 @@ from .systems import (
 __all__ = [
     "COORDINATE_SYSTEMS",
     "EXCEL_SUFFIXES",
+    "IDENTITY_CANDIDATES",
+    "IDENTITY_ROLES",
     "ID_CANDIDATES",
     "SITE_COLUMNS",
+    "Identity",
     "apply_gcj02",
     "convert_coordinate_systems",
     "coordinate_system_column",
+    "decide_identity",
+    "distinct_columns",
     "parse_coordinate",
+    "place_key",
     "read_sites",
     "unconverted_systems",
+    "with_identity",
 ]

@@ -23,8 +23,10 @@ from .systems import apply_gcj02, convert_systems
 __all__ = ["EXCEL_SUFFIXES", "ID_CANDIDATES", "read_sites"]
 
 
-ID_CANDIDATES = ("site_id", "house_id", "road_id", "project_id", "id", "编号", "bh", "BH")
-"""Fields tried, in order, as the site id when none is named (the first with unique values)."""
+ID_CANDIDATES = ("site_id", "house_id", "road_id", "project_id", "id", "宗地编号", "宗地代码",
+                 "编号", "序号", "bh", "BH")
+"""Fields tried, in order, as the site id when none is named (the first filled with unique
+values): ``site_id`` … ``id``, ``宗地编号``, ``宗地代码``, ``编号``, ``序号``, ``bh``."""
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 """Workbook files read as tables of coordinates (with python-calamine)."""

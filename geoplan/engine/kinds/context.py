@@ -1,11 +1,16 @@
 """``context``: an attribute of the feature the site belongs to (e.g. its village's class).
 
 The feature is found by name (``site_field`` of the site = ``layer_field`` of
-the layer) or else as the nearest feature (within ``match_distance_m`` when
-given). A site whose feature has one of ``values`` in ``field`` gets the rule's
-severity (e.g. a house in a relocate-and-merge village → warn). TOML keys:
-``field``, ``values``, ``site_field``, ``layer_field`` (default ``name``),
-``match_distance_m``.
+the layer, compared by :func:`geoplan.sites.place_key`: without spaces, and
+without the suffixes 村民委员会 / 村委会 / 村, so ``新湾`` finds ``新湾村``); a
+name shared by several features takes the nearest of them. A site with no
+name (blank, or no ``site_field`` column) takes the nearest feature (within
+``match_distance_m`` when given). A site whose name matches no feature is
+``not_checked``, its message naming the name and the nearest feature: it is
+never judged on a feature it does not name. A site whose feature has one of
+``values`` in ``field`` gets the rule's severity (e.g. a house in a
+relocate-and-merge village → warn). TOML keys: ``field``, ``values``,
+``site_field``, ``layer_field`` (default ``name``), ``match_distance_m``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import shapely
 
 from ...rules import KindSpec, Rule, RuleContext, RuleKind, register
 from ...rules.registry import Exclusion
+from ...sites import place_key
 from ...vocab import describe_values
 from ..constraints import Constraint
 from ..exclusion import ExclusionInput, note, polygonal, union
@@ -111,29 +117,41 @@ class Context(RuleKind[ContextSpec]):
             tell(out, active, "context.missing_field", rule, status="not_checked",
                  field=spec.field)
             return ""
-        feat = _match(spec, c, st, active)
-        _judge(rule, spec, c, active, feat, out)
+        feat, unmatched = _match(spec, c, st, active)
+        _judge(rule, spec, c, active & ~unmatched, feat, out)
+        _unmatched(rule, spec, c, st, unmatched, out)
         return ""
 
 
 def _match(spec: ContextSpec, c: Constraint, st: PreparedSites, active: np.ndarray,
-           ) -> np.ndarray:
-    """Per site, the index of its feature: by name first, else the nearest; -1 if none."""
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Per site, the index of its feature (-1 if none), and the sites whose name matches none.
+
+    By name first (:func:`~geoplan.sites.place_key`; the nearest of several
+    features of that name), else, for a site without a name, the nearest.
+    """
     n = len(st.site_id)
     feat = np.full(n, -1)
+    unmatched = np.zeros(n, dtype=bool)
     if spec.site_field and spec.site_field in st.gdf.columns and \
             spec.layer_field in c.gdf.columns:
-        keys = c.gdf[spec.layer_field].astype(object)
-        keys = keys[keys.notna()].astype(str)
-        lookup = pd.Series(keys.index.map(c.gdf.index.get_loc), index=keys.to_numpy())
-        lookup = lookup[~lookup.index.duplicated()]
-        names = st.gdf[spec.site_field].astype(object)
-        by_name = (names.where(names.notna()).astype(str).map(lookup)
-                   .fillna(-1).to_numpy(dtype=int, copy=True))
-        by_name[names.isna().to_numpy()] = -1
-        use = active & (by_name >= 0)
-        feat[use] = by_name[use]
-    rest = np.flatnonzero(active & (feat < 0))
+        by_key: dict[str, list[int]] = {}
+        for j, v in enumerate(c.gdf[spec.layer_field].to_numpy(dtype=object)):
+            k = place_key(v)
+            if k:
+                by_key.setdefault(k, []).append(j)
+        keys = np.array([place_key(v) for v in st.gdf[spec.site_field].to_numpy(dtype=object)],
+                        dtype=object)
+        named = np.flatnonzero(active & (keys != ""))
+        for i in named:
+            hits = by_key.get(keys[i])
+            if hits is None:
+                unmatched[i] = True
+            elif len(hits) == 1:
+                feat[i] = hits[0]
+            else:
+                feat[i] = hits[int(np.argmin(shapely.distance(c.geoms[hits], st.geom[i])))]
+    rest = np.flatnonzero(active & (feat < 0) & ~unmatched)
     if len(rest):
         maxd = spec.match_distance_m
         if maxd is None:
@@ -141,7 +159,26 @@ def _match(spec: ContextSpec, c: Constraint, st: PreparedSites, active: np.ndarr
         else:
             qi, _ = c.nearest(st.geom[rest], max_distance=maxd)
         feat[rest[qi[0]]] = qi[1]
-    return feat
+    return feat, unmatched
+
+
+def _unmatched(rule: Rule, spec: ContextSpec, c: Constraint, st: PreparedSites,
+               unmatched: np.ndarray, out: Outcome) -> None:
+    """Sites whose name matches no feature: ``not_checked``, naming the nearest feature."""
+    rows = np.flatnonzero(unmatched)
+    if not len(rows):
+        return
+    n = out.n
+    given = np.full(n, "", dtype=object)
+    given[rows] = [str(v).strip() for v in
+                   st.gdf[spec.site_field].to_numpy(dtype=object)[rows]]
+    nearest = np.full(n, "—", dtype=object)
+    if len(c.geoms):
+        qi, _ = c.nearest(st.geom[rows])
+        nearest[rows[qi[0]]] = [str(x) for x in c.names[qi[1]]]
+    out.set(unmatched, unit="", threshold=np.nan)
+    tell(out, unmatched, "context.unmatched_name", rule, status="not_checked", value=given,
+         field=str(spec.site_field), nearest=nearest)
 
 
 def _judge(rule: Rule, spec: ContextSpec, c: Constraint, active: np.ndarray, feat: np.ndarray,
