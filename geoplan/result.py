@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     import folium
     from distributed import Client
 
+    from .diff import RunDiff
+
 __all__ = ["CheckOptions", "Result", "check"]
 
 
@@ -203,13 +205,14 @@ class Result(CheckData):
                  basemap: str | None = None, tk: str | None = None,
                  attribution: str | None = None,
                  gpkg: bool = True, buildable: Any = None,
-                 suggestions: Any = None) -> list[Path]:
+                 suggestions: Any = None, xlsx: bool = True) -> list[Path]:
         """Write the outputs into ``out_dir``, each file whole or not at all.
 
         Writes ``findings.csv``, ``verdicts.csv`` (UTF-8 with BOM),
-        ``results.gpkg`` (layers ``verdicts``, ``findings``, ``evidence``;
-        ``gpkg=False`` skips it), ``summary.json``, ``map.html`` and
-        ``report.html`` (``offline``, ``basemap``, ``tk``, ``attribution`` as for
+        ``verdicts.xlsx`` (a summary sheet, a sheet per township, the findings:
+        :mod:`geoplan.excel`; ``xlsx=False`` skips it), ``results.gpkg``
+        (layers ``verdicts``, ``findings``, ``evidence``; ``gpkg=False`` skips
+        it), ``summary.json``, ``map.html`` and ``report.html`` (``offline``, ``basemap``, ``tk``, ``attribution`` as for
         :meth:`map`; ``buildable`` and ``suggestions`` drawn on the map and
         reported as for :meth:`map` and :meth:`report`; their own files are
         written by their ``to_files``). Files are first written to a temporary folder beside
@@ -230,8 +233,43 @@ class Result(CheckData):
                                       map_options={"offline": offline, "basemap": basemap,
                                                    "tk": tk, "attribution": attribution,
                                                    "additions": additions},
-                                      gpkg=gpkg)
+                                      gpkg=gpkg, xlsx=xlsx)
             return move_into_place(written, out_dir)
+
+    def diff(self, other: Any) -> RunDiff:
+        """What changed from this check (old) to ``other`` (new): see :mod:`geoplan.diff`.
+
+        Sites are matched by ``site_id``; findings by site and rule, compared on
+        status and measure (within 1e-6 relative; NaN equals NaN).
+
+        Parameters
+        ----------
+        other
+            The newer check: a :class:`Result` or the ``--out`` folder of one.
+
+        Returns
+        -------
+        RunDiff
+            ``.table`` (one row per change, old and new status, measure and
+            message), ``.to_files(dir)`` (``diff.csv``, ``diff.html``), shown as a
+            table in a notebook.
+
+        Raises
+        ------
+        SiteInputError
+            A site id appears twice in one of the runs (the message names the fix).
+
+        Examples
+        --------
+        >>> old = geoplan.check("layers/batches/proposed_houses.gpkg", "layers")  # doctest: +SKIP
+        >>> new = geoplan.check("layers/batches/proposed_houses.gpkg", "layers",
+        ...                     rules="county.toml")                               # doctest: +SKIP
+        >>> old.diff(new).table                                                    # doctest: +SKIP
+        """
+        from .diff import diff_runs
+
+        self._need_rows("diff()")
+        return diff_runs(self, other)
 
     def apply_decisions(self, path: str | os.PathLike[str]) -> Result:
         """Apply a decisions file (exemptions, conditional approvals) to this check.
@@ -309,10 +347,18 @@ class Result(CheckData):
         return self.run_id
 
     def _write_all(self, d: Path, *, map_html: bool, report_html: bool = False,
-                   map_options: dict[str, Any] | None = None, gpkg: bool = True) -> list[Path]:
+                   map_options: dict[str, Any] | None = None, gpkg: bool = True,
+                   xlsx: bool = False) -> list[Path]:
         files = [d / "findings.csv", d / "verdicts.csv"]
         write_csv(self.findings, files[0])  # text cells a spreadsheet would run are neutralised
-        write_csv(verdict_table(self.verdicts), files[1])
+        table = verdict_table(self.verdicts)
+        write_csv(table, files[1])
+        if xlsx:
+            from .excel import write_verdicts_xlsx
+
+            files.append(d / "verdicts.xlsx")  # text written as text, never as formulas
+            write_verdicts_xlsx(files[-1], table, self.findings, self.summary,
+                                rules=self.by_rule())
         if gpkg:
             files.append(d / "results.gpkg")
             self._write_gpkg(files[-1])
@@ -479,5 +525,6 @@ def check(
     if database is not None and run.run_id is None:
         res.to_postgis(database)
     if out_dir is not None and not run.streamed:
-        res.files = tuple(res.to_files(out_dir, map_html=False, report_html=False, gpkg=gpkg))
+        res.files = tuple(res.to_files(out_dir, map_html=False, report_html=False, gpkg=gpkg,
+                                       xlsx=False))  # the same tables as every engine writes
     return res

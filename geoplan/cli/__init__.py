@@ -22,6 +22,7 @@ The package, one module per group of commands:
 - :mod:`.analysis` — ``coverage``, ``connectivity``, ``indicators``, ``villages``;
 - :mod:`.placement` — ``buildable``, ``suggest`` (where a house can go);
 - :mod:`.database` — ``runs`` (the checks written to a PostGIS database);
+- :mod:`.compare` — ``diff`` (what changed between two checks);
 
 and what they share: :mod:`.options` (the inputs of a check, the map options,
 the checks of an output path), :mod:`.output` (tables and the summary of a
@@ -37,6 +38,7 @@ import click
 from .._version import __version__
 from .analysis import connectivity_cmd, coverage_cmd, indicators_cmd, villages_cmd
 from .batch import check_cmd, demo_cmd, map_cmd, report_cmd
+from .compare import diff_cmd
 from .database import runs_cmd
 from .handler import EXIT_FAIL_ON, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
 from .placement import buildable_cmd, suggest_cmd
@@ -64,6 +66,6 @@ def main() -> None:
 
 for _command in (layers_cmd, init_cmd, sample_cmd, check_cmd, rules_cmd, demo_cmd, map_cmd,
                  report_cmd, coverage_cmd, connectivity_cmd, indicators_cmd, villages_cmd,
-                 buildable_cmd, suggest_cmd, runs_cmd):
+                 buildable_cmd, suggest_cmd, runs_cmd, diff_cmd):
     main.add_command(_command)
 del _command

@@ -30,8 +30,8 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
 @click.command("check")
 @batch_options(crs_help="CRS of the site coordinates (CSV x/y, or a file without one).")
 @click.option("--out", "-o", type=OUT_TARGET, default=None,
-              help="Folder for findings.csv, verdicts.csv, results.gpkg, summary.json, map.html, "
-                   "report.html; or a PostGIS database, postgresql://user@host/db?schema=geoplan, "
+              help="Folder for findings.csv, verdicts.csv, verdicts.xlsx, results.gpkg, "
+                   "summary.json, map.html, report.html; or a PostGIS database, postgresql://user@host/db?schema=geoplan, "
                    "to which the run's verdicts, findings and evidence are appended (one "
                    "transaction; password from ~/.pgpass or PGPASSWORD).")
 @click.option("--fail-on", type=click.Choice(["fail", "warn", "none"]), default="none",
@@ -69,6 +69,9 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
               type=click.Path(dir_okay=False, path_type=Path),
               help="Write FILE: every fail and warn with its site and rule fingerprints and "
                    "empty decision columns to fill in for --decisions.")
+@click.option("--no-xlsx", "no_xlsx", is_flag=True,
+              help="Do not write verdicts.xlsx (the Excel workbook: a summary sheet, a sheet per "
+                   "township, the findings). The chunked engine never writes it.")
 @map_options
 @friendly_errors
 def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
@@ -79,6 +82,7 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
               chunk_size: int | None = None, suggest_moves: bool = False,
               suggest_radius_m: float = 200.0, buildable_land: bool = False,
               decisions: Path | None = None, decisions_template: Path | None = None,
+              no_xlsx: bool = False,
               basemap: str | None = None, tk: str | None = None, offline: bool = False,
               attribution: str | None = None) -> None:
     """Check a batch of SITES (vector file or CSV of coordinates) against a workspace.
@@ -132,7 +136,7 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
     land = _buildable_near(res) if buildable_land else None
     if out is not None:
         res.to_files(out, offline=offline, basemap=basemap, tk=tk, attribution=attribution,
-                     suggestions=moves, buildable=land)
+                     suggestions=moves, buildable=land, xlsx=not no_xlsx)
         opts = analysis_map_options(basemap, tk, offline, attribution)
         if moves is not None:
             moves.to_files(Path(out) / "suggestions", **opts)
