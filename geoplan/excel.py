@@ -578,4 +578,3 @@ def _rule_table(findings: pd.DataFrame, rules: pd.DataFrame | None) -> pd.DataFr
         if "clause" in findings.columns else pd.Series(dtype=str)
     out = counts.join(clause.rename("clause")).reset_index()
     return out.reindex(columns=cols)
-

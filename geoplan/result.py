@@ -38,6 +38,8 @@ from .runners.inputs import CheckOptions, RulesLike, SitesLike, WorkspaceLike
 from .runners.summary import layer_provenance as _layer_provenance  # noqa: F401
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import folium
     from distributed import Client
 
@@ -197,6 +199,44 @@ class Result(CheckData):
         self._need_rows("report()")
         return result_report(self, path, additions=as_additions(buildable, suggestions),
                              **kwargs)
+
+    def sheets(self, out_dir: str | os.PathLike[str], *, sites: Sequence[object] | None = None,
+               combined: bool = False, verdicts: Sequence[str] | None = None,
+               context_m: float = 80.0) -> list[Path]:
+        """Write an A4 PDF sheet per site (审批表), or one combined PDF, into ``out_dir``.
+
+        Each sheet: applicant, village, township, site id, coordinates (working
+        CRS and CGCS2000 lon/lat), footprint in m² and 亩, a map of the site and
+        the constraints near it, the findings with clauses and measures, the
+        decisions applied, the data sources (dates, sha256), the pack, the
+        check's time and the signature blocks 村委会意见 / 乡镇审核 / 市级审批.
+        Needs ``geoplan[sheets]`` (WeasyPrint) and a font with Chinese
+        characters (``fonts-noto-cjk``, or ``GEOPLAN_CJK_FONT``); see
+        :mod:`geoplan.report.sheets`.
+
+        Parameters
+        ----------
+        out_dir
+            The folder: ``<site id>.pdf`` per site, or ``sheets.pdf`` with ``combined``.
+        sites
+            Site ids, in the order wanted (default: every site, in input order).
+        combined
+            One PDF with a page group per site, in order.
+        verdicts
+            Only the sites with these verdicts (e.g. ``["fail", "error"]``).
+        context_m
+            The least half-width of each site's map, in metres.
+
+        Returns
+        -------
+        list of Path
+            The PDFs written.
+        """
+        from .report.sheets import write_sheets
+
+        self._need_rows("sheets()")
+        return write_sheets(self, out_dir, sites=sites, verdicts=verdicts, combined=combined,
+                            context_m=context_m)
 
     # ------------------------------------------------------------------ exports
 

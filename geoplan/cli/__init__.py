@@ -23,6 +23,7 @@ The package, one module per group of commands:
 - :mod:`.placement` — ``buildable``, ``suggest`` (where a house can go);
 - :mod:`.database` — ``runs`` (the checks written to a PostGIS database);
 - :mod:`.compare` — ``diff`` (what changed between two checks);
+- :mod:`.sheets` — ``sheets`` (an A4 PDF sheet per site, 审批表);
 
 and what they share: :mod:`.options` (the inputs of a check, the map options,
 the checks of an output path), :mod:`.output` (tables and the summary of a
@@ -42,6 +43,7 @@ from .compare import diff_cmd
 from .database import runs_cmd
 from .handler import EXIT_FAIL_ON, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
 from .placement import buildable_cmd, suggest_cmd
+from .sheets import sheets_cmd
 from .workspace import init_cmd, layers_cmd, rules_cmd, sample_cmd
 
 __all__ = [
@@ -66,6 +68,6 @@ def main() -> None:
 
 for _command in (layers_cmd, init_cmd, sample_cmd, check_cmd, rules_cmd, demo_cmd, map_cmd,
                  report_cmd, coverage_cmd, connectivity_cmd, indicators_cmd, villages_cmd,
-                 buildable_cmd, suggest_cmd, runs_cmd, diff_cmd):
+                 buildable_cmd, suggest_cmd, runs_cmd, diff_cmd, sheets_cmd):
     main.add_command(_command)
 del _command

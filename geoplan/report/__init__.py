@@ -14,7 +14,9 @@ network (only basemap tiles are fetched online); with ``offline=True`` and no
 tiled basemap it makes no request at all.
 
 Modules: :mod:`~geoplan.report.svg` (the small static map of a site),
-``_tables`` (the tables, internal) and :mod:`~geoplan.report.page` (the page).
+``_tables`` (the tables, internal), :mod:`~geoplan.report.page` (the page) and
+:mod:`~geoplan.report.sheets` (an A4 PDF sheet per site, 审批表, with WeasyPrint;
+loaded on use by :meth:`geoplan.Result.sheets`).
 
 Examples
 --------

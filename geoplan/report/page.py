@@ -21,7 +21,7 @@ from ..maps.overlay import Addition, SiteNote, site_notes
 from ..pages import drawable, esc, script_safe, swatch
 from ..sites import distinct_columns
 from ._tables import area_table, badge, findings_table, rule_table, verdict_table
-from .svg import site_boxes, site_svg
+from .svg import nearby_features, site_boxes, site_svg
 
 __all__ = ["result_report"]
 
@@ -241,18 +241,9 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
         if len(shown) else np.array([], dtype=object)
 
     # nearby constraint features for every drawn site, one bulk query per layer
-    nearby: dict[int, list[tuple[str, shapely.Geometry]]] = {}
-    ws = result.workspace
-    kinds = [k for k in (layers if layers is not None else ws.layers)
-             if k in ws.layers and hasattr(ws.layers[k], "gdf") and k != "landuse"]
-    for kind in kinds:
-        gdf = ws.layers[kind].gdf
-        if not len(gdf) or not len(box_geoms):
-            continue
-        qi, fi = gdf.sindex.query(box_geoms, predicate="intersects")
-        gvals = np.asarray(gdf.geometry.values, dtype=object)
-        for a, b in zip(qi, fi, strict=True):
-            nearby.setdefault(int(a), []).append((kind, gvals[b]))
+    nearby: dict[int, list[tuple[str, shapely.Geometry]]] = {
+        j: [(kind, g) for kind, g, _ in near]
+        for j, near in nearby_features(result.workspace, box_geoms, layers).items()}
 
     fields = distinct_columns(v, ("applicant", "name", "owner", "village", "township", "address",
                                   "floors", "class", "width_m"))
