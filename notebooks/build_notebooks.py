@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 
 SETUP = '''\
 from pathlib import Path
-import tempfile
+import shutil
 
 import geopandas as gpd
 import pandas as pd
@@ -25,8 +25,12 @@ import geoplan
 # The notebooks run from notebooks/ (Jupyter, nbmake) or from the repository root.
 ROOT = Path.cwd() if (Path.cwd() / "layers").exists() else Path.cwd().parent
 LAYERS = ROOT / "layers"
-OUT = Path(tempfile.mkdtemp(prefix="geoplan-nb-"))   # everything this notebook writes
-print("sample workspace:", LAYERS, "| outputs:", OUT)'''
+# everything this notebook writes, afresh on each run, in a folder the Jupyter file
+# browser shows (notebooks/output/, git-ignored)
+OUT = ROOT / "notebooks" / "output" / "NOTEBOOK"
+shutil.rmtree(OUT, ignore_errors=True)
+OUT.mkdir(parents=True)
+print("sample workspace:", LAYERS, "| outputs:", OUT.relative_to(ROOT))'''
 
 
 def nb(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
@@ -39,6 +43,12 @@ def nb(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     return book
 
 
+def with_setup(cells: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+    """The cells with the shared setup cell, writing under ``notebooks/output/<name>``."""
+    setup = SETUP.replace("NOTEBOOK", name)
+    return [(kind, setup if text == "SETUP" else text) for kind, text in cells]
+
+
 QUICKSTART = [
     ("md", """\
 # 01 快速入门 · Quickstart
@@ -48,7 +58,7 @@ QUICKSTART = [
 Open the sample workspace, check the proposed houses, look at the verdict table
 and the map, and export HTML. The sample data in `layers/` is **synthetic**
 (合成数据) — a plausible imitation of the area around Yining City."""),
-    ("code", SETUP),
+    ("code", "SETUP"),
     ("md", """\
 ## 1 工作空间 · The workspace
 
@@ -111,7 +121,7 @@ Sites often arrive as a table of coordinates, part of them picked on an Amap
 (高德) base map in GCJ-02 — offset by about 270 m at Yining. geoplan cannot tell
 GCJ-02 from WGS84 by looking at the numbers; the planner says which rows are
 which, and geoplan converts them before any check."""),
-    ("code", SETUP),
+    ("code", "SETUP"),
     ("md", """\
 ## 1 准备坐标表 · Build the coordinate tables
 
@@ -121,7 +131,7 @@ surveyed (CGCS2000 lon/lat), one as a township clerk would copy them from Amap."
 from geoplan.crs import wgs84_to_gcj02
 
 src = gpd.read_file(LAYERS / "batches" / "proposed_houses.gpkg")
-src = src[~src.geometry.is_empty & src.geometry.notna()]
+src = src[~(src.geometry.isna() | src.geometry.is_empty)]
 pts = src.geometry.representative_point()
 table = pd.DataFrame({"编号": src["house_id"], "村": src["village"], "乡镇": src["township"],
                       "lon": pts.x.round(7), "lat": pts.y.round(7)})
@@ -191,7 +201,7 @@ Clause (五) asks road upgrades to avoid occupying forest land and to file the
 land procedures early. For each proposed road, geoplan measures the forest land
 and farmland under its footprint — the centreline buffered by half its width,
 flat caps — in m² and 亩."""),
-    ("code", SETUP),
+    ("code", "SETUP"),
     ("code", '''\
 ws = geoplan.open_workspace(LAYERS)
 roads = geoplan.read_sites(LAYERS / "batches" / "proposed_roads.gpkg")
@@ -253,14 +263,14 @@ Real deliveries come with their own names, fields and encodings. This notebook
 builds such a folder from the sample (a 三调-style `DLTB.shp` with `DLBM` codes
 and GBK text without `.cpg`), maps it with a `geoplan.toml`, and runs a custom
 rule pack that tightens one threshold and adds one rule."""),
-    ("code", SETUP),
+    ("code", "SETUP"),
     ("md", """\
 ## 1 一个“真实”的交付目录 · A delivery folder with real-world names"""),
     ("code", '''\
 import pyogrio
 
 delivery = OUT / "交付数据"
-(delivery / "三调").mkdir(parents=True)
+(delivery / "三调").mkdir(parents=True, exist_ok=True)
 ws0 = geoplan.open_workspace(LAYERS)
 lu = ws0["landuse"].gdf.rename(columns={"code": "DLBM", "name": "DLMC"})[["DLBM", "DLMC",
                                                                           "geometry"]]
@@ -275,13 +285,14 @@ sorted(p.relative_to(delivery).as_posix() for p in delivery.rglob("*.*"))'''),
 
 `draft_config` (the `geoplan init` command) proposes a kind for each file, maps
 `DLBM → code`, detects the GBK text. Read the draft and correct it — here we set
-the scheme to 三调's working classification."""),
+the scheme to 三调's working classification — the draft already reads it from the
+`DLBM` codes, so there is nothing to correct here."""),
     ("code", '''\
 from geoplan.draft import draft_config
 
 draft = draft_config(delivery)
 print(draft.report())
-text = draft.text.replace('scheme = "sandiao"', 'scheme = "sandiao"')
+assert 'scheme = "sandiao"' in draft.text          # read from the DLBM codes
 draft.write(delivery / "geoplan.toml")
 print((delivery / "geoplan.toml").read_text(encoding="utf-8"))'''),
     ("code", '''\
@@ -293,9 +304,11 @@ ws'''),
     ("md", """\
 ## 3 自己的规则包 · A custom rule pack
 
-Start from `yining-2025`, tighten the gully setback from 10 m to 20 m (a county
-guideline, say), and add a rule: houses at least 30 m from a substation
-(a placeholder figure, marked unverified)."""),
+Start from `yining-2025`, change the gully setback from 10 m to 5 m (a county whose
+survey found its gullies stabilised, say), and add a rule: houses at least 30 m from
+a substation (a placeholder figure, marked unverified). On this sample every house
+is either within 7.5 m of a gully or more than 200 m from one, so a wider setback
+would change nothing; 5 m lets the houses 5–7.5 m away pass."""),
     ("code", '''\
 pack_file = OUT / "my-county.toml"
 pack_file.write_text("""
@@ -306,7 +319,7 @@ extends = "yining-2025"
 
 [[rules]]
 id = "house.gully"
-distance_m = { value = 20.0, source = "county technical guideline (example)", verified = false }
+distance_m = { value = 5.0, source = "county gully survey (example)", verified = false }
 
 [[rules]]
 id = "house.substation"
@@ -320,7 +333,7 @@ title_en = "House close to a substation"
 distance_m = { value = 30.0, source = "placeholder: no national figure found", verified = false }
 """, encoding="utf-8")
 pack = geoplan.load_pack(pack_file)
-assert pack["house.gully"].distance_m.value == 20.0
+assert pack["house.gully"].distance_m.value == 5.0
 pack'''),
     ("code", '''\
 houses = geoplan.read_sites(LAYERS / "batches" / "proposed_houses.gpkg")
@@ -328,8 +341,10 @@ default = geoplan.check(houses, ws)
 mine = geoplan.check(houses, ws, rules=pack)
 g_def = (default.findings.query("rule_id == 'house.gully'").status == "fail").sum()
 g_mine = (mine.findings.query("rule_id == 'house.gully'").status == "fail").sum()
-print(f"gully fails: 10 m → {g_def}, 20 m → {g_mine}")
-assert g_mine >= g_def                                # a wider setback never passes more
+print(f"gully fails: 10 m → {g_def}, 5 m → {g_mine}")
+assert g_mine < g_def                                 # the change shows in the results
+closer = default.findings.query("rule_id == 'house.gully' and status == 'fail'")
+assert g_mine == (closer.measure < 5.0).sum()         # exactly the houses within 5 m
 assert "house.substation" in set(mine.findings.rule_id)
 # layers this delivery lacks are reported, never passed:
 nc = {r["rule_id"] for r in mine.summary["rules_not_checked"]}
@@ -342,7 +357,7 @@ def main() -> None:
     for name, cells in (("01_quickstart", QUICKSTART), ("02_batch_houses", BATCH),
                         ("03_roads_forest_farmland", ROADS), ("04_your_own_data", OWN_DATA)):
         path = HERE / f"{name}.ipynb"
-        nbformat.write(nb(cells), path)
+        nbformat.write(nb(with_setup(cells, name)), path)
         print("wrote", path)
 
 
