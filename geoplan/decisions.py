@@ -49,7 +49,7 @@ import shapely
 
 from .core import STATUS_ORDER, STATUSES
 from .csvsafe import write_csv
-from .errors import GeoplanError
+from .errors import DecisionsError
 
 if TYPE_CHECKING:
     from .checkdata import CheckData
@@ -91,10 +91,6 @@ _REQUIRED = ("site_id", "rule_id", "decision", "reason", "document", "approver",
 PRECISION_M = 0.01
 """Coordinates are rounded to this (1 cm) before a site is fingerprinted: reading the
 same file again never changes a fingerprint, a move of a few centimetres does."""
-
-
-class DecisionsError(GeoplanError, ValueError):
-    """A decisions file that cannot be read as given (the message names the row and field)."""
 
 
 def site_fingerprint(geom: Any) -> str:

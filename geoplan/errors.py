@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "DataFileError",
     "DatabaseError",
+    "DecisionsError",
     "ExpressionError",
     "GeoplanError",
     "GeoplanWarning",
@@ -29,6 +30,7 @@ __all__ = [
     "MapError",
     "NetworkError",
     "RulePackError",
+    "SheetsError",
     "SiteInputError",
     "TargetsError",
     "WorkspaceError",
@@ -89,6 +91,17 @@ class TargetsError(GeoplanError, ValueError):
 
 class NetworkError(GeoplanError, ValueError):
     """A road network cannot be built from the layer as given."""
+
+
+class DecisionsError(GeoplanError, ValueError):
+    """A decisions file that cannot be read as given (the message names the row and field)."""
+
+
+class SheetsError(GeoplanError, OSError):
+    """PDF sheets cannot be written here: WeasyPrint, Pango or a CJK font is missing.
+
+    The message names what to install, or the setting to use instead.
+    """
 
 
 class GeoplanWarning(UserWarning):

@@ -73,7 +73,7 @@ from .._version import __version__
 from ..checkdata import CheckData
 from ..core import MU_PER_M2, STATUS_COLOURS, STATUS_DARK, SUBJECT_LABELS
 from ..engine.prepare import note_zh
-from ..errors import GeoplanError
+from ..errors import SheetsError
 from ..kinds import KINDS
 from ..maps import kind_style
 from ..outputs import move_into_place, staging_folder
@@ -121,13 +121,6 @@ _INSTALL = ("install a font with Chinese characters — Debian/Ubuntu: sudo apt-
             f"未找到中文字体：请安装 fonts-noto-cjk，或设置环境变量 {CJK_FONT_ENV} 指向字体文件")
 _NOMINAL = re.compile(r"point buffered to a ([0-9.]+) m square")
 _CGCS2000_LONLAT = "EPSG:4490"
-
-
-class SheetsError(GeoplanError, RuntimeError):
-    """The sheets cannot be written here: WeasyPrint, Pango or a CJK font is missing.
-
-    The message names what to install, or the setting to use instead.
-    """
 
 
 @dataclass(frozen=True)
