@@ -114,6 +114,15 @@ def _shared(r: Rule, c: Constraint, gdf: gpd.GeoDataFrame) -> SharedRule | None:
                           report=spec.report_radius_m)
     if isinstance(spec, SetbackSpec):
         table = spec.distance_table
+        if spec.by_edge:
+            # classes read by value, widths: the peers see each feature's corridor from its
+            # geometry (exempt features dropped; an unknown value or width as unknown)
+            cor = spec.corridors(c.gdf, c.family)
+            keep = ~cor.exempt
+            req = np.where(cor.uncertain, np.nan, cor.lo + cor.half)[keep]
+            return SharedRule(r.id, "setback", r.severity, gdf[keep].reset_index(drop=True),
+                              distance=max(spec.search_m, cor.reach), req=req,
+                              min_req=spec.min_m)
         if table is not None:
             vals = pd.to_numeric(c.gdf[table.field], errors="coerce").to_numpy(dtype=float)
             return SharedRule(r.id, "setback", r.severity, gdf, distance=spec.search_m,

@@ -85,6 +85,9 @@ _FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "population": ("RK", "人口", "HJRK", "POP", "POPULATION"),
     "layout_class": ("CZFL", "村庄分类", "LAYOUT"),
     "width_m": ("LK", "路宽", "WIDTH", "KD"),
+    # a road's administrative class (行政等级), not its technical grade (技术等级, JSDJ)
+    "class": ("XZDJ", "行政等级", "LXDJ", "道路等级"),
+    "road_id": ("LXBM", "路线编码", "路线编号", "LXBH"),
     "status": ("ZT", "状态", "建设状态", "建设性质", "JSXZ", "STATUS"),
     "kind": ("SSLX", "设施类型", "TYPE", "LX"),
     "village": ("CZMC", "村名", "VILLAGE"),

@@ -143,7 +143,7 @@ _KIND_LIST: tuple[LayerKind, ...] = (
               group="water"),
     # infrastructure
     LayerKind("road", "道路", "Road", ("line", "polygon"), (
-        _f("road_id", zh="道路编号"), _f("class", zh="道路等级"), _f("surface", zh="路面", vocab="surface"),
+        _f("road_id", zh="道路编号"), _f("class", zh="道路等级", vocab="road_class"), _f("surface", zh="路面", vocab="surface"),
         _f("width_m", "float", zh="路宽(米)"), _f("status", zh="状态", vocab="status"),
     ), group="infrastructure"),
     LayerKind("bridge", "桥梁", "Bridge", ("point", "line"), (_f("condition", zh="技术状况"),),

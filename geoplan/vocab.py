@@ -31,6 +31,16 @@ Examples
 ['hardened', 'hardened', 'gravel', 'earth']
 >>> recognise("yes_no", ["是", "否", "Y", 0])
 [True, False, True, False]
+
+Road classes are read from names and from route codes (路线编号): G or S with
+1–2 or 4 digits is an expressway, with 3 digits a national or provincial road;
+X, Y, C and Z give county, township, village and (special-purpose, no figure of
+its own) village roads; technical grades such as 二级公路 are no class:
+
+>>> recognise("road_class", ["国道", "G312", "s 313", "X041", "Y002", "G30", "G3012", "C001",
+...                          "县道", "连霍高速", "县乡道", "二级公路"])
+['national', 'national', 'provincial', 'county', 'township', 'expressway', 'expressway', \
+'village', 'county', 'expressway', None, None]
 """
 
 from __future__ import annotations
@@ -209,6 +219,56 @@ def _layout(text: str) -> Any:
     return None
 
 
+_ROAD_CLASS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("expressway", ("expressway", "motorway", "freeway", "高速公路", "高速", "高速路",
+                    "国家高速", "国家高速公路", "省级高速", "地方高速")),
+    ("national", ("national", "nationalroad", "国道", "国道公路", "普通国道", "国家干线公路")),
+    ("provincial", ("provincial", "provincialroad", "省道", "省道公路", "普通省道")),
+    ("county", ("county", "countyroad", "县道", "县道公路", "县级公路", "县公路")),
+    ("township", ("township", "townshiproad", "乡道", "乡道公路", "乡级公路", "乡公路",
+                  "乡镇道路", "乡镇公路")),
+    ("village", ("village", "villageroad", "村道", "村道公路", "村级公路", "村级道路", "村组道路",
+                 "村组路", "村路", "通村路", "通村公路", "组道路", "组路", "村内道路", "入户路",
+                 "村屯道路")),
+)
+_ROAD_CLASS_PARTS: tuple[tuple[str, str], ...] = (
+    # words inside a longer name ("连霍高速", "国道312线"), looked for when no exact word matched
+    ("高速", "expressway"), ("国道", "national"), ("省道", "provincial"), ("县道", "county"),
+    ("乡道", "township"), ("村道", "village"), ("村组", "village"), ("通村", "village"),
+)
+_ROAD_CLASS_AMBIGUOUS = ("国省", "县乡", "乡村道路", "乡村公路", "农村公路", "农村道路")
+"""Words naming several classes at once (国省道, 县乡道, 农村公路…): not one class."""
+_ROUTE_CODE = re.compile(r"^([gsxyzc])(\d+)(?![\d])")
+
+
+def _route_class(text: str) -> Any:
+    """The class a route code (编号) gives: G/S by their number of digits, X, Y, C, Z by letter."""
+    m = _ROUTE_CODE.match(text)
+    if m is None:
+        return None
+    letter, digits = m.group(1), len(m.group(2))
+    if letter in "gs":
+        # national/provincial expressways: 1–2 digits (G30, S21) or 4 (G3012 link lines);
+        # ordinary national/provincial roads: 3 digits (G312, S313)
+        return ("expressway" if digits in (1, 2, 4) else
+                ("national" if letter == "g" else "provincial") if digits == 3 else None)
+    return {"x": "county", "y": "township", "c": "village", "z": "village"}[letter]
+
+
+def _road_class(text: str) -> Any:
+    for canon, words in _ROAD_CLASS_WORDS:
+        if text in words:
+            return canon
+    if any(w in text for w in _ROAD_CLASS_AMBIGUOUS):
+        return None
+    by_code = _route_class(text)
+    by_word = {canon for w, canon in _ROAD_CLASS_PARTS if w in text}
+    if by_code is not None:
+        # "G30连霍高速" agrees; "G312高速" or "X041国道" contradicts itself: not understood
+        return by_code if by_word <= {by_code} else None
+    return by_word.pop() if len(by_word) == 1 else None
+
+
 _YES = frozenset({"1", "true", "t", "yes", "y", "是", "有", "√", "✓", "对"})
 _NO = frozenset({"0", "false", "f", "no", "n", "否", "无", "×", "✗", "不是"})
 
@@ -255,6 +315,12 @@ VOCABULARIES: dict[str, Vocabulary] = {
          "logistics": ("物流快递网点", "logistics / parcel point"),
          "service_centre": ("便民服务中心", "service centre")},
         _facility, open=True),
+    "road_class": Vocabulary(
+        "road_class",
+        {"expressway": ("高速公路", "expressway"), "national": ("国道", "national road"),
+         "provincial": ("省道", "provincial road"), "county": ("县道", "county road"),
+         "township": ("乡道", "township road"), "village": ("村道", "village road")},
+        _road_class),
 }
 """The built-in vocabularies, by name."""
 

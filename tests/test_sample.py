@@ -326,6 +326,12 @@ def _house_tags(houses: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame],
     pl = layers["power_line"]
     for kv, corridor in ((10.0, 5.0), (35.0, 10.0), (110.0, 10.0)):
         mark(f"power_corridor_{int(kv)}kv", hv.distance(pl[pl.voltage_kv == kv].union_all()) < corridor)
+    # highway building-control zone from the road land's edge: county 10 m, township 5 m
+    rd = layers["road"]
+    for cls, zone in (("县道", 10.0), ("乡道", 5.0)):
+        r = rd[rd["class"] == cls]
+        edge = np.array([(r.distance(g) - r.width_m / 2).min() for g in hv.geometry])
+        mark("near_highway", edge < zone)
     mark("old_tree", hv.intersects(layers["old_tree"].union_all()))
     grid, transform = slope
     smax = np.array([_max_slope(g, grid, transform) for g in hv.geometry])

@@ -28,7 +28,7 @@ HOUSE_TAG_RULE = {
     "ecological_redline": "house.ecological_redline", "water_body": "house.water_body",
     "outside_village_boundary": "house.village_boundary", "old_tree": "house.old_tree",
     "heritage": "house.heritage", "relocate_merge_village": "house.relocate_merge",
-    "scattered": "house.scattered",
+    "scattered": "house.scattered", "near_highway": "house.highway_setback",
 }
 ROAD_TAG_RULE = {
     "forest_land": "road.forest_land", "farmland": "road.farmland",

@@ -189,6 +189,44 @@ CATALOGUE: Mapping[str, tuple[str, str]] = MappingProxyType({
     "setback.value_above_table": (
         "{value:g}，超出表中最高一行 {top:g}（单位是否误为伏？）",
         "{value:g}, above the table's last row ({top:g}); volts instead of kV?"),
+    "setback.value_unread": (
+        "{field} 为空或无法识别",
+        "{field} NULL or not understood"),
+    "setback.value_unread_fallback": (
+        "{field} 为空或无法识别，{fallback} 也无法识别",
+        "{field} NULL or not understood, and {fallback} tells none either"),
+    "setback.value_not_in_table": (
+        "{field} = {value}，表中无此值",
+        "{field} = {value}, not in the table"),
+    # setback: tables by value (a road's class), distances from a road's edge
+    "setback.too_close_by_class": (
+        "距{layer}（{field}：{value}）仅 {distance:.1f} 米，小于要求的 {required:g} 米",
+        "only {distance:.1f} m from the {layer} ({field}: {value}); at least {required:g} m "
+        "required"),
+    "setback.clear_by_class": (
+        "距最近{layer}（{field}：{value}）{distance:.1f} 米",
+        "{distance:.1f} m from the nearest {layer} ({field}: {value})"),
+    "setback.clear_far_exempt": (
+        "{radius:g} 米内没有需要退让的{layer}（{exempt}不设控制距离）",
+        "no {layer!l} that needs a distance within {radius:g} m ({exempt}: none needed)"),
+    "setback.from_edge": (
+        "（自{layer}用地外缘起算）",
+        " (from the edge of the {layer!l} land)"),
+    "setback.from_centreline_width": (
+        "（自中心线起算并扣除半幅路宽，路宽 {width:g} 米）",
+        " (from the centreline + half the road width ({width:g} m))"),
+    "setback.from_centreline_no_width": (
+        "（自中心线起算：该道路无 {field}，用地外缘可能更近）",
+        " (from the centreline: the road has no {field}, so its edge may be closer)"),
+    "setback.width_unknown": (
+        "中心线无 {field}，道路用地外缘可能更近（按最宽 {width:g} 米计）",
+        "a centreline without {field}: the edge of its road land may be closer (up to "
+        "{width:g} m wide assumed)"),
+    "setback.undecided_detail": (
+        "{layer}（要素 {fids}）距 {distance:.1f} 米，无法判定是否位于其控制区内：{reason}；"
+        "控制区最大可达 {most:g} 米，请补全数据",
+        "the {layer} (fid {fids}) {distance:.1f} m away cannot be judged: {reason}; its zone "
+        "may reach {most:g} m, fill the data"),
     # proximity
     "proximity.too_far": (
         "距最近的{layer} {distance:.0f} 米，超过 {limit:g} 米",
@@ -292,6 +330,21 @@ CATALOGUE: Mapping[str, tuple[str, str]] = MappingProxyType({
         "{n} 个{layer}要素的 {field} 无法识别：其周围按表中最小距离划为不可建，其外至最大距离为无法判定",
         "{n} {layer!l} feature(s) have no usable {field}: the table's smallest distance round "
         "them is excluded, up to its largest is unknown"),
+    "setback.exclusion_unknown_class": (
+        "{n} 个{layer}要素的 {field} 无法识别：其周围 {most:g} 米内为无法判定（可能属无控制距离的等级）",
+        "{n} {layer!l} feature(s) have no usable {field}: up to {most:g} m round them is unknown "
+        "(they may be of a class that needs none)"),
+    "setback.exclusion_no_width": (
+        "{n} 条{layer}中心线无 {field}：自中心线按要求距离划为不可建，其外再加最宽路宽（{width:g} 米）"
+        "的一半为无法判定",
+        "{n} {layer!l} centreline(s) have no {field}: the required distance from the centreline "
+        "is excluded, beyond it half the widest road land assumed ({width:g} m) more is unknown"),
+    "setback.exclusion_uncertain": (
+        "{n} 个{layer}要素的 {field} 无法识别、{n_width} 条中心线无 {width_field}：其周围至可能的最大"
+        "距离（路宽按最宽 {width:g} 米计）为无法判定",
+        "{n} {layer!l} feature(s) have no usable {field} and {n_width} centreline(s) no "
+        "{width_field}: round them, up to the largest distance they may need (road land up to "
+        "{width:g} m wide assumed), is unknown"),
     "raster.exclusion_cover": (
         "按{stat}坡度判定：范围为不可建的安全上界",
         "judged on the {stat} slope: the areas are a safe cover, not exact"),

@@ -70,14 +70,16 @@ class Level:
 class DistanceRow:
     """One row of a :class:`DistanceTable`: values up to ``upto`` need ``distance_m``.
 
-    ``source`` and ``verified`` are the row's own when the pack gives them,
-    else the table's.
+    In a table by value (a road's ``class``) the row is for the one ``value``
+    and ``upto`` is unused (``inf``). ``source`` and ``verified`` are the row's own when
+    the pack gives them, else the table's.
     """
 
     upto: float
     distance_m: float
     source: str
     verified: bool
+    value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,22 @@ class DistanceTable:
     rows: tuple[DistanceRow, ...]  # ascending by upto, distances non-decreasing
     source: str
     verified: bool
+    by_value: bool = False
+    """Rows by value (``value = "national"``) rather than up to a number (``upto = 10``)."""
+    vocabulary: str | None = None
+    """By value: the vocabulary (:mod:`geoplan.vocab`) the field's values are read with."""
+    fallback_field: str | None = None
+    """By value: the field read, through the same vocabulary, where ``field`` gives no value."""
+    exempt: tuple[str, ...] = ()
+    """By value: values that impose no distance at all (a village road has no control zone)."""
 
-    def row_for(self, value: float) -> DistanceRow | None:
-        """The row that covers ``value``; ``None`` when missing, negative or beyond the table."""
+    def row_for(self, value: Any) -> DistanceRow | None:
+        """The row that covers ``value``; ``None`` when missing, negative or beyond the table.
+
+        By value: the row of that value (canonical, as read), ``None`` for any other.
+        """
+        if self.by_value:
+            return next((r for r in self.rows if value is not None and r.value == value), None)
         if value is None or (isinstance(value, float) and math.isnan(value)) or value < 0:
             return None
         for row in self.rows:
@@ -110,14 +125,34 @@ class DistanceTable:
                 return row
         return None
 
-    def distance_for(self, value: float) -> float:
-        """The distance for an attribute value; ``nan`` when missing, negative or beyond the table."""
+    def distance_for(self, value: Any) -> float:
+        """The distance for an attribute value; ``nan`` when missing, negative or beyond the table.
+
+        An exempt value (by value) needs no distance: ``0.0``.
+
+        Examples
+        --------
+        >>> t = DistanceTable("class", (DistanceRow(math.inf, 20.0, "s", True, "national"),),
+        ...                   "s", True, by_value=True, vocabulary="road_class",
+        ...                   exempt=("village",))
+        >>> t.distance_for("national"), t.distance_for("village"), t.distance_for(None)
+        (20.0, 0.0, nan)
+        >>> t.min_distance, t.max_distance, str(t)
+        (0.0, 20.0, 'by class: national→20 m, village→none')
+        """
+        if self.by_value and value is not None and value in self.exempt:
+            return 0.0
         row = self.row_for(value)
         return math.nan if row is None else float(row.distance_m)
 
     @property
     def min_distance(self) -> float:
-        """The smallest distance in the table: whatever the value, at least this far."""
+        """The smallest distance in the table: whatever the value, at least this far.
+
+        ``0`` when some value is exempt: a value not understood may be one of them.
+        """
+        if self.exempt:
+            return 0.0
         return min(r.distance_m for r in self.rows)
 
     @property
@@ -127,10 +162,18 @@ class DistanceTable:
 
     @property
     def top(self) -> float:
-        """The highest value the table covers (the last row's ``upto``)."""
+        """The highest value the table covers (the last row's ``upto``; ``inf`` by value)."""
         return self.rows[-1].upto
 
+    def row_label(self, row: DistanceRow) -> str:
+        """How a row's key reads in tables: ``≤10`` or ``national``."""
+        return str(row.value) if self.by_value else f"≤{row.upto:g}"
+
     def __str__(self) -> str:
+        if self.by_value:
+            return (f"by {self.field}: " +
+                    ", ".join([*(f"{r.value}→{r.distance_m:g} m" for r in self.rows),
+                               *(f"{v}→none" for v in self.exempt)]))
         return (f"by {self.field}: " +
                 ", ".join(f"≤{r.upto:g}→{r.distance_m:g} m" for r in self.rows))
 
@@ -253,6 +296,10 @@ class Rule:
         """
         out = [(str(t), t.source, t.verified) for t in self.thresholds]
         for t in self.spec.tables():
+            if t.by_value:
+                out += [(f"{t.field} = {r.value}: {r.distance_m:g} m", r.source, r.verified)
+                        for r in t.rows]
+                continue
             unit = " kV" if t.field.endswith("_kv") else ""
             out += [(f"{t.field} ≤ {r.upto:g}{unit}: {r.distance_m:g} m", r.source, r.verified)
                     for r in t.rows]
@@ -264,7 +311,7 @@ class Rule:
         """``yes``, ``NO (placeholder)``, or which figures are placeholders when some are."""
         short = [(str(t), t.verified) for t in self.thresholds]
         for table in self.spec.tables():
-            short += [(f"≤{r.upto:g}", r.verified) for r in table.rows]
+            short += [(table.row_label(r), r.verified) for r in table.rows]
         if all(ok for _, ok in short):
             return "yes"
         if not any(ok for _, ok in short):

@@ -29,6 +29,7 @@ from ..core import Subject
 from ..errors import RulePackError
 from ..expr import ExpressionError, Where, compile_where
 from ..kinds import KINDS, SITE_SUBJECTS
+from ..vocab import VOCABULARIES, normalise_text
 from . import registry
 from .model import DistanceRow, DistanceTable, Rule, Severity, Threshold
 
@@ -171,13 +172,21 @@ class RuleContext:
         return v
 
     def distance_table(self, t: Any) -> DistanceTable:
-        """``distance_table = { field = …, source = …, verified = …, rows = [...] }``."""
+        """``distance_table = { field = …, source = …, verified = …, rows = [...] }``.
+
+        Rows are ``{ upto = 10, distance_m = 5 }`` (values up to a number) or
+        ``{ value = "national", distance_m = 20 }`` (one value each, read through
+        the field's vocabulary); a table by value may add ``exempt = [...]``
+        (values with no distance) and ``fallback_field`` (read where ``field``
+        gives no value).
+        """
         shape = ("write { field = \"voltage_kv\", source = …, verified = …, rows = [{ upto = 10, "
-                 "distance_m = 5 }, …] }")
+                 "distance_m = 5 }, …] } or, by value, { field = \"class\", rows = [{ value = "
+                 "\"national\", distance_m = 20 }, …], exempt = [\"village\"] }")
         if not isinstance(t, dict) or "field" not in t or "rows" not in t:
             raise self.fail("distance_table", f"{shape}; got {describe_type(t)}"
                             if not isinstance(t, dict) else shape)
-        unknown = set(t) - {"field", "source", "verified", "rows"}
+        unknown = set(t) - {"field", "source", "verified", "rows", "exempt", "fallback_field"}
         if unknown:
             raise self.fail("distance_table", f"unknown key(s) {sorted(unknown)}; {shape}")
         source, verified = self.source_verified("distance_table", t)
@@ -186,6 +195,12 @@ class RuleContext:
             raise self.fail("distance_table.rows", f"must be a list of {{ upto = …, "
                                                    f"distance_m = … }}, got "
                                                    f"{describe_type(t['rows'])}")
+        if any(isinstance(r, dict) and "value" in r for r in t["rows"]):
+            return self._table_by_value(t, field_name, source, verified)
+        for key in ("exempt", "fallback_field"):
+            if key in t:
+                raise self.fail(f"distance_table.{key}", "only a table by value (rows with "
+                                                         "value = …) takes it")
         rows = [self._distance_row(i, r, source, verified) for i, r in enumerate(t["rows"], 1)]
         if not rows:
             raise self.fail("distance_table", "has no rows")
@@ -202,6 +217,81 @@ class RuleContext:
         return DistanceTable(field=field_name, rows=tuple(rows),
                              source=source or f"(no source given in {self.origin})",
                              verified=all(r.verified for r in rows))
+
+    def _field_vocabulary(self, key: str, field_name: str) -> str | None:
+        """The vocabulary of ``field_name`` on the rule's layer kind (``None`` when it has none)."""
+        kind = KINDS.get(self.layer) if self.layer else None
+        spec = next((f for f in kind.fields if f.name == field_name), None) if kind else None
+        if spec is not None and spec.type in ("int", "float"):
+            raise self.fail(key, f"{field_name} of layer {self.layer!r} is a number: write rows "
+                                 "{ upto = …, distance_m = … }, not value = …")
+        return spec.vocab if spec is not None else None
+
+    def _table_by_value(self, t: dict[str, Any], field_name: str, source: str | None,
+                        verified: bool | None) -> DistanceTable:
+        """A distance table by value: rows, exempt values and the fallback field, checked."""
+        vocab = self._field_vocabulary("distance_table.field", field_name)
+        voc = VOCABULARIES[vocab] if vocab else None
+
+        def read(key: str, v: Any) -> str:
+            if not isinstance(v, str) or not v.strip():
+                raise self.fail(key, f"must be non-empty text, got {describe_type(v)}")
+            canon = voc.canonical(v) if voc is not None else normalise_text(v)
+            if canon is None:
+                allowed = ", ".join(f"{k!r} ({zh})" for k, (zh, _en) in voc.values.items()) \
+                    if voc is not None else ""
+                raise self.fail(key, f"{v!r} is not a {field_name} geoplan reads; use one of "
+                                     f"{allowed}")
+            return str(canon)
+
+        rows: list[DistanceRow] = []
+        for i, r in enumerate(t["rows"], 1):
+            key = f"distance_table.rows[{i}]"
+            if not isinstance(r, dict) or not {"value", "distance_m"} <= set(r) or \
+                    set(r) - {"value", "distance_m", "source", "verified"}:
+                raise self.fail(key, f"row {r!r} must be {{ value = …, distance_m = … }} like "
+                                     "the other rows, optionally with its own source = \"…\" "
+                                     "and verified = true|false")
+            r_source, r_verified = self.source_verified(key, r)
+            src = r_source if r_source is not None else source
+            ver = r_verified if r_verified is not None else verified
+            rows.append(DistanceRow(
+                upto=math.inf, value=read(f"{key}.value", r["value"]),
+                distance_m=self.number(f"{key}.distance_m", r["distance_m"], unit="m"),
+                source=src or f"(no source given in {self.origin})",
+                verified=bool(ver) and bool(src)))
+        if not rows:
+            raise self.fail("distance_table", "has no rows")
+        exempt_raw = t.get("exempt", [])
+        if not isinstance(exempt_raw, list):
+            raise self.fail("distance_table.exempt", f"must be a list of values, got "
+                                                     f"{describe_type(exempt_raw)}")
+        exempt = [read(f"distance_table.exempt[{i}]", v) for i, v in enumerate(exempt_raw, 1)]
+        seen: dict[str, str] = {}
+        for where, v in [*((f"rows[{i}]", r.value) for i, r in enumerate(rows, 1)),
+                         *((f"exempt[{i}]", v) for i, v in enumerate(exempt, 1))]:
+            if v in seen:
+                raise self.fail("distance_table", f"{field_name} {v!r} is listed twice "
+                                                  f"({seen[v]} and {where})")
+            seen[str(v)] = where
+        if voc is not None:
+            left = [str(k) for k in voc.values if str(k) not in seen]
+            if left:
+                raise self.fail("distance_table", f"{field_name} value(s) {left} have no row: "
+                                                  "give each a row, or list it in exempt = "
+                                                  "[…] if it needs no distance (a value left "
+                                                  "out would read as not understood)")
+        fallback = t.get("fallback_field")
+        if fallback is not None:
+            fallback = self.text("distance_table.fallback_field", fallback)
+            if voc is None:
+                raise self.fail("distance_table.fallback_field",
+                                f"needs a field read through a vocabulary; {field_name} of "
+                                f"layer {self.layer!r} has none")
+        return DistanceTable(field=field_name, rows=tuple(rows),
+                             source=source or f"(no source given in {self.origin})",
+                             verified=all(r.verified for r in rows), by_value=True,
+                             vocabulary=vocab, fallback_field=fallback, exempt=tuple(exempt))
 
     def _distance_row(self, i: int, r: Any, source: str | None,
                       verified: bool | None) -> DistanceRow:

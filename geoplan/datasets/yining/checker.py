@@ -9,7 +9,7 @@ import numpy as np
 import shapely
 from shapely import LineString, Point, Polygon
 
-from .constants import CELL, CORRIDOR_M, FARMLAND_CODES, FOREST_CODES, TAU
+from .constants import CELL, CORRIDOR_M, FARMLAND_CODES, FOREST_CODES, HIGHWAY_SETBACK_M, TAU
 from .terrain import window
 from .world import SampleLayer, World
 
@@ -105,6 +105,12 @@ class Checker:
         pl = lyr["power_line"]
         self.power = {kv: ZoneIndex([g for g, v in zip(pl.geoms, pl.cols["voltage_kv"], strict=True)
                                   if v == kv]) for kv in CORRIDOR_M}
+        rd = lyr["road"]
+        # a road's land: its centreline grown by half its width (round ends, as distances are)
+        self.highway = {cls: ZoneIndex([ln.buffer(float(wd) / 2.0) for ln, wd, c in
+                                        zip(rd.geoms, rd.cols["width_m"], rd.cols["class"],
+                                            strict=True) if c == cls])
+                        for cls in HIGHWAY_SETBACK_M}
         self.trees = ZoneIndex(lyr["old_tree"].geoms if "old_tree" in lyr else [])
         self.points = ZoneIndex(list(lyr["facility"].geoms) + list(lyr["substation"].geoms))
         self.safe = w.frame.box.buffer(-150.0)
@@ -168,7 +174,7 @@ class Checker:
         return hits
 
     def _distance_tags(self, g: shapely.Geometry) -> set[str] | None:
-        """Scattered, near a gully or a fault, in a power corridor; clear of each threshold."""
+        """Scattered, near a gully or a fault, in a power corridor or a highway's control zone."""
         hits: set[str] = set()
         d = self.settlements.distance(g)
         if d > 1000.0:
@@ -190,6 +196,12 @@ class Checker:
             if d < corridor - 0.5:
                 hits.add(f"power_corridor_{int(kv)}kv")
             elif d <= corridor + 15.0:
+                return None
+        for cls, setback in HIGHWAY_SETBACK_M.items():
+            d = self.highway[cls].distance(g)  # from the edge of the road land
+            if d < setback - 0.5:
+                hits.add("near_highway")
+            elif d <= setback + 0.5:
                 return None
         return hits
 

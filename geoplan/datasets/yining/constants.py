@@ -59,6 +59,10 @@ FOREST_CODES = ("0301", "0305", "0307")
 CORRIDOR_M: dict[float, float] = {10.0: 5.0, 35.0: 10.0, 110.0: 10.0}
 """Power line protection distance each side (电力设施保护条例 Art. 10)."""
 
+HIGHWAY_SETBACK_M: dict[str, float] = {"县道": 10.0, "乡道": 5.0}
+"""Building-control zone each side of the road land by road class (公路安全保护条例 Art. 11);
+village roads (村道) have none."""
+
 HOUSE_SCENARIOS: dict[str, int] = {
     "clean": 120,
     "flood_zone": 8,

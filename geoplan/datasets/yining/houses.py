@@ -167,6 +167,9 @@ _IMPLIED: dict[str, frozenset[str]] = {
 }
 """Tags a scenario cannot avoid (red-line farmland is farmland; scattered is outside)."""
 
+_ANY_SCENARIO = frozenset({"near_highway"})
+"""Tags any scenario but ``clean`` may add: a house can stand by a township road anywhere."""
+
 
 @dataclass
 class _Placer:
@@ -216,7 +219,8 @@ class _Placer:
         for k, (make, allowed) in enumerate(options):
             if dead[k] or make is None:
                 continue
-            if self._try(scn, make, {scn} | allowed | _IMPLIED.get(scn, frozenset())):
+            if self._try(scn, make,
+                         {scn} | allowed | _IMPLIED.get(scn, frozenset()) | _ANY_SCENARIO):
                 return True
             dead[k] = True
         return False
