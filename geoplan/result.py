@@ -202,7 +202,7 @@ class Result(CheckData):
 
     def sheets(self, out_dir: str | os.PathLike[str], *, sites: Sequence[object] | None = None,
                combined: bool = False, verdicts: Sequence[str] | None = None,
-               context_m: float = 80.0) -> list[Path]:
+               context_m: float = 80.0, suggestions: Any = None) -> list[Path]:
         """Write an A4 PDF sheet per site (审批表), or one combined PDF, into ``out_dir``.
 
         Each sheet: applicant, village, township, site id, coordinates (working
@@ -226,17 +226,22 @@ class Result(CheckData):
             Only the sites with these verdicts (e.g. ``["fail", "error"]``).
         context_m
             The least half-width of each site's map, in metres.
+        suggestions
+            A :func:`geoplan.suggest` result of this check: each failing site's
+            sheet says where it could go and draws the suggested footprint and
+            the move on its map.
 
         Returns
         -------
         list of Path
             The PDFs written.
         """
+        from .maps.overlay import as_additions
         from .report.sheets import write_sheets
 
         self._need_rows("sheets()")
         return write_sheets(self, out_dir, sites=sites, verdicts=verdicts, combined=combined,
-                            context_m=context_m)
+                            context_m=context_m, additions=as_additions(suggestions))
 
     # ------------------------------------------------------------------ exports
 

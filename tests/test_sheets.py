@@ -321,3 +321,18 @@ def test_cli_sheets(batch, picked, tmp_path: Path) -> None:
                                   "house_id", "--out", str(out), "--sites", "H9999"])
     assert r.exit_code == 2
     assert "H9999" in r.output
+
+
+def test_a_suggested_move_is_on_the_sheet(batch, picked, tmp_path: Path) -> None:
+    res = geoplan.check(batch, SAMPLE, id_field="house_id", footprint_m=12)
+    moves = geoplan.suggest(res, footprint_m=12)
+    t = moves.table.set_index("site_id")
+    sid = picked["poly"]
+    (pdf,) = res.sheets(tmp_path / "with", sites=[sid], suggestions=moves)
+    text = "".join(pages_text(pdf))
+    assert flat(f"选址建议：{t.loc[sid, 'message_zh']}") in text
+    assert flat(f"Suggestion: {t.loc[sid, 'message_en']}") in text
+    if t.loc[sid, "status"] == "moved":
+        assert "建议选址" in text                      # the suggested footprint in the legend
+    (plain,) = res.sheets(tmp_path / "without", sites=[sid])
+    assert "选址建议" not in "".join(pages_text(plain))

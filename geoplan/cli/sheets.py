@@ -45,12 +45,18 @@ _VERDICTS = ["fail", "error", "warn", "not_checked", "pass"]
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A decisions file (as for geoplan check --decisions): each sheet lists the "
                    "decisions applied to its site and the verdict after them.")
+@click.option("--suggest", "suggest_moves", is_flag=True,
+              help="For each failing house, the smallest move that makes it pass (as geoplan "
+                   "check --suggest): printed on its sheet and drawn on its map.")
+@click.option("--suggest-radius-m", type=float, default=200.0, show_default=True,
+              help="The farthest a house is moved by --suggest.")
 @friendly_errors
 def sheets_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
                id_field: str | None, name_field: str | None, village_field: str | None,
                township_field: str | None, layer: str | None, crs: str | None, gcj02: bool,
                footprint_m: float | None, out: Path, site_ids: str | None,
-               verdicts: tuple[str, ...], combined: bool, decisions: Path | None) -> None:
+               verdicts: tuple[str, ...], combined: bool, decisions: Path | None,
+               suggest_moves: bool = False, suggest_radius_m: float = 200.0) -> None:
     """Check SITES and write an A4 PDF sheet per site (审批表) for sign-off.
 
     Each sheet: applicant, village, township, site id, coordinates, footprint
@@ -73,7 +79,15 @@ def sheets_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None
     print_site_notes(res.site_notes, False)
     if decisions is not None:
         res.apply_decisions(decisions)
-    written = res.sheets(out, sites=wanted, verdicts=list(verdicts) or None, combined=combined)
+    moves = None
+    if suggest_moves:
+        from ..analysis import suggest
+
+        if res.subject != "house":
+            raise click.UsageError(f"--suggest moves houses; these are {res.subject} sites")
+        moves = suggest(res, radius_m=suggest_radius_m, footprint_m=footprint_m)
+    written = res.sheets(out, sites=wanted, verdicts=list(verdicts) or None, combined=combined,
+                         suggestions=moves)
     if not written:
         click.echo(f"no site to write a sheet for 无选址 ({len(res.verdicts)} sites; "
                    f"--verdict {' '.join(verdicts)})")

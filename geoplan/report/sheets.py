@@ -76,6 +76,7 @@ from ..engine.prepare import note_zh
 from ..errors import SheetsError
 from ..kinds import KINDS
 from ..maps import kind_style
+from ..maps.overlay import Addition, SiteNote, site_notes
 from ..outputs import move_into_place, staging_folder
 from ..pages import drawable, esc, swatch
 from ._tables import badge, findings_table
@@ -303,6 +304,8 @@ table.info th .en, .small { font-size: 7pt; }
 .gp-dec { margin-top: 0.8mm; padding: 0.5mm 1.5mm; background: #eef3fb; border-left: 1pt solid #2b83ba; }
 .passes { font-size: 7.5pt; color: #333; margin: 1mm 0; }
 .muted { color: #666; }
+.note { margin: 2mm 0; padding: 1.2mm 2mm; border-left: 0.8mm solid #1a9641;
+  background: #f1f8f2; }
 .sha { font-family: "DejaVu Sans Mono", monospace; font-size: 5.1pt; overflow-wrap: anywhere; }
 table.sign { width: 100%; border-collapse: collapse; page-break-inside: avoid; }
 table.sign th { width: 27mm; text-align: left; vertical-align: top; padding: 1.5mm; background: #f2f2f2;
@@ -462,7 +465,7 @@ def _coordinates(geom: shapely.Geometry | None, work_crs: Any,
     return plane, geo
 
 
-def _legend(site: _Site, has_evidence: bool) -> str:
+def _legend(site: _Site, has_evidence: bool, notes: Sequence[SiteNote] = ()) -> str:
     colour = STATUS_COLOURS.get(site.verdict, "#999")
     fam = {0: "point", 1: "line"}.get(int(shapely.get_dimensions(site.geom)), "polygon") \
         if site.geom is not None else "polygon"
@@ -476,6 +479,8 @@ def _legend(site: _Site, has_evidence: bool) -> str:
         k = KINDS.get(kind)
         spans.append(f"<span>{swatch(kind_style(kind), k.families[0] if k else 'polygon')}"
                      f"{esc(k.label_zh if k else kind)}</span>")
+    spans += [f"<span>{swatch(st, fam)}{esc(label)}</span>"
+              for n in notes for label, st, fam in n.legend]
     return "<div class='legend'>" + "".join(spans) + "</div>"
 
 
@@ -555,7 +560,8 @@ def _info_rows(result: CheckData, site: _Site, coords: tuple[str, str], note: st
 
 
 def _sheet_html(result: CheckData, site: _Site, *, font: CJKFont, to_lonlat: Transformer,
-               evidence: Sequence[tuple[shapely.Geometry, str]] = (), map_px: int = 300) -> str:
+               evidence: Sequence[tuple[shapely.Geometry, str]] = (), map_px: int = 300,
+               said: Sequence[SiteNote] = ()) -> str:
     """The HTML of one site's sheet, printed to PDF by :func:`write_sheets`.
 
     Parameters
@@ -571,6 +577,9 @@ def _sheet_html(result: CheckData, site: _Site, *, font: CJKFont, to_lonlat: Tra
         Working CRS → CGCS2000 longitude/latitude (``always_xy``).
     evidence : sequence of (geometry, status)
         The site's evidence, drawn on its map.
+    said : sequence of SiteNote
+        What analyses say of the site (a suggested move): printed under the
+        findings, their shapes drawn on the map.
     map_px : int
         The map's size in CSS pixels (it is printed 80 mm wide).
 
@@ -595,8 +604,9 @@ def _sheet_html(result: CheckData, site: _Site, *, font: CJKFont, to_lonlat: Tra
                                                 shapely.distance(site.geom, n[1])))
         svg = site_svg(site.geom, site.verdict, evidence,  # type: ignore[arg-type]
                        [(k, g) for k, g, _ in site.near], site.box, size=map_px,
-                       labels=[(g, label) for _, g, label in near], font_family=font.stack)
-        fig = svg + _legend(site, bool(evidence))
+                       labels=[(g, label) for _, g, label in near], font_family=font.stack,
+                       extra=[sh for n in said for sh in n.shapes])
+        fig = svg + _legend(site, bool(evidence), said)
     else:
         fig = "<p class='muted'>无几何图形，无法制图 · no geometry, nothing to draw</p>"
     subj_zh, subj_en = SUBJECT_LABELS.get(result.subject, (result.subject, result.subject))
@@ -625,6 +635,8 @@ def _sheet_html(result: CheckData, site: _Site, *, font: CJKFont, to_lonlat: Tra
         f"</tbody></table></td><td class='fig'>{fig}</td></tr></tbody></table>",
         "<h2>核查结果 <span class='en'>Findings (plan clause, measure, limit)</span></h2>",
         table, placeholder, _passes(f, rules),
+        "".join(f"<div class='note'><b>{esc(n.zh)}</b><br><span class='en'>{esc(n.en)}</span>"
+                f"</div>" for n in said),
         _decisions(result, site),
         _signatures(),
         "<div class='sources'><h2>附：数据来源 <span class='en'>Annex: data sources</span></h2>",
@@ -678,7 +690,8 @@ def _file_names(ids: Sequence[str], rows: Sequence[int]) -> list[str]:
 
 
 def _prepare(result: CheckData, rows: Sequence[int], context_m: float,
-             layers: Sequence[str] | None) -> list[_Site]:
+             layers: Sequence[str] | None,
+             notes: dict[str, list[SiteNote]] | None = None) -> list[_Site]:
     """Each selected site in the working CRS, its view box and the features near it."""
     v = result.verdicts
     work = result.workspace.crs
@@ -696,6 +709,7 @@ def _prepare(result: CheckData, rows: Sequence[int], context_m: float,
     ev_bounds = {}
     for j, s in enumerate(drawn):
         items = [g for g, _ in ev.get(s.site_id, [])]
+        items += [g for n in (notes or {}).get(s.site_id, []) for g, _ in n.shapes]
         if items:
             ev_bounds[j] = shapely.total_bounds(np.array(items, dtype=object))
     boxes = site_boxes(np.array([s.geom for s in drawn], dtype=object), ev_bounds, context_m)
@@ -722,7 +736,8 @@ def _evidence(result: CheckData) -> dict[str, list[tuple[shapely.Geometry, str]]
 def write_sheets(result: CheckData, out_dir: str | os.PathLike[str], *,
                  sites: Sequence[object] | None = None, verdicts: Sequence[str] | None = None,
                  combined: bool = False, context_m: float = 80.0,
-                 layers: Sequence[str] | None = None) -> list[Path]:
+                 layers: Sequence[str] | None = None,
+                 additions: Sequence[Addition] = ()) -> list[Path]:
     """Write an A4 PDF sheet (审批表) per site, or one combined PDF, into ``out_dir``.
 
     Parameters
@@ -743,6 +758,10 @@ def write_sheets(result: CheckData, out_dir: str | os.PathLike[str], *,
         The least half-width of each site's map around the site, in metres.
     layers : sequence of str, optional
         Constraint kinds drawn on the maps (default: all but ``landuse``).
+    additions : sequence of Addition
+        Analyses of the check (:mod:`geoplan.maps.overlay`), e.g. the
+        suggested moves of :func:`geoplan.suggest`: each site's note is printed
+        under its findings and its shapes drawn on its map.
 
     Returns
     -------
@@ -766,14 +785,16 @@ def write_sheets(result: CheckData, out_dir: str | os.PathLike[str], *,
     fonts = FontConfiguration()
     to_lonlat = Transformer.from_crs(result.workspace.crs, _CGCS2000_LONLAT, always_xy=True)
     ev = _evidence(result)
-    prepared = _prepare(result, rows, context_m, layers)
+    notes = site_notes(additions)
+    prepared = _prepare(result, rows, context_m, layers, notes)
     docs: list[Document] = []
     names = _file_names([s.site_id for s in prepared], rows)
     with staging_folder(out_dir) as tmp:
         written: list[Path] = []
         for site, name in zip(prepared, names, strict=True):
             html = _sheet_html(result, site, font=font, to_lonlat=to_lonlat,
-                              evidence=ev.get(site.site_id, []))
+                              evidence=ev.get(site.site_id, []),
+                              said=notes.get(site.site_id, []))
             doc = weasyprint.HTML(string=html, base_url=str(Path.cwd())).render(font_config=fonts)
             if combined:
                 docs.append(doc)
