@@ -21,9 +21,11 @@ Examples
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Final, Literal, get_args
 
 __all__ = [
+    "CHINA_TIME",
     "MU_PER_M2",
     "STATUSES",
     "STATUS_COLOURS",
@@ -86,6 +88,10 @@ SUBJECT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "project": ("项目", "Project"),
 }
 """Chinese and English label of each subject."""
+
+CHINA_TIME: Final = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
+"""China Standard Time: UTC+08:00 all year (no daylight saving since 1991), so a
+fixed offset needs no time-zone database."""
 
 MU_PER_M2: Final[float] = 15 / 10_000
 """亩 per square metre: 1 亩 = 10 000 / 15 m² ≈ 666.67 m² (the float equals ``0.0015``)."""

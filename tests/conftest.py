@@ -105,3 +105,15 @@ def pg_sample(pg):
 
 RENAMED = {"power_line": ("电力线", {"voltage_kv": "电压等级", "status": "状态", "name": "名称"})}
 """A kind stored in PostGIS under another table name with other column names."""
+
+
+def map_payload(m) -> dict:
+    """The JSON data block a geoplan map page carries (sites, layers, evidence)."""
+    import json
+    import re
+
+    page = m.get_root().render()
+    block = re.search(r'<script type="application/json" id="gp-data-[^"]+">(.*?)</script>',
+                      page, re.S)
+    assert block is not None, "no geoplan data block in the page"
+    return json.loads(block.group(1))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import SAMPLE, X0, Y0, gk
+from conftest import SAMPLE, X0, Y0, gk, map_payload
 from shapely import LineString, box
 from test_invariants import mem_ws
 
@@ -346,14 +346,6 @@ def test_cli_check_suggest_adds_columns_to_the_per_site_sheet(tmp_path: Path) ->
 
 # ------------------------------------------------- on the check's own map and report
 
-def _map_data(m) -> dict:
-    page = m.get_root().render()
-    block = re.search(r'<script type="application/json" id="gp-data-[^"]+">(.*?)</script>',
-                      page, re.S)
-    assert block is not None
-    return json.loads(block.group(1))
-
-
 def test_buildable_and_suggestions_on_the_checks_map_and_report(hand) -> None:
     ws, pack = hand
     houses = gk([box(X0 + 155, Y0 + 40, X0 + 167, Y0 + 52),
@@ -368,7 +360,7 @@ def test_buildable_and_suggestions_on_the_checks_map_and_report(hand) -> None:
     assert layers["suggest.moved"] == 2
     assert layers["suggest.arrow"] == 2
     assert layers["buildable.buildable"] == 1          # one village, one polygon of land
-    data = _map_data(m)
+    data = map_payload(m)
     lay = {ly["kind"]: ly for ly in data["layers"]}
     assert lay["buildable.buildable"]["group"] == "placement"
     # the land drawn is the land computed: 14 000 m² in lon/lat, back in metres
@@ -408,7 +400,7 @@ def test_a_provisional_land_is_said_so_on_the_checks_map_and_report(tmp_path: Pa
     res = geoplan.check(houses, ws, rules=pack, subject="house", id_field="house_id")
     b = buildable(ws, pack)
     assert b.provisional
-    labels = [ly["en"] for ly in _map_data(res.map(buildable=b, offline=True))["layers"]
+    labels = [ly["en"] for ly in map_payload(res.map(buildable=b, offline=True))["layers"]
               if ly["group"] == "placement"]
     assert labels
     assert all("provisional" in t for t in labels)

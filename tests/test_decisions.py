@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
-from conftest import SAMPLE
+from conftest import SAMPLE, map_payload
 
 import geoplan
 from geoplan.cli import main
@@ -178,15 +178,9 @@ def test_cli_decisions_report_and_outputs(tmp_path: Path, first) -> None:
 
 
 def test_the_map_popup_shows_the_decision(sites, first) -> None:
-    import re
-
     _, path, sid, _rule = first
     res = geoplan.check(sites, SAMPLE, id_field="house_id").apply_decisions(path)
-    page = res.map(offline=True).get_root().render()
-    block = re.search(r'<script type="application/json" id="gp-data-[^"]+">(.*?)</script>',
-                      page, re.S)
-    assert block is not None
-    data = json.loads(block.group(1))
+    data = map_payload(res.map(offline=True))
     props = next(f["properties"] for f in data["sites"]["features"]
                  if f["properties"]["i"] == sid)
     decided = [item for item in props["f"] if len(item) > 6]

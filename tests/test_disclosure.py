@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLE
+from conftest import SAMPLE, map_payload
 from shapely.geometry import Point
 
 import geoplan
@@ -19,14 +18,6 @@ from geoplan.cli import main
 from geoplan.engine.prepare import note_zh
 
 HOUSES = SAMPLE / "batches" / "proposed_houses.gpkg"
-
-
-def _payload(m) -> dict:
-    page = m.get_root().render()
-    block = re.search(r'<script type="application/json" id="gp-data-[^"]+">(.*?)</script>',
-                      page, re.S)
-    assert block is not None
-    return json.loads(block.group(1))
 
 
 def test_nominal_footprints_and_reprojection_are_stated(tmp_path: Path) -> None:
@@ -42,7 +33,7 @@ def test_nominal_footprints_and_reprojection_are_stated(tmp_path: Path) -> None:
     assert "点位按 12 米见方的名义宅基计" in html
     # a failing point's section and popup say its measures are on the nominal footprint
     assert "名义宅基上量得 on the nominal footprint" in html
-    data = _payload(res.map(offline=True))
+    data = map_payload(res.map(offline=True))
     nominal = [f["properties"] for f in data["sites"]["features"] if f["properties"].get("nom")]
     assert len(nominal) == n_points
     assert "point buffered to a 12 m square" in nominal[0]["o"]

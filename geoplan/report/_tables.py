@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as _dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from ..checkdata import CheckData
-from ..core import STATUS_COLOURS, STATUS_LABELS, STATUS_ORDER
+from ..core import CHINA_TIME, STATUS_COLOURS, STATUS_LABELS, STATUS_ORDER
 from ..maps import format_limit, format_measure
 from ..pages import esc
 from ..sites import place_key
 
-__all__ = ["area_table", "badge", "findings_table", "rule_table", "verdict_table"]
+__all__ = ["area_table", "badge", "findings_table", "local_time", "rule_table",
+           "verdict_table"]
 
 
 _TOWNSHIP_COLS = ("township", "乡镇", "town")
 _VILLAGE_COLS = ("village", "村庄", "村", "village_name")
+
+
+def local_time(summary: Mapping[str, Any], *, utc: bool = True) -> str:
+    """The check's start in China Standard Time with its offset (and the UTC time).
+
+    Read from the summary's ``started_utc``; "—" when it has none.
+    """
+    text = summary.get("started_utc") or summary.get("started_local")
+    if not isinstance(text, str):
+        return "—"
+    try:
+        t = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.UTC)
+    local = t.astimezone(CHINA_TIME)
+    out = f"{local:%Y-%m-%d %H:%M:%S} 北京时间 Asia/Shanghai (UTC+08:00)"
+    return out + (f" · {t.astimezone(_dt.UTC):%H:%M} UTC" if utc else "")
 
 
 def badge(status: str) -> str:

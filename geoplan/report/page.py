@@ -13,14 +13,14 @@ import shapely
 
 from .._version import __version__
 from ..checkdata import CheckData
-from ..core import STATUS_LABELS, SUBJECT_LABELS, Status
+from ..core import CHINA_TIME, STATUS_LABELS, SUBJECT_LABELS, Status
 from ..engine.prepare import note_zh
 from ..kinds import KINDS
 from ..maps import kind_style, map_parts, result_map
 from ..maps.overlay import Addition, SiteNote, site_notes
 from ..pages import drawable, esc, script_safe, swatch
 from ..sites import distinct_columns
-from ._tables import area_table, badge, findings_table, rule_table, verdict_table
+from ._tables import area_table, badge, findings_table, local_time, rule_table, verdict_table
 from .svg import nearby_features, site_boxes, site_svg
 
 __all__ = ["result_report"]
@@ -113,23 +113,6 @@ def _legend(kinds: Sequence[str]) -> str:
         zh = k.label_zh if k is not None else kind
         spans.append(f"<span>{swatch(kind_style(kind), fam)}{esc(zh)}</span>")
     return "".join(spans)
-
-
-CHINA_TIME = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
-
-
-def _local_time(s: dict[str, object]) -> str:
-    """The check's start in China Standard Time, with the offset and the UTC time."""
-    utc = s.get("started_utc")
-    if not isinstance(utc, str):
-        return ""
-    try:
-        t = _dt.datetime.fromisoformat(utc)
-    except ValueError:
-        return utc
-    local = t.astimezone(CHINA_TIME)
-    return (f"{local:%Y-%m-%d %H:%M:%S} 北京时间 Asia/Shanghai (UTC+08:00) · "
-            f"{t.astimezone(_dt.UTC):%H:%M} UTC")
 
 
 def _transformations(s: dict[str, object]) -> str:
@@ -387,7 +370,7 @@ def result_report(
         ("工作空间 workspace", s.get("workspace")),
         ("工作坐标系 working CRS", s.get("working_crs")),
         ("规则包 rule pack", f"{result.pack.name} {result.pack.version}"),
-        ("核查时间 checked", _local_time(s)),
+        ("核查时间 checked", local_time(s)),
         ("geoplan", s.get("geoplan_version", __version__)),
     ]
     meta = "".join(f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>" for k, v in meta_rows)

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from .._version import __version__
-from ..core import STATUSES, Subject
+from ..core import CHINA_TIME, STATUSES, Subject
 from ..engine import Evaluation
 from ..engine.prepare import note_zh
 from ..rules import Rule, RulePack
@@ -105,8 +105,6 @@ def data_warnings(ws: Workspace, kinds: Iterable[str] | None = None) -> list[str
             for note in ws.layers[kind].notes if note.startswith("WARNING")]
 
 
-CHINA_TIME = _dt.timezone(_dt.timedelta(hours=8), "Asia/Shanghai")
-"""China Standard Time (UTC+08:00 all year: no daylight saving since 1991)."""
 
 def site_transformations(*, sites: int, sites_crs: str | None, work: str, gcj02: bool,
                          footprint_m: float | None, reading: Sequence[str],
