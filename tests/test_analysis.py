@@ -668,3 +668,14 @@ def test_cli_commands(tmp_path) -> None:
     assert "bad.toml" in r.output
     r = runner.invoke(main, ["coverage", str(ws_dir), "--distance", "clinic"])
     assert r.exit_code == 2
+
+
+def test_village_classes_match_names_written_differently() -> None:
+    """村名 as a township writes it (no 村, a 村委会 suffix, spaces) still names the village."""
+    g = gpd.read_file(SAMPLE / "batches" / "proposed_houses.gpkg")
+    plain = geoplan.village_classes(SAMPLE, g)
+    g["village"] = g["village"].str.replace("村", "", regex=False) + " 村委会"
+    written = geoplan.village_classes(SAMPLE, g)
+    assert (written.sites["assigned_by"] == "field").sum() == \
+        (plain.sites["assigned_by"] == "field").sum() > 0
+    assert (written.villages["n_sites"] == plain.villages["n_sites"]).all()

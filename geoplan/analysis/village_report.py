@@ -34,7 +34,7 @@ import pandas as pd
 import shapely
 
 from ..errors import SiteInputError
-from ..sites import read_sites
+from ..sites import place_key, read_sites
 from ..workspace import Workspace
 from . import _maps
 from ._common import LAYOUT_CLASSES, RELOCATE, as_workspace, table_html, village_frame
@@ -217,6 +217,11 @@ def _site_ids(g: pd.DataFrame, id_field: str | None) -> list[str]:
     return [str(i + 1) for i in range(len(g))]
 
 
+def _key(v: Any) -> str | None:
+    """A place name as compared (:func:`geoplan.sites.place_key`), ``None`` when blank."""
+    return place_key(v) or None
+
+
 def _clean(v: Any) -> str | None:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None
@@ -307,13 +312,19 @@ class _VillageIndex:
 
     @classmethod
     def of(cls, vil: gpd.GeoDataFrame, notes: list[str]) -> _VillageIndex:
-        """Index the village layer, noting names used more than once."""
+        """Index the village layer, noting names used more than once.
+
+        Names are compared as :func:`geoplan.sites.place_key` writes them (spaces,
+        full-width forms and the 村 / 村委会 / 村民委员会 suffixes ignored), as the
+        check's relocate-and-merge rule compares them.
+        """
         vil_names = vil["name"].map(_clean).to_numpy()
-        vil_towns = vil["township"].map(_clean).to_numpy()
-        by_pair = {(t, n): i for i, (t, n) in enumerate(zip(vil_towns, vil_names, strict=True))}
-        name_counts = pd.Series(vil_names).value_counts()
-        by_name = {n: i for i, n in enumerate(vil_names) if name_counts.get(n, 0) == 1}
-        dup = sorted(str(n) for n, c in name_counts.items() if c > 1)
+        keys = [_key(n) for n in vil_names]
+        towns = [_key(t) for t in vil["township"].map(_clean)]
+        by_pair = {(t, n): i for i, (t, n) in enumerate(zip(towns, keys, strict=True))}
+        name_counts = pd.Series(keys).value_counts()
+        by_name = {n: i for i, n in enumerate(keys) if name_counts.get(n, 0) == 1}
+        dup = sorted({str(vil_names[i]) for i, n in enumerate(keys) if name_counts[n] > 1})
         if dup:
             notes.append(f"village names used more than once: {', '.join(dup)} — sites are "
                          "matched on township and name")
@@ -321,6 +332,7 @@ class _VillageIndex:
 
     def find(self, name: str | None, township: str | None) -> int | None:
         """The village named ``name`` in ``township``, else the only village of that name."""
+        name, township = _key(name), _key(township)
         i = self.by_pair.get((township, name)) if township is not None else None
         return i if i is not None else self.by_name.get(name) if name is not None else None
 
