@@ -452,3 +452,27 @@ def test_printed_report_the_panel_hides_no_part_of_the_map(browser, checked,
         assert ev.errors == []
     finally:
         page.close()
+
+
+def test_a_map_opened_on_one_site_shows_it_close_with_its_popup(browser, tmp_path) -> None:
+    res = geoplan.check(SAMPLE / "batches" / "proposed_houses.gpkg", SAMPLE)
+    v = res.verdicts
+    row = int(np.flatnonzero((v["verdict"] == "fail").to_numpy()
+                             & (v.geometry.geom_type == "Polygon").to_numpy())[0])
+    sid = str(v["site_id"].iloc[row])
+    path = tmp_path / "one.html"
+    path.write_text(res.map(site=sid, offline=True).get_root().render(), encoding="utf-8")
+    page, ev = _open(browser, path)
+    try:
+        page.wait_for_selector(".leaflet-popup-content", timeout=5_000)
+        assert sid in page.inner_text(".leaflet-popup-content")
+        zoom, lat, lon = page.evaluate("""() => { const m = geoplan.map, c = m.getCenter();
+            return [m.getZoom(), c.lat, c.lng]; }""")
+        assert zoom >= 17
+        site = v.geometry.iloc[row]
+        p = gpd.GeoSeries([site], crs=v.crs).to_crs(4326).representative_point().iloc[0]
+        assert abs(p.y - lat) < 0.002                 # within about 200 m (the popup pans)
+        assert abs(p.x - lon) < 0.003
+        assert ev.errors == []
+    finally:
+        page.close()

@@ -586,3 +586,22 @@ def test_cli_tiles_and_attribution(tmp_path: Path) -> None:
         assert r.exit_code == 2, r.output
         assert said in r.output
         assert not (tmp_path / "t").exists()               # refused before any work
+
+
+def test_a_map_can_open_on_one_site_and_take_a_height() -> None:
+    from geoplan.maps import MapError
+
+    res = geoplan.check(SAMPLE / "batches" / "proposed_houses.gpkg", SAMPLE)
+    v = res.verdicts
+    row = int(np.flatnonzero(v["verdict"].to_numpy() == "fail")[3])
+    sid = str(v["site_id"].iloc[row])
+    page = res.map(site=sid, offline=True).get_root().render()
+    assert f"window.geoplan.showSite({row});" in page
+    assert "showSite(" not in res.map(offline=True).get_root().render()
+    assert 'height="520px"' in res.map(height=520, offline=True)._repr_html_()
+    assert 'height="70vh"' in res.map(height="70vh", offline=True)._repr_html_()
+    with pytest.raises(MapError, match="no site 'nope'"):
+        res.map(site="nope")
+    empty = str(v.loc[v.geometry.isna() | v.geometry.is_empty, "site_id"].iloc[0])
+    with pytest.raises(MapError, match="has no geometry"):
+        res.map(site=empty)

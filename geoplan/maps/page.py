@@ -17,14 +17,14 @@ from typing import Any
 import folium
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 
 from ..checkdata import CheckData
 from ..core import STATUS_COLOURS, STATUS_DARK, STATUS_LABELS, STATUS_ORDER, SUBJECT_LABELS
 from ..kinds import KINDS
 from ..pages import esc, script_json, script_safe, swatch
 from ._payload import Payload, payload
-from .basemaps import Basemap, add_tile_layers, leaflet_assets, resolve_basemaps
+from .basemaps import Basemap, MapError, add_tile_layers, leaflet_assets, resolve_basemaps
 from .overlay import Addition
 from .style import GROUP_LABELS
 
@@ -170,6 +170,8 @@ def result_map(
     footprint_zoom: int = 16,
     label_zoom: int = 12,
     additions: Sequence[Addition] = (),
+    site: object | None = None,
+    height: int | str | None = None,
 ) -> folium.Map:
     """Draw a check's sites, evidence and constraint layers on a folium map.
 
@@ -220,6 +222,12 @@ def result_map(
         :func:`geoplan.suggest` (suggested footprints and moves, and each
         failing site's suggestion in its popup). :meth:`geoplan.Result.map`
         passes ``buildable=`` and ``suggestions=`` here.
+    site : object, optional
+        A site id: the map opens zoomed to that site (zoom 17 or closer) with
+        its popup open, instead of showing the whole batch.
+    height : int or str, optional
+        The map's height in a notebook or a page (``600`` pixels, ``"70vh"``);
+        default: 60 % of its width in a notebook, the whole window in a page.
 
     Returns
     -------
@@ -256,7 +264,12 @@ def result_map(
     data_id, panel_id = f"gp-data-{uid}", f"gp-panel-{uid}"
     body = (f'<script type="application/json" id="{data_id}">{script_json(pl.json)}</script>\n'
             + _panel_html(result, pl, panel_id, basemaps, title, offline))
-    _GeoplanOverlay(head=head, body=body, data_id=data_id, panel_id=panel_id).add_to(m)
+    focus = _site_row(result, site) if site is not None else None
+    _GeoplanOverlay(head=head, body=body, data_id=data_id, panel_id=panel_id,
+                    extra_script="" if focus is None else
+                    f"window.geoplan.showSite({focus});").add_to(m)
+    if height is not None:
+        Figure(height=f"{height}px" if isinstance(height, int) else str(height)).add_child(m)
     m.geoplan_summary = {  # type: ignore[attr-defined]
         "counts": pl.counts, "drawn": pl.drawn, "no_geometry": pl.no_geometry,
         "layers": {ly["kind"]: ly["n"] for ly in pl.layers}, "evidence": pl.n_evidence,
@@ -264,6 +277,22 @@ def result_map(
         "gcj02": gcj02, "offline": offline,
     }
     return m
+
+
+def _site_row(result: CheckData, site: object) -> int:
+    """The verdict row of site id ``site`` (drawn on the map), or a MapError naming the fix."""
+    ids = result.verdicts["site_id"].astype(str)
+    rows = ids.index[ids == str(site)]
+    if not len(rows):
+        some = ", ".join(ids.head(5))
+        raise MapError(f"no site {site!r} in this check (site ids look like {some}…); give one "
+                       "of res.verdicts['site_id']")
+    row = int(result.verdicts.index.get_loc(rows[0]))
+    g = result.verdicts.geometry.iloc[row]
+    if g is None or g.is_empty:
+        raise MapError(f"site {site!r} has no geometry, so it is not on the map; see its row "
+                       "in res.verdicts")
+    return row
 
 
 def map_parts(m: folium.Map) -> tuple[str, str, str]:
