@@ -106,10 +106,18 @@ def site_fingerprint(geom: Any) -> str:
     str
         16 hex digits; empty for a missing or empty geometry.
     """
-    if geom is None or shapely.is_missing(geom) or shapely.is_empty(geom):
-        return ""
-    g = shapely.normalize(shapely.set_precision(geom, PRECISION_M))
-    return hashlib.sha256(shapely.to_wkb(g, hex=False)).hexdigest()[:16]
+    return str(_fingerprints(np.array([geom], dtype=object))[0])
+
+
+def _fingerprints(geoms: np.ndarray) -> np.ndarray:
+    """:func:`site_fingerprint` of every geometry: the rounding and WKB in bulk."""
+    out = np.full(len(geoms), "", dtype=object)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if ok.any():
+        wkb = shapely.to_wkb(shapely.normalize(shapely.set_precision(geoms[ok], PRECISION_M)),
+                             hex=False)
+        out[ok] = [hashlib.sha256(b).hexdigest()[:16] for b in wkb]
+    return out
 
 
 def rule_fingerprint(rule: Rule) -> str:
@@ -132,7 +140,8 @@ def _site_fps(result: CheckData) -> dict[str, str]:
     v = result.verdicts
     geo = v.geometry if v.geometry.crs is not None else v.geometry.set_crs(result.workspace.crs)
     geo = geo.to_crs(result.workspace.crs)
-    return {str(s): site_fingerprint(g) for s, g in zip(v["site_id"], geo.values, strict=True)}
+    fps = _fingerprints(np.asarray(geo.values, dtype=object))
+    return dict(zip(v["site_id"].astype(str), fps, strict=True))
 
 
 def decisions_template(result: CheckData, path: str | os.PathLike[str]) -> Path:
