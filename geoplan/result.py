@@ -27,6 +27,7 @@ from .checkdata import CheckData
 from .core import STATUSES, Subject
 from .crs import CRSLike
 from .csvsafe import write_csv
+from .display import SiteFindings, VerdictCounts
 from .errors import GeoplanError
 from .outputs import move_into_place, output_folder, staging_folder
 from .postgis import is_database_url
@@ -113,17 +114,18 @@ class Result(CheckData):
                 f"kept (engine='chunked' with out=): read them from {where}, or run "
                 "geoplan.check without out= to keep them")
 
-    def counts(self) -> pd.Series:
+    def counts(self) -> VerdictCounts:
         """Sites per verdict, in severity order (from the summary when the rows were streamed).
 
         Returns
         -------
-        pandas.Series
+        VerdictCounts
+            A :class:`pandas.Series` indexed by verdict (shown as status chips in Jupyter).
         """
         if not self.streamed:
             return super().counts()
         got = self.summary["verdicts"]
-        return pd.Series([int(got.get(k, 0)) for k in STATUSES], index=pd.Index(
+        return VerdictCounts([int(got.get(k, 0)) for k in STATUSES], index=pd.Index(
             list(STATUSES), name="verdict"), name="count")
 
     def status_table(self) -> pd.DataFrame:
@@ -143,8 +145,14 @@ class Result(CheckData):
         self._need_rows("failed()")
         return super().failed()
 
-    def site(self, site_id: object) -> pd.DataFrame:
-        """:meth:`CheckData.site <geoplan.checkdata.CheckData.site>`; needs the rows."""
+    def site(self, site_id: object) -> SiteFindings:
+        """:meth:`CheckData.site <geoplan.checkdata.CheckData.site>`; needs the rows.
+
+        Returns
+        -------
+        SiteFindings
+            The site's findings, worst first: a ``DataFrame`` with a readable display.
+        """
         self._need_rows("site()")
         return super().site(site_id)
 

@@ -67,7 +67,7 @@ def test_notebook_badges_use_the_shared_labels_and_colours(tmp_path: Path) -> No
     page = res._repr_html_()
     for s in core.STATUSES:
         assert f"background:{core.STATUS_COLOURS[s]}" in page
-        assert f"{core.STATUS_LABELS[s][0]} {s}:" in page
+        assert f">{core.STATUS_LABELS[s][0]} {core.STATUS_LABELS[s][1]} <b>" in page
 
 
 # --------------------------------------------------------------------------- GeoPackage columns

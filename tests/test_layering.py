@@ -126,10 +126,13 @@ def test_the_check_is_written_one_way() -> None:
         assert "geoplan.result" not in edges[page], page
         assert "geoplan.scale" not in edges[page], page
     # what the pages read of a check sits below them (it names a rule pack and a
-    # workspace in type hints only), and the shared helpers below everything
-    assert edges["geoplan.checkdata"] <= {"geoplan.core", "geoplan.rules", "geoplan.workspace"}
+    # workspace in type hints only, and the rule kinds' comparators), its rich display
+    # pieces, and the shared helpers below everything
+    assert edges["geoplan.checkdata"] <= {"geoplan.core", "geoplan.rules", "geoplan.workspace",
+                                          "geoplan.rules.registry", "geoplan.display"}
     for low in ("geoplan.core", "geoplan.pages", "geoplan.gpkgsafe", "geoplan.tomlfiles"):
         assert not edges[low], (low, edges[low])
+    assert edges["geoplan.display"] <= {"geoplan.core"}
     assert edges["geoplan.outputs"] <= {"geoplan.errors"}
 
 

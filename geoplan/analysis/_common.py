@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..display import html_table
 from ..errors import WorkspaceError
 from ..workspace import Workspace, open_workspace
 from .network import RoadNetwork, build_network
@@ -90,6 +91,12 @@ def share(num: float, den: float) -> float:
 
 
 def table_html(df: pd.DataFrame, max_rows: int = 20, **kw: Any) -> str:
-    """An escaped HTML table of the first rows, with a note of the rest."""
-    more = (f"<p>… {len(df) - max_rows} more rows</p>" if len(df) > max_rows else "")
-    return df.head(max_rows).to_html(index=False, escape=True, na_rep="", **kw) + more
+    """An escaped HTML table of the first rows, with a note of the rest.
+
+    Built by :func:`geoplan.display.html_table`: text left-aligned, integers
+    as integers, floats rounded, ``无数据`` for a missing value; ``kw`` goes to
+    it (``index=True``, ``nowrap=``, ``headers=`` …).
+    """
+    more = (f"<p>… 另有 {len(df) - max_rows} 行 · {len(df) - max_rows} more rows</p>"
+            if len(df) > max_rows else "")
+    return html_table(df, max_rows, **kw) + more

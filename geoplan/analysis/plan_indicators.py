@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..display import join_titles
 from ..errors import SiteInputError
 from ..sites import read_sites
 from ..vocab import apply_values, describe_values, literal_readers
@@ -70,7 +72,9 @@ class IndicatorResult:
         progress_percent, status`` (met, below_target, info, share_of_city,
         not_available), ``status_zh, n, note, source, verified``.
     townships : geopandas.GeoDataFrame
-        The township areas used (with ``method``) and each indicator's measure.
+        The township areas used (with ``method``, ``n_villages`` and the
+        villages' summed ``population``, NaN when none is known) and each
+        indicator's measure.
     coverage : CoverageResult or None
         The coverage analysis the village-coverage indicators came from.
     summary : dict
@@ -89,13 +93,40 @@ class IndicatorResult:
         return self.table[self.table["level"] == "city"].reset_index(drop=True)
 
     def wide(self) -> pd.DataFrame:
-        """Areas × indicators: the measure of each (city last)."""
+        """Townships × indicators: the measure of each, indexed by ``township`` (the city last).
+
+        An indicator without data stays NaN here (not available, never 0); the
+        notebook display writes it ``无数据``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per township area (then ``全市 city``), one column per indicator id.
+        """
         t = self.table
         w = t.pivot_table(index="area", columns="indicator_id", values="measure",
                           aggfunc="first", sort=False, dropna=False)
         order = [a for a in t["area"].drop_duplicates() if a != CITY] + [CITY]
         cols = list(dict.fromkeys(t["indicator_id"]))
-        return w.reindex(index=order, columns=cols).reset_index()
+        return w.reindex(index=order, columns=cols).rename_axis(index="township", columns=None)
+
+    def _by_township_html(self) -> str:
+        """:meth:`wide` with each township's villages and population, as an HTML table."""
+        w = self.wide()
+        ctx = pd.DataFrame(self.townships.drop(columns="geometry")).set_index("township")
+        ctx = (ctx[~ctx.index.duplicated()]
+               .reindex(index=w.index, columns=["n_villages", "population"]).astype(float))
+        if CITY in ctx.index:
+            ctx.loc[CITY] = ctx.drop(index=CITY).sum(min_count=1)
+        shown = ctx.join(w.round(2))
+        heads = {"n_villages": "村庄数 villages", "population": "人口 population"}
+        for ind in self.targets.indicators:
+            if ind.id in shown.columns:
+                hover = html.escape(join_titles(ind.id, ind.title_en, sep=" · "))
+                heads[ind.id] = (f'<span title="{hover}">'
+                                 f"{html.escape(ind.title_zh or ind.title_en or ind.id)}</span> "
+                                 f'<span style="color:#666">({html.escape(ind.unit)})</span>')
+        return table_html(shown, max_rows=50, index=True, headers=heads)
 
     def __repr__(self) -> str:
         c = self.city()
@@ -110,8 +141,12 @@ class IndicatorResult:
         df = self.city()[cols].copy()
         df["measure"] = df["measure"].round(2)
         df["progress_percent"] = df["progress_percent"].round(1)
-        return ("<p><b>geoplan indicators 规划指标</b> — city 全市 (by township: .table / "
-                ".wide())</p>" + table_html(df))
+        method = (f' <span style="color:#666">({html.escape(str(self.townships["method"].iloc[0]))})'
+                  "</span>" if len(self.townships) and "method" in self.townships.columns else "")
+        return ("<p><b>geoplan indicators 规划指标</b> — 全市 city</p>" + table_html(df)
+                + f"<p><b>分乡镇 by township</b>{method}</p>" + self._by_township_html()
+                + '<p style="color:#666"><code>.table</code> (long) and <code>.wide()</code> '
+                "(township × indicator) are the plain DataFrames.</p>")
 
     def map(self, **options: Any) -> Any:
         """A folium choropleth by township: one switchable layer per indicator.
@@ -176,7 +211,8 @@ class IndicatorResult:
             The files written.
         """
         return write_outputs(
-            out_dir, csv={"indicators.csv": self.table, "indicators_wide.csv": self.wide()},
+            out_dir, csv={"indicators.csv": self.table,
+                          "indicators_wide.csv": self.wide().reset_index()},
             gpkg={"townships": self.townships}, gpkg_name="indicators.gpkg",
             summary=self.summary, map_html=(lambda: self.map(**map_options)) if map_html else None)
 
@@ -282,6 +318,8 @@ def indicators(
         _MEASURES[ind.measure](run, ind)
     table = _table(run.rows, inds)
     areas_out = areas.copy()
+    population = vil.groupby("township")["population"].sum(min_count=1)
+    areas_out["population"] = areas_out["township"].map(population).astype(float)
     for iid, s in run.per_area.items():
         areas_out[iid] = areas_out["township"].map(s).astype(float)
     city_rows = table[table["level"] == "city"]

@@ -47,6 +47,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from ..display import html_table, join_titles
 from ..errors import TargetsError
 from ..expr import ExpressionError, Where, compile_where
 from ..rules.pack import Threshold
@@ -213,9 +214,10 @@ class Targets:
     def _repr_html_(self) -> str:
         import html
 
-        return (f"<p><b>{html.escape(self.name)}</b> {html.escape(self.version)}: "
-                f"{html.escape(self.title_zh)} / {html.escape(self.title_en)}</p>"
-                + self.parameters().to_html(index=False, escape=True))
+        title = join_titles(self.title_zh, self.title_en)
+        return (f"<p><b>{html.escape(self.name)}</b> {html.escape(self.version)}"
+                + (f": {html.escape(title)}" if title else "") + "</p>"
+                + html_table(self.parameters(), None, na_rep="", decimals=6))
 
 
 # --------------------------------------------------------------------------- loading

@@ -159,7 +159,7 @@ def indicators_cmd(workspace: Path, out: Path | None, targets: str, project_road
     click.echo(table(t))
     click.echo(f"\nby township 分乡镇 ({res.townships['method'].iloc[0]}):")
     w = res.wide()
-    click.echo(table(w.round(2)))
+    click.echo(table(w.round(2).reset_index()))
     _notes_and_files(res, out, no_map, maps)
 
 

@@ -113,8 +113,8 @@ def rules_cmd(pack: str, sources: bool) -> None:
     from ..rules import load_pack
 
     p = load_pack(pack)
-    click.echo(f"{p.name} {p.version}: {p.title_zh}")
-    click.echo(f"{p.title_en}  ({p.path})\n")
+    click.echo(f"{p.name} {p.version}" + (f": {p.title_zh}" if p.title_zh.strip() else ""))
+    click.echo(f"{p.title_en}  ({p.path})\n".lstrip())
     t = p.table()
     click.echo(table(t[["id", "clause", "kind", "layer", "threshold", "severity", "verified"]]))
     if sources:

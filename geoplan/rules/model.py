@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..core import Subject
+from ..display import html_table, join_titles
 from ..expr import Where
 
 __all__ = ["DisabledRule", "DistanceRow", "DistanceTable", "KindSpec", "Level", "Rule",
@@ -391,5 +393,11 @@ class RulePack:
         } for r in self.rules])
 
     def _repr_html_(self) -> str:
-        return (f"<p><b>{self.name}</b> {self.version}: {self.title_zh} / {self.title_en}</p>"
-                + self.table().to_html(index=False, escape=True))
+        title = join_titles(self.title_zh, self.title_en)
+        t = self.table()
+        if len(t):  # a rule without a title is shown by its id
+            untitled = (t["title_zh"].str.strip() == "") & (t["title_en"].str.strip() == "")
+            t.loc[untitled, "title_zh"] = t.loc[untitled, "id"]
+        return (f"<p><b>{html.escape(self.name)}</b> {html.escape(self.version)}"
+                + (f": {html.escape(title)}" if title else "") + "</p>"
+                + html_table(t, None, na_rep="", nowrap=("id",)))
