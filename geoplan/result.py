@@ -457,6 +457,7 @@ def check(
     engine: EngineName | Runner = "local",
     chunk_size: int | None = None,
     scheduler: str | Client | None = None,
+    jobs: int | None = None,
     out: str | os.PathLike[str] | None = None,
     gpkg: bool = True,
     progress: bool | None = None,
@@ -515,6 +516,11 @@ def check(
     scheduler
         ``"dask"``: a scheduler address (``tcp://host:8786``) or a running
         ``distributed.Client``; default: a local cluster for this check.
+    jobs
+        ``"local"``: processes evaluating blocks of the batch at the same
+        time (Linux). Default: every core for batches of 20 000 sites or
+        more, one process below; ``jobs=1`` keeps everything in this
+        process. The findings are the same whatever the number.
     out
         Write ``findings.csv``, ``verdicts.csv``, ``results.gpkg`` and
         ``summary.json`` into this folder (the same files for every engine;
@@ -559,7 +565,7 @@ def check(
     >>> big.streamed, big.summary["verdicts"]                              # doctest: +SKIP
     """
     started = _dt.datetime.now(_dt.UTC)
-    runner = runner_for(engine, chunk_size=chunk_size, scheduler=scheduler)
+    runner = runner_for(engine, chunk_size=chunk_size, scheduler=scheduler, jobs=jobs)
     database = out if is_database_url(out) else None
     out_dir = output_folder(out) if out is not None and database is None else None
     options: CheckOptions = {"rules": rules, "subject": subject, "id_field": id_field,

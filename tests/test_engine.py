@@ -10,6 +10,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import X0, Y0, gk
 from shapely import LineString, MultiPolygon, Point, Polygon, box
@@ -526,3 +527,41 @@ def test_sample_results_independent_of_input_crs() -> None:
         assert np.allclose(other.loc[area, "measure"], a.loc[area, "measure"], rtol=1e-3,
                            atol=0.01)
         assert np.allclose(other.loc[dist, "measure"], a.loc[dist, "measure"], atol=0.01)
+
+
+# --------------------------------------------------------------------------- coded findings columns
+
+
+def test_coded_findings_columns_build_the_frame_pandas_would():
+    from geoplan.engine.columns import COLUMNS, FindingsColumns
+
+    ids = np.array(["b", "a", "长"], dtype=object)
+    rules = []
+    for rid, status, msg in (("r2", ["fail", "pass", "error"], ["近 1.5 米", "", "无几何"]),
+                             ("r1", ["pass", "not_checked", "warn"], ["", "缺图层", "x"])):
+        rules.append({"rule_id": rid, "clause": "§1", "severity": "fail",
+                      "status": np.array(status, dtype=object),
+                      "measure": np.array([1.5, np.nan, 2.0]),
+                      "unit": np.array(["m", "", "m²"], dtype=object),
+                      "threshold": np.array([2.0, 2.0, np.nan]),
+                      "matched": np.array(["7;9", "", ""], dtype=object),
+                      "message_zh": np.array(msg, dtype=object),
+                      "message_en": np.array([m + "!" for m in msg], dtype=object)})
+    cols = FindingsColumns.from_rules(ids, rules)
+    # the plain way: one frame per rule, sorted by site, then rule id (stable)
+    plain = pd.concat([pd.DataFrame({"site_id": ids, **{k: (v if isinstance(v, np.ndarray)
+                                                          else np.full(3, v, dtype=object))
+                                                      for k, v in r.items()},
+                                     "_row": np.arange(3)}) for r in rules], ignore_index=True)
+    plain = plain.sort_values(["_row", "rule_id"], kind="stable").drop(columns="_row")
+    plain = pd.DataFrame({c: plain[c].to_numpy() for c in COLUMNS})
+    pd.testing.assert_frame_equal(cols.frame(), plain)
+    assert cols.frame()["status"].tolist() == ["pass", "fail", "not_checked", "pass", "warn",
+                                               "error"]
+    both = FindingsColumns.concat([cols, cols])
+    pd.testing.assert_frame_equal(both.frame(), pd.concat([plain, plain], ignore_index=True))
+    assert both.rows.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    assert cols.frame_head().dtypes.equals(cols.frame().dtypes)
+    with pytest.raises(ValueError, match="unknown finding status maybe"):
+        FindingsColumns.from_rules(ids, [{**rules[0], "status": np.array(
+            ["maybe", "pass", "pass"], dtype=object)}])

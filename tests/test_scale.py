@@ -217,3 +217,53 @@ def test_check_dask_is_a_deprecated_wrapper(sample_ws, client):
         old = check_dask(path, sample_ws, client=client, npartitions=2)
     _same(geoplan.check(path, sample_ws), old)
     assert old.summary["partitions"] == 2
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@pytest.mark.parametrize(("kind", "n"), [("house", 1_500), ("road", 300)])
+def test_jobs_give_the_one_process_answer_exactly(county, county_ws, kind, n):
+    path = _batch(county, kind, n)
+    one = geoplan.check(path, county_ws, jobs=1)
+    three = geoplan.check(path, county_ws, jobs=3)
+    assert (one.summary["jobs"], three.summary["jobs"]) == (1, 3)
+    pd.testing.assert_frame_equal(one.findings, three.findings)
+    pd.testing.assert_frame_equal(pd.DataFrame(one.verdicts), pd.DataFrame(three.verdicts))
+    # evidence in the same order too (by rule, then by site), geometry included
+    pd.testing.assert_frame_equal(pd.DataFrame(one.evidence), pd.DataFrame(three.evidence))
+    assert one.summary["by_rule"] == three.summary["by_rule"]
+    assert one.summary["rules_not_checked"] == three.summary["rules_not_checked"]
+    assert (one.verdicts["verdict"] != "pass").any()  # a comparison of something
+
+
+def test_jobs_on_the_sample_with_missing_layers(sample_ws):
+    # rules not checked for every site, and per-site errors, come back from every process
+    one = geoplan.check(SAMPLE / "batches" / "proposed_houses.gpkg", sample_ws, jobs=1)
+    two = geoplan.check(SAMPLE / "batches" / "proposed_houses.gpkg", sample_ws, jobs=2)
+    _same(one, two)
+    assert set(one.verdicts["verdict"]) >= {"fail", "error", "not_checked", "pass"}
+
+
+def _die(bounds: tuple[int, int]) -> None:  # a process stopped (as by the OOM killer)
+    import os
+
+    os._exit(9)
+
+
+def test_a_process_that_dies_is_an_error_not_a_short_result(sample_ws, monkeypatch):
+    from geoplan.runners import local
+
+    monkeypatch.setattr(local, "_evaluate_block", _die)
+    with pytest.raises(geoplan.GeoplanError, match=r"ended without an answer.*jobs=1"):
+        geoplan.check(SAMPLE / "batches" / "proposed_houses.gpkg", sample_ws, jobs=2)
+
+
+def test_jobs_default_by_batch_size():
+    from geoplan.runners import PARALLEL_SITES, LocalRunner, default_jobs
+
+    assert LocalRunner().jobs_for(PARALLEL_SITES - 1) == 1
+    assert LocalRunner().jobs_for(PARALLEL_SITES) == default_jobs() >= 1
+    assert LocalRunner(jobs=4).jobs_for(3) == 3
+    with pytest.raises(ValueError, match="whole number of processes"):
+        LocalRunner(jobs=0)

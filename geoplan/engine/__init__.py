@@ -32,11 +32,11 @@ Modules, in the order data flows through them:
 from ..core import MU_PER_M2, STATUS_ORDER  # defined once in core; re-exported here
 from . import kinds  # registers the built-in rule kinds
 from .constraints import ConstraintCache, constraint_cache
-from .evaluation import Evaluation, evaluate
+from .evaluation import Evaluation, evaluate, prepare_rules
 from .exclusion import Exclusion, ExclusionInput, exclusions
 from .outcome import EPS_M, REPORT_RADIUS_M
 from .prepare import PreparedSites, infer_subject, prepare_sites
 
 __all__ = ["EPS_M", "MU_PER_M2", "REPORT_RADIUS_M", "STATUS_ORDER", "ConstraintCache", "Evaluation", "Exclusion",
            "ExclusionInput", "PreparedSites", "constraint_cache", "evaluate", "exclusions",
-           "infer_subject", "kinds", "prepare_sites"]
+           "infer_subject", "kinds", "prepare_rules", "prepare_sites"]

@@ -493,6 +493,36 @@ class ConstraintCache:
         self._u[key] = unknown
         return result
 
+    def prepare(self, rule: Rule, *, partition: bool = False) -> int:
+        """Build now what the rule will read: its constraint and big-feature helpers.
+
+        Every evaluation builds these on first use anyway; building them
+        before the first batch makes the first check as fast as the next
+        ones, and lets processes forked afterwards (``jobs=``) share them
+        instead of each building its own. See :func:`geoplan.engine.prepare_rules`.
+
+        Parameters
+        ----------
+        rule
+            A rule that reads a vector layer.
+        partition
+            Also find out whether the layer's features overlap (what an
+            overlap measure asks, :attr:`Constraint.is_partition`).
+
+        Returns
+        -------
+        int
+            How many constraints are ready (0, 1, or 2 with the undecided features).
+        """
+        ready = 0
+        for c in (self.get(rule), getattr(self.unknown(rule), "both", None)):
+            if isinstance(c, Constraint):
+                c._spatial()
+                if partition:
+                    _ = c.is_partition
+                ready += 1
+        return ready
+
     def unknown(self, rule: Rule) -> Unknown | None:
         """The undecided features of the rule's layer (after :meth:`get`), or ``None``."""
         key = self._key(rule, self.ws.vector(_key(rule)[0]))

@@ -24,13 +24,57 @@ from ..core import MU_PER_M2, STATUS_ORDER, Subject
 from ..errors import RulePackError
 from ..rules import Rule, RuleKind, RulePack, load_pack, registry
 from ..workspace import Workspace
+from .columns import FindingsColumns
 from .constraints import ConstraintCache, Unknown, Unusable, constraint_cache
 from .kinds import KindInput
 from .messages import say, tell
 from .outcome import Outcome, group_join
 from .prepare import PreparedSites
 
-__all__ = ["Evaluation", "evaluate"]
+__all__ = ["Evaluation", "evaluate", "prepare_rules"]
+
+
+def prepare_rules(workspace: Workspace, rules: RulePack | str | None = None, *,
+                  subject: Subject | None = None) -> int:
+    """Build the workspace's spatial indexes for a pack now, not on the first check.
+
+    Each layer a rule reads (with the rule's filter) gets its STRtree, its big
+    features prepared and their boundaries cut for distances, and, for rules
+    that sum overlap areas, the fact whether its features overlap. All of it
+    is kept with the opened workspace (:func:`constraint_cache`) and reused
+    by every later check; ``geoplan.check(..., jobs=2)`` builds it before
+    starting its processes so that they share it.
+
+    Parameters
+    ----------
+    workspace
+        The opened workspace.
+    rules
+        A pack, or a built-in name or path (default ``"yining-2025"``).
+    subject
+        Only the rules for this subject (default: every rule of the pack).
+
+    Returns
+    -------
+    int
+        How many constraints are ready.
+
+    Examples
+    --------
+    >>> import geoplan
+    >>> ws = geoplan.open_workspace("layers")                     # doctest: +SKIP
+    >>> geoplan.engine.prepare_rules(ws, "yining-2025", subject="house")  # doctest: +SKIP
+    21
+    """
+    pack = rules if isinstance(rules, RulePack) else load_pack(rules or "yining-2025")
+    cache = constraint_cache(workspace)
+    ready = 0
+    for rule in (pack.for_subject(subject) if subject else pack.rules):
+        kind = registry.get(rule.kind)
+        if rule.layer is None or kind.reads != "vector":
+            continue
+        ready += cache.prepare(rule, partition=bool(getattr(kind, "measures_area", False)))
+    return ready
 
 
 def _run_rule(rule: Rule, st: PreparedSites, ws: Workspace, cache: ConstraintCache,
@@ -115,6 +159,9 @@ class Evaluation:
         Wall time of the evaluation.
     sites
         The prepared sites.
+    columns
+        With ``evaluate(..., frame=False)``: the findings as
+        :class:`~geoplan.engine.columns.FindingsColumns`.
     """
 
     findings: pd.DataFrame
@@ -124,6 +171,7 @@ class Evaluation:
     not_checked_rules: list[tuple[str, str]]
     seconds: float
     sites: PreparedSites
+    columns: FindingsColumns | None = None
 
 
 def _subject_rules(pack: RulePack, subject: Subject) -> list[Rule]:
@@ -145,6 +193,7 @@ def evaluate(
     *,
     progress: bool = False,
     cache: ConstraintCache | None = None,
+    frame: bool = True,
 ) -> Evaluation:
     """Evaluate every rule of the pack for the sites' subject.
 
@@ -162,6 +211,10 @@ def evaluate(
         From :func:`geoplan.engine.constraint_cache` on the same workspace:
         keeps the spatial indexes between calls, e.g. for chunks of one
         large batch.
+    frame
+        Build the findings frame. ``False``: only ``columns`` (coded text,
+        cheap to send between processes and to join with other blocks'
+        before one frame is built), and ``findings`` without rows.
 
     Returns
     -------
@@ -201,20 +254,13 @@ def evaluate(
                 threshold=np.nan)
         out.matched[~usable] = ""
         rows.append(_row(rule, out))
-        frame = _evidence(rule, st, out, workspace)
-        if frame is not None:
-            ev_frames.append(frame)
+        ev_frame = _evidence(rule, st, out, workspace)
+        if ev_frame is not None:
+            ev_frames.append(ev_frame)
 
-    cols: dict[str, np.ndarray] | None = None
-    if rows:
-        cols = _stack_columns(st.site_id, rows)
-        findings = pd.DataFrame(_typed(cols, len(rows)))
-    else:
-        findings = pd.DataFrame(columns=["site_id", "rule_id", "clause", "severity", "status",
-                                         "measure", "unit", "threshold", "matched",
-                                         "message_zh", "message_en", "_row"])
-    verdicts = _verdicts(st, findings, usable, cols=cols)
-    findings = findings.drop(columns="_row")
+    columns = FindingsColumns.from_rules(st.site_id, rows)
+    verdicts = _verdicts(st, columns, usable, any_rule=bool(rows))
+    findings = columns.frame() if frame else columns.frame_head()
     if ev_frames:
         evidence = pd.concat(ev_frames, ignore_index=True)
         evidence = gpd.GeoDataFrame(evidence, geometry="geometry", crs=workspace.crs)
@@ -224,11 +270,12 @@ def evaluate(
                                     geometry=[], crs=workspace.crs)
     return Evaluation(findings=findings, verdicts=verdicts, evidence=evidence,
                       rules=subject_rules, not_checked_rules=not_checked_rules,
-                      seconds=time.perf_counter() - t0, sites=st)
+                      seconds=time.perf_counter() - t0, sites=st,
+                      columns=None if frame else columns)
 
 
 def _row(rule: Rule, out: Outcome) -> dict[str, Any]:
-    """The findings of one rule as columns (one entry per site)."""
+    """The findings of one rule as columns (one entry per site; the messages coded)."""
     return {
         "rule_id": rule.id,
         "clause": rule.clause,
@@ -250,7 +297,8 @@ def _evidence(rule: Rule, st: PreparedSites, out: Outcome,
         return None
     ei = np.concatenate(out.ev_idx)
     eg = np.concatenate(out.ev_geom)
-    keep = ~shapely.is_missing(eg) & ~shapely.is_empty(eg)
+    keep = np.flatnonzero(~shapely.is_missing(eg) & ~shapely.is_empty(eg))
+    keep = keep[np.argsort(ei[keep], kind="stable")]  # by site: the same order in any block
     ei, eg = ei[keep], eg[keep]
     if not len(ei):
         return None
@@ -262,92 +310,50 @@ def _evidence(rule: Rule, st: PreparedSites, out: Outcome,
     }, geometry=list(eg), crs=workspace.crs)
 
 
-def _titled(title: str, sep: str, msg: np.ndarray) -> np.ndarray:
-    """``f"{title}{sep}{m}" if m else title`` for every message."""
+def _titled(title: str, sep: str, msg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``f"{title}{sep}{m}" if m else title`` for every message, coded: ``(codes, texts)``."""
     codes, uniq = pd.factorize(msg, use_na_sentinel=False)  # messages repeat: prefix once
     uniq = np.asarray(uniq, dtype=object)
     titled = np.full(len(uniq), title, dtype=object)
     has = uniq != ""
     titled[has] = (title + sep) + uniq[has]
-    return titled[codes]
+    return codes.astype(np.int64, copy=False), titled
 
 
-def _stack_columns(site_id: np.ndarray, rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """Columns of the site × rule rows ordered by input row, then rule id (stable).
-
-    Equivalent to concatenating one frame per rule and sorting by
-    ``["_row", "rule_id"]`` with a stable sort, without the string sort.
-    """
-    n, r = len(site_id), len(rows)
-    ids = np.array([d["rule_id"] for d in rows], dtype=object)
-    rank = np.argsort(ids, kind="stable")  # rules in the final order
-    cols: dict[str, Any] = {"site_id": np.repeat(site_id, r) if n else site_id[:0]}
-    for name in ("rule_id", "clause", "severity"):
-        vals = np.array([rows[k][name] for k in rank], dtype=object)
-        cols[name] = np.tile(vals, n)
-    for name in ("status", "measure", "unit", "threshold", "matched", "message_zh",
-                 "message_en"):
-        cols[name] = np.stack([rows[k][name] for k in rank], axis=1).reshape(-1)
-    cols["_row"] = np.repeat(np.arange(n), r)
-    return cols
-
-
-def _typed(cols: dict[str, np.ndarray], r: int) -> dict[str, Any]:
-    """The columns for the findings frame, those of the rule (id, clause, severity) typed.
-
-    pandas turns an object column into its string dtype by encoding every
-    cell; the rule's columns repeat ``r`` values site after site, so they are
-    built from those values and their codes instead (the dtype pandas infers
-    for the ``r`` values, the same as for the whole column; about 0.1 s less
-    per column for 2 × 10⁶ findings).
-    """
-    n = len(cols["rule_id"]) // r if r else 0
-    out: dict[str, Any] = dict(cols)
-    if n:
-        codes = np.tile(np.arange(r), n)
-        for name in ("rule_id", "clause", "severity"):
-            out[name] = pd.Series(cols[name][:r]).array.take(codes)
-    return out
-
-
-
-def _verdicts(st: PreparedSites, findings: pd.DataFrame, usable: np.ndarray,
-              cols: dict[str, np.ndarray] | None = None) -> gpd.GeoDataFrame:
+def _verdicts(st: PreparedSites, columns: FindingsColumns, usable: np.ndarray, *,
+              any_rule: bool) -> gpd.GeoDataFrame:
     n = len(st.site_id)
-
-    def col(name: str) -> np.ndarray:  # the numpy column, not converted back from the frame
-        return cols[name] if cols is not None else findings[name].to_numpy(dtype=object)
-
-    status = col("status")
-    rows = findings["_row"].to_numpy(dtype=np.int64)
+    rows = columns.rows
+    scodes = columns.codes("status")  # into list(STATUS_ORDER)
     names = np.array(list(STATUS_ORDER), dtype=object)
     ranks = np.array(list(STATUS_ORDER.values()))
-    rank = np.zeros(len(status), dtype=np.int64)
-    for name, r in zip(names, ranks, strict=True):
-        rank[status == name] = r
+    rank = ranks[scodes] if len(scodes) else np.zeros(0, dtype=np.int64)
     worst = np.zeros(n, dtype=np.int64)
     np.maximum.at(worst, rows, rank)
     inv = np.empty(ranks.max() + 1, dtype=object)
     inv[ranks] = names
     verdict = inv[worst]
-    if not len(findings):
+    if not any_rule:
         verdict[~usable] = "error"
+    code = {name: k for k, name in enumerate(names)}
     counts = {}
     for status_name in ("fail", "warn", "error", "not_checked"):
-        counts[status_name] = np.bincount(rows[status == status_name], minlength=n).astype(int)
+        counts[status_name] = np.bincount(rows[scodes == code[status_name]],
+                                          minlength=n).astype(int)
     # rows are sorted by input row (then rule id): join each row's texts in that order
-    flag = np.flatnonzero((status == "fail") | (status == "warn") | (status == "error"))
+    flag = np.flatnonzero((scodes == code["fail"]) | (scodes == code["warn"])
+                          | (scodes == code["error"]))
     fr = rows[flag]
-    rule_ids = col("rule_id")
-    reasons = group_join(fr, rule_ids[flag] + "(" + status[flag] + ")", "; ", n)
+    status = names[scodes[flag]]
+    reasons = group_join(fr, columns.values("rule_id", flag) + "(" + status + ")", "; ", n)
     texts = []
     for name, sep in (("message_zh", "；"), ("message_en", "; ")):
-        msg = col(name)[flag]
+        msg = columns.values(name, flag)
         first = ~pd.DataFrame({"r": fr, "m": msg}).duplicated().to_numpy()  # dict.fromkeys
         texts.append(group_join(fr[first], msg[first], sep, n))
     reasons_zh, reasons_en = texts
-    nc = np.flatnonzero(status == "not_checked")
-    not_checked = group_join(rows[nc], rule_ids[nc], ", ", n)
+    nc = np.flatnonzero(scodes == code["not_checked"])
+    not_checked = group_join(rows[nc], columns.values("rule_id", nc), ", ", n)
     gdf = st.gdf.copy()
     extra = pd.DataFrame({
         "site_id": st.site_id, "verdict": verdict, "n_fail": counts["fail"],

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,8 +137,8 @@ class _Num:
         self.values, self.fmt = values, fmt
 
     def take(self, idx: np.ndarray) -> np.ndarray:
-        fmt = self.fmt
-        return np.array([format(v, fmt) if np.isfinite(v) else "—"
+        fmt, finite = self.fmt, math.isfinite  # math's: a third of numpy's cost on a float
+        return np.array([format(v, fmt) if finite(v) else "—"
                          for v in self.values[idx].tolist()], dtype=object)
 
 

@@ -47,7 +47,7 @@ from .base import PROGRESS_SITES, Run, Runner, RunPlan
 from .chunked import ChunkedRunner
 from .dask_runner import DaskRunner
 from .inputs import SiteBatch, read_batch
-from .local import LocalRunner
+from .local import PARALLEL_SITES, LocalRunner, default_jobs
 from .reading import DEFAULT_CHUNK_SIZE, iter_site_chunks
 from .summary import Tally
 
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "ENGINES",
+    "PARALLEL_SITES",
     "PROGRESS_SITES",
     "ChunkedRunner",
     "DaskRunner",
@@ -67,6 +68,7 @@ __all__ = [
     "Runner",
     "SiteBatch",
     "Tally",
+    "default_jobs",
     "iter_site_chunks",
     "read_batch",
     "runner_for",
@@ -80,7 +82,7 @@ ENGINES: tuple[EngineName, ...] = ("local", "chunked", "dask")
 
 
 def runner_for(engine: EngineName | Runner = "local", *, chunk_size: int | None = None,
-               scheduler: str | Client | None = None) -> Runner:
+               scheduler: str | Client | None = None, jobs: int | None = None) -> Runner:
     """The runner an ``engine=`` argument names, with the options that apply to it.
 
     Parameters
@@ -93,6 +95,9 @@ def runner_for(engine: EngineName | Runner = "local", *, chunk_size: int | None 
         largest partition (default 50 000). Not for ``"local"``.
     scheduler
         ``"dask"`` only: a scheduler address or a running ``distributed.Client``.
+    jobs
+        ``"local"`` only: processes evaluating blocks of the batch at once
+        (default: every core for large batches, see :class:`LocalRunner`).
 
     Returns
     -------
@@ -107,15 +112,18 @@ def runner_for(engine: EngineName | Runner = "local", *, chunk_size: int | None 
         if not isinstance(engine, Runner):
             raise ValueError(f"engine must be one of {', '.join(ENGINES)} or a Runner, not "
                              f"{type(engine).__name__}")
-        if chunk_size is not None or scheduler is not None:
-            raise ValueError("with a Runner as engine, give chunk_size and scheduler to the "
-                             "runner itself")
+        if chunk_size is not None or scheduler is not None or jobs is not None:
+            raise ValueError("with a Runner as engine, give chunk_size, scheduler and jobs to "
+                             "the runner itself")
         return engine
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}, or "
                          "pass a Runner")
     if scheduler is not None and engine != "dask":
         raise ValueError(f"scheduler= is for engine='dask', not {engine!r}")
+    if jobs is not None and engine != "local":
+        raise ValueError(f"jobs= is for engine='local', not {engine!r} (the dask engine's "
+                         "processes are its cluster's workers)")
     if engine == "dask":
         if scheduler is None or isinstance(scheduler, str):
             return DaskRunner(scheduler=scheduler, chunk_size=chunk_size)
@@ -125,4 +133,4 @@ def runner_for(engine: EngineName | Runner = "local", *, chunk_size: int | None 
     if chunk_size is not None:
         raise ValueError("chunk_size= is for engine='chunked' or 'dask'; the local engine "
                          "checks the whole batch at once")
-    return LocalRunner()
+    return LocalRunner(jobs=jobs)

@@ -207,7 +207,8 @@ class SiteBatch:
             start += len(block)
 
     def evaluate(self, block: gpd.GeoDataFrame, rows: np.ndarray, *,
-                 cache: ConstraintCache | None = None, progress: bool = False) -> Evaluation:
+                 cache: ConstraintCache | None = None, progress: bool = False,
+                 frame: bool = True) -> Evaluation:
         """Evaluate one block of the batch with the batch's subject and ids.
 
         Parameters
@@ -218,6 +219,9 @@ class SiteBatch:
             Spatial indexes kept between blocks.
         progress
             A progress bar over the rules.
+        frame
+            Build the findings frame (``False``: only the coded columns, see
+            :func:`geoplan.engine.evaluate`).
 
         Returns
         -------
@@ -225,7 +229,8 @@ class SiteBatch:
         """
         return evaluate_block(block, self.workspace, self.pack, subject=self.subject,
                               ids=site_ids(block, rows, self.id_field),
-                              footprint_m=self.footprint_m, cache=cache, progress=progress)
+                              footprint_m=self.footprint_m, cache=cache, progress=progress,
+                              frame=frame)
 
 
 def evaluate_block(
@@ -238,6 +243,7 @@ def evaluate_block(
     footprint_m: float | None,
     cache: ConstraintCache | None = None,
     progress: bool = False,
+    frame: bool = True,
 ) -> Evaluation:
     """Prepare and evaluate one block of a batch whose subject and ids are already decided.
 
@@ -257,6 +263,8 @@ def evaluate_block(
         From :func:`geoplan.engine.constraint_cache`, kept between blocks.
     progress
         A progress bar over the rules.
+    frame
+        Build the findings frame (``False``: only the coded columns).
 
     Returns
     -------
@@ -264,7 +272,7 @@ def evaluate_block(
     """
     prepared = prepare_sites(block, ws, subject=subject, footprint_m=footprint_m)
     prepared.site_id = ids
-    return evaluate(prepared, ws, pack, progress=progress, cache=cache)
+    return evaluate(prepared, ws, pack, progress=progress, cache=cache, frame=frame)
 
 
 def _frame_decisions(gdf: gpd.GeoDataFrame, id_field: str | None,

@@ -1,35 +1,121 @@
-"""The local runner: the whole batch at once, in this process (``engine="local"``).
+"""The local runner: the whole batch at once, in this process or in blocks on all cores (``engine="local"``).
+
+With ``jobs`` above 1 the batch is cut into blocks of consecutive rows, which
+forked processes evaluate at the same time; the blocks' tables are put back
+together in batch order, so the result is the one a single process gives
+(every runner evaluates blocks the same way, see
+:mod:`geoplan.runners.inputs`). The spatial indexes are built once, before the
+processes start, and shared with them (:func:`geoplan.engine.prepare_rules`).
 
 Examples
 --------
 >>> LocalRunner().reads_in_chunks
 False
+>>> LocalRunner().jobs_for(100)   # a small batch is not worth a second process
+1
+>>> LocalRunner(jobs=3).jobs_for(2)  # asked for: at most one process per site
+2
 """
 
 from __future__ import annotations
 
+import math
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from .base import Run, RunPlan, batch_summary
+from ..engine import constraint_cache
+from ..engine.columns import FindingsColumns
+from ..engine.evaluation import prepare_rules
+from ..errors import GeoplanError
+from .base import Run, RunPlan, batch_summary, join_parts
 from .inputs import SiteBatch
 from .summary import Tally
 
-__all__ = ["LocalRunner"]
+__all__ = ["PARALLEL_SITES", "LocalRunner", "default_jobs"]
+
+PARALLEL_SITES = 20_000
+"""Batches at least this large use every core by default (``jobs=None``).
+
+Below it, starting processes and sending their tables back costs more than
+the second core saves.
+"""
+
+_BLOCKS_PER_JOB = 2
+"""Blocks per process: a block in a dense village takes longer than one in open country."""
+
+_STATE: tuple[SiteBatch, Any] | None = None
+"""The batch and its spatial indexes, set before the processes fork (they inherit it)."""
+
+
+def default_jobs() -> int:
+    """The cores this process may use (its CPU affinity), at most 8; 1 where fork is unavailable.
+
+    Returns
+    -------
+    int
+    """
+    if "fork" not in multiprocessing.get_all_start_methods() or sys.platform != "linux":
+        return 1  # macOS and Windows: the workspace would have to be pickled to each process
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - Linux has sched_getaffinity
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
 
 
 @dataclass(frozen=True)
 class LocalRunner:
-    """Every site × every rule in one evaluation: the fastest way when the batch fits in memory.
+    """Every site × every rule at once: the fastest way when the batch fits in memory.
 
-    A progress bar over the rules is shown as :class:`~geoplan.runners.RunPlan` says.
+    Parameters
+    ----------
+    jobs
+        Processes evaluating blocks of the batch at the same time. ``None``
+        (default): every core (:func:`default_jobs`) for batches of
+        :data:`PARALLEL_SITES` sites or more, one process for smaller ones.
+        ``1``: this process only. The findings are the same whatever the number.
+
+    A progress bar over the rules (one process) or over the sites (several)
+    is shown as :class:`~geoplan.runners.RunPlan` says.
     """
 
+    jobs: int | None = None
     reads_in_chunks: bool = field(default=False, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.jobs is not None and (not isinstance(self.jobs, int) or self.jobs < 1):
+            raise ValueError(f"jobs must be a whole number of processes, 1 or more (or None for "
+                             f"every core on large batches), not {self.jobs!r}")
+
+    def jobs_for(self, n: int) -> int:
+        """How many processes a batch of ``n`` sites gets.
+
+        Parameters
+        ----------
+        n
+            Sites in the batch.
+
+        Returns
+        -------
+        int
+        """
+        if self.jobs is None:
+            return default_jobs() if n >= PARALLEL_SITES else 1
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return 1  # pragma: no cover - Windows: the workspace is not handed to new processes
+        return max(1, min(self.jobs, n))
+
     def run(self, batch: SiteBatch, plan: RunPlan) -> Run:
-        """Evaluate the whole batch at once.
+        """Evaluate the whole batch at once (in blocks on ``jobs`` processes).
 
         Parameters
         ----------
@@ -42,9 +128,83 @@ class LocalRunner:
         -------
         Run
         """
+        jobs = self.jobs_for(batch.n)
+        if jobs > 1:
+            return self._parallel(batch, plan, jobs)
         ev = batch.evaluate(batch.whole(), np.arange(batch.n),
                             progress=plan.show_progress(batch.n))
         tally = Tally.new()
         tally.add(ev)
         return Run(findings=ev.findings, verdicts=ev.verdicts, evidence=ev.evidence,
-                   summary=batch_summary(batch, tally))
+                   summary=batch_summary(batch, tally, {"jobs": 1}))
+
+    def _parallel(self, batch: SiteBatch, plan: RunPlan, jobs: int) -> Run:
+        global _STATE
+        prepare_rules(batch.workspace, batch.pack, subject=batch.subject)
+        cache = constraint_cache(batch.workspace)
+        size = math.ceil(batch.n / (jobs * _BLOCKS_PER_JOB))
+        blocks = [(s, min(s + size, batch.n)) for s in range(0, batch.n, size)]
+        bar: Any = None
+        if plan.show_progress(batch.n):
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=batch.n, unit="site", desc="sites")
+        c_parts, v_parts, e_parts = [], [], []
+        not_checked: dict[str, str] = {}
+        _STATE = (batch, cache)
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                # Python ≥ 3.12 warns that forking a process with threads may deadlock; the
+                # children only evaluate (numpy, shapely) and write nothing to shared streams
+                warnings.filterwarnings("ignore", category=DeprecationWarning,
+                                        message=".*fork.*")
+                with ProcessPoolExecutor(max_workers=jobs,
+                                         mp_context=multiprocessing.get_context("fork")) as pool:
+                    for columns, verdicts, evidence, why in pool.map(_evaluate_block, blocks):
+                        c_parts.append(columns)
+                        v_parts.append(verdicts)
+                        e_parts.append(evidence)
+                        for rid, text in why:
+                            not_checked.setdefault(rid, text)
+                        if bar is not None:
+                            bar.update(len(verdicts))
+        except BrokenProcessPool as exc:
+            raise GeoplanError(
+                f"a process checking part of the batch ended without an answer ({exc}); it was "
+                "most likely stopped for lack of memory: check with jobs=1, or in chunks "
+                "(engine='chunked')") from exc
+        finally:
+            _STATE = None
+            if bar is not None:
+                bar.close()
+        findings = FindingsColumns.concat(c_parts).frame()
+        _, verdicts, evidence = join_parts([findings], v_parts, e_parts, batch.workspace.crs)
+        # evidence is by rule, then by site, within a block: the same order for the batch
+        rank = {r.id: k for k, r in enumerate(batch.pack.for_subject(batch.subject))}
+        order = np.argsort(evidence["rule_id"].map(rank).to_numpy(), kind="stable")
+        evidence = evidence.iloc[order].reset_index(drop=True)
+        tally = Tally.new()
+        tally.count(verdicts["verdict"], findings, list(not_checked.items()),
+                    rules=batch.pack.for_subject(batch.subject),
+                    seconds=time.perf_counter() - t0, notes=verdicts.get("notes"))
+        return Run(findings=findings, verdicts=verdicts, evidence=evidence,
+                   summary=batch_summary(batch, tally, {"jobs": jobs}))
+
+
+def _evaluate_block(bounds: tuple[int, int]) -> tuple[FindingsColumns, Any, Any,
+                                                    list[tuple[str, str]]]:
+    """In a forked process: evaluate rows ``start:stop`` of the batch the parent set in ``_STATE``.
+
+    The findings go back as coded columns (a tenth of the bytes of a frame,
+    and the frame is built once, in the parent).
+    """
+    if _STATE is None:  # pragma: no cover - only reached if the process was not forked
+        raise RuntimeError("the batch was not handed to this process")
+    batch, cache = _STATE
+    start, stop = bounds
+    ev = batch.evaluate(batch.whole().iloc[start:stop], np.arange(start, stop), cache=cache,
+                        frame=False)
+    if ev.columns is None:  # pragma: no cover - frame=False always gives the columns
+        raise RuntimeError("the evaluation gave no columns")
+    return ev.columns, ev.verdicts, ev.evidence, ev.not_checked_rules

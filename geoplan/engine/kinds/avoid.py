@@ -50,6 +50,7 @@ class Avoid(RuleKind[AvoidSpec]):
     """
 
     name = "avoid"
+    measures_area = True  # sums overlap areas: asks whether the layer's features overlap
     spec_type = AvoidSpec
     keys = frozenset({"tolerance_m2", "tolerance_m", "report_radius_m"})
 

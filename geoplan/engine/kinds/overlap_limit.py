@@ -35,6 +35,7 @@ class OverlapLimit(RuleKind[OverlapLimitSpec]):
     """``overlap_limit``: overlap area ≤ ``max_m2`` and share ≤ ``max_percent``."""
 
     name = "overlap_limit"
+    measures_area = True  # sums overlap areas: asks whether the layer's features overlap
     spec_type = OverlapLimitSpec
     keys = frozenset({"tolerance_m2", "max_m2", "max_percent"})
 

@@ -37,6 +37,7 @@ class Within(RuleKind[WithinSpec]):
     """``within``: no more than ``tolerance_m2`` of the site outside the layer."""
 
     name = "within"
+    measures_area = True  # sums overlap areas: asks whether the layer's features overlap
     spec_type = WithinSpec
     keys = frozenset({"tolerance_m2", "report_radius_m"})
 
