@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..core import STATUS_ORDER
 
-__all__ = ["COLUMNS", "FindingsColumns"]
+__all__ = ["COLUMNS", "FindingsColumns", "factorize_text", "status_codes"]
 
 COLUMNS = ("site_id", "rule_id", "clause", "severity", "status", "measure", "unit",
            "threshold", "matched", "message_zh", "message_en")
@@ -50,9 +50,25 @@ _PER_SITE = ("status", "unit", "matched", "message_zh", "message_en")
 _STATUSES = np.array(list(STATUS_ORDER), dtype=object)
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+def factorize_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, texts)`` with ``texts[codes] == values``; ``texts[0]`` is always ``""``.
+
+    Most sites have no text for a rule (no unit, no feature matched, no
+    message): only the others are hashed.
+
+    Examples
+    --------
+    >>> codes, texts = factorize_text(np.array(["", "7", "", "7;9"], dtype=object))
+    >>> codes.tolist(), texts.tolist()
+    ([0, 1, 0, 2], ['', '7', '7;9'])
+    """
+    codes = np.zeros(len(values), dtype=np.int64)
+    some = np.flatnonzero(values != "")
+    if not len(some):
+        return codes, np.array([""], dtype=object)
+    c, uniques = pd.factorize(values[some], use_na_sentinel=False)
+    codes[some] = c + 1
+    return codes, np.concatenate([np.array([""], dtype=object), np.asarray(uniques, dtype=object)])
 
 
 def status_codes(status: np.ndarray) -> np.ndarray:
@@ -143,7 +159,7 @@ class FindingsColumns:
                 elif name == "status":
                     parts.append((status_codes(v), _STATUSES))
                 else:
-                    parts.append(_factorize(np.asarray(v, dtype=object)))
+                    parts.append(factorize_text(np.asarray(v, dtype=object)))
             coded[name] = _stack_coded(parts, n)
         numbers = {name: (np.stack([d[name] for d in ordered], axis=1).reshape(-1) if r
                           else np.zeros(0)).astype(float, copy=False) for name in _NUMBERS}

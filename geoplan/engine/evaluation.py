@@ -24,7 +24,7 @@ from ..core import MU_PER_M2, STATUS_ORDER, Subject
 from ..errors import RulePackError
 from ..rules import Rule, RuleKind, RulePack, load_pack, registry
 from ..workspace import Workspace
-from .columns import FindingsColumns
+from .columns import FindingsColumns, factorize_text
 from .constraints import ConstraintCache, Unknown, Unusable, constraint_cache
 from .kinds import KindInput
 from .messages import say, tell
@@ -312,12 +312,10 @@ def _evidence(rule: Rule, st: PreparedSites, out: Outcome,
 
 def _titled(title: str, sep: str, msg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``f"{title}{sep}{m}" if m else title`` for every message, coded: ``(codes, texts)``."""
-    codes, uniq = pd.factorize(msg, use_na_sentinel=False)  # messages repeat: prefix once
-    uniq = np.asarray(uniq, dtype=object)
-    titled = np.full(len(uniq), title, dtype=object)
-    has = uniq != ""
-    titled[has] = (title + sep) + uniq[has]
-    return codes.astype(np.int64, copy=False), titled
+    codes, texts = factorize_text(msg)  # messages repeat: prefix each once; texts[0] is ""
+    titled = np.full(len(texts), title, dtype=object)
+    titled[1:] = (title + sep) + texts[1:]
+    return codes, titled
 
 
 def _verdicts(st: PreparedSites, columns: FindingsColumns, usable: np.ndarray, *,
