@@ -21,7 +21,11 @@ Peers (``--peers``, see :mod:`benchmarks.peers`): ``direct-join`` (alias
 ``postgis`` (the direct join in SQL) and ``postgis-expert`` (one row per
 ``--pg-workers`` value: parallel workers per Gather, 0 for the single-core
 row). One-off preparation outside the clock — loading the layers into
-PostgreSQL, subdividing and indexing them — is shown as *setup s*.
+PostgreSQL, subdividing and indexing them; for geoplan, building the opened
+workspace's indexes (:func:`geoplan.engine.prepare_rules`, what a session does
+once however many batches it checks) — is shown as *setup s*. geoplan runs on
+every core (its default, ``jobs=None``) and, next to it wherever the peers
+run, in one process (``jobs=1``; ``--no-geoplan-one`` leaves that row out).
 """
 
 from __future__ import annotations
@@ -74,6 +78,9 @@ class Job:
         if eng == "dask":
             w = self.args["workers"]
             eng += f" ({w} worker{'s' if w > 1 else ''})"
+        if eng in ("geoplan", "geoplan-shared") and self.result.get("extra", {}).get("jobs"):
+            w = self.result["extra"]["jobs"]
+            eng += f" ({w} process{'es' if w > 1 else ''})"
         if eng == "postgis-expert":
             w = self.args["workers"]
             eng += f" ({w} parallel workers)" if w else " (no parallel workers)"
@@ -216,7 +223,9 @@ def _plan_peers(a: argparse.Namespace, add: Callable[..., None], wl: str, sites:
     ``query_nearest`` to them took ~13 ms before distances were reported within
     a radius only); their times are extrapolated.
     """
-    add(wl, "geoplan-shared", sites, group=group)
+    add(wl, "geoplan-shared", sites, group=group)  # every core (the default), the reference
+    if a.geoplan_one:
+        add(wl, "geoplan-shared", sites, group=group, base="geoplan-shared", workers=1)
     for peer in peers:
         if peer == "postgis" and n not in a.postgis_at:
             continue
@@ -380,6 +389,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--postgis-at", type=ints, default=[10_000],
                     help="house batches on which the direct-join PostGIS peer runs (it needs "
                          "~8 min for 10^5); postgis-expert runs wherever the peers do")
+    ap.add_argument("--no-geoplan-one", dest="geoplan_one", action="store_false",
+                    help="leave out the row of geoplan in one process (jobs=1) next to "
+                         "geoplan on every core, wherever the peers run")
     ap.add_argument("--pg-workers", type=ints, default=[2, 0],
                     help="postgis-expert: max_parallel_workers_per_gather, one row each "
                          "(0: no parallel workers, the single-core row)")
