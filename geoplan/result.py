@@ -517,10 +517,11 @@ def check(
         ``"dask"``: a scheduler address (``tcp://host:8786``) or a running
         ``distributed.Client``; default: a local cluster for this check.
     jobs
-        ``"local"``: processes evaluating blocks of the batch at the same
-        time (Linux). Default: every core for batches of 20 000 sites or
-        more, one process below; ``jobs=1`` keeps everything in this
-        process. The findings are the same whatever the number.
+        ``"local"`` and ``"chunked"``: processes evaluating blocks of the
+        batch (of each chunk) at the same time (Linux). Default: every core
+        for 20 000 houses or 2 000 roads or more, one process below;
+        ``jobs=1`` keeps everything in this process. The findings are the
+        same whatever the number.
     out
         Write ``findings.csv``, ``verdicts.csv``, ``results.gpkg`` and
         ``summary.json`` into this folder (the same files for every engine;

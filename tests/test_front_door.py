@@ -213,7 +213,7 @@ def test_a_streamed_file_is_refused_as_read_sites_refuses_it(small_workspace: Pa
     ("chunked", {"scheduler": "tcp://x:8786"}, "scheduler= is for engine='dask'"),
     (ChunkedRunner(chunk_size=5), {"chunk_size": 10}, "give chunk_size, scheduler and jobs to"),
     (ChunkedRunner(chunk_size=5), {"jobs": 2}, "give chunk_size, scheduler and jobs to"),
-    ("chunked", {"jobs": 2}, "jobs= is for engine='local'"),
+    ("dask", {"jobs": 2}, "jobs= is for engine='local' or 'chunked'"),
     ("local", {"jobs": 0}, "jobs must be a whole number of processes"),
 ])
 def test_engine_options_are_checked_before_any_work(engine, options, match) -> None:

@@ -262,8 +262,25 @@ def test_a_process_that_dies_is_an_error_not_a_short_result(sample_ws, monkeypat
 def test_jobs_default_by_batch_size():
     from geoplan.runners import PARALLEL_SITES, LocalRunner, default_jobs
 
-    assert LocalRunner().jobs_for(PARALLEL_SITES - 1) == 1
-    assert LocalRunner().jobs_for(PARALLEL_SITES) == default_jobs() >= 1
+    for subject, least in PARALLEL_SITES.items():
+        assert LocalRunner().jobs_for(least - 1, subject) == 1
+        assert LocalRunner().jobs_for(least, subject) == default_jobs() >= 1
+    assert PARALLEL_SITES["road"] < PARALLEL_SITES["house"]  # a road is ten houses' work
     assert LocalRunner(jobs=4).jobs_for(3) == 3
     with pytest.raises(ValueError, match="whole number of processes"):
         LocalRunner(jobs=0)
+
+
+def test_chunks_checked_in_processes_equal_the_whole_run(county, county_ws, tmp_path):
+    path = _batch(county, "house", 1_500)
+    whole = geoplan.check(path, county_ws, jobs=1)
+    chunked = geoplan.check(path, county_ws, engine="chunked", chunk_size=600, jobs=2)
+    assert chunked.summary["jobs"] == 2
+    _same(whole, chunked)
+    streamed = geoplan.check(path, county_ws, engine="chunked", chunk_size=600, jobs=2,
+                             out=tmp_path / "s", gpkg=False)
+    geoplan.check(path, county_ws, engine="chunked", chunk_size=600, jobs=1,
+                  out=tmp_path / "one", gpkg=False)
+    assert streamed.summary["verdicts"] == whole.summary["verdicts"]
+    for name in ("findings.csv", "verdicts.csv"):
+        assert filecmp.cmp(tmp_path / "s" / name, tmp_path / "one" / name, shallow=False), name

@@ -50,8 +50,9 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
                    "With --out the outputs are written chunk by chunk in bounded memory (no "
                    "map or report); with dask, the largest partition.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
-              help="local engine: N processes check blocks of the batch at the same time "
-                   "(Linux). Default: every core for 20 000 sites or more, else 1. The "
+              help="N processes check blocks of the batch (of each chunk) at the same time "
+                   "(Linux). Default: every core for 20 000 houses or 2 000 roads or more, "
+                   "else 1. The "
                    "verdicts are the same whatever N.")
 @click.option("--suggest", "suggest_moves", is_flag=True,
               help="For each failing house, the smallest move that makes it pass (within "
@@ -113,9 +114,9 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
         engine = "dask"
     elif engine == "local" and chunk_size is not None:
         engine = "chunked"
-    if jobs is not None and engine != "local":
-        raise click.UsageError(f"--jobs is for --engine local, not {engine} (chunked runs in "
-                               "one process; dask's processes are its cluster's workers)")
+    if jobs is not None and engine == "dask":
+        raise click.UsageError("--jobs is for --engine local or chunked, not dask (dask's "
+                               "processes are its cluster's workers: --scheduler)")
     if isinstance(out, str):
         _check_to_database(sites, workspace, out, fail_on=fail_on, quiet=quiet, engine=engine,
                            chunk_size=chunk_size, scheduler=scheduler,

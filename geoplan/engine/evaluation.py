@@ -158,7 +158,7 @@ class Evaluation:
     seconds
         Wall time of the evaluation.
     sites
-        The prepared sites.
+        The prepared sites (None when blocks were evaluated in other processes).
     columns
         With ``evaluate(..., frame=False)``: the findings as
         :class:`~geoplan.engine.columns.FindingsColumns`.
@@ -170,7 +170,7 @@ class Evaluation:
     rules: list[Rule]
     not_checked_rules: list[tuple[str, str]]
     seconds: float
-    sites: PreparedSites
+    sites: PreparedSites | None
     columns: FindingsColumns | None = None
 
 

@@ -30,9 +30,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 
-from ..engine import constraint_cache
+from ..engine import Evaluation, constraint_cache
 from ..engine.columns import FindingsColumns
 from ..engine.evaluation import prepare_rules
 from ..errors import GeoplanError
@@ -40,20 +41,24 @@ from .base import Run, RunPlan, batch_summary, join_parts
 from .inputs import SiteBatch
 from .summary import Tally
 
-__all__ = ["PARALLEL_SITES", "LocalRunner", "default_jobs"]
+__all__ = ["PARALLEL_SITES", "LocalRunner", "check_jobs", "default_jobs", "evaluate_in_processes",
+           "jobs_for"]
 
-PARALLEL_SITES = 20_000
-"""Batches at least this large use every core by default (``jobs=None``).
+PARALLEL_SITES: dict[str, int] = {"house": 20_000, "road": 2_000}
+"""Batches at least this large (by subject) use every core by default (``jobs=None``).
 
 Below it, starting processes and sending their tables back costs more than
-the second core saves.
+the second core saves. A road (a buffered line crossing many parcels and
+zones) costs about ten times a house footprint: 10⁴ roads take 7–8 s in one
+process, 10⁴ houses 2 s.
 """
 
 _BLOCKS_PER_JOB = 2
 """Blocks per process: a block in a dense village takes longer than one in open country."""
 
-_STATE: tuple[SiteBatch, Any] | None = None
-"""The batch and its spatial indexes, set before the processes fork (they inherit it)."""
+_STATE: tuple[SiteBatch, Any, gpd.GeoDataFrame, np.ndarray] | None = None
+"""The batch, its spatial indexes, the sites to evaluate and their rows: set before the
+processes fork (they inherit it)."""
 
 
 def default_jobs() -> int:
@@ -70,6 +75,49 @@ def default_jobs() -> int:
     except (AttributeError, OSError):  # pragma: no cover - Linux has sched_getaffinity
         cores = os.cpu_count() or 1
     return max(1, min(cores, 8))
+
+
+def check_jobs(jobs: int | None) -> None:
+    """Refuse a ``jobs`` that is not None or a whole number of processes ≥ 1.
+
+    Raises
+    ------
+    ValueError
+    """
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise ValueError(f"jobs must be a whole number of processes, 1 or more (or None for "
+                         f"every core on large batches), not {jobs!r}")
+
+
+def jobs_for(jobs: int | None, n: int, subject: str = "house") -> int:
+    """How many processes evaluate ``n`` sites when ``jobs`` were asked for.
+
+    Parameters
+    ----------
+    jobs
+        ``None``: :func:`default_jobs` for :data:`PARALLEL_SITES` sites of
+        the subject or more, else 1. A number: that many, at most one per
+        site (1 where processes cannot be forked).
+    n
+        Sites.
+    subject
+        What the sites are (``house`` or ``road``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> jobs_for(None, 5_000, "house"), jobs_for(4, 3)
+    (1, 3)
+    """
+    if jobs is None:
+        least = PARALLEL_SITES.get(subject, PARALLEL_SITES["house"])
+        return default_jobs() if n >= least else 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1  # pragma: no cover - Windows: the workspace is not handed to new processes
+    return max(1, min(jobs, n))
 
 
 @dataclass(frozen=True)
@@ -92,27 +140,11 @@ class LocalRunner:
     reads_in_chunks: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.jobs is not None and (not isinstance(self.jobs, int) or self.jobs < 1):
-            raise ValueError(f"jobs must be a whole number of processes, 1 or more (or None for "
-                             f"every core on large batches), not {self.jobs!r}")
+        check_jobs(self.jobs)
 
-    def jobs_for(self, n: int) -> int:
-        """How many processes a batch of ``n`` sites gets.
-
-        Parameters
-        ----------
-        n
-            Sites in the batch.
-
-        Returns
-        -------
-        int
-        """
-        if self.jobs is None:
-            return default_jobs() if n >= PARALLEL_SITES else 1
-        if "fork" not in multiprocessing.get_all_start_methods():
-            return 1  # pragma: no cover - Windows: the workspace is not handed to new processes
-        return max(1, min(self.jobs, n))
+    def jobs_for(self, n: int, subject: str = "house") -> int:
+        """How many processes a batch of ``n`` sites gets (see :func:`jobs_for`)."""
+        return jobs_for(self.jobs, n, subject)
 
     def run(self, batch: SiteBatch, plan: RunPlan) -> Run:
         """Evaluate the whole batch at once (in blocks on ``jobs`` processes).
@@ -128,7 +160,7 @@ class LocalRunner:
         -------
         Run
         """
-        jobs = self.jobs_for(batch.n)
+        jobs = self.jobs_for(batch.n, batch.subject)
         if jobs > 1:
             return self._parallel(batch, plan, jobs)
         ev = batch.evaluate(batch.whole(), np.arange(batch.n),
@@ -139,57 +171,96 @@ class LocalRunner:
                    summary=batch_summary(batch, tally, {"jobs": 1}))
 
     def _parallel(self, batch: SiteBatch, plan: RunPlan, jobs: int) -> Run:
-        global _STATE
-        prepare_rules(batch.workspace, batch.pack, subject=batch.subject)
-        cache = constraint_cache(batch.workspace)
-        size = math.ceil(batch.n / (jobs * _BLOCKS_PER_JOB))
-        blocks = [(s, min(s + size, batch.n)) for s in range(0, batch.n, size)]
         bar: Any = None
         if plan.show_progress(batch.n):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=batch.n, unit="site", desc="sites")
-        c_parts, v_parts, e_parts = [], [], []
-        not_checked: dict[str, str] = {}
-        _STATE = (batch, cache)
-        t0 = time.perf_counter()
         try:
-            with warnings.catch_warnings():
-                # Python ≥ 3.12 warns that forking a process with threads may deadlock; the
-                # children only evaluate (numpy, shapely) and write nothing to shared streams
-                warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                        message=".*fork.*")
-                with ProcessPoolExecutor(max_workers=jobs,
-                                         mp_context=multiprocessing.get_context("fork")) as pool:
-                    for columns, verdicts, evidence, why in pool.map(_evaluate_block, blocks):
-                        c_parts.append(columns)
-                        v_parts.append(verdicts)
-                        e_parts.append(evidence)
-                        for rid, text in why:
-                            not_checked.setdefault(rid, text)
-                        if bar is not None:
-                            bar.update(len(verdicts))
-        except BrokenProcessPool as exc:
-            raise GeoplanError(
-                f"a process checking part of the batch ended without an answer ({exc}); it was "
-                "most likely stopped for lack of memory: check with jobs=1, or in chunks "
-                "(engine='chunked')") from exc
+            ev = evaluate_in_processes(batch, batch.whole(), np.arange(batch.n), jobs=jobs,
+                                       bar=bar)
         finally:
-            _STATE = None
             if bar is not None:
                 bar.close()
-        findings = FindingsColumns.concat(c_parts).frame()
-        _, verdicts, evidence = join_parts([findings], v_parts, e_parts, batch.workspace.crs)
-        # evidence is by rule, then by site, within a block: the same order for the batch
-        rank = {r.id: k for k, r in enumerate(batch.pack.for_subject(batch.subject))}
-        order = np.argsort(evidence["rule_id"].map(rank).to_numpy(), kind="stable")
-        evidence = evidence.iloc[order].reset_index(drop=True)
         tally = Tally.new()
-        tally.count(verdicts["verdict"], findings, list(not_checked.items()),
-                    rules=batch.pack.for_subject(batch.subject),
-                    seconds=time.perf_counter() - t0, notes=verdicts.get("notes"))
-        return Run(findings=findings, verdicts=verdicts, evidence=evidence,
+        tally.add(ev)
+        return Run(findings=ev.findings, verdicts=ev.verdicts, evidence=ev.evidence,
                    summary=batch_summary(batch, tally, {"jobs": jobs}))
+
+
+def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.ndarray, *,
+                          jobs: int, bar: Any = None) -> Evaluation:
+    """Evaluate ``frame`` (rows ``rows`` of the batch) in blocks on ``jobs`` forked processes.
+
+    The workspace's indexes are built first (:func:`geoplan.engine.prepare_rules`)
+    so that the processes inherit them. The blocks' findings come back as
+    coded columns and become one frame here; verdicts and evidence are joined
+    in batch order (evidence by rule, then by site, as one process orders it).
+
+    Parameters
+    ----------
+    batch
+        The batch, decided once.
+    frame, rows
+        The sites to evaluate (the whole batch, or a chunk of it) and their
+        0-based rows in the batch.
+    jobs
+        Processes.
+    bar
+        A tqdm bar to advance by the sites of each block done.
+
+    Returns
+    -------
+    Evaluation
+        The same tables as one :meth:`SiteBatch.evaluate` of ``frame``;
+        ``seconds`` is the wall time, ``sites`` is None.
+
+    Raises
+    ------
+    GeoplanError
+        A process ended without an answer (e.g. stopped for lack of memory).
+    """
+    global _STATE
+    prepare_rules(batch.workspace, batch.pack, subject=batch.subject)
+    cache = constraint_cache(batch.workspace)
+    n = len(frame)
+    size = max(1, math.ceil(n / (jobs * _BLOCKS_PER_JOB)))
+    blocks = [(s, min(s + size, n)) for s in range(0, n, size)]
+    c_parts, v_parts, e_parts = [], [], []
+    not_checked: dict[str, str] = {}
+    _STATE = (batch, cache, frame, rows)
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            # Python ≥ 3.12 warns that forking a process with threads may deadlock; the
+            # children only evaluate (numpy, shapely) and write nothing to shared streams
+            warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork.*")
+            with ProcessPoolExecutor(max_workers=jobs,
+                                     mp_context=multiprocessing.get_context("fork")) as pool:
+                for columns, verdicts, evidence, why in pool.map(_evaluate_block, blocks):
+                    c_parts.append(columns)
+                    v_parts.append(verdicts)
+                    e_parts.append(evidence)
+                    for rid, text in why:
+                        not_checked.setdefault(rid, text)
+                    if bar is not None:
+                        bar.update(len(verdicts))
+    except BrokenProcessPool as exc:
+        raise GeoplanError(
+            f"a process checking part of the batch ended without an answer ({exc}); it was "
+            "most likely stopped for lack of memory: check with jobs=1, or in smaller chunks "
+            "(engine='chunked', chunk_size=…)") from exc
+    finally:
+        _STATE = None
+    findings = FindingsColumns.concat(c_parts).frame()
+    _, verdicts, evidence = join_parts([findings], v_parts, e_parts, batch.workspace.crs)
+    rules = batch.pack.for_subject(batch.subject)
+    rank = {r.id: k for k, r in enumerate(rules)}
+    order = np.argsort(evidence["rule_id"].map(rank).to_numpy(), kind="stable")
+    evidence = evidence.iloc[order].reset_index(drop=True)
+    return Evaluation(findings=findings, verdicts=verdicts, evidence=evidence, rules=rules,
+                      not_checked_rules=list(not_checked.items()),
+                      seconds=time.perf_counter() - t0, sites=None)
 
 
 def _evaluate_block(bounds: tuple[int, int]) -> tuple[FindingsColumns, Any, Any,
@@ -201,10 +272,9 @@ def _evaluate_block(bounds: tuple[int, int]) -> tuple[FindingsColumns, Any, Any,
     """
     if _STATE is None:  # pragma: no cover - only reached if the process was not forked
         raise RuntimeError("the batch was not handed to this process")
-    batch, cache = _STATE
+    batch, cache, frame, rows = _STATE
     start, stop = bounds
-    ev = batch.evaluate(batch.whole().iloc[start:stop], np.arange(start, stop), cache=cache,
-                        frame=False)
+    ev = batch.evaluate(frame.iloc[start:stop], rows[start:stop], cache=cache, frame=False)
     if ev.columns is None:  # pragma: no cover - frame=False always gives the columns
         raise RuntimeError("the evaluation gave no columns")
     return ev.columns, ev.verdicts, ev.evidence, ev.not_checked_rules
