@@ -24,7 +24,13 @@ import pandas as pd
 
 
 class PeakMemory:
-    """Samples the summed RSS of a set of processes in a thread; ``peak_mb`` is the max."""
+    """Samples the summed memory of a set of processes in a thread; ``peak_mb`` is the max.
+
+    Each process counts its proportional set size (PSS: its private pages
+    plus its share of the pages it shares), so forked processes that share
+    the parent's workspace are not counted twice, as their summed RSS would
+    count them; RSS where PSS cannot be read (not Linux).
+    """
 
     def __init__(self, pids: Callable[[], Iterable[int]], every: float = 0.05) -> None:
         import psutil
@@ -38,7 +44,11 @@ class PeakMemory:
         total = 0
         for pid in self.pids():
             with contextlib.suppress(self._psutil.Error):
-                total += self._psutil.Process(pid).memory_info().rss
+                proc = self._psutil.Process(pid)
+                try:
+                    total += proc.memory_full_info().pss
+                except (AttributeError, self._psutil.AccessDenied):
+                    total += proc.memory_info().rss
         self.peak = max(self.peak, total)
 
     def _loop(self) -> None:

@@ -518,10 +518,10 @@ def check(
         ``distributed.Client``; default: a local cluster for this check.
     jobs
         ``"local"`` and ``"chunked"``: processes evaluating blocks of the
-        batch (of each chunk) at the same time (Linux). Default: every core
-        for 20 000 houses or 2 000 roads or more, one process below;
-        ``jobs=1`` keeps everything in this process. The findings are the
-        same whatever the number.
+        batch (of each chunk) at the same time (Linux). Default for
+        ``"local"``: every core for 20 000 houses or 2 000 roads or more, one
+        process below; for ``"chunked"``: one (it is chosen to bound memory).
+        The findings are the same whatever the number.
     out
         Write ``findings.csv``, ``verdicts.csv``, ``results.gpkg`` and
         ``summary.json`` into this folder (the same files for every engine;

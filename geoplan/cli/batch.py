@@ -52,8 +52,8 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="N processes check blocks of the batch (of each chunk) at the same time "
                    "(Linux). Default: every core for 20 000 houses or 2 000 roads or more, "
-                   "else 1. The "
-                   "verdicts are the same whatever N.")
+                   "else 1; with --chunk-size, 1 (chunks bound memory). The verdicts are "
+                   "the same whatever N.")
 @click.option("--suggest", "suggest_moves", is_flag=True,
               help="For each failing house, the smallest move that makes it pass (within "
                    "--suggest-radius-m, inside village boundaries): suggest_* columns in "

@@ -97,8 +97,9 @@ def runner_for(engine: EngineName | Runner = "local", *, chunk_size: int | None 
         ``"dask"`` only: a scheduler address or a running ``distributed.Client``.
     jobs
         ``"local"`` and ``"chunked"``: processes evaluating blocks of the
-        batch (of each chunk) at once (default: every core for 20 000 houses
-        or 2 000 roads or more, see :class:`LocalRunner`).
+        batch (of each chunk) at once (default for ``"local"``: every core for
+        20 000 houses or 2 000 roads or more, see :class:`LocalRunner`; for
+        ``"chunked"``: one).
 
     Returns
     -------

@@ -58,8 +58,9 @@ class ChunkedRunner:
         Sites per chunk (default 100 000: about 2–3 GB peak with 22 house rules).
     jobs
         Processes evaluating blocks of each chunk at the same time (as
-        :class:`~geoplan.runners.LocalRunner`): default every core for chunks
-        of 20 000 houses or 2 000 roads or more; 1 keeps everything in this process.
+        :class:`~geoplan.runners.LocalRunner`). Default 1: this engine is
+        chosen to bound memory, and every process holds a block's tables
+        besides the chunk's; give ``jobs=2`` (or more) where memory allows.
     """
 
     chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -85,7 +86,7 @@ class ChunkedRunner:
 
     def _jobs(self, batch: SiteBatch) -> int:
         """The processes a full chunk of this batch gets."""
-        return jobs_for(self.jobs, min(self.chunk_size, batch.n), batch.subject)
+        return jobs_for(self.jobs or 1, min(self.chunk_size, batch.n), batch.subject)
 
     def _evaluations(self, batch: SiteBatch, plan: RunPlan) -> Iterator[Evaluation]:
         cache = constraint_cache(batch.workspace)
@@ -96,7 +97,7 @@ class ChunkedRunner:
             bar = tqdm(total=batch.n, unit="site", desc="sites")
         try:
             for rows, block in batch.chunks(self.chunk_size):
-                jobs = jobs_for(self.jobs, len(block), batch.subject)
+                jobs = jobs_for(self.jobs or 1, len(block), batch.subject)
                 ev = (evaluate_in_processes(batch, block, rows, jobs=jobs) if jobs > 1
                       else batch.evaluate(block, rows, cache=cache))
                 if bar is not None:
