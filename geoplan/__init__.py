@@ -55,6 +55,7 @@ from .errors import (
     RulePackError,
     SheetsError,
     SiteInputError,
+    WorkbenchError,
     WorkspaceError,
 )
 from .expr import ExpressionError, compile_where
@@ -101,6 +102,9 @@ __all__ = [
     "TargetsError",
     "Threshold",
     "VillageClassResult",
+    "Workbench",
+    "WorkbenchError",
+    "WorkbenchModel",
     "Workspace",
     "WorkspaceConfig",
     "WorkspaceError",
@@ -138,13 +142,17 @@ __all__ = [
     "to_gcj02",
     "village_classes",
     "wgs84_to_gcj02",
+    "workbench",
     "working_crs_for_bounds",
 ]
 
 # Maps and reports import folium: load them on first use, not with geoplan.
 _LAZY = {"BASEMAPS": "maps", "MapError": "maps", "result_map": "maps", "result_report": "report",
          # deprecated wrappers of check(engine="chunked" / "dask"), kept for existing code
-         "check_chunked": "scale", "check_to_files": "scale", "check_dask": "dask_engine"}
+         "check_chunked": "scale", "check_to_files": "scale", "check_dask": "dask_engine",
+         # the notebook workbench imports ipyleaflet and ipywidgets when one is built
+         "workbench": "workbench_app", "Workbench": "workbench_app",
+         "WorkbenchModel": "workbench_app"}
 
 
 def __getattr__(name: str) -> object:

@@ -33,6 +33,7 @@ __all__ = [
     "SheetsError",
     "SiteInputError",
     "TargetsError",
+    "WorkbenchError",
     "WorkspaceError",
 ]
 
@@ -101,6 +102,15 @@ class SheetsError(GeoplanError, OSError):
     """PDF sheets cannot be written here: WeasyPrint, Pango or a CJK font is missing.
 
     The message names what to install, or the setting to use instead.
+    """
+
+
+class WorkbenchError(GeoplanError, ValueError):
+    """The workbench was asked for something its batch or drawings do not have.
+
+    A filter value no site carries, a site id not in the batch, a batch whose
+    rows were streamed to files, an export with nothing to export; the message
+    lists what there is.
     """
 
 
