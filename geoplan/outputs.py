@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .errors import DataFileError, GeoplanError
 
-__all__ = ["move_into_place", "output_folder", "staging_folder"]
+__all__ = ["WrittenFiles", "move_into_place", "output_folder", "staging_folder"]
 
 
 def output_folder(out_dir: str | os.PathLike[str]) -> Path:
@@ -103,7 +103,41 @@ def staging_folder(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def move_into_place(files: Iterable[Path], out_dir: str | os.PathLike[str]) -> list[Path]:
+class WrittenFiles(list[Path]):
+    """The files an export wrote: a list of paths, shown in Jupyter as links to open them.
+
+    A file under the notebook's folder (the kernel's working directory) is
+    linked by its relative path, which JupyterLab and Notebook serve and open
+    in a new tab; any other is shown by its absolute path (the notebook server
+    cannot serve it: write under the notebook's folder to get links).
+
+    Examples
+    --------
+    >>> files = WrittenFiles([Path("out/map.html")])
+    >>> files[0].name, '<a href="out/map.html"' in files._repr_html_()
+    ('map.html', True)
+    """
+
+    def _repr_html_(self) -> str:
+        import html
+
+        here = Path.cwd().resolve()
+        items = []
+        for p in self:
+            full = Path(p).resolve()
+            try:
+                rel = full.relative_to(here).as_posix()
+            except ValueError:
+                items.append(f"<li><code>{html.escape(str(full))}</code></li>")
+                continue
+            q = html.escape(rel, quote=True)
+            items.append(f'<li><a href="{q}" target="_blank" rel="noopener">{html.escape(rel)}'
+                         "</a></li>")
+        head = f"写出 {len(self)} 个文件 · {len(self)} file{'s' if len(self) != 1 else ''} written"
+        return f"<div><p>{head}</p><ul style='text-align:left'>{''.join(items)}</ul></div>"
+
+
+def move_into_place(files: Iterable[Path], out_dir: str | os.PathLike[str]) -> WrittenFiles:
     """Move finished files into ``out_dir`` (each replaces the earlier one at once).
 
     Parameters
@@ -115,10 +149,10 @@ def move_into_place(files: Iterable[Path], out_dir: str | os.PathLike[str]) -> l
 
     Returns
     -------
-    list of Path
-        Where they are now.
+    WrittenFiles
+        Where they are now (a list of paths; links in Jupyter).
     """
-    final = []
+    final = WrittenFiles()
     for p in files:
         target = Path(out_dir) / p.name
         os.replace(p, target)

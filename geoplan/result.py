@@ -29,7 +29,7 @@ from .crs import CRSLike
 from .csvsafe import write_csv
 from .display import SiteFindings, VerdictCounts
 from .errors import GeoplanError
-from .outputs import move_into_place, output_folder, staging_folder
+from .outputs import WrittenFiles, move_into_place, output_folder, staging_folder
 from .postgis import is_database_url
 from .runners import EngineName, Runner, RunPlan, read_batch, runner_for
 from .runners.files import DatabaseWriter, verdict_table, write_gpkg_layers, write_summary
@@ -258,7 +258,7 @@ class Result(CheckData):
                  basemap: str | None = None, tk: str | None = None,
                  attribution: str | None = None,
                  gpkg: bool = True, buildable: Any = None,
-                 suggestions: Any = None, xlsx: bool = True) -> list[Path]:
+                 suggestions: Any = None, xlsx: bool = True) -> WrittenFiles:
         """Write the outputs into ``out_dir``, each file whole or not at all.
 
         Writes ``findings.csv``, ``verdicts.csv`` (UTF-8 with BOM),
@@ -274,8 +274,10 @@ class Result(CheckData):
 
         Returns
         -------
-        list of Path
-            The files written.
+        WrittenFiles
+            The files written: a list of paths, shown in Jupyter as links to
+            open them (write under the notebook's folder, e.g.
+            ``notebooks/output/``, for the links to open from JupyterLab).
         """
         from .maps.overlay import as_additions
 

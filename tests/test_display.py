@@ -320,3 +320,20 @@ def test_indicator_wide_is_keyed_by_township_with_no_data_and_integers(tmp_path:
     city = re.search(r"<tr><td[^>]*>全市 city</td>.*?</tr>", by_township).group(0)
     assert ">1500</td>" in city                                   # 1200 + 300 (+ unknown)
     assert ">3</td>" in city                                      # villages
+
+
+def test_exported_files_are_links_in_jupyter(tmp_path, monkeypatch) -> None:
+    from geoplan.outputs import WrittenFiles
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    inside = tmp_path / "out" / "map <1>.html"
+    files = WrittenFiles([inside, Path("/elsewhere/report.html")])
+    page = files._repr_html_()
+    assert '<a href="out/map &lt;1&gt;.html" target="_blank"' in page   # relative, escaped
+    assert "<code>/elsewhere/report.html</code>" in page
+    assert page.count("<a ") == 1
+    assert "2 files written" in page
+    assert "写出 2 个文件" in page
+    assert isinstance(files, list)
+    assert files[0] == inside
