@@ -263,11 +263,24 @@ by_township'''),
     ("md", """\
 ## 4 证据图形 · The evidence on the map
 
-The parts of each road on forest land are drawn on top (证据图形)."""),
+地图打开时显示整批道路，林地与耕地图层已打开（有道路在其上未通过或警示）；每条道路
+占用林地的部分（证据图形）画在道路之上，在屏幕上很小时外加一个圆圈，任何缩放级别都看得见。
+
+The map opens on the whole batch with the forest-land and farmland layers switched on
+(roads fail or are warned on them); the part of each road on forest land — the
+evidence — is drawn above the road, with a ring around it while it is small on screen, so
+it shows at every zoom."""),
     ("code", '''\
 ev = res.evidence[res.evidence.rule_id == "road.forest_land"]
 assert abs(ev["area_m2"].sum() - geoplan_total) < 1e-3 * max(geoplan_total, 1)
 res.map(offline=True)'''),
+    ("md", """\
+占用林地最多的道路，放大到该路段并打开其弹窗 · The road taking the most forest land, close up
+with its popup:"""),
+    ("code", '''\
+worst = occupied["forest_m2"].idxmax()
+print(worst, occupied.loc[worst, "name"], f'{occupied.loc[worst, "forest_m2"]:,.0f} m²')
+res.map(site=worst, offline=True, height=460)'''),
 ]
 
 OWN_DATA = [

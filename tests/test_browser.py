@@ -476,3 +476,324 @@ def test_a_map_opened_on_one_site_shows_it_close_with_its_popup(browser, tmp_pat
         assert ev.errors == []
     finally:
         page.close()
+
+
+# --------------------------------------------------------------------------- readable maps (17)
+
+PAINTED_BOX = """([x, y, r]) => {
+    // width and height of the box of the pixels painted on the map's canvases (vector
+    // layers, halos, point sites) within r px of the container point (x, y); null when
+    // nothing is painted there
+    const box = geoplan.map.getContainer().getBoundingClientRect();
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const c of document.querySelectorAll('.leaflet-map-pane canvas')) {
+        const cr = c.getBoundingClientRect(), sx = c.width / cr.width, sy = c.height / cr.height;
+        const left = Math.floor((box.left + x - r - cr.left) * sx);
+        const top = Math.floor((box.top + y - r - cr.top) * sy);
+        const w = Math.ceil(2 * r * sx), h = Math.ceil(2 * r * sy);
+        const d = c.getContext('2d').getImageData(left, top, w, h).data;
+        for (let j = 0; j < h; j++) {
+            for (let i = 0; i < w; i++) {
+                if (d[4 * (j * w + i) + 3] > 24) {
+                    x0 = Math.min(x0, i); x1 = Math.max(x1, i);
+                    y0 = Math.min(y0, j); y1 = Math.max(y1, j);
+                }
+            }
+        }
+    }
+    return x1 < x0 ? null : [(x1 - x0 + 1), (y1 - y0 + 1)];
+}"""
+
+ONLY_EVIDENCE = """() => {
+    for (const b of document.querySelectorAll('.gp-panel input[data-gp]')) {
+        if (b.dataset.gp !== 'ev') {
+            b.checked = false;
+            b.indeterminate = false;
+            b.dispatchEvent(new Event('change'));
+        }
+    }
+}"""
+
+TWO_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+ONE_PIECE = """([id, rule]) => {
+    // only the evidence of site `id` and rule `rule` drawn (shapes and halos)
+    const r = geoplan.data.rules.findIndex(x => x.id === rule);
+    const keep = p => p.i === id && p.r === r;
+    if (geoplan.filterEvidence) { geoplan.filterEvidence(keep); return; }
+    geoplan.evidence.eachLayer(l => {          // a page without the hook: its shapes at least
+        if (!keep(l.feature.properties)) { l.setStyle({opacity: 0, fillOpacity: 0}); }
+    });
+}"""
+
+
+def test_small_evidence_keeps_a_visible_size_at_every_zoom(browser, checked) -> None:
+    """A setback sliver of 3 m² (about 3.5 m across) is a few pixels at zoom 18 and less than
+    one at zoom 12: drawn with a halo, it covers at least 14 px × 14 px at both."""
+    res = checked[0]
+    ev = res.evidence
+    ev = ev[(ev.geometry.geom_type == "Polygon") & (ev["area_m2"] > 0)]
+    small = ev.loc[ev["area_m2"].idxmin()]
+    assert small.area_m2 < 5
+    assert (ev["site_id"] == small.site_id).sum() >= 2       # the site has other evidence
+    c = gpd.GeoSeries([small.geometry.centroid], crs=ev.crs).to_crs(4326).iloc[0]
+    page, events = _open(browser, checked[1])
+    try:
+        page.evaluate(ONLY_EVIDENCE)                  # no site, footprint or constraint drawn
+        for zoom in (18, 12):
+            xy = page.evaluate("""([lat, lon, z]) => { const m = geoplan.map;
+                m.setView([lat, lon], z, {animate: false});
+                const p = m.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }""",
+                               [c.y, c.x, zoom])
+            page.evaluate(ONE_PIECE, [small.site_id, small.rule_id])   # only the sliver
+            page.evaluate(TWO_FRAMES)
+            size = page.evaluate(PAINTED_BOX, [xy[0], xy[1], 40])
+            assert size is not None, f"nothing drawn at zoom {zoom}"
+            assert min(size) >= 14, (zoom, size)
+        page.evaluate("document.querySelector('input[data-gp=\"ev\"]').click()")  # evidence off
+        page.evaluate(TWO_FRAMES)
+        assert page.evaluate(PAINTED_BOX, [xy[0], xy[1], 40]) is None
+        assert events.errors == []
+    finally:
+        page.close()
+
+
+DRAW_ORDER = """() => {
+    // the vector canvas's drawing order, bottom to top: s(ite), e(vidence), c(onstraint)
+    const r = geoplan.map.getRenderer(geoplan.lineLayers[0]);
+    let out = '';
+    for (let o = r._drawFirst; o; o = o.next) {
+        const l = o.layer;
+        out += l.options.gpSite ? 's' : geoplan.evidence.hasLayer(l) ? 'e' : 'c';
+    }
+    return out;
+}"""
+
+
+def test_evidence_is_drawn_above_the_roads_it_belongs_to(browser, tmp_path) -> None:
+    res = geoplan.check(SAMPLE / "batches" / "proposed_roads.gpkg", SAMPLE, subject="road")
+    assert len(res.evidence) > 0
+    path = tmp_path / "roads.html"
+    path.write_text(result_map(res, offline=True).get_root().render(), encoding="utf-8")
+    page, ev = _open(browser, path)
+    try:
+        for step in ("open", "verdict switched off and on", "zoomed in"):
+            if step == "verdict switched off and on":
+                page.uncheck('input[data-gp="v"][data-i="1"]')
+                page.check('input[data-gp="v"][data-i="1"]')
+            elif step == "zoomed in":
+                page.evaluate("() => { geoplan.map.setZoom(15, {animate: false}); }")
+            order = page.evaluate(DRAW_ORDER)
+            assert "s" in order
+            assert "e" in order
+            assert order.rindex("s") < order.index("e"), (step, order)   # roads under evidence
+            assert order.endswith("e"), step
+        assert ev.errors == []
+    finally:
+        page.close()
+
+
+def test_the_panel_starts_folded_on_a_narrow_map_and_opens_on_click(browser, checked) -> None:
+    page, ev = _open_sized(browser, checked[1], 500, 420)
+    try:
+        folded = "document.querySelector('.gp-panel').classList.contains('gp-collapsed')"
+        assert page.evaluate(folded)
+        assert page.is_visible(".gp-toggle")
+        assert not page.is_visible(".gp-panel .gp-body")
+        w = page.evaluate("document.querySelector('.gp-panel').getBoundingClientRect().width")
+        assert w < 0.7 * 500                                   # the map stays in view
+        page.click(".gp-toggle")
+        assert not page.evaluate(folded)
+        assert page.is_visible(".gp-panel .gp-body")
+        assert page.is_visible('input[data-gp="v"][data-i="0"]')
+        assert page.get_attribute(".gp-toggle", "aria-expanded") == "true"
+        bottom = page.evaluate("document.querySelector('.gp-panel').getBoundingClientRect()"
+                               ".bottom")
+        assert bottom <= 420                                  # scrolls inside the map
+        page.click(".gp-toggle")
+        assert page.evaluate(folded)
+        assert page.get_attribute(".gp-toggle", "aria-expanded") == "false"
+        assert ev.errors == []
+    finally:
+        page.close()
+    page, ev = _open_sized(browser, checked[1], 1200, 800)
+    try:
+        assert not page.evaluate("document.querySelector('.gp-panel').classList"
+                                 ".contains('gp-collapsed')")
+        assert page.is_visible(".gp-panel .gp-body")
+        assert ev.errors == []
+    finally:
+        page.close()
+
+
+def test_with_no_network_the_panel_says_the_basemap_is_missing(browser, checked,
+                                                               tmp_path) -> None:
+    """An OpenStreetMap basemap with every tile blocked: the panel says so, folded or not."""
+    path = tmp_path / "osm.html"
+    path.write_text(result_map(checked[0]).get_root().render(), encoding="utf-8")
+    for width in (1280, 500):
+        page, ev = _open_sized(browser, path, width, 700)
+        try:
+            page.wait_for_selector(".gp-tilenote", state="visible", timeout=5_000)
+            text = page.inner_text(".gp-tilenote")
+            assert "底图未能加载" in text
+            assert "The basemap could not be loaded" in text
+            assert page.evaluate("geoplan.basemapFailed")
+            assert ev.blocked, "no tile was asked for"
+        finally:
+            page.close()
+    page, ev = _open(browser, checked[1])                 # offline: no tile, no such note
+    try:
+        assert page.query_selector(".gp-tilenote") is None
+        assert "离线地图，无底图 · offline, no basemap" in page.inner_text(".gp-panel")
+    finally:
+        page.close()
+
+
+def test_without_scripts_a_map_says_what_to_do(browser, checked, tmp_path) -> None:
+    from geoplan.analysis import indicators
+    from geoplan.maps.frame import NO_SCRIPT_EN, NO_SCRIPT_ZH
+
+    res, map_path, _ = checked
+    ind_path = tmp_path / "indicators.html"
+    ind_path.write_text(indicators(geoplan.open_workspace(SAMPLE)).map().get_root().render(),
+                        encoding="utf-8")
+    nb_path = tmp_path / "notebook-output.html"
+    nb_path.write_text(result_map(res, offline=True)._repr_html_(), encoding="utf-8")
+    # with scripts: the maps draw and the message is gone
+    for path in (map_path, ind_path):
+        page = browser.new_page(viewport={"width": 900, "height": 600})
+        Events().attach(page)
+        try:
+            page.goto(path.as_uri())
+            page.wait_for_function("document.querySelector('.leaflet-container') !== null "
+                                   "&& document.querySelectorAll('.gp-nojs').length === 0",
+                                   timeout=20_000)
+        finally:
+            page.close()
+    # without: the message over the whole map, in Chinese and English
+    ctx = browser.new_context(java_script_enabled=False, viewport={"width": 900, "height": 600})
+    try:
+        for path in (map_path, ind_path, nb_path):
+            page = ctx.new_page()
+            Events().attach(page)
+            page.goto(path.as_uri())
+            frame = page.frames[-1] if path == nb_path else page.main_frame
+            if path == nb_path:
+                assert len(page.frames) == 2                 # the map's iframe
+                assert "Make this Notebook Trusted" not in page.content()
+            frame.wait_for_selector(".gp-nojs", state="visible", timeout=5_000)
+            text = frame.inner_text(".gp-nojs")
+            assert NO_SCRIPT_ZH in text, path.name
+            assert NO_SCRIPT_EN in text, path.name
+            r = frame.evaluate("(() => { const r = document.querySelector('.gp-nojs')"
+                               ".getBoundingClientRect(); return [r.width, r.height]; })()")
+            assert r[0] >= 0.9 * 900, (path.name, r)
+            assert r[1] >= 0.5 * 500, (path.name, r)
+            page.close()
+    finally:
+        ctx.close()
+
+
+INSIDE_PATH = """([w, h]) => {
+    // a point left of the centre on a drawn township, not under a control
+    for (let y = 0.35 * h; y < 0.75 * h; y += 10) {
+        for (let x = 0.3 * w; x < 0.45 * w; x += 6) {
+            const e = document.elementFromPoint(x, y);
+            if (e && e.matches('path.leaflet-interactive')) { return [x, y]; }
+        }
+    }
+    return null;
+}"""
+
+RECT = """(sel) => { const e = document.querySelector(sel); if (!e) return null;
+    const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"""
+
+
+def _inside(rect: list[float], width: float, height: float) -> bool:
+    """Whether a [left, top, right, bottom] box lies within a width × height view."""
+    return rect[0] >= 0 and rect[1] >= 0 and rect[2] <= width and rect[3] <= height
+
+
+def _visible_legend_text(page: Any) -> str:
+    return page.evaluate("[...document.querySelectorAll('.gp-lg-block')]"
+                         ".filter(b => b.offsetParent !== null).map(b => b.innerText).join('\\n')")
+
+
+def test_indicator_map_legend_scale_tooltip_and_base_layers(browser, tmp_path) -> None:
+    from geoplan.analysis import indicators
+
+    ind = indicators(geoplan.open_workspace(SAMPLE))
+    t = ind.townships
+    shown = [i for i in ind.targets.indicators
+             if i.id in t.columns and np.isfinite(t[i.id].to_numpy(dtype=float)).any()]
+    first, second = shown[0], next(i for i in shown[1:] if i.unit != shown[0].unit)
+    path = tmp_path / "indicators.html"
+    path.write_text(ind.map().get_root().render(), encoding="utf-8")   # OSM basemap, blocked
+    drawn = "document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive').length"
+    for width, height in ((1000, 640), (480, 420)):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        ev = Events()
+        ev.attach(page)
+        try:
+            page.goto(path.as_uri())
+            page.wait_for_function(f"{drawn} >= {len(t)} && document.querySelector('.gp-legend')"
+                                   " && document.querySelector('.gp-legend').offsetHeight > 0",
+                                   timeout=20_000)
+            page.wait_for_timeout(100)
+            legend = _visible_legend_text(page)
+            assert f"{first.title_zh} · {first.title_en}" in legend
+            assert f" {first.unit}" in legend
+            assert "0 – " in legend
+            assert "最小 min" in legend
+            assert "最大 max" in legend
+            assert second.title_en not in legend                 # only the indicator shown
+            lg, sc = page.evaluate(RECT, ".gp-legend"), page.evaluate(RECT, ".leaflet-control-scale")
+            assert lg, "no legend"
+            assert sc, "no scale bar"
+            apart = lg[2] <= sc[0] or sc[2] <= lg[0] or lg[3] <= sc[1] or sc[3] <= lg[1]
+            assert apart, (width, lg, sc)
+            for r in (lg, sc):
+                assert _inside(r, width, height), (width, r)
+            assert page.is_visible(".gp-atitle .gp-tilenote")      # no network: it says so
+            if width == 1000:
+                # base layers are basemaps: picking "no basemap" leaves the choropleth drawn
+                n_paths = page.evaluate(drawn)
+                page.hover(".leaflet-control-layers")
+                radios = page.evaluate("[...document.querySelectorAll('.leaflet-control-layers-"
+                                       "base label')].map(l => l.innerText.trim())")
+                assert radios == ["OpenStreetMap 地图 OpenStreetMap", "无底图 No basemap"]
+                page.click(".leaflet-control-layers-base label:has-text('无底图 No basemap')")
+                page.wait_for_timeout(100)
+                assert page.evaluate("document.querySelectorAll('.leaflet-tile-pane img')"
+                                     ".length") == 0
+                assert page.evaluate(drawn) == n_paths
+                # switching another indicator on switches the first off, and the legend follows
+                page.click(f".leaflet-control-layers-overlays label:has-text('{second.title_en}')")
+                page.wait_for_function(f"{drawn} === {n_paths}", timeout=5_000)
+                page.wait_for_timeout(100)
+                checked = page.evaluate("[...document.querySelectorAll('.leaflet-control-layers-"
+                                        "overlays input')].map(i => i.checked)")
+                assert checked.count(True) == 1
+                legend = _visible_legend_text(page)
+                assert second.title_en in legend
+                assert first.title_en not in legend
+            assert _script_errors(ev) == []
+        finally:
+            page.close()
+    # a narrow map: the tooltip of a township stays inside it
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    Events().attach(page)
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function(f"{drawn} >= {len(t)}", timeout=20_000)
+        xy = page.evaluate(INSIDE_PATH, [360, 800])
+        assert xy, "no township under the mouse"
+        page.mouse.move(xy[0] - 5, xy[1])
+        page.mouse.move(xy[0], xy[1])
+        page.wait_for_selector(".leaflet-tooltip.gp-atip", timeout=5_000)
+        r = page.evaluate(RECT, ".leaflet-tooltip.gp-atip")
+        assert r[2] - r[0] > 180                              # a long tooltip, wrapped
+        assert _inside(r, 360, 800), r
+    finally:
+        page.close()

@@ -6,6 +6,7 @@ in test_browser.py.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -176,9 +177,12 @@ def test_constraint_groups_and_kinds_named_in_chinese_and_english(houses, offlin
     assert by_kind["water_body"]["style"]["fillColor"] == "#9ecae1"
     assert by_kind["forest_land"]["style"]["fillColor"] == "#41ab5d"
     assert by_kind["farmland"]["style"]["fillColor"] == "#ffd92f"
-    # rule layers on at first, dense land parcels off
+    # rule layers on at first; dense land parcels only when a rule reading them failed
+    # (house.farmland fails here; no house rule reads forest land)
     assert by_kind["flood_zone"]["on"]
-    assert not by_kind["farmland"]["on"]
+    assert (houses.findings.query("rule_id == 'house.farmland'").status == "fail").any()
+    assert by_kind["farmland"]["on"]
+    assert not by_kind["forest_land"]["on"]
     assert not by_kind["facility"]["on"]
 
 
@@ -605,3 +609,120 @@ def test_a_map_can_open_on_one_site_and_take_a_height() -> None:
     empty = str(v.loc[v.geometry.isna() | v.geometry.is_empty, "site_id"].iloc[0])
     with pytest.raises(MapError, match="has no geometry"):
         res.map(site=empty)
+
+
+# --------------------------------------------------------------------------- readable maps (17)
+
+
+@pytest.fixture(scope="module")
+def roads(ws) -> geoplan.Result:
+    return geoplan.check(SAMPLE / "batches" / "proposed_roads.gpkg", ws, subject="road")
+
+
+def test_a_layer_a_failing_rule_reads_is_on_when_the_map_opens(roads) -> None:
+    """Roads taking forest land: the forest (and farmland) layer is on, not only the evidence."""
+    f = roads.findings
+    assert f[f.rule_id == "road.forest_land"].status.isin(["fail", "warn"]).any()
+    by_kind = {ly["kind"]: ly for ly in data_of(render(roads, offline=True))["layers"]}
+    assert by_kind["forest_land"]["on"]
+    assert by_kind["forest_land"]["n"] > 0
+    assert by_kind["farmland"]["on"]                         # road.farmland fails too
+    assert not by_kind["power_line"]["on"]                   # no road rule reads it
+    assert not by_kind["facility"]["on"]
+
+
+def test_the_notebook_output_says_in_plain_words_what_to_do(houses) -> None:
+    from geoplan.maps.frame import NO_SCRIPT_EN, NO_SCRIPT_ZH
+
+    m = result_map(houses, offline=True)
+    out = m._repr_html_()
+    assert "Make this Notebook Trusted" not in out          # folium's notice replaced
+    assert NO_SCRIPT_ZH in out
+    assert NO_SCRIPT_EN in out
+    assert "File → Trust Notebook" in out
+    assert out.index(NO_SCRIPT_ZH) < out.index("<iframe")   # under the iframe: seen if stripped
+    # inside the page: a box over the map that the page's script removes once it has drawn
+    page = m.get_root().render()
+    box = re.search(r'<div id="(gp-nojs-[^"]+)" class="gp-nojs"', page)
+    assert box, "no fallback box in the page"
+    removal = page.index(f'document.getElementById("{box.group(1)}")')
+    assert removal > page.index("geoplanMap(")               # after the map is drawn
+    assert NO_SCRIPT_EN in page
+    # a fixed height is kept
+    assert 'height="520px"' in result_map(houses, offline=True, height=520)._repr_html_()
+
+
+def test_the_panel_has_a_labelled_toggle_and_a_tile_note_only_with_tiles(houses, offline_page,
+                                                                        osm_page) -> None:
+    for page in (offline_page, osm_page):
+        assert 'class="gp-toggle"' in page
+        assert 'aria-expanded="true"' in page
+    assert 'class="gp-tilenote gp-warnbox" hidden>' in osm_page   # shown by the page
+    assert "The basemap could not be loaded" in osm_page
+    assert 'class="gp-tilenote' not in offline_page         # no tiles asked for
+    assert "离线地图，无底图 · offline, no basemap" in offline_page
+
+
+def _layer_control(page: str) -> tuple[list[str], list[str]]:
+    """The names of the base layers and overlays of folium's layer control."""
+    m = re.search(r"base_layers\s*:\s*\{(.*?)\},\s*overlays\s*:\s*\{(.*?)\},", page, re.S)
+    assert m, "no layer control"
+    names = [re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:', part, re.M) for part in m.groups()]
+    return [json.loads(n) for n in names[0]], [json.loads(n) for n in names[1]]
+
+
+def test_indicator_map_legend_numbers_overlays_and_metric_scale(ws) -> None:
+    from geoplan.analysis import _maps as amaps
+    from geoplan.analysis import indicators
+
+    ind = indicators(ws)
+    page = ind.map().get_root().render()
+    t = ind.townships
+    shown = [i for i in ind.targets.indicators
+             if i.id in t.columns and np.isfinite(t[i.id].to_numpy(dtype=float)).any()]
+    assert len(shown) >= 3
+    # the basemap is the base layer (radio, with "no basemap"); each indicator an overlay
+    base, overlays = _layer_control(page)
+    assert base == ["OpenStreetMap 地图 OpenStreetMap", "无底图 No basemap"]
+    assert overlays == [f"{i.title_zh} {i.title_en} ({i.unit})" for i in shown]
+    assert "U.exclusive(map, [" in page                      # one indicator at a time
+    # the legend: a block per indicator with its name, classes, unit, min and max
+    legend = html.unescape(re.sub(r"<[^>]+>", " ", page[page.index('class="gp-legend"'):]))
+    for i in shown:
+        assert f"{i.title_zh} · {i.title_en}" in legend
+    for lo, hi in ((0, 20), (20, 40), (80, 100)):             # a percentage: 0-100 %
+        assert f"{lo} – {hi} %" in legend
+    km = next(i for i in shown if i.unit == "km" and np.nanmax(t[i.id]) > 0)
+    top = amaps.nice_ceiling(float(np.nanmax(t[km.id])))       # a length: 0 to a round top
+    assert f"{amaps.number(top * 4 / 5)} – {amaps.number(top)} km" in legend
+    assert f"最大 max {amaps.number(float(np.nanmax(t[km.id])))} km" in legend
+    assert "最小 min" in legend
+    # a Leaflet control at the bottom right; the metric scale at the bottom left
+    assert re.search(r"U\.followLayers\(map, U\.control\(map, \"gp-legend-\w+\", 'bottomright'\)",
+                     page)
+    assert 'L.control.scale({imperial: false, maxWidth: 160, position: "bottomleft"})' in page
+
+
+def test_ramp_breaks_and_round_tops() -> None:
+    from geoplan.analysis import _maps as m
+
+    assert m.ramp_breaks(0, 100) == [0, 20, 40, 60, 80, 100]
+    assert [m.nice_ceiling(v) for v in (0.3, 1, 1.2, 2.2, 4.87, 13.18, 15.68, 0, float("nan"))] \
+        == [0.5, 1, 2, 2.5, 5, 20, 20, 1, 1]
+    assert m.ramp([0, 19.9, 20, 99, 100, float("nan")], 0, 100) == [
+        "#d7191c", "#d7191c", "#fdae61", "#1a9641", "#1a9641", "#bbbbbb"]
+    assert [m.number(v) for v in (0, 0.25, 4.0, 12.5, 1250)] == ["0", "0.25", "4", "12.5", "1,250"]
+
+
+def test_analysis_tooltips_cannot_run_template_code(tmp_path) -> None:
+    """Data text in a tooltip is run through Jinja and a JS template string by folium:
+    braces, dollars and backquotes arrive as character references."""
+    from geoplan.analysis import village_classes
+
+    w = geoplan.open_workspace(SAMPLE)
+    vil = w.layers["village"].gdf
+    vil.loc[vil.index[0], "name"] = "{{ 7*7 }}${window.__x=1}`x"
+    page = village_classes(w).map().get_root().render()
+    assert "{{ 7*7 }}" not in page
+    assert "${window.__x=1}" not in page
+    assert "&#123;&#123; 7*7 &#125;&#125;&#36;&#123;window.__x=1&#125;&#96;x" in page

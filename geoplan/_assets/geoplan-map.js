@@ -10,7 +10,10 @@
  * their own, batched by verdict, and hit-tested on the map's click and
  * mousemove events: tens of thousands of sites pan and zoom without creating
  * one Leaflet layer per site. Line sites (roads), footprints, evidence and
- * constraint layers are Leaflet vector layers on the map's canvas renderer.
+ * constraint layers are Leaflet vector layers on the map's canvas renderer;
+ * the evidence is drawn last, above its site, with a halo while it is small.
+ *
+ * Needs geoplan-leaflet.js (window.geoplanUtil), loaded before it.
  */
 (function () {
   "use strict";
@@ -77,6 +80,7 @@
       this._sites = sites;            // [{ll, p}] in the order of data.sites
       this._verdicts = verdicts;      // [{c}] colours
       this._show = verdicts.map(function () { return true; });
+      this._keep = null;              // or a flag per site: drawn only where true
       this._small = false;            // footprint markers shrink when zoomed in
       this._pzoom = null;             // zoom of the cached projection
       this._px = new Float64Array(sites.length * 2);
@@ -102,8 +106,18 @@
     setSmall: function (on) {
       if (this._small !== on) { this._small = on; if (this._map) { this._redraw(); } }
     },
-    // A marker drawn once (fill in the verdict colour, white ring) and stamped with
-    // drawImage: much cheaper to paint than thousands of stroked arcs.
+    // The marker's disc (the path is set): fill in the verdict colour, white ring.
+    _paint: function (g, look) {
+      g.globalAlpha = 0.95;
+      g.fillStyle = look.c;
+      g.fill();
+      g.globalAlpha = 1;
+      g.lineWidth = 1.3;
+      g.strokeStyle = "#ffffff";
+      g.stroke();
+    },
+    // A marker drawn once and stamped with drawImage: much cheaper to paint than
+    // thousands of stroked arcs.
     _sprite: function (vi, r) {
       var key = vi + ":" + r, cache = this._sprites || (this._sprites = {});
       if (cache[key]) { return cache[key]; }
@@ -115,13 +129,7 @@
       g.scale(m, m);
       g.beginPath();
       g.arc(half, half, r, 0, 2 * Math.PI);
-      g.globalAlpha = 0.95;
-      g.fillStyle = this._verdicts[vi].c;
-      g.fill();
-      g.globalAlpha = 1;
-      g.lineWidth = 1.3;
-      g.strokeStyle = "#ffffff";
-      g.stroke();
+      this._paint(g, this._verdicts[vi]);
       c.half = half;
       c.size = size;
       cache[key] = c;
@@ -148,7 +156,7 @@
         if (!this._show[vi]) { continue; }
         for (var i = 0; i < n; i++) {
           var p = this._sites[i].p;
-          if (p.v !== vi) { continue; }
+          if (p.v !== vi || (this._keep && !this._keep[i])) { continue; }
           var x = this._px[2 * i] - o.x, y = this._px[2 * i + 1] - o.y, r = this._radius(p);
           if (x < b.min.x - r || x > b.max.x + r || y < b.min.y - r || y > b.max.y + r) { continue; }
           var sp = this._sprite(vi, r);
@@ -170,6 +178,21 @@
         if (dx * dx + dy * dy <= r * r) { best = j; }
       }
       return best < 0 ? -1 : this._hitI[best];
+    }
+  });
+
+  // The halos of the evidence small on screen: a translucent disc in the status colour with a
+  // dark ring, of fixed pixel radius, stamped like the point sites on a canvas of their own.
+  var Halos = PointSites.extend({
+    _radius: function () { return 11; },
+    _paint: function (g, look) {
+      g.globalAlpha = 0.3;
+      g.fillStyle = look.c;
+      g.fill();
+      g.globalAlpha = 0.9;
+      g.lineWidth = 1.5;
+      g.strokeStyle = look.dark;
+      g.stroke();
     }
   });
 
@@ -210,18 +233,66 @@
     });
 
     // ---------------------------------------------------------------- evidence
+    // Each piece of evidence is drawn on the vector canvas with its shape, outlined with a
+    // fixed pixel weight (lines thicker), above its site; and while the shape is smaller on
+    // screen than HALO_PX a halo marks it: a translucent disc of fixed pixel radius at its
+    // centre (Halos, a canvas of its own between the vector canvas and the point sites). A
+    // 2 m setback sliver or a point keeps a size of its own at every zoom — a shape shrunk
+    // below a pixel draws nothing, however wide its outline — and shows around the marker
+    // of its site. Hovering a halo shows the evidence, clicking it the site's popup.
+    var HALO_PX = 24;
+    function isLine(f) {
+      var t = f.geometry ? f.geometry.type : "";
+      return t === "LineString" || t === "MultiLineString";
+    }
     var evStyle = data.statuses.map(function (s) {
-      return { color: s.dark, weight: 1.5, fillColor: s.c, fillOpacity: 0.65, radius: 4 };
+      return { color: s.dark, weight: 2, opacity: 1, fillColor: s.c, fillOpacity: 0.7, radius: 4 };
+    });
+    var evLineStyle = data.statuses.map(function (s) {
+      return { color: s.dark, weight: 4, opacity: 1, lineCap: "round" };
     });
     var evidence = L.geoJSON(data.evidence, {
-      style: function (f) { return evStyle[f.properties.s]; },
+      style: function (f) { return (isLine(f) ? evLineStyle : evStyle)[f.properties.s]; },
       pointToLayer: function (f, ll) { return L.circleMarker(ll, evStyle[f.properties.s]); }
     });
-    evidence.bindTooltip(function (l) {
+    var haloItems = [];             // per shape: {ll: its centre, p: {v: status}, shape, b}
+    evidence.eachLayer(function (shape) {
+      var b = shape.getBounds ? shape.getBounds() : L.latLngBounds([shape.getLatLng()]);
+      haloItems.push({ ll: b.getCenter(), p: { v: shape.feature.properties.s }, shape: shape,
+                       b: b });
+    });
+    map.createPane("gpHalos").style.zIndex = 440;
+    var halos = new Halos(haloItems, data.statuses, { pane: "gpHalos", padding: 0.1 });
+    halos._keep = haloItems.map(function () { return false; });
+    var evidenceOnly = null;        // a filter of the evidence drawn (state.filterEvidence)
+    function updateHalos(force) {
+      var z = map.getZoom(), changed = false;
+      for (var h = 0; h < haloItems.length; h++) {
+        var e = haloItems[h], sw = map.project(e.b.getSouthWest(), z),
+            ne = map.project(e.b.getNorthEast(), z);
+        var small = Math.max(Math.abs(ne.x - sw.x), Math.abs(ne.y - sw.y)) < HALO_PX &&
+                    (!evidenceOnly || evidenceOnly(e.shape.feature.properties));
+        if (small !== halos._keep[h]) { halos._keep[h] = small; changed = true; }
+      }
+      if ((changed || force) && halos._map) { halos._redraw(); }
+    }
+    function evidenceTip(l) {
       var p = l.feature.properties, r = data.rules[p.r];
       return '<b>' + p.i + '</b> · ' + r.zh + '<br><span class="gp-en">' + r.en + '</span>' +
         (p.t ? '<br>' + p.t : '');
-    }, { sticky: true, className: "gp-tip gp-tip-c" });
+    }
+    evidence.bindTooltip(evidenceTip, { sticky: true, className: "gp-tip gp-tip-c" });
+    // a click on evidence opens its site's popup (unless a point site is under the mouse:
+    // the map's click opens that one)
+    evidence.on("click", function (e) {
+      if (map.hasLayer(pointSites) && pointSites.hit(e.layerPoint) >= 0) { return; }
+      var site = state.findSite(e.layer.feature.properties.i);
+      if (site) {
+        e.originalEvent.gpDone = true;
+        evidence.closeTooltip();
+        openSitePopup(site);
+      }
+    });
 
     // ---------------------------------------------------------------- sites
     var features = data.sites.features;
@@ -287,11 +358,22 @@
 
     var tip = L.tooltip({ sticky: true, className: "gp-tip gp-tip-s", direction: "right",
                           offset: [8, 0] });
+    // the point site under the mouse, else the halo: [kind, index] or null
+    function hitAt(lp) {
+      var k = map.hasLayer(pointSites) ? pointSites.hit(lp) : -1;
+      if (k >= 0) { return ["site", k]; }
+      var h = map.hasLayer(halos) ? halos.hit(lp) : -1;
+      return h >= 0 ? ["halo", h] : null;
+    }
     map.on("click", function (e) {
-      var k = map.hasLayer(pointSites) ? pointSites.hit(e.layerPoint) : -1;
-      if (k >= 0) {
-        map.closeTooltip(tip);
-        openSitePopup({ kind: "point", ll: points[k].ll, p: points[k].p });
+      var hit = hitAt(e.layerPoint);
+      if (!hit || (hit[0] === "halo" && e.originalEvent && e.originalEvent.gpDone)) { return; }
+      map.closeTooltip(tip);
+      if (hit[0] === "site") {
+        openSitePopup({ kind: "point", ll: points[hit[1]].ll, p: points[hit[1]].p });
+      } else {
+        var site = state.findSite(haloItems[hit[1]].shape.feature.properties.i);
+        if (site) { openSitePopup(site); }
       }
     });
     var pending = null;
@@ -302,13 +384,18 @@
       L.Util.requestAnimFrame(function () {
         var ev = pending;
         pending = null;
-        var k = map.hasLayer(pointSites) ? pointSites.hit(ev.layerPoint) : -1;
+        var hit = hitAt(ev.layerPoint);
         var box = map.getContainer();
         var popupOpen = map._popup && map.hasLayer(map._popup);
-        if (k >= 0) { L.DomUtil.addClass(box, "gp-on-site"); }
+        if (hit) { L.DomUtil.addClass(box, "gp-on-site"); }
         else { L.DomUtil.removeClass(box, "gp-on-site"); }
-        if (k >= 0 && !popupOpen) {
-          tip.setLatLng(points[k].ll).setContent(siteTip(data, points[k].p));
+        if (hit && !popupOpen) {
+          var k = hit[1];
+          if (hit[0] === "site") {
+            tip.setLatLng(points[k].ll).setContent(siteTip(data, points[k].p));
+          } else {
+            tip.setLatLng(haloItems[k].ll).setContent(evidenceTip(haloItems[k].shape));
+          }
           if (!map.hasLayer(tip)) { map.openTooltip(tip); }
         } else if (map.hasLayer(tip)) {
           map.closeTooltip(tip);
@@ -326,16 +413,16 @@
       if (!on && map.hasLayer(layer)) { map.removeLayer(layer); }
     }
 
-    // The vector canvas draws in insertion order: keep constraints under the
-    // footprints and evidence, and failing roads on top (point sites have a
-    // pane of their own above all of these).
+    // The vector canvas draws in insertion order: constraints at the bottom, then the
+    // footprints and roads (failing roads above the others), then the evidence, on top of
+    // its site (the halos, then the point sites, have panes of their own above all these).
     function restack() {
       constraints.forEach(function (c) { if (c.on) { c.layer.bringToFront(); } });
       if (footprints && map.hasLayer(footprints)) { footprints.bringToFront(); }
-      if (map.hasLayer(evidence)) { evidence.bringToFront(); }
       for (var k = lineLayers.length - 1; k >= 0; k--) {
         if (map.hasLayer(lineLayers[k])) { lineLayers[k].bringToFront(); }
       }
+      if (map.hasLayer(evidence)) { evidence.bringToFront(); }
     }
 
     // Zoomed in, a footprint site's marker shrinks to a dot so that the footprint
@@ -369,12 +456,25 @@
         }
       });
       new Panel().addTo(map);
-      if (map.getSize().x < 700) { L.DomUtil.addClass(panel, "gp-collapsed"); }
-      var tog = panel.querySelector(".gp-toggle");
+      // Narrower than NARROW_PX (a notebook's output, a phone) the panel starts folded to its
+      // title and the ☰ button; a click opens it. Until the user clicks, it follows the width.
+      var NARROW_PX = 700, tog = panel.querySelector(".gp-toggle"), userFolded = false;
+      var fold = function (on) {
+        if (on) { L.DomUtil.addClass(panel, "gp-collapsed"); }
+        else { L.DomUtil.removeClass(panel, "gp-collapsed"); }
+        if (tog) { tog.setAttribute("aria-expanded", on ? "false" : "true"); }
+      };
+      var fitPanel = function () {
+        var size = map.getSize();
+        panel.style.maxHeight = Math.max(120, size.y - 20) + "px";
+        if (!userFolded) { fold(size.x < NARROW_PX); }
+      };
+      fitPanel();
+      map.on("resize", fitPanel);
       if (tog) {
         L.DomEvent.on(tog, "click", function () {
-          if (L.DomUtil.hasClass(panel, "gp-collapsed")) { L.DomUtil.removeClass(panel, "gp-collapsed"); }
-          else { L.DomUtil.addClass(panel, "gp-collapsed"); }
+          userFolded = true;
+          fold(!L.DomUtil.hasClass(panel, "gp-collapsed"));
         });
       }
       var boxes = panel.querySelectorAll("input[data-gp]");
@@ -405,7 +505,7 @@
               }
             });
           }
-          else if (kind === "ev") { vis.evidence = on; setOn(evidence, on); }
+          else if (kind === "ev") { vis.evidence = on; setOn(halos, on); setOn(evidence, on); }
           else if (kind === "fp") { vis.footprints = on; applyZoom(); }
           syncGroups();
           restack();
@@ -424,23 +524,43 @@
 
     constraints.forEach(function (c) { setOn(c.layer, c.on); });
     applyZoom();
-    setOn(evidence, vis.evidence);
     for (var k = lineLayers.length - 1; k >= 0; k--) { setOn(lineLayers[k], true); }
+    setOn(evidence, vis.evidence);
+    updateHalos();
+    setOn(halos, vis.evidence);
     map.addLayer(pointSites);
 
     map.on("zoomend", function () {
       var had = !!footprints && map.hasLayer(footprints);
       applyZoom();
+      updateHalos();
       if (had !== (!!footprints && map.hasLayer(footprints))) { restack(); }
     });
 
     L.control.scale({ imperial: false, maxWidth: 160, position: "bottomleft" }).addTo(map);
+    window.geoplanUtil.keepTooltipsInside(map);   // geoplan-leaflet.js
+    state.basemapFailed = false;
+    window.geoplanUtil.watchTiles(map, function (failed) {
+      state.basemapFailed = failed;
+      var note = panel && panel.querySelector(".gp-tilenote");
+      if (note) { note.hidden = !failed; }
+    });
 
     // ---------------------------------------------------------------- hooks for tests and benchmarks
     state.lineLayers = lineLayers;
     state.pointSites = pointSites;
     state.constraints = constraints;
     state.evidence = evidence;
+    state.halos = halos;
+    // Draw only the evidence (shapes and halos) whose properties pass `keep`; null: all.
+    state.filterEvidence = function (keep) {
+      evidenceOnly = keep;
+      evidence.eachLayer(function (l) {
+        if (!keep || keep(l.feature.properties)) { evidence.resetStyle(l); }
+        else { l.setStyle({ opacity: 0, fillOpacity: 0 }); }
+      });
+      updateHalos(true);
+    };
     // Sites on the map (visible verdicts), whatever the view.
     state.siteCount = function () {
       var n = 0;

@@ -150,10 +150,13 @@ class BuildableResult:
             _feature_layer(g, self.plots, [f"{_maps.esc(v)} #{p}" for v, p in
                                            zip(self.plots["village"], self.plots["plot"],
                                                strict=True)], fill="#ffffff")
+        area = self.areas.groupby("class")["area_m2"].sum() if len(self.areas) else {}
         _maps.legend(m, "可建设用地 Buildable land",
-                     [(c, f"{zh} {en}") for zh, en, c in _CLASSES.values()])
-        folium.LayerControl(collapsed=True).add_to(m)
-        return m
+                     [(c, f"{zh} {en} · {float(area.get(k, 0.0)) * MU_PER_M2:,.1f} 亩 mu")
+                      for k, (zh, en, c) in _CLASSES.items()],
+                     note=f"{len(self.land)} 个村 villages"
+                          + (f" · {len(self.plots)} 宅基地示意 plots" if len(self.plots) else ""))
+        return _maps.finish(m)
 
     # ------------------------------------------------ on a check's map and report
 
@@ -266,12 +269,13 @@ def _feature_layer(group: Any, gdf: gpd.GeoDataFrame, tips: list[str], *, fill: 
 
     if not len(gdf):
         return
-    data = gpd.GeoDataFrame({"tip": tips}, geometry=gdf.geometry.to_numpy(),
-                            crs=gdf.crs).to_crs(4326)
+    data = gpd.GeoDataFrame({"tip": [_maps.inert(t) for t in tips]},
+                            geometry=gdf.geometry.to_numpy(), crs=gdf.crs).to_crs(4326)
     folium.GeoJson(
         data.to_json(), style_function=lambda _f: {"fillColor": fill, "color": "#444",
                                                    "weight": 1, "fillOpacity": 0.55},
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True,
+                                      class_name="gp-atip"),
     ).add_to(group)
 
 

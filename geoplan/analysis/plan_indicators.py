@@ -149,7 +149,14 @@ class IndicatorResult:
                 "(township × indicator) are the plain DataFrames.</p>")
 
     def map(self, **options: Any) -> Any:
-        """A folium choropleth by township: one switchable layer per indicator.
+        """A folium choropleth by township: one layer per indicator, one shown at a time.
+
+        Each indicator is an overlay of the layer control (the basemap is the
+        base layer: changing it leaves the choropleth drawn); switching one
+        indicator on switches the others off. The legend names the indicator
+        shown (Chinese and English) with its classes, unit, lowest and
+        highest value: a percentage on 0–100 %, a length on 0 to a round
+        number at or above the largest township's.
 
         ``options`` choose the background as for :func:`geoplan.maps.result_map`:
         ``basemap`` (default OpenStreetMap; a name or a tile URL template, not
@@ -161,31 +168,29 @@ class IndicatorResult:
         m = _maps.base_map(_maps.bounds_lonlat(self.townships), title="规划指标 Plan indicators",
                            **options)
         t = self.townships
-        first = True
+        groups = []
         for ind in self.targets.indicators:
             if ind.id not in t.columns:
                 continue
             vals = t[ind.id].to_numpy(dtype=float)
             if not np.isfinite(vals).any():
                 continue
-            if ind.unit == "%":
-                colours = _maps.ramp(vals, 0, 100)
-            else:
-                colours = _maps.ramp(vals, 0, float(np.nanmax(vals)) or 1.0)
-            g = folium.FeatureGroup(name=f"{ind.title_zh} {ind.title_en} ({ind.unit})",
-                                    overlay=False, show=first).add_to(m)
+            top = 100.0 if ind.unit == "%" else _maps.nice_ceiling(float(np.nanmax(vals)))
+            colours = _maps.ramp(vals, 0, top)
+            name = f"{ind.title_zh} {ind.title_en} ({ind.unit})"
+            g = folium.FeatureGroup(name=name, overlay=True, show=not groups).add_to(m)
             tips = [f"<b>{_maps.esc(r['township'])}</b><br>{_maps.esc(ind.title_zh)} / "
                     f"{_maps.esc(ind.title_en)}: "
                     f"{'无数据 n/a' if not np.isfinite(v) else f'{v:.1f} {_maps.esc(ind.unit)}'}"
                     f"<br><i>{_maps.esc(r['method'])}</i>"
                     for (_, r), v in zip(t.iterrows(), vals, strict=True)]
             _maps.add_polygons(g, t, fill=colours, tooltips=tips)
-            first = False
-        _maps.legend(m, "低 → 高 low → high (% : 0–100; km: 0–max)",
-                     [("#d7191c", "lowest"), ("#fdae61", ""), ("#ffffbf", ""), ("#a6d96a", ""),
-                      ("#1a9641", "highest"), ("#bbbbbb", "无数据 not available")])
-        folium.LayerControl(collapsed=True).add_to(m)
-        return m
+            _maps.ramp_legend(m, f"{ind.title_zh} · {ind.title_en}", ind.unit, vals, 0, top,
+                              layer=g)
+            groups.append(g)
+        if len(t) and "method" in t.columns:
+            _maps.legend(m, "乡镇范围 Township areas", [], note=str(t["method"].iloc[0]))
+        return _maps.finish(m, exclusive=groups)
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
                  **map_options: Any) -> list[Path]:

@@ -138,12 +138,16 @@ class ConnectivityResult:
                 f"{_maps.esc(r['message_en'])}" for _, r in self.villages.iterrows()]
         _maps.add_points(g, self.villages, color=[colours[s] for s in self.villages["status"]],
                          radius=7, tooltips=tips)
+        n = self.counts()
         _maps.legend(m, "硬化路连通 Hardened-road access",
-                     [(colours[s], f"{_STATUS_ZH[s]} {s}") for s in STATUSES]
+                     [(colours[s], f"{_STATUS_ZH[s]} {s}: {int(n[s])}") for s in STATUSES]
                      + [("#222", "硬化路 hardened road"), ("#b58900", "非硬化路 unpaved road"),
-                        ("#e7298a", "缺口路径 gap path to the hardened network")])
-        folium.LayerControl(collapsed=True).add_to(m)
-        return m
+                        ("#e7298a", f"缺口路径 gap path to the hardened network: "
+                                    f"{len(self.gap_paths)}")],
+                     note=f"村庄数 villages: {len(self.villages)} · 人口门槛 population ≥ "
+                          f"{self.min_population.value:g} · 缺口上限 gap > "
+                          f"{self.max_gap_m.value:g} m")
+        return _maps.finish(m)
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
                  **map_options: Any) -> list[Path]:

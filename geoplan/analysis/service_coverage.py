@@ -165,13 +165,25 @@ class CoverageResult:
             _maps.add_lines(g, net_segs, color=["#444" if h else "#b58900"
                                                 for h in net_segs["hardened"]], weight=2)
         kinds = [kind] if kind else self.kinds
+        village_layers = []
         for i, k in enumerate(kinds):
             sd = self.targets.service.get(k)
             lab = f"{sd.label_zh} {sd.label_en}" if sd else k
             gv = folium.FeatureGroup(name=f"村庄覆盖 Villages: {lab}", show=i == 0).add_to(m)
+            village_layers.append(gv)
             col_n, col_s = f"{k}_covered_network", f"{k}_covered_straight"
             colors = [_COVERED if n else (_STRAIGHT_ONLY if s else _NOT_COVERED)
                       for n, s in zip(self.villages[col_n], self.villages[col_s], strict=True)]
+            net = self.villages[col_n].fillna(False).astype(bool).to_numpy()
+            straight = self.villages[col_s].fillna(False).astype(bool).to_numpy()
+            n_net, n_straight = int(net.sum()), int((straight & ~net).sum())
+            within = f" {sd.distance_m.value:,.0f} m" if sd else ""
+            _maps.legend(m, f"村庄覆盖 Villages: {lab}", [
+                (_COVERED, f"路网距离{within}内 within{within} along roads: {n_net}"),
+                (_STRAIGHT_ONLY, f"仅直线距离内 within{within} in a straight line only: "
+                                 f"{n_straight}"),
+                (_NOT_COVERED, f"未覆盖 not covered: {len(self.villages) - n_net - n_straight}")],
+                layer=gv)
             tips = [f"<b>{_maps.esc(r['name'])}</b> ({_maps.esc(r['township'])})<br>"
                     f"{_maps.esc(lab)}: straight 直线 {_maps.esc(r[f'{k}_straight_m'])} m, "
                     f"network 路网 {_maps.esc(r[f'{k}_network_m'])} m<br>"
@@ -186,13 +198,10 @@ class CoverageResult:
         if len(self.connectors):
             gc = folium.FeatureGroup(name="接入线 Snap connectors", show=False).add_to(m)
             _maps.add_lines(gc, self.connectors, color="#777", weight=1, dash="4")
-        _maps.legend(m, "村庄 Villages", [
-            (_COVERED, "路网距离内 within distance along roads"),
-            (_STRAIGHT_ONLY, "仅直线距离内 within straight-line distance only"),
-            (_NOT_COVERED, "未覆盖 not covered"), ("#2b83ba", "设施 facility"),
+        _maps.legend(m, "设施与道路 Facilities and roads", [
+            ("#2b83ba", f"设施 facilities: {len(self.facilities)}"),
             ("#444", "硬化路 hardened road"), ("#b58900", "非硬化路 unpaved road")])
-        folium.LayerControl(collapsed=True).add_to(m)
-        return m
+        return _maps.finish(m, exclusive=village_layers)
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
                  **map_options: Any) -> list[Path]:

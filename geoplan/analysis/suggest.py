@@ -150,10 +150,10 @@ class SuggestionResult:
         g = folium.FeatureGroup(name="移动方向 Move", show=True).add_to(m)
         _maps.add_lines(g, self.arrows, color="#2b83ba", weight=3)
         _maps.legend(m, "合规选址建议 Suggested sites", [
-            ("#d7191c", "原选址（不合规） original (fails)"),
-            ("#1a9641", "建议选址 suggested"), ("#2b83ba", "移动方向 move")])
-        folium.LayerControl(collapsed=True).add_to(m)
-        return m
+            ("#d7191c", f"原选址（不合规） original (fails): {len(self.original)}"),
+            ("#1a9641", f"建议选址 suggested: {len(self.moved)}"),
+            ("#2b83ba", f"移动方向 move: {len(self.arrows)}")])
+        return _maps.finish(m)
 
     # ------------------------------------------------ on a check's map and report
 

@@ -135,12 +135,17 @@ class VillageClassResult:
                     for _, r in s.iterrows()]
             _maps.add_points(gs, s, color=["#d7191c" if h else "#555" for h in s["highlight"]],
                              radius=[5 if h else 2.5 for h in s["highlight"]], tooltips=tips)
+        n_cls = cls.value_counts()
+        n_high = int(s["highlight"].astype(bool).sum()) if len(s) else 0
         _maps.legend(m, "村庄布局分类 Layout class",
-                     [(_CLASS_COLOURS[k], f"{k} {LAYOUT_CLASSES.get(k, '')}")
+                     [(_CLASS_COLOURS[k], f"{k} {LAYOUT_CLASSES.get(k, '')}: "
+                                          f"{int(n_cls.get(k, 0))}")
                       for k in _CLASS_COLOURS] +
-                     [("#d7191c", "搬迁撤并村内项目 project in a relocate-and-merge village")])
-        folium.LayerControl(collapsed=True).add_to(m)
-        return m
+                     [("#d7191c", f"搬迁撤并村内项目 project in a relocate-and-merge village: "
+                                  f"{n_high}")],
+                     note=f"村庄 villages: {len(self.villages)} · 项目 sites: {len(s)} · "
+                          "圆点大小随项目数 dot size grows with the sites")
+        return _maps.finish(m)
 
     def to_files(self, out_dir: str | os.PathLike[str], *, map_html: bool = True,
                  **map_options: Any) -> list[Path]:

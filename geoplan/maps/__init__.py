@@ -43,7 +43,15 @@ Modules, in the order a map is built:
   moves) adds to a check's map and report;
 * ``_display`` (geometries as display GeoJSON) and ``_payload`` (the data of
   one map) — internal;
+* :mod:`~geoplan.maps.frame` — the map in a notebook's output, and the
+  message, in Chinese and English, shown when its scripts cannot run;
 * :mod:`~geoplan.maps.page` — the panel, the page, :func:`result_map`.
+
+What makes the map readable: the evidence drawn above its site, with a halo of
+fixed pixel size while it is small on screen; the layers a failing rule reads
+switched on; the panel folded to its title on a map narrower than 700 px; the
+panel's note when the basemap cannot be loaded; hover tooltips kept inside the
+map (``geoplan/_assets/geoplan-leaflet.js``, shared with the analysis maps).
 
 Examples
 --------

@@ -263,6 +263,25 @@ def _rule_table(result: CheckData) -> tuple[dict[str, Any], dict[str, int],
     return rules, rule_index, rules_tab
 
 
+def _default_on(result: CheckData) -> set[str]:
+    """The constraint layers shown when the map opens.
+
+    The layers the subject's rules read (but the dense land layers, farmland
+    and forest), the villages, boundaries and roads to find one's way, and
+    every layer a rule read that failed or warned for some site — the land
+    layers included.
+    """
+    rules = {r.id: r for r in result.pack.rules}
+    used = {r.layer for r in result.pack.for_subject(result.subject) if r.layer}
+    on = {k for k in (used | _DEFAULT_ON_EXTRA)
+          if not (k in KINDS and KINDS[k].group == "land")}
+    f = result.findings
+    if len(f):
+        bad = f.loc[f["status"].isin(["fail", "warn"]), "rule_id"].astype(str).unique()
+        on |= {rules[rid].layer for rid in bad if rid in rules and rules[rid].layer}
+    return {k for k in on if isinstance(k, str)}
+
+
 def payload(result: CheckData, *, gcj02: bool, layers: Sequence[str] | None, margin_m: float,
              simplify_m: float, precision: int, popup_fields: Sequence[str] | None,
              messages: bool, footprint_zoom: int, label_zoom: int,
@@ -353,12 +372,10 @@ def payload(result: CheckData, *, gcj02: bool, layers: Sequence[str] | None, mar
     box = (float(b[0] - margin_m), float(b[1] - margin_m),
            float(b[2] + margin_m), float(b[3] + margin_m))
     kinds = _constraint_kinds(result, layers)
-    used = {r.layer for r in result.pack.for_subject(result.subject)}
     # on at first: what the subject's rules use, and villages and roads to find one's way;
-    # dense land-use parcels (farmland, forest) start off: where a site takes them, the
-    # evidence shows it
-    default_on = {k for k in (used | _DEFAULT_ON_EXTRA)
-                  if not (k in KINDS and KINDS[k].group == "land")}
+    # dense land-use parcels (farmland, forest) only when a rule reading them failed or
+    # warned for some site: then they are what the map is about
+    default_on = _default_on(result)
     cl = _constraint_layer_data(result, kinds, box, gcj02=gcj02, simplify_m=simplify_m,
                                 precision=precision, default_on=default_on)
     cl += _overlay_layer_data(additions, box, work, gcj02=gcj02, simplify_m=simplify_m,

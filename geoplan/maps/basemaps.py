@@ -24,8 +24,8 @@ from urllib.parse import quote, urlsplit
 from ..errors import MapError
 from ..pages import script_safe
 
-__all__ = ["BASEMAPS", "Basemap", "MapError", "add_tile_layers", "custom_basemap", "leaflet_assets",
-           "resolve_basemaps"]
+__all__ = ["BASEMAPS", "Basemap", "MapError", "add_tile_layers", "custom_basemap", "helper_script",
+           "leaflet_assets", "resolve_basemaps"]
 
 
 @dataclass(frozen=True)
@@ -206,22 +206,39 @@ def resolve_basemaps(basemap: str | Sequence[str] | None, *, offline: bool = Fal
     return out
 
 
-def add_tile_layers(m: Any, basemaps: Sequence[Basemap], tk: str | None = None) -> None:
+def add_tile_layers(m: Any, basemaps: Sequence[Basemap], tk: str | None = None, *,
+                    control: bool = False) -> None:
     """Add the tile layers of ``basemaps`` to the folium map ``m`` (the only online part).
 
     The second and later tile sets of one basemap (Tianditu's labels) go on
     top as overlays; ``{tk}`` in a URL becomes the URL-quoted key.
+    ``control=True`` lists each basemap as a base layer of the map's
+    :class:`folium.LayerControl` (a radio choice among basemaps, never
+    among the data layers); the first is shown, the others can be picked.
     """
     import folium
 
-    for bm in basemaps:
+    for k, bm in enumerate(basemaps):
         for i, (url, subdomains) in enumerate(bm.tiles):
             tiles = url.replace("{tk}", quote(tk or "", safe=""))
             folium.TileLayer(
                 tiles=tiles, attr=bm.attribution if i == 0 else " ",
                 name=f"{bm.label_zh} {bm.label_en}", max_zoom=20, max_native_zoom=bm.max_zoom,
-                subdomains=subdomains or "abc", overlay=i > 0, control=False,
+                subdomains=subdomains or "abc", overlay=i > 0,
+                control=control and i == 0, show=not control or k == 0,
             ).add_to(m)
+
+
+@functools.cache
+def helper_script() -> str:
+    """``geoplan-leaflet.js``, the helpers every geoplan map uses, ready to inline.
+
+    Tooltips kept inside the map, the note when basemap tiles cannot be
+    loaded, legends as Leaflet controls (see the file's header).
+    """
+    text = (importlib.resources.files("geoplan") / "_assets" / "geoplan-leaflet.js").read_text(
+        encoding="utf-8")
+    return script_safe(text)
 
 
 @functools.cache

@@ -24,7 +24,15 @@ from ..core import STATUS_COLOURS, STATUS_DARK, STATUS_LABELS, STATUS_ORDER, SUB
 from ..kinds import KINDS
 from ..pages import esc, script_json, script_safe, swatch
 from ._payload import Payload, payload
-from .basemaps import Basemap, MapError, add_tile_layers, leaflet_assets, resolve_basemaps
+from .basemaps import (
+    Basemap,
+    MapError,
+    add_tile_layers,
+    helper_script,
+    leaflet_assets,
+    resolve_basemaps,
+)
+from .frame import GeoplanMap, fallback_div, fallback_removal
 from .overlay import Addition
 from .style import GROUP_LABELS
 
@@ -65,8 +73,10 @@ def _panel_html(result: CheckData, pl: Payload, panel_id: str, basemaps: list[Ba
             f'<span class="gp-n" data-verdict="{s}">{pl.counts[s]}</span></label>')
     parts = [f'<div id="{panel_id}" class="gp-panel" style="display:none">',
              '<div class="gp-head"><button type="button" class="gp-toggle" '
-             'title="收起/展开 collapse/expand">☰</button>',
-             f'<div class="gp-title">{head_title}</div><div class="gp-sub">{sub}</div></div>',
+             'title="图例与图层 收起/展开 · legend and layers: collapse/expand" '
+             'aria-label="图例与图层 legend and layers" aria-expanded="true">☰</button>',
+             f'<div class="gp-title">{head_title}</div><div class="gp-sub">{sub}</div>',
+             f'{_tile_note(basemaps)}</div>',
              '<div class="gp-body">',
              '<div class="gp-sec">核查结论 <span class="gp-en">Verdicts</span></div>', *rows]
     if pl.no_geometry:
@@ -115,6 +125,16 @@ def _panel_html(result: CheckData, pl: Payload, panel_id: str, basemaps: list[Ba
     parts.append(f'<div class="gp-foot">{"<br>".join(foot)}</div>')
     parts.append("</div></div>")
     return "".join(parts)
+
+
+def _tile_note(basemaps: list[Basemap]) -> str:
+    """The panel's note that the basemap could not be loaded; geoplan-map.js shows it."""
+    if not any(b.tiles for b in basemaps):
+        return ""
+    return ('<div class="gp-tilenote gp-warnbox" hidden>底图未能加载（无网络或无法连接瓦片'
+            '服务器），图上只有核查图层。<br><span class="gp-en">The basemap could not be '
+            'loaded (no network, or the tile server cannot be reached): only the layers are '
+            'drawn.</span></div>')
 
 
 class _Raw(Element):
@@ -199,8 +219,11 @@ def result_map(
         Credit line of a tile URL template (plain text; default its host).
     layers : sequence of str, optional
         Constraint layer kinds to include (default: every vector layer but
-        ``landuse``). Layers used by the subject's rules are shown at first,
-        the others can be switched on in the panel.
+        ``landuse``). Layers used by the subject's rules are shown at first
+        (farmland and forest land only when a rule reading them failed or
+        warned for some site, as forest land in a batch of roads taking it),
+        with the villages, boundaries and roads; the others can be switched
+        on in the panel. The map opens on the whole batch.
     margin_m : float
         Constraint features are kept within the batch's box plus this margin
         (working CRS, metres) and clipped to it.
@@ -247,7 +270,7 @@ def result_map(
                   precision=precision, popup_fields=popup_fields, messages=messages,
                   footprint_zoom=footprint_zoom, label_zoom=label_zoom, additions=additions)
 
-    m = folium.Map(location=[43.95, 81.3], zoom_start=11, tiles=None, prefer_canvas=True,
+    m = GeoplanMap(location=[43.95, 81.3], zoom_start=11, tiles=None, prefer_canvas=True,
                    control_scale=False, max_zoom=20, scroll_wheel_zoom=scroll_wheel_zoom,
                    zoom_snap=0.25)
     subj_zh, subj_en = SUBJECT_LABELS.get(result.subject, (result.subject, result.subject))
@@ -258,16 +281,18 @@ def result_map(
     m.default_css = []
     head = (f"<style>{css}</style>\n<script>{js}</script>\n"
             f"<style>{_asset('geoplan-map.css')}</style>\n"
+            f"<script>{helper_script()}</script>\n"
             f"<script>{script_safe(_asset('geoplan-map.js'))}</script>\n")
     add_tile_layers(m, basemaps, tk)
     uid = m.get_name().split("_")[-1]
-    data_id, panel_id = f"gp-data-{uid}", f"gp-panel-{uid}"
-    body = (f'<script type="application/json" id="{data_id}">{script_json(pl.json)}</script>\n'
+    data_id, panel_id, nojs_id = f"gp-data-{uid}", f"gp-panel-{uid}", f"gp-nojs-{uid}"
+    body = (fallback_div(nojs_id) + "\n"
+            f'<script type="application/json" id="{data_id}">{script_json(pl.json)}</script>\n'
             + _panel_html(result, pl, panel_id, basemaps, title, offline))
     focus = _site_row(result, site) if site is not None else None
     _GeoplanOverlay(head=head, body=body, data_id=data_id, panel_id=panel_id,
-                    extra_script="" if focus is None else
-                    f"window.geoplan.showSite({focus});").add_to(m)
+                    extra_script=("" if focus is None else f"window.geoplan.showSite({focus});")
+                    + fallback_removal(nojs_id)).add_to(m)
     if height is not None:
         Figure(height=f"{height}px" if isinstance(height, int) else str(height)).add_child(m)
     m.geoplan_summary = {  # type: ignore[attr-defined]
