@@ -199,6 +199,15 @@ def format_number(value: Any, decimals: int = 2) -> str:
     return "0" if text == "-0" else text
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None (text, None, NaN, ±inf)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
 def format_measure(value: Any, unit: Any) -> str:
     """A measure with its unit, rounded as a planner reads it.
 
@@ -224,11 +233,8 @@ def format_measure(value: Any, unit: Any) -> str:
     >>> format_measure(float("nan"), "m"), format_measure(7.5, "persons")
     ('', '7.5 persons')
     """
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if not math.isfinite(x):
+    x = _finite(value)
+    if x is None:
         return ""
     u = "" if _missing(unit) else str(unit)
     if u == "m2":
@@ -252,11 +258,8 @@ def format_threshold(value: Any, unit: Any, comparator: str = "") -> str:
     >>> format_threshold(100.0, "m", "≥"), format_threshold(0.5, "m2", "≤"), format_threshold(None, "m")
     ('≥ 100 m', '≤ 0.5 m²', '')
     """
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if not math.isfinite(x):
+    x = _finite(value)
+    if x is None:
         return ""
     u = "" if _missing(unit) else str(unit)
     text = format_number(x) + _UNITS.get(u, f" {u}" if u else "")

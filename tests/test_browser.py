@@ -11,9 +11,7 @@ installs one with apt when it runs as root).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,22 +20,13 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from conftest import REPO, SAMPLE
+from jlab import chromium
 
 import geoplan
 from geoplan.maps import result_map
 from geoplan.report import result_report
 
-
-def _chromium() -> str | None:
-    for cand in (os.environ.get("GEOPLAN_CHROMIUM"), "/usr/bin/chromium",
-                 shutil.which("chromium"), shutil.which("chromium-browser"),
-                 shutil.which("google-chrome")):
-        if cand and Path(cand).exists():
-            return cand
-    return None
-
-
-CHROMIUM = _chromium()
+CHROMIUM = chromium()
 pytestmark = [
     pytest.mark.skipif(
         CHROMIUM is None,
