@@ -565,3 +565,27 @@ def test_coded_findings_columns_build_the_frame_pandas_would():
     with pytest.raises(ValueError, match="unknown finding status maybe"):
         FindingsColumns.from_rules(ids, [{**rules[0], "status": np.array(
             ["maybe", "pass", "pass"], dtype=object)}])
+
+
+def test_blocks_of_every_kth_site_interleave_back_into_one_block():
+    from geoplan.engine.columns import FindingsColumns
+
+    def cols(ids):  # every value a function of the site (its number i) and the rule (j)
+        n, num = len(ids), [int(s[1:]) for s in ids]
+        return FindingsColumns.from_rules(np.array(ids, dtype=object), [
+            {"rule_id": rid, "clause": "1", "severity": "fail",
+             "status": np.array(["fail" if (i + j) % 3 == 0 else "pass" for i in num],
+                                dtype=object),
+             "measure": np.array(num) + 10.0 * j, "unit": np.full(n, "m", dtype=object),
+             "threshold": np.full(n, 5.0),
+             "matched": np.array([f"{i}" if i % 2 else "" for i in num], dtype=object),
+             "message_zh": np.array([f"{s}-{rid}" for s in ids], dtype=object),
+             "message_en": np.array([f"{s}!" for s in ids], dtype=object)}
+            for j, rid in enumerate(("r2", "r1"))])
+
+    ids = [f"s{i}" for i in range(7)]  # 7 sites in 3 blocks of 3, 2 and 2
+    whole = cols(ids)
+    parts = [cols(ids[b::3]) for b in range(3)]
+    woven = FindingsColumns.interleave([p.compact() for p in parts], rules=2)
+    pd.testing.assert_frame_equal(woven.frame(), whole.frame())
+    assert woven.rows.tolist() == whole.rows.tolist()

@@ -23,8 +23,10 @@ Examples
 >>> f = c.frame()
 >>> f[["site_id", "rule_id", "status", "message_en"]].values.tolist()
 [['a', 'r1', 'fail', 'near'], ['b', 'r1', 'pass', '']]
->>> FindingsColumns.concat([c, c]).frame()["site_id"].tolist()
+>>> FindingsColumns.concat([c, c.compact()]).frame()["site_id"].tolist()
 ['a', 'b', 'a', 'b']
+>>> c.compact().codes("status").dtype
+dtype('uint8')
 """
 
 from __future__ import annotations
@@ -184,18 +186,92 @@ class FindingsColumns:
             codes, values, offset = [], [], 0
             for p in parts:
                 c, v = p.coded[name]
-                codes.append(c + offset)
+                codes.append(c.astype(np.int64) + offset)
                 values.append(v)
                 offset += len(v)
             coded[name] = (np.concatenate(codes), np.concatenate(values))
         rows, start = [], 0
         for p in parts:
-            rows.append(p.rows + start)
+            rows.append(p.rows.astype(np.int64) + start)
             start += int(p.rows.max()) + 1 if len(p.rows) else 0
         return cls(coded=coded,
                    numbers={k: np.concatenate([p.numbers[k] for p in parts])
                             for k in parts[0].numbers},
                    rows=np.concatenate(rows))
+
+    @classmethod
+    def interleave(cls, parts: Sequence[FindingsColumns], rules: int) -> FindingsColumns:
+        """Blocks of every k-th site put back site by site: part ``b`` holds sites b, b + k, ….
+
+        The result is that of one block of all the sites (``k = len(parts)``),
+        built by strided copies rather than a sort.
+
+        Parameters
+        ----------
+        parts
+            The blocks' columns, block ``b`` first for ``b = 0 … k - 1``.
+        rules
+            Findings per site (every site has one per rule).
+
+        Returns
+        -------
+        FindingsColumns
+        """
+        k = len(parts)
+        sizes = [len(p.rows) // rules if rules else 0 for p in parts]
+        n = sum(sizes)
+
+        def woven(arrays: list[np.ndarray], offsets: list[int], dtype: Any) -> np.ndarray:
+            out = np.empty(n * rules, dtype=dtype)
+            view = out.reshape(n, rules)
+            for b, (a, o) in enumerate(zip(arrays, offsets, strict=True)):
+                view[b::k] = a.reshape(sizes[b], rules).astype(dtype, copy=False) + o
+            return out
+
+        coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name in parts[0].coded:
+            values = [p.coded[name][1] for p in parts]
+            offsets = np.cumsum([0, *[len(v) for v in values[:-1]]]).tolist()
+            coded[name] = (woven([p.coded[name][0] for p in parts], offsets, np.int64),
+                           np.concatenate(values))
+        numbers = {name: woven([p.numbers[name] for p in parts], [0] * k, np.float64)
+                   for name in parts[0].numbers}
+        return cls(coded=coded, numbers=numbers,
+                   rows=np.repeat(np.arange(n, dtype=np.int64), rules))
+
+    def compact(self) -> FindingsColumns:
+        """The same columns with each column's codes in the smallest unsigned integer type.
+
+        What a block sends back to the process that joins the blocks: a
+        status code fits a byte, a rule's a byte, a message's two or four.
+
+        Returns
+        -------
+        FindingsColumns
+        """
+        def small(c: np.ndarray, most: int) -> np.ndarray:
+            return c.astype(np.min_scalar_type(max(most, 0)), copy=False)
+
+        top = int(self.rows.max()) if len(self.rows) else 0
+        return FindingsColumns(
+            coded={k: (small(c, len(v) - 1), v) for k, (c, v) in self.coded.items()},
+            numbers=self.numbers, rows=small(self.rows, top))
+
+    def take(self, order: np.ndarray) -> FindingsColumns:
+        """The findings in another order (``order``: positions, as for :func:`numpy.take`).
+
+        Parameters
+        ----------
+        order
+            Positions of the findings, in the order wanted.
+
+        Returns
+        -------
+        FindingsColumns
+        """
+        return FindingsColumns(
+            coded={k: (c[order], v) for k, (c, v) in self.coded.items()},
+            numbers={k: v[order] for k, v in self.numbers.items()}, rows=self.rows[order])
 
     def values(self, name: str, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """One column's values (text as an object array), of all rows or of ``rows``.

@@ -214,7 +214,9 @@ def evaluate(
     frame
         Build the findings frame. ``False``: only ``columns`` (coded text,
         cheap to send between processes and to join with other blocks'
-        before one frame is built), and ``findings`` without rows.
+        before one frame is built), ``findings`` without rows, and a
+        ``_row`` column in ``evidence`` (each piece's site as its position
+        among ``sites``).
 
     Returns
     -------
@@ -254,7 +256,7 @@ def evaluate(
                 threshold=np.nan)
         out.matched[~usable] = ""
         rows.append(_row(rule, out))
-        ev_frame = _evidence(rule, st, out, workspace)
+        ev_frame = _evidence(rule, st, out, workspace, rows=not frame)
         if ev_frame is not None:
             ev_frames.append(ev_frame)
 
@@ -291,8 +293,12 @@ def _row(rule: Rule, out: Outcome) -> dict[str, Any]:
 
 
 def _evidence(rule: Rule, st: PreparedSites, out: Outcome,
-              workspace: Workspace) -> gpd.GeoDataFrame | None:
-    """The evidence geometries of one rule, or ``None`` when it has none."""
+              workspace: Workspace, *, rows: bool = False) -> gpd.GeoDataFrame | None:
+    """The evidence geometries of one rule, or ``None`` when it has none.
+
+    ``rows``: also a ``_row`` column, each piece's site as its position in
+    the block (for a runner that puts blocks back in batch order).
+    """
     if not out.ev_idx:
         return None
     ei = np.concatenate(out.ev_idx)
@@ -302,12 +308,15 @@ def _evidence(rule: Rule, st: PreparedSites, out: Outcome,
     ei, eg = ei[keep], eg[keep]
     if not len(ei):
         return None
-    return gpd.GeoDataFrame({
+    frame = gpd.GeoDataFrame({
         "site_id": st.site_id[ei], "rule_id": rule.id, "clause": rule.clause,
         "status": out.status[ei],
         "area_m2": shapely.area(eg), "area_mu": shapely.area(eg) * MU_PER_M2,
         "length_m": shapely.length(eg) * (shapely.area(eg) == 0),
     }, geometry=list(eg), crs=workspace.crs)
+    if rows:
+        frame["_row"] = ei
+    return frame
 
 
 def _titled(title: str, sep: str, msg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

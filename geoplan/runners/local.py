@@ -1,7 +1,8 @@
 """The local runner: the whole batch at once, in this process or in blocks on all cores (``engine="local"``).
 
-With ``jobs`` above 1 the batch is cut into blocks of consecutive rows, which
-forked processes evaluate at the same time; the blocks' tables are put back
+With ``jobs`` above 1 the batch is cut into ``jobs`` blocks (every
+``jobs``-th site each), which this process and ``jobs - 1`` forked ones
+evaluate at the same time; the blocks' tables are put back
 together in batch order, so the result is the one a single process gives
 (every runner evaluates blocks the same way, see
 :mod:`geoplan.runners.inputs`). The spatial indexes are built once, before the
@@ -19,7 +20,6 @@ False
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import sys
@@ -53,8 +53,7 @@ zones) costs about ten times a house footprint: 10⁴ roads take 7–8 s in one
 process, 10⁴ houses 2 s.
 """
 
-_BLOCKS_PER_JOB = 2
-"""Blocks per process: a block in a dense village takes longer than one in open country."""
+
 
 _STATE: tuple[SiteBatch, Any, gpd.GeoDataFrame, np.ndarray] | None = None
 """The batch, its spatial indexes, the sites to evaluate and their rows: set before the
@@ -190,12 +189,16 @@ class LocalRunner:
 
 def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.ndarray, *,
                           jobs: int, bar: Any = None) -> Evaluation:
-    """Evaluate ``frame`` (rows ``rows`` of the batch) in blocks on ``jobs`` forked processes.
+    """Evaluate ``frame`` (rows ``rows`` of the batch) in ``jobs`` blocks at the same time.
 
-    The workspace's indexes are built first (:func:`geoplan.engine.prepare_rules`)
-    so that the processes inherit them. The blocks' findings come back as
-    coded columns and become one frame here; verdicts and evidence are joined
-    in batch order (evidence by rule, then by site, as one process orders it).
+    Block ``b`` holds every ``jobs``-th site from the ``b``-th, so each block
+    spans the whole batch (a batch sorted by township still splits into equal
+    work). This process evaluates the first block and ``jobs - 1`` forked
+    processes the others. The workspace's indexes are built first
+    (:func:`geoplan.engine.prepare_rules`) so that the processes inherit them.
+    The blocks' findings come back as coded columns and become one frame
+    here; verdicts and evidence are put in batch order (evidence by rule,
+    then by site, as one process orders it).
 
     Parameters
     ----------
@@ -224,8 +227,10 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
     prepare_rules(batch.workspace, batch.pack, subject=batch.subject)
     cache = constraint_cache(batch.workspace)
     n = len(frame)
-    size = max(1, math.ceil(n / (jobs * _BLOCKS_PER_JOB)))
-    blocks = [(s, min(s + size, n)) for s in range(0, n, size)]
+    # one block per process, every jobs-th site: each block spans the whole batch, so a
+    # batch sorted by township (the dense ones first) still splits into equal work; one
+    # block each because every evaluation has a fixed cost (e.g. the DEM windows it reads)
+    blocks = [np.arange(k, n, jobs) for k in range(min(jobs, n))]
     c_parts, v_parts, e_parts = [], [], []
     not_checked: dict[str, str] = {}
     _STATE = (batch, cache, frame, rows)
@@ -235,16 +240,24 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
             # Python ≥ 3.12 warns that forking a process with threads may deadlock; the
             # children only evaluate (numpy, shapely) and write nothing to shared streams
             warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork.*")
-            with ProcessPoolExecutor(max_workers=jobs,
+            with ProcessPoolExecutor(max_workers=len(blocks) - 1,
                                      mp_context=multiprocessing.get_context("fork")) as pool:
-                for columns, verdicts, evidence, why in pool.map(_evaluate_block, blocks):
-                    c_parts.append(columns)
-                    v_parts.append(verdicts)
-                    e_parts.append(evidence)
-                    for rid, text in why:
-                        not_checked.setdefault(rid, text)
+                # the other blocks in forked processes, the first one here meanwhile: this
+                # process would otherwise only wait, and its block needs no sending back
+                futures = [pool.submit(_evaluate_block, b) for b in blocks[1:]]
+                done = [_evaluate_block(blocks[0])]
+                if bar is not None:
+                    bar.update(len(blocks[0]))
+                for f, b in zip(futures, blocks[1:], strict=True):
+                    done.append(f.result())
                     if bar is not None:
-                        bar.update(len(verdicts))
+                        bar.update(len(b))
+        for columns, verdicts, evidence, why in done:
+            c_parts.append(columns)
+            v_parts.append(verdicts)
+            e_parts.append(evidence)
+            for rid, text in why:
+                not_checked.setdefault(rid, text)
     except BrokenProcessPool as exc:
         raise GeoplanError(
             f"a process checking part of the batch ended without an answer ({exc}); it was "
@@ -252,29 +265,36 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
             "(engine='chunked', chunk_size=…)") from exc
     finally:
         _STATE = None
-    findings = FindingsColumns.concat(c_parts).frame()
-    _, verdicts, evidence = join_parts([findings], v_parts, e_parts, batch.workspace.crs)
+    # back in batch order: findings and verdicts by site; evidence by rule, then site
+    position = np.concatenate(blocks)               # each block's sites, block after block
     rules = batch.pack.for_subject(batch.subject)
+    findings = FindingsColumns.interleave(c_parts, len(rules)).frame()
+    _, verdicts, evidence = join_parts([findings], v_parts, e_parts, batch.workspace.crs)
+    verdicts = verdicts.iloc[np.argsort(position, kind="stable")]
     rank = {r.id: k for k, r in enumerate(rules)}
-    order = np.argsort(evidence["rule_id"].map(rank).to_numpy(), kind="stable")
-    evidence = evidence.iloc[order].reset_index(drop=True)
+    if len(evidence):
+        first = np.cumsum([0, *[len(b) for b in blocks[:-1]]])  # each block's start in position
+        block_of = np.repeat(np.arange(len(e_parts)), [len(e) for e in e_parts])
+        site_pos = position[first[block_of] + evidence["_row"].to_numpy(dtype=np.int64)]
+        order = np.lexsort((site_pos, evidence["rule_id"].map(rank).to_numpy()))
+        evidence = evidence.iloc[order].reset_index(drop=True)
+    evidence = evidence.drop(columns="_row", errors="ignore")
     return Evaluation(findings=findings, verdicts=verdicts, evidence=evidence, rules=rules,
                       not_checked_rules=list(not_checked.items()),
                       seconds=time.perf_counter() - t0, sites=None)
 
 
-def _evaluate_block(bounds: tuple[int, int]) -> tuple[FindingsColumns, Any, Any,
-                                                    list[tuple[str, str]]]:
-    """In a forked process: evaluate rows ``start:stop`` of the batch the parent set in ``_STATE``.
+def _evaluate_block(block: np.ndarray) -> tuple[FindingsColumns, Any, Any,
+                                                 list[tuple[str, str]]]:
+    """Evaluate the sites at positions ``block`` of those set in ``_STATE`` (in any process).
 
     The findings go back as coded columns (a tenth of the bytes of a frame,
     and the frame is built once, in the parent).
     """
-    if _STATE is None:  # pragma: no cover - only reached if the process was not forked
+    if _STATE is None:  # pragma: no cover - set before the processes fork
         raise RuntimeError("the batch was not handed to this process")
     batch, cache, frame, rows = _STATE
-    start, stop = bounds
-    ev = batch.evaluate(frame.iloc[start:stop], rows[start:stop], cache=cache, frame=False)
+    ev = batch.evaluate(frame.iloc[block], rows[block], cache=cache, frame=False)
     if ev.columns is None:  # pragma: no cover - frame=False always gives the columns
         raise RuntimeError("the evaluation gave no columns")
-    return ev.columns, ev.verdicts, ev.evidence, ev.not_checked_rules
+    return ev.columns.compact(), ev.verdicts, ev.evidence, ev.not_checked_rules
