@@ -615,3 +615,29 @@ def test_bad_options(plane_dem, kwargs, match):
 def test_non_geometries_are_refused(plane_dem):
     with pytest.raises(TypeError, match="shapely"):
         zonal_slope(plane_dem, ["POINT (1 2)"], crs=4536)
+
+
+def test_slope_at_gathers_np_pads_values_bit_for_bit():
+    """slope_at reads the padded neighbours without padding the window: the same bits."""
+    from geoplan.raster.slope import _horn, slope_at
+
+    def padded_way(z, rows, cols):
+        z = np.array(z, dtype=np.float64, copy=True)
+        z[~np.isfinite(z)] = np.nan
+        p = np.pad(z, 1, mode="reflect", reflect_type="odd")
+        r, c = rows, cols
+        out = _horn(p[r, c], p[r, c + 1], p[r, c + 2], p[r + 1, c], p[r + 1, c + 2],
+                    p[r + 2, c], p[r + 2, c + 1], p[r + 2, c + 2], xres=4.0, yres=3.0)
+        out[np.isnan(z[r, c])] = np.nan
+        return out
+
+    rng = np.random.default_rng(3)
+    for _ in range(500):  # windows of 1–6 cells a side: every cell is at or near an edge
+        h, w = rng.integers(1, 7, 2)
+        z = rng.normal(100, 30, (h, w)) * rng.choice([1, 1e-3, 1e6])
+        u = rng.random((h, w))
+        z[u < 0.1], z[(u >= 0.1) & (u < 0.15)], z[(u >= 0.15) & (u < 0.18)] = np.nan, np.inf, -np.inf
+        rows, cols = (a.ravel() for a in np.meshgrid(np.arange(h), np.arange(w), indexing="ij"))
+        want = padded_way(z, rows, cols)
+        got = slope_at(z, rows, cols, xres=4.0, yres=3.0)
+        assert got.tobytes() == want.tobytes(), (h, w)

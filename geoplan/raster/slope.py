@@ -146,16 +146,68 @@ def slope_at(
     :func:`slope_degrees`, so the results are identical; the cost is in the
     cells asked for (plus one padded copy of the window), not the window.
     """
-    z = np.array(elev, dtype=np.float64, copy=True)
-    z[~np.isfinite(z)] = np.nan
+    z = np.asarray(elev, dtype=np.float64)
     if z.size == 0 or len(rows) == 0:
         return np.zeros(len(rows))
-    p = np.pad(z, 1, mode="reflect", reflect_type="odd")
-    r, c = rows, cols  # cell (r, c) is p[r + 1, c + 1]
-    a, b, cc = p[r, c], p[r, c + 1], p[r, c + 2]
-    d, f = p[r + 1, c], p[r + 1, c + 2]
-    g, h, i = p[r + 2, c], p[r + 2, c + 1], p[r + 2, c + 2]
-
+    r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    if min(z.shape) < 2:  # a window one cell thin: np.pad's edge case, on a copy
+        z = np.array(z, copy=True)
+        z[~np.isfinite(z)] = np.nan
+        p = np.pad(z, 1, mode="reflect", reflect_type="odd")
+        a, b, cc = p[r, c], p[r, c + 1], p[r, c + 2]
+        d, f = p[r + 1, c], p[r + 1, c + 2]
+        g, h, i = p[r + 2, c], p[r + 2, c + 1], p[r + 2, c + 2]
+    else:  # the padded values at the neighbours only: no copy of the window
+        a, b, cc = (_padded(z, r - 1, c + k) for k in (-1, 0, 1))
+        d, f = _padded(z, r, c - 1), _padded(z, r, c + 1)
+        g, h, i = (_padded(z, r + 1, c + k) for k in (-1, 0, 1))
     out = _horn(a, b, cc, d, f, g, h, i, xres=xres, yres=yres)
-    out[np.isnan(z[r, c])] = np.nan
+    out[~np.isfinite(z[r, c])] = np.nan
     return out
+
+
+def _padded(z: npt.NDArray[np.float64], r: npt.NDArray[np.int64],
+            c: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """``np.pad(z, 1, mode="reflect", reflect_type="odd")[r + 1, c + 1]``, non-finite as NaN.
+
+    Rows -1 … H and columns -1 … W of a window at least 2 × 2; the same
+    arithmetic as :func:`numpy.pad` (rows padded first, then columns of the
+    padded rows: ``2 * edge - next``), so the values are bit-identical.
+    """
+    nr, nc = z.shape
+
+    def rowwise(cc: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        inside = np.clip(r, 0, nr - 1)
+        v = z[inside, cc]
+        v = np.where(np.isfinite(v), v, np.nan)
+        for edge, nxt, at in ((0, 1, r < 0), (nr - 1, nr - 2, r >= nr)):
+            if at.any():
+                e, x = z[edge, cc[at]], z[nxt, cc[at]]
+                e = np.where(np.isfinite(e), e, np.nan)
+                x = np.where(np.isfinite(x), x, np.nan)
+                v[at] = 2 * e - x
+        return v
+
+    v = rowwise(np.clip(c, 0, nc - 1))
+    for edge, nxt, at in ((0, 1, c < 0), (nc - 1, nc - 2, c >= nc)):
+        if at.any():
+            sub_r = r[at]
+            e = _padded_rows(z, sub_r, edge)
+            x = _padded_rows(z, sub_r, nxt)
+            v[at] = 2 * e - x
+    return v
+
+
+def _padded_rows(z: npt.NDArray[np.float64], r: npt.NDArray[np.int64],
+                 col: int) -> npt.NDArray[np.float64]:
+    """Column ``col`` (inside the window) of the rows-only padded window at rows ``r``."""
+    nr = z.shape[0]
+    v = z[np.clip(r, 0, nr - 1), col]
+    v = np.where(np.isfinite(v), v, np.nan)
+    for edge, nxt, at in ((0, 1, r < 0), (nr - 1, nr - 2, r >= nr)):
+        if at.any():
+            e, x = z[edge, col], z[nxt, col]
+            e = e if np.isfinite(e) else np.nan
+            x = x if np.isfinite(x) else np.nan
+            v[at] = 2 * e - x
+    return v
