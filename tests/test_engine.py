@@ -558,9 +558,6 @@ def test_coded_findings_columns_build_the_frame_pandas_would():
     pd.testing.assert_frame_equal(cols.frame(), plain)
     assert cols.frame()["status"].tolist() == ["pass", "fail", "not_checked", "pass", "warn",
                                                "error"]
-    both = FindingsColumns.concat([cols, cols])
-    pd.testing.assert_frame_equal(both.frame(), pd.concat([plain, plain], ignore_index=True))
-    assert both.rows.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     assert cols.frame_head().dtypes.equals(cols.frame().dtypes)
     with pytest.raises(ValueError, match="unknown finding status maybe"):
         FindingsColumns.from_rules(ids, [{**rules[0], "status": np.array(

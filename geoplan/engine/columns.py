@@ -7,7 +7,7 @@ Python strings per column into the frame's string dtype cost more than
 measuring the geometry. :class:`FindingsColumns` keeps each text column as
 codes into its values (``values[codes]``) and builds the frame once, with
 one ``take`` per column; blocks of a batch evaluated apart are joined by
-offsetting codes (:meth:`FindingsColumns.concat`), and travel between
+offsetting codes (:meth:`FindingsColumns.interleave`), and travel between
 processes as integers and short lists of strings.
 
 Examples
@@ -23,8 +23,8 @@ Examples
 >>> f = c.frame()
 >>> f[["site_id", "rule_id", "status", "message_en"]].values.tolist()
 [['a', 'r1', 'fail', 'near'], ['b', 'r1', 'pass', '']]
->>> FindingsColumns.concat([c, c.compact()]).frame()["site_id"].tolist()
-['a', 'b', 'a', 'b']
+>>> FindingsColumns.interleave([c, c.compact()], rules=1).frame()["site_id"].tolist()
+['a', 'a', 'b', 'b']
 >>> c.compact().codes("status").dtype
 dtype('uint8')
 """
@@ -169,37 +169,6 @@ class FindingsColumns:
                    rows=np.repeat(np.arange(n, dtype=np.int64), r))
 
     @classmethod
-    def concat(cls, parts: Sequence[FindingsColumns]) -> FindingsColumns:
-        """The columns of consecutive blocks as one (rows counted on from block to block).
-
-        Parameters
-        ----------
-        parts
-            At least one part, in batch order.
-
-        Returns
-        -------
-        FindingsColumns
-        """
-        coded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for name in parts[0].coded:
-            codes, values, offset = [], [], 0
-            for p in parts:
-                c, v = p.coded[name]
-                codes.append(c.astype(np.int64) + offset)
-                values.append(v)
-                offset += len(v)
-            coded[name] = (np.concatenate(codes), np.concatenate(values))
-        rows, start = [], 0
-        for p in parts:
-            rows.append(p.rows.astype(np.int64) + start)
-            start += int(p.rows.max()) + 1 if len(p.rows) else 0
-        return cls(coded=coded,
-                   numbers={k: np.concatenate([p.numbers[k] for p in parts])
-                            for k in parts[0].numbers},
-                   rows=np.concatenate(rows))
-
-    @classmethod
     def interleave(cls, parts: Sequence[FindingsColumns], rules: int) -> FindingsColumns:
         """Blocks of every k-th site put back site by site: part ``b`` holds sites b, b + k, ….
 
@@ -256,22 +225,6 @@ class FindingsColumns:
         return FindingsColumns(
             coded={k: (small(c, len(v) - 1), v) for k, (c, v) in self.coded.items()},
             numbers=self.numbers, rows=small(self.rows, top))
-
-    def take(self, order: np.ndarray) -> FindingsColumns:
-        """The findings in another order (``order``: positions, as for :func:`numpy.take`).
-
-        Parameters
-        ----------
-        order
-            Positions of the findings, in the order wanted.
-
-        Returns
-        -------
-        FindingsColumns
-        """
-        return FindingsColumns(
-            coded={k: (c[order], v) for k, (c, v) in self.coded.items()},
-            numbers={k: v[order] for k, v in self.numbers.items()}, rows=self.rows[order])
 
     def values(self, name: str, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """One column's values (text as an object array), of all rows or of ``rows``.
