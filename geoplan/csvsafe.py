@@ -34,10 +34,13 @@ Examples
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["FORMULA_TRIGGERS", "csv_safe_frame", "neutralise_cell", "write_csv"]
@@ -60,6 +63,14 @@ def neutralise_cell(value: Any) -> Any:
     return value
 
 
+def _risky(s: pd.Series) -> np.ndarray:
+    """Which cells of a text column begin with a formula trigger (text only; vectorised for strings)."""
+    if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
+        return s.str.startswith(FORMULA_TRIGGERS).fillna(False).to_numpy(dtype=bool)
+    return s.astype(object).map(
+        lambda v: isinstance(v, str) and v.startswith(FORMULA_TRIGGERS)).to_numpy(dtype=bool)
+
+
 def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells and column names are safe to open in a spreadsheet.
 
@@ -70,12 +81,117 @@ def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     for i in range(df.shape[1]):  # by position: column names may repeat
         s = df.iloc[:, i]
         if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
-            vals = s.astype(object)
-            risky = vals.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_TRIGGERS))
+            risky = _risky(s)
             if risky.any():
-                out.isetitem(i, vals.map(neutralise_cell).to_numpy())
+                vals = s.astype(object).to_numpy(copy=True)
+                vals[risky] = [neutralise_cell(v) for v in vals[risky]]
+                out.isetitem(i, vals)
     out.columns = [neutralise_cell(c) for c in df.columns]
     return out
+
+
+# -- the CSV text, column by column with Arrow ---------------------------------------------
+#
+# ``DataFrame.to_csv`` hands every cell to the csv module: 11 s for the 2.3 million
+# findings of 10^5 house footprints. The same bytes are made here a column at a time
+# with Arrow's string kernels: numbers formatted as pandas formats them for a CSV
+# (``ndarray.astype(str)``: the shortest repr; missing values as an empty cell), text
+# quoted as the csv module quotes it with ``QUOTE_MINIMAL`` (a cell holding the
+# delimiter, the quote character, ``\r`` or ``\n`` is enclosed in quotes, its quotes
+# doubled). Columns of any other type (dates, categoricals, nullable integers, objects
+# that are not all text) and one-column frames (where the csv module quotes an empty
+# row) go through pandas. ``tests/test_csv_safety.py`` compares the two byte for byte.
+
+_NEEDS_QUOTES = r'[,"\r\n]'
+_SLICE_ROWS = 250_000  # rows turned into text at a time (bounds the memory of the text)
+
+
+def _arrow_writable(s: pd.Series) -> bool:
+    """Whether :func:`_arrow_text` writes this column exactly as pandas would."""
+    dtype = s.dtype
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "fiub":
+            return True
+        if dtype.kind != "O":
+            return False
+        return pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+    return pd.api.types.is_string_dtype(dtype)
+
+
+def _arrow_text(s: pd.Series) -> Any:
+    """The CSV cells of a column that :func:`_arrow_writable` accepted, as Arrow large strings.
+
+    Each distinct value is formatted (and quoted) once and the cells are taken
+    from those: a findings column repeats a few values per rule.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiub":
+        values = s.to_numpy()
+        if s.dtype.kind == "f":  # by bit pattern, so that -0.0 is written "-0.0"
+            codes, bits = pd.factorize(values.view(f"i{s.dtype.itemsize}"))
+            uniques = np.asarray(bits).view(s.dtype)
+        else:
+            codes, uniques = pd.factorize(values)
+            uniques = np.asarray(uniques)
+        if s.dtype == np.float64:  # repr is what astype(str) gives a float64, three times faster
+            words = ["" if v != v else repr(v) for v in uniques.tolist()]
+        else:  # what pandas writes: the digits, True/False, float32 as float32
+            words = uniques.astype(str)
+            if s.dtype.kind == "f":
+                words[np.isnan(uniques)] = ""
+        return pc.take(pa.array(words, pa.large_string()), pa.array(codes))
+    if isinstance(s.dtype, np.dtype):  # object column of text (and missing values)
+        arr = pa.array(s.to_numpy(), type=pa.large_string(), from_pandas=True)
+    else:
+        arr = pa.array(s.array, from_pandas=True)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        arr = arr.cast(pa.large_string())
+    encoded = pc.dictionary_encode(arr)
+    words = encoded.dictionary
+    needs = pc.match_substring_regex(words, _NEEDS_QUOTES)
+    if pc.any(needs).as_py():
+        q, empty = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
+        quoted = pc.binary_join_element_wise(q, pc.replace_substring(words, '"', '""'), q, empty)
+        words = pc.if_else(needs, quoted, words)
+    return pc.fill_null(pc.take(words, encoded.indices), pa.scalar("", pa.large_string()))
+
+
+def _header(columns: list[Any]) -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(columns)
+    return buf.getvalue().encode("utf-8")
+
+
+def _write_with_arrow(safe: pd.DataFrame, path: str | os.PathLike[str], *, mode: str,
+                      header: bool, bom: bool) -> bool:
+    """Write ``safe`` (already neutralised) with Arrow; ``False``, nothing written, if it cannot."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if safe.shape[1] < 2 or not all(_arrow_writable(safe.iloc[:, i])
+                                    for i in range(safe.shape[1])):
+        return False
+    with open(path, mode + "b") as fh:
+        if bom and fh.tell() == 0:
+            fh.write(b"\xef\xbb\xbf")
+        if header:
+            fh.write(_header(list(safe.columns)))
+        for start in range(0, len(safe), _SLICE_ROWS):
+            part = safe.iloc[start:start + _SLICE_ROWS]
+            cols = [_arrow_text(part.iloc[:, i]) for i in range(part.shape[1])]
+            rows = pc.binary_join_element_wise(*cols, pa.scalar(",", pa.large_string()))
+            rows = pc.binary_join_element_wise(rows, pa.scalar("\r\n", pa.large_string()),
+                                              pa.scalar("", pa.large_string()))
+            del cols
+            offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64,
+                                    count=len(rows) + 1, offset=rows.offset * 8)
+            data = rows.buffers()[2]
+            if data is not None and offsets[-1] > offsets[0]:
+                fh.write(memoryview(data)[int(offsets[0]):int(offsets[-1])])
+    return True
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *,
@@ -87,6 +203,16 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *,
     chunk to a file started with the defaults. Lines end with ``\r\n``: with
     that terminator the CSV writer quotes any cell containing ``\r`` or ``\n``
     (with ``\n`` alone, a bare ``\r`` in a cell would split the row).
+
+    The bytes are those of ``DataFrame.to_csv`` with these options; numeric
+    and text columns in UTF-8 are written with Arrow's string kernels (eight
+    times faster on the 2.3 million findings of 10^5 houses), anything else
+    by pandas.
     """
-    csv_safe_frame(df).to_csv(path, index=False, mode=mode, header=header, encoding=encoding,
-                              lineterminator="\r\n")
+    safe = csv_safe_frame(df)
+    enc = encoding.lower().replace("_", "-")
+    if enc in ("utf-8", "utf8", "utf-8-sig") and _write_with_arrow(
+            safe, path, mode=mode, header=header, bom=enc == "utf-8-sig"):
+        return
+    safe.to_csv(path, index=False, mode=mode, header=header, encoding=encoding,
+                lineterminator="\r\n")

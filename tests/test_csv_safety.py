@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import X0, Y0, gk
@@ -131,3 +132,106 @@ def test_analysis_csv_is_neutralised(tmp_path: Path) -> None:
     assert rows[0]["village"] == "'" + EVIL["eq"]
     assert rows[0]["gap_m"] == "-2.5"
     assert rows[1]["village"] == "巴彦岱村"
+
+
+# -- the Arrow writer gives the bytes of DataFrame.to_csv ---------------------------------
+
+_CELLS = ["", "a", "张三,李四", 'say "hi"', "line\nbreak", "cr\ronly", "crlf\r\n", " lead", "trail ",
+          "'=1", "=1+1", "-2+3", "-1.5", "\t=x", "一级保护区", '"', ",", "a,b\"c\nd", "💧"]
+_FLOATS = [0.0, -0.0, 1.0, -1.5, 0.1 + 0.2, 1e16, 1e-7, 123456789.123456, float("nan"),
+           float("inf"), float("-inf"), 5e-324, 1.7976931348623157e308, 2.5]
+
+
+def _frames() -> list[tuple[str, pd.DataFrame]]:
+    n = len(_CELLS)
+    floats = (_FLOATS * 2)[:n]
+    return [
+        ("text-object", pd.DataFrame({"a": _CELLS, "b": list(reversed(_CELLS))}, dtype=object)),
+        ("text-str", pd.DataFrame({"a": pd.array(_CELLS, dtype="str"),
+                                   "b": pd.array(list(reversed(_CELLS)), dtype="string")})),
+        ("missing", pd.DataFrame({"a": pd.array(["x", None, "=y", None] * 3, dtype="str"),
+                                  "b": pd.Series(["x", None, float("nan"), "z"] * 3, dtype=object),
+                                  "c": [1.5, float("nan"), 0.0, -2.0] * 3})),
+        ("numbers", pd.DataFrame({"f": floats, "f32": np.array([f if abs(f) < 1e30 else 3.25 for f in floats],
+                                                        dtype=np.float32),
+                                  "i": np.arange(-n, n, 2, dtype=np.int64)[:n],
+                                  "u8": np.arange(n, dtype=np.uint8),
+                                  "b": [i % 3 == 0 for i in range(n)]})),
+        ("findings-like", pd.DataFrame({
+            "site_id": pd.array([f"H{i:07d}" for i in range(n)], dtype="str"),
+            "status": pd.array(["pass", "fail"] * (n // 2) + ["warn"] * (n % 2), dtype="str"),
+            "measure": floats, "message_zh": pd.array(_CELLS, dtype="str"),
+            "=col,\"name\"": np.arange(n)})),
+        ("empty", pd.DataFrame({"a": pd.array([], dtype="str"), "b": np.array([], dtype=float)})),
+    ]
+
+
+def _frames_to_pandas() -> list[tuple[str, pd.DataFrame]]:
+    n = 4
+    return [  # columns the Arrow writer hands to pandas; the file must still be pandas' own
+        ("dates", pd.DataFrame({"d": pd.date_range("2026-01-01", periods=n), "x": range(n)})),
+        ("mixed-object", pd.DataFrame({"m": [1, "=a", 2.5, None], "x": range(n)})),
+        ("nullable-int", pd.DataFrame({"n": pd.array([1, None, 3, -4], dtype="Int64"),
+                                       "x": ["a"] * n})),
+        ("categorical", pd.DataFrame({"c": pd.Categorical(["=a", "b", "a", "b"]), "x": range(n)})),
+        ("one-column", pd.DataFrame({"a": ["", "x", "", "y,z"]})),
+    ]
+
+
+@pytest.mark.parametrize(("name", "df"), _frames() + _frames_to_pandas(),
+                         ids=[n for n, _ in _frames() + _frames_to_pandas()])
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gb18030"])
+def test_write_csv_bytes_are_pandas_bytes(tmp_path: Path, name: str, df: pd.DataFrame,
+                                          encoding: str) -> None:
+    from geoplan.csvsafe import write_csv
+
+    if encoding == "gb18030":
+        df = df.replace("💧", "水")  # GB 18030 encodes it, but keep the frame plain
+    got, want = tmp_path / "got.csv", tmp_path / "want.csv"
+    write_csv(df, got, encoding=encoding)
+    write_csv(df.iloc[:3], got, mode="a", header=False, encoding="utf-8")
+    csv_safe_frame(df).to_csv(want, index=False, encoding=encoding, lineterminator="\r\n")
+    csv_safe_frame(df.iloc[:3]).to_csv(want, index=False, mode="a", header=False,
+                                        encoding="utf-8", lineterminator="\r\n")
+    assert got.read_bytes() == want.read_bytes()
+
+
+@pytest.mark.parametrize(("name", "df"), _frames(), ids=[n for n, _ in _frames()])
+def test_arrow_writer_takes_text_and_numbers(tmp_path: Path, name: str, df: pd.DataFrame) -> None:
+    """The comparison above is of the Arrow writer, not of pandas with itself."""
+    from geoplan.csvsafe import _write_with_arrow
+
+    assert _write_with_arrow(csv_safe_frame(df), tmp_path / "x.csv", mode="w", header=True,
+                             bom=True)
+
+
+def test_arrow_writer_slices_a_long_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import geoplan.csvsafe as cs
+
+    monkeypatch.setattr(cs, "_SLICE_ROWS", 7)
+    df = pd.DataFrame({"a": pd.array([f"=r{i}" if i % 5 == 0 else f"r,{i}" for i in range(50)],
+                                     dtype="str"), "v": np.linspace(-1, 1, 50)})
+    cs.write_csv(df, tmp_path / "got.csv")
+    csv_safe_frame(df).to_csv(tmp_path / "want.csv", index=False, encoding="utf-8-sig",
+                              lineterminator="\r\n")
+    assert (tmp_path / "got.csv").read_bytes() == (tmp_path / "want.csv").read_bytes()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_write_csv_random_frames_are_pandas_bytes(tmp_path: Path, seed: int) -> None:
+    from geoplan.csvsafe import write_csv
+
+    rng = np.random.default_rng(seed)
+    alphabet = [*"ab ,\"'\r\n\t=+-@.0123456789eE张三一级", "💧"]
+    n = 300
+    text = ["".join(rng.choice(alphabet, size=rng.integers(0, 8))) for _ in range(n)]
+    floats = rng.standard_normal(n) * 10.0 ** rng.integers(-20, 20, n)
+    floats[rng.random(n) < 0.2] = np.nan
+    floats[rng.random(n) < 0.1] = -0.0
+    df = pd.DataFrame({"t": pd.array(text, dtype="str"), "o": pd.Series(text[::-1], dtype=object),
+                       "f": floats, "i": rng.integers(-10**12, 10**12, n),
+                       "g": floats.astype(np.float32)})
+    write_csv(df, tmp_path / "got.csv")
+    csv_safe_frame(df).to_csv(tmp_path / "want.csv", index=False, encoding="utf-8-sig",
+                              lineterminator="\r\n")
+    assert (tmp_path / "got.csv").read_bytes() == (tmp_path / "want.csv").read_bytes()

@@ -1,0 +1,92 @@
+"""``results.gpkg`` written through Arrow holds what pyogrio's classic writer writes.
+
+:func:`geoplan.runners.files.write_gpkg_layers` writes a frame through Arrow when
+every column is of a plain type (numbers, booleans, text); the layers are read back
+and compared with those of the classic writer, field by field, including appends
+(the chunked writer) and mixed geometry types.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from shapely import LineString, MultiPolygon, Point, box
+
+import geoplan.runners.files as files
+
+CRS = "EPSG:4545"
+
+
+def _frames(n: int, start: int = 0) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame]:
+    ids = [f"H{i:04d}" for i in range(start, start + n)]
+    shapes = [box(i, 0, i + 0.5, 0.5) if i % 3 else MultiPolygon([box(i, 0, i + .2, .2),
+                                                                    box(i + .3, 0, i + .5, .2)])
+              for i in range(start, start + n)]
+    verdicts = gpd.GeoDataFrame({
+        "site_id": pd.array(ids, dtype="str"), "verdict": ["pass", "fail"] * (n // 2),
+        "n_fail": np.arange(n, dtype=np.int64), "share": np.linspace(0, 1, n),
+        "owner": pd.array(["张三", None, "=x", "a,b"] * (n // 4), dtype="str"),
+        "ok": [True, False] * (n // 2)}, geometry=shapes, crs=CRS)
+    findings = pd.DataFrame({
+        "site_id": np.repeat(ids, 2), "rule_id": ["house.farmland", "house.flood_zone"] * n,
+        "status": ["pass", "fail"] * n, "measure": np.tile([np.nan, 12.5], n),
+        "message_zh": ["不得占用永久基本农田", "位于洪水淹没区"] * n})
+    evidence = gpd.GeoDataFrame({
+        "site_id": ids[: n // 2], "rule_id": ["house.flood_zone"] * (n // 2),
+        "area_m2": np.full(n // 2, 12.5)},
+        geometry=[Point(i, 0) if i % 2 else LineString([(i, 0), (i + 1, 1)])
+                  for i in range(n // 2)], crs=CRS)
+    return verdicts, findings, evidence
+
+
+def _write(path: Path, monkeypatch: pytest.MonkeyPatch, *, arrow: bool) -> None:
+    if not arrow:
+        monkeypatch.setattr(files, "_arrow_writes", lambda frame: False)
+    for k in range(2):
+        v, f, e = _frames(8, start=8 * k)
+        files.write_gpkg_layers(path, v, f, e, crs=CRS, append=k > 0)
+    monkeypatch.undo()
+
+
+@pytest.mark.skipif(pyogrio.__gdal_version__ < (3, 8, 0), reason="Arrow writes need GDAL 3.8")
+def test_arrow_and_classic_gpkg_hold_the_same(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    assert all(files._arrow_writes(f) for f in files.gpkg_frames(*_frames(8), crs=CRS))
+    _write(tmp_path / "arrow.gpkg", monkeypatch, arrow=True)
+    _write(tmp_path / "classic.gpkg", monkeypatch, arrow=False)
+    for layer in ("verdicts", "findings", "evidence"):
+        a = pyogrio.read_dataframe(tmp_path / "arrow.gpkg", layer=layer)
+        b = pyogrio.read_dataframe(tmp_path / "classic.gpkg", layer=layer)
+        assert len(a) == {"verdicts": 16, "findings": 32, "evidence": 8}[layer]
+        pd.testing.assert_frame_equal(a, b, check_like=False)
+    sql = ("select table_name, geometry_type_name from gpkg_geometry_columns "
+           "order by table_name")
+    fields = "select name, type from pragma_table_info('verdicts')"
+    with sqlite3.connect(tmp_path / "arrow.gpkg") as a, \
+            sqlite3.connect(tmp_path / "classic.gpkg") as b:
+        assert a.execute(sql).fetchall() == b.execute(sql).fetchall()
+        assert a.execute(fields).fetchall() == b.execute(fields).fetchall()
+
+
+@pytest.mark.filterwarnings("ignore:Non-conformant content")
+@pytest.mark.parametrize("column", [
+    pd.Series([1, "a", None, 2.5] * 4, dtype=object),           # mixed object
+    pd.Categorical(["a", "b"] * 8),
+    pd.array([1, None] * 8, dtype="Int64"),
+    pd.date_range("2026-01-01", periods=16, tz="Asia/Shanghai"),
+])
+def test_other_columns_keep_the_classic_writer(tmp_path: Path, column) -> None:
+    v, f, e = _frames(16)
+    v["extra"] = column
+    verd = files.gpkg_frames(v, f, e, crs=CRS)[0]
+    assert not files._arrow_writes(verd)
+    files.write_gpkg_layers(tmp_path / "x.gpkg", v, f, e, crs=CRS)
+    back = pyogrio.read_dataframe(tmp_path / "x.gpkg", layer="verdicts")
+    assert len(back) == 16
+    assert "extra" in back.columns
