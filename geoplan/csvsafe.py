@@ -135,6 +135,7 @@ def _arrow_text(s: pd.Series) -> Any:
         else:
             codes, uniques = pd.factorize(values)
             uniques = np.asarray(uniques)
+        words: Any
         if s.dtype == np.float64:  # repr is what astype(str) gives a float64, three times faster
             words = ["" if v != v else repr(v) for v in uniques.tolist()]
         else:  # what pandas writes: the digits, True/False, float32 as float32
