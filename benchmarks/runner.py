@@ -87,7 +87,10 @@ class Job:
         if "extrapolated_seconds" in self.result:
             eng += f" (sample {self.result['n']}, extrapolated)"
         if eng == "stream":
-            eng += f" (chunks of {self.args['chunk_size']:,})"
+            files = "CSV + GeoPackage" if self.args.get("gpkg") else "CSV"
+            jobs = self.args.get("jobs") or 1
+            eng += (f" (chunks of {self.args['chunk_size']:,}, {files} written, "
+                    f"{jobs} process{'es' if jobs > 1 else ''} per chunk)")
         return eng
 
 
@@ -143,8 +146,11 @@ def _run_once(job: Job, args: dict[str, Any], timeout: float) -> None:
         print(f"[bench]   failed: {job.result['error']}", flush=True)
         return
     job.result = json.loads(lines[-1][len("RESULT "):])
+    pss = job.result.get("extra", {}).get("pss_peak_mb")
     print(f"[bench]   {job.result['seconds']:.2f} s ({time.perf_counter() - t0:.0f} s with "
-          f"setup), peak {job.result['peak_mb']:.0f} MB", flush=True)
+          f"setup), peak {job.result['peak_mb']:.0f} MB"
+          + (f" (RSS summed; PSS {pss:.0f} MB, sampled each second)" if pss else ""),
+          flush=True)
 
 
 def _agreement(ref: pd.DataFrame, other: pd.DataFrame) -> str:
@@ -277,7 +283,8 @@ def plan(a: argparse.Namespace, tmp: Path) -> list[Job]:
         jobs.append(Job(f"houses {n:,} · full pack · parcels {tag} · streamed", "stream",
                         {"engine": "stream", "workspace": str(ws),
                          "sites": str(site_batch(ws, "house", n)),
-                         "out": str(tmp / f"stream-{n}"), "chunk_size": a.chunk_size},
+                         "out": str(tmp / f"stream-{n}"), "chunk_size": a.chunk_size,
+                         "gpkg": not a.stream_csv_only, "jobs": a.stream_jobs},
                         group=f"stream-{n}"))
     if a.big:
         big = county_workspace(1_000_000, dem=a.dem)
@@ -285,7 +292,8 @@ def plan(a: argparse.Namespace, tmp: Path) -> list[Job]:
         s = site_batch(big, "house", n)
         jobs.append(Job(f"houses {n:,} · full pack · parcels 10^6 · streamed", "stream",
                         {"engine": "stream", "workspace": str(big), "sites": str(s),
-                         "out": str(tmp / "stream-big"), "chunk_size": a.chunk_size},
+                         "out": str(tmp / "stream-big"), "chunk_size": a.chunk_size,
+                         "gpkg": not a.stream_csv_only, "jobs": a.stream_jobs},
                         group="big-stream"))
         s2 = site_batch(big, "house", 100_000)
         jobs.append(Job("houses 100,000 · full pack · parcels 10^6", "geoplan",
@@ -343,6 +351,11 @@ def _notes(jobs: list[Job]) -> list[str]:
             part = (f" (COPY {x['load_s']:.1f} s, ST_Subdivide + overlap check + GiST + "
                     f"ANALYZE {x['subdivide_s']:.1f} s)" if "subdivide_s" in x else "")
             bits.append(f"setup {x['setup_s']:.1f} s{part}")
+        if "written_mb" in x:
+            bits.append("wrote " + ", ".join(f"{k} {v:,} MB" for k, v in x["written_mb"].items()))
+        if "pss_peak_mb" in x:
+            bits.append(f"peak PSS {x['pss_peak_mb']:,.0f} MB (shared pages counted once, "
+                        "sampled each second; the table's peak MB sums RSS)")
         if "pieces" in x:
             bits.append(f"{x['pieces']:,} pieces"
                         + (f", dissolved {', '.join(x['dissolved'])}" if x.get("dissolved")
@@ -415,9 +428,14 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--big", action="store_true",
                     help="also the 10^6-parcel county and 10^6 houses streamed (+ ~10 min)")
     ap.add_argument("--stream", type=ints, default=[],
-                    help="house batches checked in chunks with outputs streamed to CSV "
-                         "(e.g. 1000000)")
+                    help="house batches checked in chunks with the outputs streamed to "
+                         "findings.csv, verdicts.csv and results.gpkg (e.g. 1000000)")
     ap.add_argument("--chunk-size", type=int, default=100_000)
+    ap.add_argument("--stream-jobs", type=int, default=1,
+                    help="streamed runs: processes evaluating each chunk (jobs=)")
+    ap.add_argument("--stream-csv-only", action="store_true",
+                    help="streamed runs: write the CSV files only, no results.gpkg (as "
+                         "before issue 13)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="per measurement, seconds")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     return ap

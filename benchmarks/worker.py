@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -24,30 +25,41 @@ import pandas as pd
 
 _SAMPLER = r"""
 import sys, time, psutil
-roots, every = [int(x) for x in sys.argv[2:]], float(sys.argv[1])
-peak = 0
+roots, every, pss_every = [int(x) for x in sys.argv[3:]], float(sys.argv[1]), float(sys.argv[2])
+peak = peak_pss = 0
+last_pss = 0.0
 def sample():
-    global peak
+    global peak, peak_pss, last_pss
     total = 0
+    procs = []
     for r in roots:
         try:
-            procs = [psutil.Process(r)]
-            procs += procs[0].children(recursive=True)
+            procs.append(psutil.Process(r))
+            procs += procs[-1].children(recursive=True)
         except psutil.Error:
             continue
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    peak = max(peak, total)
+    now = time.monotonic()
+    if pss_every > 0 and now - last_pss >= pss_every:
+        last_pss, pss = now, 0
         for p in procs:
             try:
-                total += p.memory_info().rss
-            except psutil.Error:
+                pss += p.memory_full_info().pss
+            except (psutil.Error, AttributeError):
                 pass
-    peak = max(peak, total)
+        peak_pss = max(peak_pss, pss)
 import select
 while True:
     sample()
     if select.select([sys.stdin], [], [], every)[0]:
         sys.stdin.read()
         sample()
-        print(peak, flush=True)
+        print(peak, peak_pss, flush=True)
         break
 """
 
@@ -63,32 +75,49 @@ class PeakMemory:
     runs in a process of its own: as a thread of the measured process it
     competed for the GIL with geoplan's own evaluation in that process.
 
+    With ``pss_every`` > 0 it also sums the PSS every ``pss_every`` seconds
+    (``pss_peak_mb``): the memory the trees really hold, shared pages counted
+    once, at a rate slow enough not to slow what is measured — used for the
+    streamed runs, where a forked process writes one chunk's tables while the
+    parent evaluates the next (minutes long, so a sample a second sees the
+    plateaus).
+
     Parameters
     ----------
     roots
         Processes whose whole trees are summed (this one, a PostgreSQL server…).
     every
         Seconds between samples.
+    pss_every
+        Seconds between PSS samples (0: none).
     """
 
-    def __init__(self, roots: Callable[[], Iterable[int]], every: float = 0.05) -> None:
-        self.roots, self.every, self.peak = roots, every, 0
+    def __init__(self, roots: Callable[[], Iterable[int]], every: float = 0.05,
+                 pss_every: float = 0.0) -> None:
+        self.roots, self.every, self.pss_every = roots, every, pss_every
+        self.peak = self.peak_pss = 0
         self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> PeakMemory:
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _SAMPLER, str(self.every), *map(str, self.roots())],
+            [sys.executable, "-c", _SAMPLER, str(self.every), str(self.pss_every),
+             *map(str, self.roots())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None:
             out, _ = self._proc.communicate("stop", timeout=60)
-            self.peak = int(out.strip() or 0)
+            rss, pss = [*out.split(), "0", "0"][:2]
+            self.peak, self.peak_pss = int(rss), int(pss)
 
     @property
     def peak_mb(self) -> float:
         return self.peak / 2**20
+
+    @property
+    def pss_peak_mb(self) -> float:
+        return self.peak_pss / 2**20
 
 
 def _geoplan_digest(findings: pd.DataFrame, rules: list[Any]) -> pd.DataFrame:
@@ -162,9 +191,13 @@ def _run_stream(s: _Session, t0: float) -> Clocked:
 
     summary = geoplan.check(s.args["sites"], s.ws, engine="chunked", out=s.args["out"],
                             chunk_size=s.args.get("chunk_size") or 100_000,
-                            gpkg=s.args.get("gpkg", False)).summary
+                            gpkg=s.args.get("gpkg", False), jobs=s.args.get("jobs")).summary
     seconds = time.perf_counter() - t0
     s.extra["verdicts"] = summary["verdicts"]
+    out = Path(s.args["out"])
+    s.extra["written_mb"] = {p.name: round(p.stat().st_size / 2**20)
+                             for p in sorted(out.iterdir()) if p.is_file()}
+    shutil.rmtree(out, ignore_errors=True)  # 10^6 sites write 13 GB: not kept between runs
     return seconds, None
 
 
@@ -321,7 +354,7 @@ def main(args: dict[str, Any]) -> dict[str, Any]:
     s = _open(args)
     try:
         pids = _start_services(s)
-        with PeakMemory(pids) as mem:
+        with PeakMemory(pids, pss_every=1.0 if s.engine == "stream" else 0.0) as mem:
             t0 = time.perf_counter()
             run = _ENGINES.get(s.engine)
             if run is None:
@@ -329,6 +362,8 @@ def main(args: dict[str, Any]) -> dict[str, Any]:
             seconds, digest = run(s, t0)
     finally:
         _stop_services(s)
+    if mem.peak_pss:
+        s.extra["pss_peak_mb"] = round(mem.pss_peak_mb, 1)
     out = {"engine": s.engine, "seconds": seconds, "peak_mb": mem.peak_mb, "n": len(s.sites),
            "n_all": s.n_all, "extra": s.extra, "digest": None}
     sample = args.get("sample")

@@ -90,3 +90,30 @@ def test_other_columns_keep_the_classic_writer(tmp_path: Path, column) -> None:
     back = pyogrio.read_dataframe(tmp_path / "x.gpkg", layer="verdicts")
     assert len(back) == 16
     assert "extra" in back.columns
+
+
+@pytest.mark.skipif(not files.can_index_later(), reason="GDAL's C API not reachable (Linux only)")
+def test_index_built_after_the_last_part_equals_one_kept_up_to_date(tmp_path: Path) -> None:
+    """The chunked writer's indexes, built once at the end, hold what appends keep up to date."""
+    later, kept = tmp_path / "later.gpkg", tmp_path / "kept.gpkg"
+    for k in range(3):
+        v, f, e = _frames(8, start=8 * k)
+        e.loc[e.index[0], "geometry"] = Point()  # empty: not in an R-tree
+        e.loc[e.index[1], "geometry"] = None
+        files.write_gpkg_layers(later, v, f, e, crs=CRS, append=k > 0, spatial_index=False)
+        files.write_gpkg_layers(kept, v, f, e, crs=CRS, append=k > 0)
+    layers = ["verdicts", "findings", "evidence"]
+    with sqlite3.connect(later) as db:
+        names = {r[0] for r in db.execute("select name from sqlite_master")}
+        assert not any(n.startswith("rtree_") for n in names)
+    files.create_spatial_indexes(later, layers)
+    with sqlite3.connect(later) as a, sqlite3.connect(kept) as b:
+        for layer in layers:
+            q = f"select id, minx, maxx, miny, maxy from rtree_{layer}_geom order by id"
+            got, want = a.execute(q).fetchall(), b.execute(q).fetchall()
+            assert got == want
+            assert len(got) == {"verdicts": 24, "findings": 48, "evidence": 6}[layer]
+        q = "select table_name, extension_name from gpkg_extensions order by 1, 2"
+        assert a.execute(q).fetchall() == b.execute(q).fetchall()
+    box_query = pyogrio.read_dataframe(later, layer="verdicts", bbox=(3, 0, 5.1, 1))
+    assert sorted(box_query["site_id"]) == ["H0003", "H0004", "H0005"]

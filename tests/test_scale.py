@@ -8,6 +8,7 @@ workspace in ``layers/`` and a small generated county whose hazard zones have
 from __future__ import annotations
 
 import filecmp
+import os
 import sys
 from pathlib import Path
 
@@ -110,7 +111,48 @@ def test_streamed_files_equal_the_whole_run(sample_ws, tmp_path):
         b = pyogrio.read_dataframe(tmp_path / "chunks" / "results.gpkg", layer=layer)
         assert list(a.columns) == list(b.columns)
         assert len(a) == len(b)
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "chunks" / "results.gpkg") as db:  # indexed at the end
+            n = db.execute(f"select count(*) from rtree_{layer}_geom").fetchone()[0]
+        assert n == len(b) - int((b.geometry.is_empty | b.geometry.isna()).sum())
     assert not list((tmp_path / "chunks").glob(".partial-*"))
+
+
+def _fail_on_third_part(monkeypatch, how, counter: Path):
+    """Make the writer of the third chunk fail (in the forked process that writes it; the
+    count is kept in a file, which every process sees)."""
+    import geoplan.runners.files as files
+
+    real = files.write_gpkg_layers
+
+    def failing(*args, **kwargs):
+        with counter.open("a") as fh:
+            fh.write("x")
+        if len(counter.read_text()) == 3:
+            how()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(files, "write_gpkg_layers", failing)
+
+
+@pytest.mark.parametrize(("how", "says"), [
+    (lambda: (_ for _ in ()).throw(OSError(28, "No space left on device")),
+     "No space left on device.*free space"),
+    (lambda: os._exit(9), "ended without an answer"),
+])
+def test_streamed_write_failure_leaves_no_outputs(sample_ws, tmp_path, monkeypatch, how, says):
+    """A chunk's tables fail to be written (in the background): an error naming the fix, and
+    the output folder keeps what it had (nothing of the failed run)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "findings.csv").write_text("earlier run", encoding="utf-8")
+    _fail_on_third_part(monkeypatch, how, tmp_path / "parts")
+    path = SAMPLE / "batches" / "proposed_houses.gpkg"
+    with pytest.raises(geoplan.GeoplanError, match=says):
+        geoplan.check(path, sample_ws, engine="chunked", chunk_size=40, out=out)
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv"]
+    assert (out / "findings.csv").read_text(encoding="utf-8") == "earlier run"
 
 
 def test_parquet_is_read_in_chunks_with_the_input_row_index(county):

@@ -12,7 +12,11 @@ A GeoParquet, GeoPackage or FlatGeobuf file is read chunk by chunk.
   ``findings.csv`` / ``verdicts.csv`` and to the layers of ``results.gpkg``
   and keeps none of them, so memory stays bounded by the chunk; the
   :class:`~geoplan.runners.Run` then holds the summary and the files
-  (``streamed``). No map: a map of a million sites is not readable.
+  (``streamed``). No map: a map of a million sites is not readable. Where
+  processes can be forked (Linux), a chunk's tables are written by a forked
+  process while the next chunk is evaluated, and the GeoPackage's spatial
+  indexes are built once after the last chunk (see
+  :class:`~geoplan.runners.files.TableWriter`).
 * With a database (``RunPlan.database``) it appends each chunk's rows to one
   run in PostGIS, in one transaction committed after the last chunk.
 
@@ -149,17 +153,25 @@ class ChunkedRunner:
         # the columns of the three tables, none of their rows
         head: tuple[pd.DataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None
         with staging_folder(out) as tmp:
-            writer = TableWriter(tmp, crs=batch.workspace.crs, gpkg=plan.gpkg)
-            for ev in self._evaluations(batch, plan):
-                tally.add(ev)
-                writer.add(ev.findings, ev.verdicts, ev.evidence)
-                head = head or (ev.findings.iloc[:0].copy(), ev.verdicts.iloc[:0].copy(),
-                                ev.evidence.iloc[:0].copy())  # no view that keeps the chunk
-                del ev
-            summary = batch_summary(batch, tally, {
-                "chunk_size": self.chunk_size, "jobs": self._jobs(batch),
-                "wall_seconds": round(elapsed(batch.started), 3)})
-            files = writer.finish(summary, out)
+            # each chunk's tables are written by a forked process while the next chunk is
+            # evaluated: the writing (2.3 million findings per 10^5 houses) takes about as
+            # long as the evaluating
+            writer = TableWriter(tmp, crs=batch.workspace.crs, gpkg=plan.gpkg,
+                                 background=batch.n > self.chunk_size)
+            try:
+                for ev in self._evaluations(batch, plan):
+                    tally.add(ev)
+                    writer.add(ev.findings, ev.verdicts, ev.evidence)
+                    head = head or (ev.findings.iloc[:0].copy(), ev.verdicts.iloc[:0].copy(),
+                                    ev.evidence.iloc[:0].copy())  # no view that keeps the chunk
+                    del ev
+                writer.wait()
+                summary = batch_summary(batch, tally, {
+                    "chunk_size": self.chunk_size, "jobs": self._jobs(batch),
+                    "wall_seconds": round(elapsed(batch.started), 3)})
+                files = writer.finish(summary, out)
+            finally:
+                writer.close()
         if head is None:  # pragma: no cover - a batch has at least one chunk
             raise SiteInputError("the batch has no sites (0 rows); there is nothing to check")
         findings, verdicts, evidence = join_parts([head[0]], [head[1]], [head[2]],
