@@ -314,7 +314,9 @@ def _start_services(s: _Session) -> Callable[[], Iterable[int]]:
 
         t0 = time.perf_counter()
         p = s.pack if s.engine == "geoplan" else peers.shared_pack(s.pack)
-        s.extra["constraints"] = prepare_rules(s.ws, p, subject="house")
+        lines = s.sites.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
+        subject = "road" if lines.any() else "house"  # as geoplan.check decides the batch's
+        s.extra["constraints"] = prepare_rules(s.ws, p, subject=subject)
         s.extra["setup_s"] = round(time.perf_counter() - t0, 2)
     if s.engine == "shapely-expert":
         from . import peers
