@@ -21,6 +21,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -286,7 +287,7 @@ class TableWriter:
     ``summary.json`` and moves every file into the output folder. Nothing
     reaches the output folder before :meth:`finish`.
 
-    With ``background=True`` (where processes can be forked: Linux) each part
+    With ``background=True`` (on Linux) each part
     is written by a forked process while this one goes on (the chunked runner
     evaluates the next chunk meanwhile): the forked process sees the part's
     tables as they were, without copying or pickling them. One part is written
@@ -303,7 +304,7 @@ class TableWriter:
     gpkg
         Write ``results.gpkg`` (the slowest of the tables).
     background
-        Write each part in a forked process (ignored where fork is unavailable).
+        Write each part in a forked process (ignored except on Linux).
     """
 
     def __init__(self, staging: Path, *, crs: Any, gpkg: bool = True,
@@ -312,7 +313,9 @@ class TableWriter:
         self.crs = crs
         self.gpkg = gpkg
         self.parts = 0
-        self.background = background and "fork" in multiprocessing.get_all_start_methods()
+        # Linux only, as the local runner's processes: forking a process that has run
+        # GDAL and Arrow is not safe on macOS, and Windows has no fork
+        self.background = background and sys.platform == "linux"
         # chunk by chunk, the R-tree is cheaper built once at the end (see create_spatial_indexes)
         self.index_later = gpkg and background and can_index_later()
         self._pending: tuple[Any, Any] | None = None  # (process, end of its error pipe)
