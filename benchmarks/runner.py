@@ -430,7 +430,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--stream", type=ints, default=[],
                     help="house batches checked in chunks with the outputs streamed to "
                          "findings.csv, verdicts.csv and results.gpkg (e.g. 1000000)")
-    ap.add_argument("--chunk-size", type=int, default=100_000)
+    ap.add_argument("--chunk-size", type=int, default=50_000,
+                    help="streamed runs: sites per chunk (geoplan's default, 50 000)")
     ap.add_argument("--stream-jobs", type=int, default=1,
                     help="streamed runs: processes evaluating each chunk (jobs=)")
     ap.add_argument("--stream-csv-only", action="store_true",

@@ -190,7 +190,7 @@ def _run_stream(s: _Session, t0: float) -> Clocked:
     import geoplan
 
     summary = geoplan.check(s.args["sites"], s.ws, engine="chunked", out=s.args["out"],
-                            chunk_size=s.args.get("chunk_size") or 100_000,
+                            chunk_size=s.args.get("chunk_size") or 50_000,
                             gpkg=s.args.get("gpkg", False), jobs=s.args.get("jobs")).summary
     seconds = time.perf_counter() - t0
     s.extra["verdicts"] = summary["verdicts"]

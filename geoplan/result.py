@@ -513,7 +513,7 @@ def check(
         :class:`~geoplan.runners.Runner`, e.g.
         ``DaskRunner(client=client, npartitions=8)``.
     chunk_size
-        ``"chunked"``: sites per chunk (default 100 000); ``"dask"``: the
+        ``"chunked"``: sites per chunk (default 50 000); ``"dask"``: the
         largest partition (default 50 000).
     scheduler
         ``"dask"``: a scheduler address (``tcp://host:8786``) or a running
@@ -564,7 +564,7 @@ def check(
     >>> res = geoplan.check("layers/batches/proposed_houses.gpkg", "layers")  # doctest: +SKIP
     >>> res.counts()                                                       # doctest: +SKIP
     >>> big = geoplan.check("houses.parquet", "layers", engine="chunked",
-    ...                     chunk_size=100_000, out="out/")               # doctest: +SKIP
+    ...                     chunk_size=50_000, out="out/")                # doctest: +SKIP
     >>> big.streamed, big.summary["verdicts"]                              # doctest: +SKIP
     """
     started = _dt.datetime.now(_dt.UTC)

@@ -20,7 +20,7 @@ Examples
 --------
 >>> import geoplan
 >>> summary = geoplan.check("houses.parquet", "layers", engine="chunked",
-...                         chunk_size=100_000, out="out/").summary   # doctest: +SKIP
+...                         chunk_size=50_000, out="out/").summary    # doctest: +SKIP
 >>> summary["verdicts"]                                            # doctest: +SKIP
 """
 

@@ -246,7 +246,7 @@ def test_a_runner_of_ones_own_plugs_in(small_workspace: Path) -> None:
 
 def test_runner_for_names() -> None:
     assert isinstance(runner_for("local"), LocalRunner)
-    assert runner_for("chunked").chunk_size == 100_000
+    assert runner_for("chunked").chunk_size == 50_000
     assert runner_for("dask", chunk_size=7, scheduler="tcp://h:1").scheduler == "tcp://h:1"
 
 
