@@ -641,3 +641,47 @@ def test_slope_at_gathers_np_pads_values_bit_for_bit():
         want = padded_way(z, rows, cols)
         got = slope_at(z, rows, cols, xres=4.0, yres=3.0)
         assert got.tobytes() == want.tobytes(), (h, w)
+
+
+@pytest.mark.parametrize(("dtype", "nodata", "mask"), [
+    ("float32", -9999.0, False),
+    ("float32", float("nan"), False),
+    ("int16", -32768, False),
+    ("float64", None, False),
+    ("float32", None, True),       # an internal mask band, no nodata value
+])
+def test_windowed_read_is_the_masked_read(tmp_path: Path, dtype: str, nodata, mask: bool) -> None:
+    """``_read_masked`` gives what ``read(masked=True)`` gives: the same values, NaN where
+    GDAL's mask says no data (values next to the nodata value included)."""
+    rng = np.random.default_rng(3)
+    data = (rng.random((40, 50)) * 1000).astype(dtype)
+    if nodata is not None:
+        data[5:9, 7:12] = nodata
+        if dtype == "float32" and not math.isnan(nodata):
+            data[10, 10] = np.float32(nodata) + np.float32(0.0005)  # GDAL's nodata tolerance
+            data[11, 11] = np.float32(nodata) + np.float32(1.0)
+    path = tmp_path / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=50, height=40, count=1, dtype=dtype,
+                       nodata=nodata, transform=Affine(4, 0, 0, 0, -4, 160),
+                       crs="EPSG:4536", tiled=True, blockxsize=16, blockysize=16) as dst:
+        dst.write(data, 1)
+        if mask:
+            m = np.full((40, 50), 255, dtype=np.uint8)
+            m[20:30, 3:9] = 0
+            dst.write_mask(m)
+    with rasterio.open(path) as src:
+        for r0, c0, h, w in [(0, 0, 40, 50), (3, 5, 17, 23), (30, 40, 10, 10)]:
+            want = np.ma.filled(src.read(1, window=rasterio.windows.Window(c0, r0, w, h),
+                                         masked=True, out_dtype="float64"), np.nan)
+            got = grids._read_masked(src, r0, c0, h, w)
+            assert got.dtype == np.float64
+            np.testing.assert_array_equal(got, want)
+            assert np.isnan(got).any() == np.isnan(want).any()
+        full = grids._read_masked(src, 0, 0, 40, 50)
+    if mask:
+        missing = 10 * 6                       # the masked block
+    elif nodata is None:
+        missing = 0
+    else:                                      # the nodata block, and for -9999.0 the cell
+        missing = 4 * 5 + (1 if dtype == "float32" and nodata == -9999.0 else 0)  # 0.0005 off
+    assert int(np.isnan(full).sum()) == missing

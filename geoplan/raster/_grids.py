@@ -54,10 +54,18 @@ def north_up(t: Affine) -> bool:
 
 
 def _read_masked(src: Any, r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.float64]:
+    """Band 1 in the window as float64, NaN where GDAL's mask says no data.
+
+    The values and the mask ``read(masked=True)`` would give, without building a
+    masked array: half the time (a block of 5 × 10⁴ houses spread over the
+    benchmark county reads 10⁸ cells).
+    """
     from rasterio.windows import Window
 
-    band = src.read(1, window=Window(c0, r0, w, h), masked=True, out_dtype="float64")
-    return np.ma.filled(band, np.nan)
+    window = Window(c0, r0, w, h)
+    band = src.read(1, window=window, out_dtype="float64")
+    band[src.read_masks(1, window=window) == 0] = np.nan
+    return np.asarray(band, dtype=np.float64)
 
 
 def _footprint(src: Any, to_work: pyproj.Transformer) -> shapely.Geometry:
