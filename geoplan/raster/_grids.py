@@ -63,9 +63,9 @@ def _read_masked(src: Any, r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.f
     from rasterio.windows import Window
 
     window = Window(c0, r0, w, h)
-    band = src.read(1, window=window, out_dtype="float64")
+    band: npt.NDArray[np.float64] = src.read(1, window=window, out_dtype="float64")
     band[src.read_masks(1, window=window) == 0] = np.nan
-    return np.asarray(band, dtype=np.float64)
+    return band
 
 
 def _footprint(src: Any, to_work: pyproj.Transformer) -> shapely.Geometry:
