@@ -564,7 +564,7 @@ def test_coded_findings_columns_build_the_frame_pandas_would():
             ["maybe", "pass", "pass"], dtype=object)}])
 
 
-def test_blocks_of_every_kth_site_interleave_back_into_one_block():
+def test_blocks_of_every_kth_site_interleave_back_into_one_block(monkeypatch):
     from geoplan.engine.columns import FindingsColumns
 
     def cols(ids):  # every value a function of the site (its number i) and the rule (j)
@@ -586,3 +586,16 @@ def test_blocks_of_every_kth_site_interleave_back_into_one_block():
     woven = FindingsColumns.interleave([p.compact() for p in parts], rules=2)
     pd.testing.assert_frame_equal(woven.frame(), whole.frame())
     assert woven.rows.tolist() == whole.rows.tolist()
+    # blocks of any shape, given by their positions (the runner's uneven split)
+    pos = [np.array([0, 2, 3, 6]), np.array([1, 4]), np.array([5])]
+    parts = [cols([ids[i] for i in q]) for q in pos]
+    woven = FindingsColumns.interleave([p.compact() for p in parts], rules=2, positions=pos)
+    pd.testing.assert_frame_equal(woven.frame(), whole.frame())
+    # and the text columns built on two threads (from 200 000 findings) are the same
+    from geoplan.engine import columns as columns_module
+
+    big = cols([f"s{i}" for i in range(100_001)])
+    monkeypatch.setattr(columns_module, "_cores", lambda: 2)
+    threaded = big.frame()
+    monkeypatch.setattr(columns_module, "_THREADED_ROWS", 10**12)
+    pd.testing.assert_frame_equal(threaded, big.frame())

@@ -227,10 +227,7 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
     prepare_rules(batch.workspace, batch.pack, subject=batch.subject)
     cache = constraint_cache(batch.workspace)
     n = len(frame)
-    # one block per process, every jobs-th site: each block spans the whole batch, so a
-    # batch sorted by township (the dense ones first) still splits into equal work; one
-    # block each because every evaluation has a fixed cost (e.g. the DEM windows it reads)
-    blocks = [np.arange(k, n, jobs) for k in range(min(jobs, n))]
+    blocks = split_blocks(n, jobs)
     c_parts, v_parts, e_parts = [], [], []
     not_checked: dict[str, str] = {}
     _STATE = (batch, cache, frame, rows)
@@ -268,7 +265,7 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
     # back in batch order: findings and verdicts by site; evidence by rule, then site
     position = np.concatenate(blocks)               # each block's sites, block after block
     rules = batch.pack.for_subject(batch.subject)
-    findings = FindingsColumns.interleave(c_parts, len(rules)).frame()
+    findings = FindingsColumns.interleave(c_parts, len(rules), positions=blocks).frame()
     _, verdicts, evidence = join_parts([findings], v_parts, e_parts, batch.workspace.crs)
     verdicts = verdicts.iloc[np.argsort(position, kind="stable")]
     rank = {r.id: k for k, r in enumerate(rules)}
@@ -282,6 +279,46 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
     return Evaluation(findings=findings, verdicts=verdicts, evidence=evidence, rules=rules,
                       not_checked_rules=list(not_checked.items()),
                       seconds=time.perf_counter() - t0, sites=None)
+
+
+def split_blocks(n: int, jobs: int) -> list[np.ndarray]:
+    """The sites (positions ``0 … n-1``) of each process's block: one block per process.
+
+    Each block takes sites all along the batch, so a batch sorted by township
+    (the dense ones first) still splits into equal work; one block each
+    because every evaluation has a fixed cost (e.g. the DEM windows it
+    reads). Of every ``7 * jobs + 1`` sites this process's block (the first)
+    takes 8 and each forked one 7: a forked block's tables still have to be
+    sent back and unpickled here when it is done (0.6 s of 4.3 s for
+    5 × 10⁴ footprints with the shared rules), so the blocks end together.
+
+    Parameters
+    ----------
+    n
+        Sites.
+    jobs
+        Processes (blocks), at least 1.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Ascending positions, every site in exactly one block; no empty block.
+
+    Examples
+    --------
+    >>> [b.tolist() for b in split_blocks(16, 2)]
+    [[0, 2, 4, 6, 8, 10, 12, 14, 15], [1, 3, 5, 7, 9, 11, 13]]
+    >>> [b.tolist() for b in split_blocks(2, 3)]
+    [[0], [1]]
+    """
+    jobs = max(1, min(jobs, n))
+    if jobs == 1:
+        return [np.arange(n)]
+    period = 7 * jobs + 1
+    # 7 sites each in turn; period % jobs == 1, so the last of the period is block 0's 8th
+    block = np.arange(n) % period % jobs
+    out = [np.flatnonzero(block == b) for b in range(jobs)]
+    return [b for b in out if len(b)]
 
 
 def _evaluate_block(block: np.ndarray) -> tuple[FindingsColumns, Any, Any,
