@@ -19,6 +19,7 @@ import pytest
 from shapely import LineString, MultiPolygon, Point, box
 
 import geoplan.runners.files as files
+from geoplan.errors import DataFileError
 
 CRS = "EPSG:4545"
 
@@ -96,17 +97,27 @@ def test_other_columns_keep_the_classic_writer(tmp_path: Path, column) -> None:
 def test_index_built_after_the_last_part_equals_one_kept_up_to_date(tmp_path: Path) -> None:
     """The chunked writer's indexes, built once at the end, hold what appends keep up to date."""
     later, kept = tmp_path / "later.gpkg", tmp_path / "kept.gpkg"
+    placed: dict[str, int] = {}
     for k in range(3):
         v, f, e = _frames(8, start=8 * k)
         e.loc[e.index[0], "geometry"] = Point()  # empty: not in an R-tree
         e.loc[e.index[1], "geometry"] = None
-        files.write_gpkg_layers(later, v, f, e, crs=CRS, append=k > 0, spatial_index=False)
+        wrote = files.write_gpkg_layers(later, v, f, e, crs=CRS, append=k > 0,
+                                        spatial_index=False)
+        placed = {n: placed.get(n, 0) + wrote[n] for n in wrote}
         files.write_gpkg_layers(kept, v, f, e, crs=CRS, append=k > 0)
+    assert placed == {"verdicts": 24, "findings": 48, "evidence": 6}
     layers = ["verdicts", "findings", "evidence"]
     with sqlite3.connect(later) as db:
         names = {r[0] for r in db.execute("select name from sqlite_master")}
         assert not any(n.startswith("rtree_") for n in names)
-    files.create_spatial_indexes(later, layers)
+    # the counts the writer reports are what the indexes are checked against; one that
+    # does not match is an error, whichever way the count was made
+    bad = tmp_path / "bad.gpkg"
+    bad.write_bytes(later.read_bytes())
+    with pytest.raises(DataFileError, match="findings holds 48 entries for 49 features"):
+        files.create_spatial_indexes(bad, layers, expected={**placed, "findings": 49})
+    files.create_spatial_indexes(later, layers, expected=placed)
     with sqlite3.connect(later) as a, sqlite3.connect(kept) as b:
         for layer in layers:
             q = f"select id, minx, maxx, miny, maxy from rtree_{layer}_geom order by id"
