@@ -123,11 +123,16 @@ def test_sites_touching_the_zone_have_no_overlap():
     zone = shapely.segmentize(box(X0, Y0, X0 + 500, Y0 + 500), 1.0)  # 2 000 vertices
     sites = [box(X0 + 500, Y0 + 100, X0 + 512, Y0 + 112),   # shares part of the east edge
              box(X0 + 500, Y0 + 500, X0 + 510, Y0 + 510),   # shares the north-east corner
-             box(X0 + 488, Y0 + 100, X0 + 512, Y0 + 112)]   # across the edge: 12 x 12 m inside
+             box(X0 + 488, Y0 + 100, X0 + 512, Y0 + 112),   # across the edge: 12 x 12 m inside
+             box(X0 + 499, Y0 + 300, X0 + 511, Y0 + 301),   # 1 m2 inside: at the tolerance
+             box(X0 + 498.5, Y0 + 400, X0 + 511, Y0 + 401)]  # 1.5 m2 inside: beyond it
     ws = mem_ws(flood_zone=gk([zone]))
-    res = geoplan.check(gk(sites, house_id=["edge", "corner", "across"]), ws, subject="house",
-                        id_field="house_id")
+    res = geoplan.check(gk(sites, house_id=["edge", "corner", "across", "at", "beyond"]), ws,
+                        subject="house", id_field="house_id")
     f = res.findings[res.findings.rule_id == "house.flood_zone"].set_index("site_id")
+    assert f.loc["at", "measure"] == 1.0
+    assert f.loc["beyond", "measure"] == 1.5
+    assert f.loc[["at", "beyond"], "status"].tolist() == ["pass", "fail"]
     assert f.loc["edge", "measure"] == 0
     assert f.loc["corner", "measure"] == 0
     assert f.loc["across", "measure"] == pytest.approx(144.0, rel=1e-12)
