@@ -137,3 +137,47 @@ def test_sites_touching_the_zone_have_no_overlap():
     assert f.loc["corner", "measure"] == 0
     assert f.loc["across", "measure"] == pytest.approx(144.0, rel=1e-12)
     assert f.loc[["edge", "corner", "across"], "status"].tolist() == ["pass", "pass", "fail"]
+
+
+@pytest.mark.parametrize("x0", [X0, 36_000_000.0 + X0], ids=["gauss-kruger", "zone-prefix"])
+def test_random_sites_over_a_zone_with_holes_and_parts(x0):
+    """Rotated, holed and multipart sites, and sites with an edge on a cut: the pieces' overlay
+    is the whole overlay, at Gauss-Kruger coordinates with and without the zone prefix."""
+    rng = np.random.default_rng(5)
+    disc = _ragged(x0, Y0, 800, 6000, seed=5)
+    holes = [_ragged(x0 + dx, Y0 + dy, 60, 400, seed=6 + k).exterior.coords
+             for k, (dx, dy) in enumerate([(-300, 0), (300, 0), (0, 300), (0, -300)])]
+    corner = [box(x0 - 500, Y0 + 400, x0 - 450, Y0 + 450).exterior.coords,  # two holes
+              box(x0 - 450, Y0 + 450, x0 - 400, Y0 + 500).exterior.coords]  # sharing a corner
+    zone = MultiPolygon([Polygon(disc.exterior.coords, holes + corner),
+                         _ragged(x0 + 1700, Y0, 500, 4000, seed=11)])
+    assert zone.is_valid
+    pieces = constraints._cut_polygon(zone)
+    assert pieces is not None
+    n = 600
+    cx, cy = x0 - 900 + rng.random(n) * 3200, Y0 - 900 + rng.random(n) * 1800
+    w, h = np.exp(rng.uniform(np.log(5), np.log(300), n)), rng.uniform(5, 60, n)
+    sites = []
+    for i in range(n):
+        b = shapely.affinity.rotate(box(cx[i] - w[i] / 2, cy[i] - h[i] / 2, cx[i] + w[i] / 2,
+                                        cy[i] + h[i] / 2), rng.uniform(0, 180), origin="center")
+        if i % 7 == 0:
+            b = b.difference(b.centroid.buffer(min(w[i], h[i]) / 4))       # a courtyard
+        if i % 11 == 0:
+            b = MultiPolygon([b, shapely.affinity.translate(b, 2 * w[i], 0)])
+        sites.append(b)
+    pb = shapely.bounds(pieces)
+    for k in rng.choice(len(pieces), 100, replace=False):   # an edge on a piece's cut
+        x, y = pb[k, 0], (pb[k, 1] + pb[k, 3]) / 2
+        sites += [box(x, y, x + 10, y + 10), box(x - 10, y, x, y + 10)]
+    sites_a = shapely.make_valid(np.array(sites, dtype=object))
+    tree = shapely.STRtree(pieces)
+    qs, qp = tree.query(sites_a, predicate="intersects")
+    order = np.lexsort((qp, qs))
+    qs, qp = qs[order], qp[order]
+    joined = constraints._parts_by_pair(qs, shapely.intersection(sites_a[qs], pieces[qp]),
+                                        np.ones(len(sites_a), dtype=bool))
+    exact = shapely.intersection(sites_a, zone)
+    np.testing.assert_allclose(shapely.area(joined), shapely.area(exact), rtol=1e-9, atol=1e-6)
+    assert shapely.is_valid(joined).all()
+    assert (shapely.area(shapely.symmetric_difference(joined, exact)) < 1e-5).all()
