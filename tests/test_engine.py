@@ -595,7 +595,7 @@ def test_blocks_of_every_kth_site_interleave_back_into_one_block(monkeypatch):
     from geoplan.engine import columns as columns_module
 
     big = cols([f"s{i}" for i in range(100_001)])
-    monkeypatch.setattr(columns_module, "_cores", lambda: 2)
+    monkeypatch.setattr(columns_module, "usable_cores", lambda: 2)
     threaded = big.frame()
     monkeypatch.setattr(columns_module, "_THREADED_ROWS", 10**12)
     pd.testing.assert_frame_equal(threaded, big.frame())

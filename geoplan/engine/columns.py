@@ -32,7 +32,6 @@ dtype('uint8')
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import STATUS_ORDER
+from .parallel import usable_cores
 
 __all__ = ["COLUMNS", "FindingsColumns", "factorize_text", "status_codes"]
 
@@ -273,7 +273,7 @@ class FindingsColumns:
         text = sorted((name for name in COLUMNS if name not in self.numbers),
                       key=lambda name: _TEXT_COST.get(name, 1), reverse=True)
         built: dict[str, Any]
-        if len(self.rows) >= _THREADED_ROWS and _cores() > 1:
+        if len(self.rows) >= _THREADED_ROWS and usable_cores() > 1:
             # Arrow's take releases the GIL: the text columns (0.5 s for 2 x 10^6 findings,
             # the messages most of it) are built on two threads, the longest first
             with ThreadPoolExecutor(max_workers=2) as pool:
@@ -328,13 +328,6 @@ def _text(codes: np.ndarray, values: np.ndarray, target: Any) -> Any:
             taken = pc.take(arr, pa.array(codes), memory_pool=_big_pool())
             return pd.Series(taken, dtype=target, copy=False)
     return values[codes]
-
-
-def _cores() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1  # pragma: no cover - platforms without affinity
 
 
 @functools.cache

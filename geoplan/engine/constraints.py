@@ -12,6 +12,7 @@ chunks and clipped near the sites.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from ..rules import Rule
 from ..vocab import describe_values
 from ..workspace import Layer, Workspace
 from .messages import say
+from .parallel import usable_cores
 
 __all__ = ["Constraint", "ConstraintCache", "Unknown", "Unusable", "constraint_cache"]
 
@@ -444,16 +446,21 @@ class Constraint:
             return 0
         big = np.flatnonzero(sp.big) if features is None else \
             np.unique(features[sp.big[features]])
-        held = 0
-        for f in big.tolist():
-            if f not in sp.cuts:
-                pieces = _cut_polygon(self.geoms[f])
-                if pieces is not None:
-                    shapely.prepare(pieces)
-                sp.cuts[f] = None if pieces is None else _Cut(pieces, shapely.STRtree(pieces))
-            got = sp.cuts[f]
-            held += 0 if got is None else len(got.pieces)
-        return held
+        todo = [f for f in big.tolist() if f not in sp.cuts]
+
+        def cut_one(f: int) -> _Cut | None:
+            pieces = _cut_polygon(self.geoms[f])
+            if pieces is None:
+                return None
+            shapely.prepare(pieces)
+            return _Cut(pieces, shapely.STRtree(pieces))
+
+        if len(todo) > 1 and usable_cores() > 1:  # GEOS releases the GIL: two polygons at a time
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                sp.cuts.update(zip(todo, pool.map(cut_one, todo), strict=True))
+        else:
+            sp.cuts.update((f, cut_one(f)) for f in todo)
+        return sum(len(c.pieces) for f in big.tolist() if (c := sp.cuts[f]) is not None)
 
     def _overlay_big(self, geoms: np.ndarray, feat: np.ndarray, sp: _Spatial) -> np.ndarray:
         """``intersection(geoms, geoms of feat)`` for pairs with big features, site not inside."""

@@ -21,7 +21,6 @@ False
 from __future__ import annotations
 
 import multiprocessing
-import os
 import sys
 import time
 import warnings
@@ -36,6 +35,7 @@ import numpy as np
 from ..engine import Evaluation, constraint_cache
 from ..engine.columns import FindingsColumns
 from ..engine.evaluation import prepare_rules
+from ..engine.parallel import usable_cores
 from ..errors import GeoplanError
 from .base import Run, RunPlan, batch_summary, join_parts
 from .inputs import SiteBatch
@@ -69,11 +69,7 @@ def default_jobs() -> int:
     """
     if "fork" not in multiprocessing.get_all_start_methods() or sys.platform != "linux":
         return 1  # macOS and Windows: the workspace would have to be pickled to each process
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - Linux has sched_getaffinity
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    return max(1, min(usable_cores(), 8))
 
 
 def check_jobs(jobs: int | None) -> None:
