@@ -111,7 +111,7 @@ def test_a_polygon_that_cannot_be_cut_is_overlaid_whole(monkeypatch):
     sites = _sites()
     ids = [f"h{i}" for i in range(len(sites))]
     ws = mem_ws(flood_zone=gk([zone]))
-    monkeypatch.setattr(constraints, "_cut_polygon", lambda g, most=256: None)
+    monkeypatch.setattr(constraints, "_halve", lambda g: None)  # no halving tiles it
     res = geoplan.check(gk(sites, house_id=ids), ws, subject="house", id_field="house_id")
     f = res.findings[res.findings.rule_id == "house.flood_zone"].set_index("site_id")
     want = shapely.area(shapely.intersection(np.array(sites, dtype=object), zone))
@@ -181,3 +181,42 @@ def test_random_sites_over_a_zone_with_holes_and_parts(x0):
     np.testing.assert_allclose(shapely.area(joined), shapely.area(exact), rtol=1e-9, atol=1e-6)
     assert shapely.is_valid(joined).all()
     assert (shapely.area(shapely.symmetric_difference(joined, exact)) < 1e-5).all()
+
+
+def test_the_pieces_do_not_depend_on_what_was_cut_first():
+    """A zone cut where one batch needed it, then further for another, or all at once: the
+    same measures to the last bit (the pieces a site meets are joined in the order of their
+    paths in the halving)."""
+    zone = _zones()["holed"]
+    sites = _sites()
+    ids = [f"h{i}" for i in range(len(sites))]
+    houses = gk(sites, house_id=ids)
+
+    def measures(prefix: list[int] | None, eager: bool) -> np.ndarray:
+        ws = mem_ws(flood_zone=gk([zone]))
+        if eager:  # every big polygon cut whole first, as before forking processes
+            geoplan.engine.prepare_rules(ws, geoplan.rules.load_pack("yining-2025"),
+                                         subject="house")
+        if prefix is not None:  # a few sites first: the zone is cut near them only
+            geoplan.check(houses.iloc[prefix], ws, subject="house", id_field="house_id")
+        res = geoplan.check(houses, ws, subject="house", id_field="house_id")
+        f = res.findings[res.findings.rule_id == "house.flood_zone"]
+        return f["measure"].to_numpy(float)
+
+    lazy = measures(None, eager=False)
+    assert (lazy == measures([0], eager=False)).all()
+    assert (lazy == measures([3, 6], eager=False)).all()
+    assert (lazy == measures(None, eager=True)).all()
+
+
+def test_pieces_cut_bit_by_bit_are_the_pieces_cut_at_once():
+    zone = _zones()["multipart"]
+    whole = constraints._cut_polygon(zone)
+    lazy = constraints._Cut(zone)
+    b = zone.bounds
+    for x in (b[0] + 10, b[2] - 10, (b[0] + b[2]) / 2):  # three small boxes, then the rest
+        lazy.refine(np.array([[x - 5, b[1], x + 5, b[1] + 50]]))
+        assert 0 < len(lazy.pieces) < len(whole)
+    lazy.refine()
+    in_order = lazy.pieces[np.argsort(lazy.rank)]
+    assert shapely.to_wkb(in_order).tolist() == shapely.to_wkb(whole).tolist()

@@ -76,52 +76,113 @@ def _chunk_lines(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(pieces, dtype=object), np.concatenate(own).astype(np.int64)
 
 
-def _cut_polygon(g: shapely.Geometry, most: int = _BIG) -> np.ndarray | None:
-    """A big polygon cut into pieces of at most ``most`` vertices that tile it, or ``None``.
+def _halve(g: shapely.Geometry) -> list[Any] | None:
+    """``g`` split across the middle of its box's longer side: the polygons of both halves.
 
-    Pieces are cut level by level: every piece still too big is split in two
-    across the middle of its box's longer side (``clip_by_rect``, linear in
-    the vertices), as ``ST_Subdivide`` does; 48 levels at most. Each piece
-    keeps the polygon's own vertices, plus those on the cuts. ``clip_by_rect``
-    does not promise a valid result, so the pieces are accepted only if every
-    one is a valid polygon and their areas add up to the polygon's (10⁻⁹
-    relative); otherwise ``None``, and the polygon is overlaid whole.
+    ``clip_by_rect`` (linear in the vertices) does not promise a valid result:
+    the halves are accepted only if their areas add up to ``g``'s (10⁻⁹
+    relative) and every polygon small enough to be a piece is valid (the
+    others are checked when they are halved in turn); otherwise ``None``.
     """
-    done: list[Any] = []
-    todo = [g]
-    for _ in range(48):
-        if not todo:
-            break
-        nxt: list[Any] = []
-        for h in todo:
-            x0, y0, x1, y1 = shapely.bounds(h).tolist()
-            if x1 - x0 >= y1 - y0:
-                mid = (x0 + x1) / 2
-                halves = ((x0, y0, mid, y1), (mid, y0, x1, y1))
-            else:
-                mid = (y0 + y1) / 2
-                halves = ((x0, y0, x1, mid), (x0, mid, x1, y1))
-            for rect in halves:
-                parts = shapely.get_parts(shapely.clip_by_rect(h, *rect))
-                parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
-                big = shapely.get_num_coordinates(parts) > most
-                done.extend(parts[~big].tolist())
-                nxt.extend(parts[big].tolist())
-        todo = nxt
-    pieces = np.array(done + todo, dtype=object)
+    x0, y0, x1, y1 = shapely.bounds(g).tolist()
+    if x1 - x0 >= y1 - y0:
+        mid = (x0 + x1) / 2
+        halves = ((x0, y0, mid, y1), (mid, y0, x1, y1))
+    else:
+        mid = (y0 + y1) / 2
+        halves = ((x0, y0, x1, mid), (x0, mid, x1, y1))
+    parts = shapely.get_parts(np.array([shapely.clip_by_rect(g, *r) for r in halves],
+                                       dtype=object))
+    parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
     area = float(shapely.area(g))
-    if not len(pieces) or not shapely.is_valid(pieces).all() or \
-            abs(float(shapely.area(pieces).sum()) - area) > 1e-9 * area:
+    small = shapely.get_num_coordinates(parts) <= _BIG  # pieces; the others are halved again
+    if not len(parts) or not shapely.is_valid(parts[small]).all() or \
+            abs(float(shapely.area(parts).sum()) - area) > 1e-9 * area:
         return None
-    return pieces
+    return list(parts)
 
 
-@dataclass
 class _Cut:
-    """A big polygon's pieces (:func:`_cut_polygon`), prepared, in their own STRtree."""
+    """A big polygon cut into pieces of at most ``_BIG`` vertices, as deep as the sites need.
 
-    pieces: np.ndarray
-    tree: shapely.STRtree
+    The polygon is halved across the middle of its box's longer side again
+    and again (:func:`_halve`), as ``ST_Subdivide`` does, but only where a
+    site's box reaches (:meth:`refine`): a batch of a few houses cuts a zone
+    of 10⁵ vertices along the paths to them only. Each piece is keyed by its
+    path in the halving, so whatever was cut first, a piece and the order of
+    the pieces a site meets are the same. A part whose halves do not tile it
+    stays whole (a piece of more vertices); so does one 48 halvings deep. A
+    part that is itself not a valid polygon (``clip_by_rect`` does not promise
+    one) sets :attr:`whole`: the zone is then overlaid whole, as a zone that
+    cannot be cut.
+    """
+
+    __slots__ = ("keys", "pending", "pieces", "rank", "tree", "whole")
+
+    def __init__(self, g: shapely.Geometry) -> None:
+        self.whole = False  # True: a part was no valid polygon; the zone is overlaid whole
+        self.keys: list[bytes] = []
+        self.pending: list[tuple[bytes, Any]] = [(b"", g)]  # parts not cut yet (all big)
+        self.pieces = np.zeros(0, dtype=object)
+        self.rank = np.zeros(0, dtype=np.int64)  # each piece's place in the order of keys
+        self.tree = shapely.STRtree(self.pieces)
+
+    def refine(self, boxes: np.ndarray | None = None) -> None:
+        """Cut every part that meets one of ``boxes`` (rows of bounds; ``None``: all) to pieces."""
+        new_keys: list[bytes] = []
+        new_pieces: list[Any] = []
+        todo = self._meeting(boxes)
+        while todo:
+            grown: list[tuple[bytes, Any]] = []
+            for key, g in todo:
+                halves = _halve(g) if len(key) < 48 * 5 else None
+                if halves is None:  # stays whole: a piece of more vertices, if valid
+                    if key and not shapely.is_valid(g):
+                        self.whole = True  # a half that is no polygon: overlay the zone whole
+                    new_keys.append(key)
+                    new_pieces.append(g)
+                    continue
+                for i, h in enumerate(halves):  # 5 bytes a level: the keys sort as paths
+                    k = key + i.to_bytes(5, "big")
+                    if shapely.get_num_coordinates(h) > _BIG:
+                        grown.append((k, h))
+                    else:
+                        new_keys.append(k)
+                        new_pieces.append(h)
+            self.pending.extend(grown)
+            todo = self._meeting(boxes)
+        if new_pieces:
+            got = np.array(new_pieces, dtype=object)
+            shapely.prepare(got)
+            self.keys.extend(new_keys)
+            self.pieces = np.concatenate([self.pieces, got])
+            order = sorted(range(len(self.keys)), key=self.keys.__getitem__)
+            self.rank = np.empty(len(order), dtype=np.int64)
+            self.rank[order] = np.arange(len(order))
+            self.tree = shapely.STRtree(self.pieces)
+
+    def _meeting(self, boxes: np.ndarray | None) -> list[tuple[bytes, Any]]:
+        """Take the pending parts whose box meets one of ``boxes`` (all when ``None``)."""
+        if not self.pending:
+            return []
+        if boxes is None:
+            took, self.pending = self.pending, []
+            return took
+        pb = shapely.bounds(np.array([g for _, g in self.pending], dtype=object))
+        hit = shapely.STRtree(shapely.box(pb[:, 0], pb[:, 1], pb[:, 2], pb[:, 3])).query(
+            shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))[1]
+        meet = np.zeros(len(self.pending), dtype=bool)
+        meet[hit] = True
+        took = [p for p, m in zip(self.pending, meet.tolist(), strict=True) if m]
+        self.pending = [p for p, m in zip(self.pending, meet.tolist(), strict=True) if not m]
+        return took
+
+
+def _cut_polygon(g: shapely.Geometry) -> np.ndarray:
+    """All the pieces of a big polygon (:class:`_Cut`), in the order of their paths."""
+    cut = _Cut(g)
+    cut.refine()
+    return cut.pieces[np.argsort(cut.rank)]
 
 
 def _parts_by_pair(pair: np.ndarray, parts: np.ndarray, polygonal: np.ndarray) -> np.ndarray:
@@ -204,7 +265,7 @@ class _Spatial:
     dgeoms: np.ndarray              # small features as they are, big ones as boundary chunks
     downer: np.ndarray              # feature index of each dgeoms entry
     dtree: shapely.STRtree
-    cuts: dict[int, _Cut | None] = field(default_factory=dict)  # big polygons, cut on demand
+    cuts: dict[int, _Cut] = field(default_factory=dict)  # big polygons, cut where needed
 
 
 @dataclass
@@ -421,15 +482,16 @@ class Constraint:
         return out
 
     def cut(self, features: np.ndarray | None = None) -> int:
-        """Cut the big polygons (all, or ``features``) into prepared pieces, once.
+        """Cut the big polygons (all, or ``features``) into prepared pieces, whole, once.
 
         An overlay of a site with a big polygon (a flood zone of 10⁵
-        vertices) then intersects the site with the few pieces it meets
-        instead of the zone clipped to the site's box: 4.5 s → 1.1 s for the
-        10⁴ roads of the benchmark county against the hazard zones. The
-        measured area is the same to 10⁻⁸ relative (summed over the pieces
-        in another order). A polygon whose pieces do not tile it is overlaid
-        whole, as before.
+        vertices) intersects the site with the few pieces it meets instead of
+        the zone clipped to the site's box: 4.5 s → 1.1 s for the 10⁴ roads of
+        the benchmark county against the hazard zones. The measured area is
+        the same to 10⁻⁸ relative (summed over the pieces in another order).
+        Without this call a polygon is cut only where sites need it
+        (:class:`_Cut`); with it (:func:`geoplan.engine.prepare_rules`) the
+        processes forked afterwards share every piece.
 
         Parameters
         ----------
@@ -446,41 +508,40 @@ class Constraint:
             return 0
         big = np.flatnonzero(sp.big) if features is None else \
             np.unique(features[sp.big[features]])
-        todo = [f for f in big.tolist() if f not in sp.cuts]
-
-        def cut_one(f: int) -> _Cut | None:
-            pieces = _cut_polygon(self.geoms[f])
-            if pieces is None:
-                return None
-            shapely.prepare(pieces)
-            return _Cut(pieces, shapely.STRtree(pieces))
-
+        cuts = [self._cut_of(f, sp) for f in big.tolist()]
+        todo = [c for c in cuts if c.pending]
         if len(todo) > 1 and usable_cores() > 1:  # GEOS releases the GIL: two polygons at a time
             with ThreadPoolExecutor(max_workers=2) as pool:
-                sp.cuts.update(zip(todo, pool.map(cut_one, todo), strict=True))
+                list(pool.map(_Cut.refine, todo))
         else:
-            sp.cuts.update((f, cut_one(f)) for f in todo)
-        return sum(len(c.pieces) for f in big.tolist() if (c := sp.cuts[f]) is not None)
+            for c in todo:
+                c.refine()
+        return sum(len(c.pieces) for c in cuts)
+
+    def _cut_of(self, f: int, sp: _Spatial) -> _Cut:
+        if f not in sp.cuts:
+            sp.cuts[f] = _Cut(self.geoms[f])
+        return sp.cuts[f]
 
     def _overlay_big(self, geoms: np.ndarray, feat: np.ndarray, sp: _Spatial) -> np.ndarray:
         """``intersection(geoms, geoms of feat)`` for pairs with big features, site not inside."""
+        if self.family != "polygon":  # big lines: clipped to the site's box
+            return np.asarray(shapely.intersection(
+                geoms, self.local(feat, shapely.bounds(geoms), 1.0)), dtype=object)
         out = np.empty(len(feat), dtype=object)
-        if self.family == "polygon":
-            self.cut(feat)
-        whole = np.array([sp.cuts.get(f) is None for f in feat.tolist()], dtype=bool)
-        if whole.any():  # lines, and polygons that could not be cut: clipped to the site's box
-            w = np.flatnonzero(whole)
-            out[w] = shapely.intersection(
-                geoms[w], self.local(feat[w], shapely.bounds(geoms[w]), 1.0))
         polygonal = shapely.get_dimensions(geoms) == 2
-        for f in np.unique(feat[~whole]).tolist():
-            got = sp.cuts[f]
-            assert got is not None
-            rows = np.flatnonzero((feat == f) & ~whole)
-            qs, qp = got.tree.query(geoms[rows], predicate="intersects")
-            order = np.lexsort((qp, qs))
+        for f in np.unique(feat).tolist():
+            rows = np.flatnonzero(feat == f)
+            cut = self._cut_of(f, sp)
+            cut.refine(shapely.bounds(geoms[rows]))
+            if cut.whole:  # clipped to each site's box, as before the pieces
+                out[rows] = shapely.intersection(
+                    geoms[rows], self.local(feat[rows], shapely.bounds(geoms[rows]), 1.0))
+                continue
+            qs, qp = cut.tree.query(geoms[rows], predicate="intersects")
+            order = np.lexsort((cut.rank[qp], qs))  # each site's pieces in the order of paths
             qs, qp = qs[order], qp[order]
-            parts = shapely.intersection(geoms[rows[qs]], got.pieces[qp])
+            parts = shapely.intersection(geoms[rows[qs]], cut.pieces[qp])
             out[rows] = _parts_by_pair(qs, parts, polygonal[rows])
         return out
 
