@@ -530,8 +530,9 @@ class Constraint:
                 geoms, self.local(feat, shapely.bounds(geoms), 1.0)), dtype=object)
         out = np.empty(len(feat), dtype=object)
         polygonal = shapely.get_dimensions(geoms) == 2
-        for f in np.unique(feat).tolist():
-            rows = np.flatnonzero(feat == f)
+        by_feature = np.argsort(feat, kind="stable")
+        fs, first = np.unique(feat[by_feature], return_index=True)
+        for f, rows in zip(fs.tolist(), np.split(by_feature, first[1:]), strict=True):
             cut = self._cut_of(f, sp)
             cut.refine(shapely.bounds(geoms[rows]))
             if cut.whole:  # clipped to each site's box, as before the pieces
