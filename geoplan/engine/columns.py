@@ -43,7 +43,7 @@ import pandas as pd
 from ..core import STATUS_ORDER
 from .parallel import usable_cores
 
-__all__ = ["COLUMNS", "FindingsColumns", "factorize_text", "status_codes"]
+__all__ = ["COLUMNS", "STATUS_VALUES", "FindingsColumns", "factorize_text", "status_codes"]
 
 COLUMNS = ("site_id", "rule_id", "clause", "severity", "status", "measure", "unit",
            "threshold", "matched", "message_zh", "message_en")
@@ -51,7 +51,8 @@ COLUMNS = ("site_id", "rule_id", "clause", "severity", "status", "measure", "uni
 
 _NUMBERS = ("measure", "threshold")
 _PER_SITE = ("status", "unit", "matched", "message_zh", "message_en")
-_STATUSES = np.array(list(STATUS_ORDER), dtype=object)
+STATUS_VALUES = np.array(list(STATUS_ORDER), dtype=object)
+"""The statuses in :data:`~geoplan.core.STATUS_ORDER`: what a status code stands for."""
 _THREADED_ROWS = 200_000
 """Findings from which :meth:`FindingsColumns.frame` builds its text columns on two threads."""
 _TEXT_COST = {"message_en": 9, "message_zh": 8, "rule_id": 3, "site_id": 2}
@@ -97,12 +98,12 @@ def status_codes(status: np.ndarray) -> np.ndarray:
         A status that is not one of the five.
     """
     codes = np.full(len(status), -1, dtype=np.int64)
-    for k, name in enumerate(_STATUSES):
+    for k, name in enumerate(STATUS_VALUES):
         codes[status == name] = k
     if (codes < 0).any():
         bad = sorted({str(s) for s in status[codes < 0]})
         raise ValueError(f"unknown finding status {', '.join(bad)}; a rule kind must give "
-                         f"one of {', '.join(_STATUSES)}")
+                         f"one of {', '.join(STATUS_VALUES)}")
     return codes
 
 
@@ -165,7 +166,7 @@ class FindingsColumns:
                 if isinstance(v, tuple):
                     parts.append(v)
                 elif name == "status":
-                    parts.append((status_codes(v), _STATUSES))
+                    parts.append((status_codes(v), STATUS_VALUES))
                 else:
                     parts.append(factorize_text(np.asarray(v, dtype=object)))
             coded[name] = _stack_coded(parts, n)

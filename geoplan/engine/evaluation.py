@@ -24,12 +24,14 @@ from ..core import MU_PER_M2, STATUS_ORDER, Subject
 from ..errors import RulePackError
 from ..rules import Rule, RuleKind, RulePack, load_pack, registry
 from ..workspace import Workspace
-from .columns import FindingsColumns, factorize_text
+from .columns import STATUS_VALUES, FindingsColumns
 from .constraints import ConstraintCache, Unknown, Unusable, constraint_cache
 from .kinds import KindInput
 from .messages import say, tell
 from .outcome import Outcome, group_join
 from .prepare import PreparedSites
+
+_PASS_CODE = list(STATUS_ORDER).index("pass")
 
 __all__ = ["Evaluation", "evaluate", "prepare_rules"]
 
@@ -95,7 +97,7 @@ def _run_rule(rule: Rule, st: PreparedSites, ws: Workspace, cache: ConstraintCac
     reason = kind.evaluate(rule, dataclasses.replace(data, constraint=c), out)
     absence = c.layer.absent
     if not reason and absence is not None:  # the basis of every pass the empty layer gives
-        tell(out, usable & (out.status == "pass"), "engine.layer_absent", rule,
+        tell(out, usable & (out.status_codes() == _PASS_CODE), "engine.layer_absent", rule,
              reason=absence.reason, source=absence.source)
     unk = cache.unknown(rule)
     if not reason and unk is not None:
@@ -120,7 +122,7 @@ def _undecided(rule: Rule, kind: RuleKind[Any], unk: Unknown, data: KindInput,
     if kind.evaluate(rule, dataclasses.replace(data, constraint=unk.both, active=usable.copy()),
                      alt):
         return
-    differ = usable & (alt.status != out.status)
+    differ = usable & (alt.status_codes() != out.status_codes())
     if not differ.any():
         return
     out.set(differ, status="not_checked", zh=unk.zh, en=unk.en)
@@ -282,13 +284,13 @@ def _row(rule: Rule, out: Outcome) -> dict[str, Any]:
         "rule_id": rule.id,
         "clause": rule.clause,
         "severity": rule.severity,
-        "status": out.status,
+        "status": (out.status_codes(), STATUS_VALUES),
         "measure": out.measure,
-        "unit": out.unit,
+        "unit": out.coded("unit"),
         "threshold": out.threshold,
         "matched": out.matched,
-        "message_zh": _titled(rule.title_zh, "：", out.zh),
-        "message_en": _titled(rule.title_en, ": ", out.en),
+        "message_zh": _titled(rule.title_zh, "：", *out.coded("zh")),
+        "message_en": _titled(rule.title_en, ": ", *out.coded("en")),
     }
 
 
@@ -310,7 +312,7 @@ def _evidence(rule: Rule, st: PreparedSites, out: Outcome,
         return None
     frame = gpd.GeoDataFrame({
         "site_id": st.site_id[ei], "rule_id": rule.id, "clause": rule.clause,
-        "status": out.status[ei],
+        "status": STATUS_VALUES[out.status_codes()[ei]],
         "area_m2": shapely.area(eg), "area_mu": shapely.area(eg) * MU_PER_M2,
         "length_m": shapely.length(eg) * (shapely.area(eg) == 0),
     }, geometry=list(eg), crs=workspace.crs)
@@ -319,11 +321,12 @@ def _evidence(rule: Rule, st: PreparedSites, out: Outcome,
     return frame
 
 
-def _titled(title: str, sep: str, msg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``f"{title}{sep}{m}" if m else title`` for every message, coded: ``(codes, texts)``."""
-    codes, texts = factorize_text(msg)  # messages repeat: prefix each once; texts[0] is ""
+def _titled(title: str, sep: str, codes: np.ndarray,
+            texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``f"{title}{sep}{m}" if m else title`` for every coded message ``texts[codes]``."""
     titled = np.full(len(texts), title, dtype=object)
-    titled[1:] = (title + sep) + texts[1:]
+    some = np.flatnonzero(texts != "")
+    titled[some] = (title + sep) + texts[some]
     return codes, titled
 
 

@@ -18,15 +18,17 @@ Examples
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 
+from ..core import STATUS_ORDER
 from ..kinds import KINDS
 from ..rules import Rule
+from .columns import STATUS_VALUES
 
 __all__ = ["EPS_M", "REPORT_RADIUS_M", "Outcome", "Text", "fmt", "group_join", "group_reduce", "joined_ids",
            "layer_label", "union_per_site", "where_text"]
@@ -55,42 +57,158 @@ class Outcome:
     Every site starts as ``pass`` with no measure; a kind's ``evaluate`` sets
     the rest. ``ev_idx`` / ``ev_geom`` collect evidence geometries (the part
     of a site that overlaps a zone, …) with the index of their site.
+
+    The status and the texts (``zh``, ``en``, ``unit``) are kept coded (see
+    :meth:`coded`): a text assigned to many sites is stored once, and a
+    message formatted per site is stored as formatted, never hashed.
+    ``status``, ``zh``, ``en`` and ``unit`` give them as object arrays.
     """
 
     n: int
-    status: np.ndarray = field(init=False)
     measure: np.ndarray = field(init=False)
-    unit: np.ndarray = field(init=False)
     threshold: np.ndarray = field(init=False)
     matched: np.ndarray = field(init=False)
-    zh: np.ndarray = field(init=False)
-    en: np.ndarray = field(init=False)
     ev_idx: list[np.ndarray] = field(default_factory=list)
     ev_geom: list[np.ndarray] = field(default_factory=list)
+    _status: np.ndarray = field(init=False, repr=False)
+    _text: dict[str, _Coded] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.status = np.full(self.n, "pass", dtype=object)
+        self._status = np.full(self.n, _PASS, dtype=np.uint8)
         self.measure = np.full(self.n, np.nan)
-        self.unit = np.full(self.n, "", dtype=object)
         self.threshold = np.full(self.n, np.nan)
         self.matched = np.full(self.n, "", dtype=object)
-        self.zh = np.full(self.n, "", dtype=object)
-        self.en = np.full(self.n, "", dtype=object)
+        self._text = {name: _Coded(self.n) for name in ("zh", "en", "unit")}
+
+    @property
+    def status(self) -> np.ndarray:
+        """Each site's status (an object array)."""
+        return STATUS_VALUES[self._status]
+
+    @property
+    def zh(self) -> np.ndarray:
+        """Each site's Chinese message (an object array)."""
+        return self._text["zh"].decoded()
+
+    @property
+    def en(self) -> np.ndarray:
+        """Each site's English message (an object array)."""
+        return self._text["en"].decoded()
+
+    @property
+    def unit(self) -> np.ndarray:
+        """Each site's unit of measure (an object array)."""
+        return self._text["unit"].decoded()
+
+    def status_codes(self) -> np.ndarray:
+        """Each site's status as its position in :data:`~geoplan.engine.columns.STATUS_VALUES`."""
+        return self._status
+
+    def coded(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``zh``, ``en`` or ``unit`` as ``(codes, texts)``: site ``i`` has ``texts[codes[i]]``.
+
+        ``texts[0]`` is ``""``, and every text is some site's.
+        """
+        return self._text[name].coded()
 
     def set(self, mask: np.ndarray, *, status: Any = None, zh: Any = None, en: Any = None,
             measure: Any = None, unit: Any = None, threshold: Any = None) -> None:
         """Assign to the sites of ``mask``: a scalar, an array of length ``n``, or :class:`Text`."""
-        for name, val in (("status", status), ("zh", zh), ("en", en), ("measure", measure),
-                          ("unit", unit), ("threshold", threshold)):
+        if status is not None:
+            if isinstance(status, str):
+                self._status[mask] = _status_code(status)
+            else:
+                vals = np.asarray(status, dtype=object)
+                vals = vals[mask] if vals.shape == (self.n,) else vals
+                self._status[mask] = _status_codes(vals)
+        for name, val in (("zh", zh), ("en", en), ("unit", unit)):
+            if val is not None:
+                self._text[name].set(mask, val)
+        for name, val in (("measure", measure), ("threshold", threshold)):
             if val is not None:
                 arr = getattr(self, name)
-                if isinstance(val, Text):
-                    idx = np.flatnonzero(mask)
-                    if len(idx):
-                        arr[idx] = val.take(idx)
-                    continue
                 arr[mask] = val[mask] if isinstance(val, np.ndarray) and val.shape == (self.n,) \
                     else val
+
+
+_PASS = list(STATUS_ORDER).index("pass")
+_STATUS_CODE = {name: k for k, name in enumerate(STATUS_ORDER)}
+
+
+def _status_code(name: str) -> int:
+    try:
+        return _STATUS_CODE[name]
+    except KeyError:
+        raise ValueError(f"unknown finding status {name}; a rule kind must give one of "
+                         f"{', '.join(STATUS_ORDER)}") from None
+
+
+def _status_codes(names: np.ndarray) -> np.ndarray:
+    codes = np.full(len(names), 255, dtype=np.uint8)
+    for k, name in enumerate(STATUS_VALUES.tolist()):
+        codes[names == name] = k
+    if (codes == 255).any():
+        bad = sorted({str(s) for s in names[codes == 255]})
+        raise ValueError(f"unknown finding status {', '.join(bad)}; a rule kind must give "
+                         f"one of {', '.join(STATUS_ORDER)}")
+    return codes
+
+
+_NO_TEXT = np.array([""], dtype=object)
+
+
+class _Coded:
+    """A per-site text as codes into the texts assigned so far (``texts[0]`` is ``""``).
+
+    A text given for many sites at once (a scalar) is stored once; texts
+    given per site (:class:`Text`, an array) are appended once per distinct
+    text of that assignment.
+    """
+
+    __slots__ = ("_known", "_parts", "_size", "codes")
+
+    def __init__(self, n: int) -> None:
+        self.codes = np.zeros(n, dtype=np.int64)
+        self._parts: list[np.ndarray] = [_NO_TEXT]
+        self._size = 1
+        self._known: dict[Any, int] = {"": 0}
+
+    def _append(self, texts: np.ndarray) -> int:
+        first = self._size
+        self._parts.append(texts)
+        self._size += len(texts)
+        return first
+
+    def set(self, mask: np.ndarray, val: Any) -> None:
+        n = len(self.codes)
+        if isinstance(val, Text):
+            idx = np.flatnonzero(mask)
+            if len(idx):
+                codes, texts = val.take_coded(idx)
+                self.codes[idx] = self._append(texts) + codes
+        elif isinstance(val, np.ndarray):
+            idx = np.flatnonzero(mask)
+            if len(idx):
+                codes, texts = _factorized((val[idx] if val.shape == (n,) else val).astype(object))
+                self.codes[idx] = self._append(texts) + codes
+        else:
+            k = self._known.get(val)
+            if k is None:
+                k = self._known[val] = self._append(np.array([val], dtype=object))
+            self.codes[mask] = k
+
+    def coded(self) -> tuple[np.ndarray, np.ndarray]:
+        texts = self._parts[0] if len(self._parts) == 1 else np.concatenate(self._parts)
+        used = np.bincount(self.codes, minlength=len(texts)) > 0
+        used[0] = True
+        if used.all():
+            return self.codes, texts
+        new = np.cumsum(used) - 1  # a text that no site has any more is left out
+        return new[self.codes], texts[used]
+
+    def decoded(self) -> np.ndarray:
+        codes, texts = self.coded()
+        return texts[codes]
 
 
 class Text:
@@ -99,6 +217,10 @@ class Text:
     ``fmt(values, ".1f")`` gives one; ``+`` with strings, object arrays (one
     entry per site) or other ``Text`` concatenates lazily, so a message is
     formatted for the few sites that fail, not for the whole batch.
+
+    :meth:`take_coded` builds each distinct text once: a number is formatted
+    once per distinct formatted value, and the parts are joined once per
+    distinct combination of them.
     """
 
     __array_ufunc__ = None  # ndarray + Text → Text.__radd__
@@ -119,15 +241,64 @@ class Text:
 
     def take(self, idx: np.ndarray) -> np.ndarray:
         """The texts of the sites ``idx``, formatted now."""
-        acc = np.full(len(idx), "", dtype=object)
+        codes, texts = self.take_coded(idx)
+        return texts[codes]
+
+    def take_coded(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The texts of the sites ``idx`` as ``(codes, texts)``, each distinct text built once.
+
+        Examples
+        --------
+        >>> t = "d = " + fmt(np.array([1.04, 2.0, 0.96, np.nan]), ".1f") + " m"
+        >>> codes, texts = t.take_coded(np.arange(4))
+        >>> codes.tolist(), texts.tolist()
+        ([1, 2, 1, 0], ['d = — m', 'd = 1.0 m', 'd = 2.0 m'])
+        """
+        idx = np.asarray(idx, dtype=np.int64)
+        codes = np.zeros(len(idx), dtype=np.int64)
+        texts = np.array([""], dtype=object)
         for p in self.parts:
             if isinstance(p, str):
-                acc = acc + p
-            elif isinstance(p, (Text, _Num, _Where)):
-                acc = acc + p.take(idx)
-            else:
-                acc = acc + np.asarray(p)[idx].astype(object)
-        return acc
+                texts = texts + p
+                continue
+            pc_, pt = _coded_part(p, idx)
+            codes, texts = _join_coded(codes, texts, pc_, pt)
+        return codes, texts
+
+
+def _coded_part(p: Any, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One part of :class:`Text` at the sites ``idx``, coded."""
+    if isinstance(p, (Text, _Num, _Where)):
+        return p.take_coded(idx)
+    return _factorized(np.asarray(p)[idx].astype(object))
+
+
+def _factorized(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniques)`` of texts (in order of first appearance)."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64), np.array([""], dtype=object)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
+def _first_of(codes: np.ndarray, k: int) -> np.ndarray:
+    """For each code ``0 … k-1`` (each present), the position where it first appears."""
+    first = np.empty(k, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return first
+
+
+def _join_coded(ac: np.ndarray, at: np.ndarray, bc: np.ndarray,
+                bt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per site ``at[ac] + bt[bc]``, coded: each distinct pair of codes joined once."""
+    if len(bt) == 1:
+        return ac, at + bt[0]
+    if len(at) == 1:
+        return bc, at[0] + bt
+    key = ac * len(bt) + bc
+    codes, uniq = pd.factorize(key)
+    first = _first_of(codes, len(uniq))
+    return codes.astype(np.int64, copy=False), at[ac[first]] + bt[bc[first]]
 
 
 class _Num:
@@ -137,9 +308,58 @@ class _Num:
         self.values, self.fmt = values, fmt
 
     def take(self, idx: np.ndarray) -> np.ndarray:
-        fmt, finite = self.fmt, math.isfinite  # math's: a third of numpy's cost on a float
-        return np.array([format(v, fmt) if finite(v) else "—"
-                         for v in self.values[idx].tolist()], dtype=object)
+        codes, texts = self.take_coded(idx)
+        return texts[codes]
+
+    def take_coded(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``format(v, fmt)`` (``—`` where not finite) per site, each distinct text formatted once.
+
+        Sites are grouped by a key that decides the text: for a fixed-point
+        spec (``.1f``) the value rounded to its digits and its sign, found with
+        numpy where the rounding is sure (the value is not within a rounding
+        error of halfway between two outputs); otherwise the value's bits. Each
+        group is formatted once, from one of its values, by :func:`format`.
+        """
+        v = self.values[idx]
+        n = len(v)
+        finite = np.isfinite(v)
+        key = v.view(np.int64).copy()  # the value itself: equal values, equal texts
+        own = ~finite  # sites formatted on their own (not finite: "—")
+        digits = _fixed_digits(self.fmt)
+        if digits is not None:
+            with np.errstate(invalid="ignore", over="ignore"):
+                x = v * 10.0 ** digits
+                r = np.rint(x)
+                sure = finite & (np.abs(x) < 2.0 ** 50) \
+                    & (np.abs(np.abs(x - np.trunc(x)) - 0.5) > np.abs(x) * 1e-15 + 1e-12)
+            key = np.where(sure, np.where(sure, r, 0.0).astype(np.int64) * 2 + np.signbit(v), key)
+            # rounded keys and raw bits must not meet: the bits of the others stay apart
+            own |= finite & ~sure
+        codes = np.zeros(n, dtype=np.int64)
+        grouped = np.flatnonzero(~own)
+        texts: list[str] = ["—"]
+        fmt_ = self.fmt
+        if len(grouped):
+            gc, uniq = pd.factorize(key[grouped])
+            first = grouped[_first_of(gc, len(uniq))]
+            codes[grouped] = gc + 1
+            texts.extend(format(x, fmt_) for x in v[first].tolist())
+        alone = np.flatnonzero(own & finite)
+        if len(alone):  # near halfway: each formatted on its own
+            codes[alone] = len(texts) + np.arange(len(alone))
+            texts.extend(format(x, fmt_) for x in v[alone].tolist())
+        if len(alone) or digits is None:  # texts that came out equal: one entry
+            tc, tu = _factorized(np.array(texts, dtype=object))
+            return tc[codes], tu
+        return codes, np.array(texts, dtype=object)
+
+
+def _fixed_digits(spec: str) -> int | None:
+    """``k`` for a plain fixed-point format spec ``.kf`` (``.1f``), else ``None``."""
+    if len(spec) >= 3 and spec[0] == "." and spec[-1] == "f" and spec[1:-1].isdigit():
+        k = int(spec[1:-1])
+        return k if k <= 6 else None
+    return None
 
 
 class _Where:
@@ -149,12 +369,23 @@ class _Where:
         self.cond, self.a, self.b = cond, a, b
 
     def take(self, idx: np.ndarray) -> np.ndarray:
-        out = np.empty(len(idx), dtype=object)
+        codes, texts = self.take_coded(idx)
+        return texts[codes]
+
+    def take_coded(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        codes = np.zeros(len(idx), dtype=np.int64)
+        parts = [np.array([""], dtype=object)]
+        size = 1
         c = self.cond[idx]
         for sel, val in ((c, self.a), (~c, self.b)):
             if sel.any():
-                out[sel] = val.take(idx[sel]) if isinstance(val, Text) else val
-        return out
+                sc, st = (val.take_coded(idx[sel]) if isinstance(val, Text)
+                          else (np.zeros(int(sel.sum()), dtype=np.int64),
+                                np.array([val], dtype=object)))
+                codes[sel] = sc + size
+                parts.append(st)
+                size += len(st)
+        return codes, np.concatenate(parts)
 
 
 def fmt(values: np.ndarray, spec: str) -> Text:
