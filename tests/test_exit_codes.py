@@ -7,7 +7,10 @@ process: that is the path a real bug takes.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -121,6 +124,40 @@ def test_interrupt_is_not_reported_as_1(small_workspace: Path, houses: Path,
     r = invoke("check", str(houses), "-w", str(small_workspace))
     assert r.exit_code == 130
     assert "interrupted" in r.stderr
+
+
+def test_a_reader_that_stops_reading_is_exit_141_without_a_crash_log() -> None:
+    """``geoplan diff … | head``: the reader goes, nothing is reported as a bug."""
+    code = ("import click\n"
+            "from geoplan.cli.handler import friendly_errors\n"
+            "@click.command()\n"
+            "@friendly_errors\n"
+            "def many():\n"
+            "    for i in range(10 ** 6):\n"
+            "        click.echo(f'line {i} 第 {i} 行')\n"
+            "many()\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": tmp})
+        assert p.stdout is not None
+        assert p.stderr is not None
+        assert p.stdout.readline().decode() == "line 0 第 0 行\n"
+        p.stdout.close()  # as head does after its lines
+        err = p.stderr.read().decode()
+        assert p.wait(timeout=60) == 141
+        assert err == ""
+        assert not list(Path(tmp).glob("geoplan-error-*.log"))
+
+
+def test_a_broken_pipe_that_is_not_the_output_is_a_bug(small_workspace: Path, houses: Path,
+                                                        monkeypatch) -> None:
+    def broken(*a, **k):
+        raise BrokenPipeError(32, "Broken pipe (a connection)")
+
+    monkeypatch.setattr(geoplan.result, "check", broken)
+    r = invoke("check", str(houses), "-w", str(small_workspace))
+    assert r.exit_code == 3
+    assert "internal error 内部错误 (BrokenPipeError" in r.stderr
 
 
 # ----------------------------------------------------------------- an unwritable --out

@@ -11,6 +11,8 @@ Every command has ``--help``. Exit codes, the same for every command:
       file holding the traceback (in the ``--out`` folder when it can be
       written, else in the temporary folder)
 130   interrupted (Ctrl-C)
+141   the reader of the output stopped reading (``geoplan diff … | head``):
+      no message, as a program stopped by SIGPIPE
 ====  =====================================================================
 
 A crash is never reported as 1, which scripts read as "a site failed".

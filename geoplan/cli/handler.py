@@ -2,7 +2,8 @@
 
 The codes and what each means are tabled once, in the docstring of
 :mod:`geoplan.cli` (0 done, 1 ``--fail-on`` reached, 2 unusable input, 3 an
-internal error with a log, 130 interrupted). A crash is never reported as 1.
+internal error with a log, 130 interrupted, 141 the output's reader stopped
+reading). A crash is never reported as 1.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_PIPE_CLOSED",
     "friendly_errors",
     "redacted",
     "write_crash_log",
@@ -48,6 +50,9 @@ EXIT_INTERNAL = 3
 """An internal error (a bug): the traceback is in a log file."""
 EXIT_INTERRUPTED = 130
 """Interrupted (Ctrl-C)."""
+EXIT_PIPE_CLOSED = 141
+"""The reader of the standard output stopped reading (``geoplan diff … | head``): no
+message, the status of a program stopped by SIGPIPE (128 + 13), as the shell reports it."""
 
 
 def friendly_errors(fn: F) -> F:
@@ -84,20 +89,48 @@ def friendly_errors(fn: F) -> F:
         except KeyboardInterrupt:
             click.echo("interrupted 已中断", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError as exc:
+            if not _stdout_closed():
+                _internal(exc, kwargs)
+            # nothing more can reach the reader; the interpreter's last flush must not fail
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_PIPE_CLOSED)
         except Exception as exc:
-            out = kwargs.get("out") or kwargs.get("output")
-            log, where = write_crash_log(exc, out if isinstance(out, Path) else None)
-            what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-            if log is None:
-                click.echo(f"internal error 内部错误 ({what}); no log file could be written "
-                           f"({where}): please report this message", err=True)
-            else:
-                click.echo(f"internal error 内部错误 ({what}); the traceback is in {log} "
-                           f"({where}): please report it with that file", err=True)
-            sys.exit(EXIT_INTERNAL)
+            _internal(exc, kwargs)
 
     wrapper.geoplan_exit_codes = True  # type: ignore[attr-defined]  # checked by the tests
     return wrapper  # type: ignore[return-value]
+
+
+def _internal(exc: BaseException, kwargs: dict[str, Any]) -> None:
+    """Report a bug: the traceback to a log file, one line on stderr, exit 3."""
+    out = kwargs.get("out") or kwargs.get("output")
+    log, where = write_crash_log(exc, out if isinstance(out, Path) else None)
+    what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    if log is None:
+        click.echo(f"internal error 内部错误 ({what}); no log file could be written "
+                   f"({where}): please report this message", err=True)
+    else:
+        click.echo(f"internal error 内部错误 ({what}); the traceback is in {log} "
+                   f"({where}): please report it with that file", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
+def _stdout_closed() -> bool:
+    """Whether the standard output is a pipe (or socket) whose reader has gone.
+
+    A broken pipe elsewhere (a connection, a child process) is a bug to
+    report; only this one means the reader stopped reading.
+    """
+    try:
+        fd = sys.stdout.fileno()
+        import select
+
+        poll = select.poll()
+        poll.register(fd, select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poll.poll(0))
+    except (AttributeError, OSError, ValueError):  # no file descriptor, or no poll (Windows)
+        return False
 
 
 def write_crash_log(exc: BaseException, out: Path | None) -> tuple[Path | None, str]:
