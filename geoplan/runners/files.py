@@ -118,135 +118,13 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
     placed: dict[str, int] = {}
     for layer, frame, kind in (("verdicts", verd, "Unknown"), ("findings", fnd, "Point"),
                                ("evidence", evd, "Unknown")):
-        placed[layer] = _placed(frame)
+        g = np.asarray(frame.geometry.to_numpy(), dtype=object)
+        placed[layer] = int((~(shapely.is_missing(g) | shapely.is_empty(g))).sum())
         if layer == "evidence" and append and not len(evidence):
             continue
         pyogrio.write_dataframe(frame, path, layer=layer, geometry_type=kind, append=append,
                                 use_arrow=_arrow_writes(frame), layer_options=options)
     return placed
-
-
-def _placed(frame: gpd.GeoDataFrame) -> int:
-    """Features with a geometry that is not empty: what the layer's R-tree must hold."""
-    g = np.asarray(frame.geometry.to_numpy(), dtype=object)
-    return int((~(shapely.is_missing(g) | shapely.is_empty(g))).sum())
-
-
-def _gdal_writes_arrow() -> bool:
-    """Whether pyogrio's GDAL writes Arrow streams (3.8 or later)."""
-    import pyogrio
-
-    return bool(pyogrio.__gdal_version__ >= (3, 8, 0))
-
-
-def findings_arrow(findings: gpd.GeoDataFrame) -> Any:
-    """The findings layer's rows as the Arrow table pyogrio writes (``use_arrow=True``).
-
-    What :func:`pyogrio.write_dataframe` hands GDAL for a frame of plain
-    columns (see :func:`_arrow_writes`): the columns as they are, the geometry
-    as WKB in a column named as the frame's, a column of nulls as text.
-
-    Parameters
-    ----------
-    findings
-        The findings layer's frame (from :func:`gpkg_frames`).
-
-    Returns
-    -------
-    pyarrow.Table
-    """
-    import pyarrow as pa
-
-    name = findings.geometry.name
-    df = pd.DataFrame(findings, copy=False)
-    df[name] = shapely.to_wkb(np.asarray(findings.geometry.to_numpy(), dtype=object))
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    for i, fld in enumerate(table.schema):
-        if pa.types.is_null(fld.type):
-            table = table.set_column(i, fld.with_type(pa.string()), table[i].cast(pa.string()))
-    geom = table.schema.field(name)
-    if not (pa.types.is_binary(geom.type) or pa.types.is_large_binary(geom.type)):
-        table = table.set_column(table.schema.get_field_index(name), geom.with_type(pa.binary()),
-                                 table[name].cast(pa.binary()))
-    return table
-
-
-def _crs_text(crs: Any) -> str | None:
-    """The CRS as pyogrio's ``write_dataframe`` passes it to GDAL (an EPSG code, else WKT1)."""
-    if crs is None:
-        return None
-    from pyproj import CRS
-
-    c = CRS.from_user_input(crs)
-    epsg = c.to_epsg()
-    return f"EPSG:{epsg}" if epsg else c.to_wkt("WKT1_GDAL")
-
-
-def _findings_session(conn: Any, results: Path, parts: Path, crs: str | None,
-                      geometry_name: str) -> None:
-    """The process that writes ``results.gpkg`` as the parts come (see :class:`TableWriter`).
-
-    It receives ``("part", path)`` for each part's findings (an Arrow IPC file,
-    deleted once written) and ``("end",)`` after the last; all the findings go
-    to the layer ``findings`` in one GDAL session, so GDAL builds its R-tree
-    in a thread as the rows come, instead of in one go at the end. Then the
-    verdicts and evidence (appended part by part to ``parts``) are copied in,
-    with their R-trees, and ``parts`` is deleted. It answers ``("written",)``
-    or ``("failed", name, text, is_os_error)``, and exits.
-    """
-    try:
-        import pyarrow as pa
-        import pyogrio
-
-        word = conn.recv()
-        if word[0] != "part":  # no part at all: nothing to write
-            conn.send(("written",))
-            conn.close()
-            os._exit(0)
-        schema = pa.ipc.open_file(pa.memory_map(word[1])).schema
-
-        trouble: list[BaseException] = []  # GDAL reports a failing stream only as such
-
-        def batches() -> Any:
-            w = word
-            try:
-                while w[0] == "part":
-                    rd = pa.ipc.open_file(pa.memory_map(w[1]))
-                    for i in range(rd.num_record_batches):
-                        batch = rd.get_batch(i)
-                        yield batch if batch.schema == schema else \
-                            pa.Table.from_batches([batch]).cast(schema).to_batches()[0]
-                    os.remove(w[1])
-                    w = conn.recv()
-                if w[0] != "end":
-                    raise RuntimeError(f"the findings writer was told {w[0]!r}")
-            except BaseException as exc:
-                trouble.append(exc)
-                raise
-
-        reader = pa.RecordBatchReader.from_batches(schema, batches())
-        try:
-            pyogrio.write_arrow(reader, results, layer="findings", driver="GPKG",
-                                geometry_name=geometry_name, geometry_type="Point", crs=crs)
-        except Exception:
-            if trouble:
-                raise trouble[0] from None
-            raise
-        for layer in ("verdicts", "evidence"):
-            with pyogrio.open_arrow(parts, layer=layer, use_pyarrow=True) as (meta, rd):
-                pyogrio.write_arrow(rd, results, layer=layer, driver="GPKG",
-                                    geometry_name=meta["geometry_name"] or "wkb_geometry",
-                                    geometry_type=meta["geometry_type"], crs=meta["crs"])
-        os.remove(parts)
-    except BaseException as exc:  # reported to the parent, which raises it
-        try:
-            conn.send(("failed", type(exc).__name__, str(exc), isinstance(exc, OSError)))
-            conn.close()
-        finally:
-            os._exit(1)
-    conn.send(("written",))
-    conn.close()
-    os._exit(0)
 
 
 # -- spatial indexes built once, after the last chunk --------------------------------------
@@ -335,6 +213,8 @@ def create_spatial_indexes(path: Path, layers: list[str],
         GDAL refused, or the index does not hold one entry per feature with a
         geometry (checked afterwards against ``expected`` or the file).
     """
+    import sqlite3
+
     if not can_index_later():  # pragma: no cover - the writer asks first
         raise DataFileError(f"{path}: cannot build spatial indexes here")
     lib = _GDAL
@@ -354,30 +234,6 @@ def create_spatial_indexes(path: Path, layers: list[str],
                                     "free space or choose another --out")
     finally:
         lib.GDALClose(ds)
-    check_spatial_indexes(path, layers, expected)
-
-
-def check_spatial_indexes(path: Path, layers: list[str],
-                          expected: dict[str, int] | None = None) -> None:
-    """Check that each layer's R-tree holds one entry per feature with a geometry.
-
-    Parameters
-    ----------
-    path
-        The GeoPackage.
-    layers
-        The layers to check (their geometry column is ``geom``).
-    expected
-        Per layer, the features written with a geometry that is not empty.
-        Default: counted in the file (which reads every row).
-
-    Raises
-    ------
-    DataFileError
-        An index that is missing or holds another number of entries.
-    """
-    import sqlite3
-
     # positive evidence: one entry per feature with a geometry that is not empty (the empty
     # flag is bit 4 of the flags byte, the 4th of a GeoPackage geometry's header)
     with sqlite3.connect(path) as db:
@@ -477,13 +333,9 @@ class TableWriter:
         # Linux only, as the local runner's processes: forking a process that has run
         # GDAL and Arrow is not safe on macOS, and Windows has no fork
         self.background = background and sys.platform == "linux"
-        # the findings go to one GDAL session in a process of their own, which builds the
-        # R-tree as they come (see _findings_session); else (GDAL < 3.8, no Arrow writes)
-        # chunk by chunk, the R-tree is cheaper built once at the end (create_spatial_indexes)
-        self.session = gpkg and self.background and _gdal_writes_arrow()
-        self.index_later = gpkg and self.background and not self.session and can_index_later()
+        # chunk by chunk, the R-tree is cheaper built once at the end (see create_spatial_indexes)
+        self.index_later = gpkg and background and can_index_later()
         self._pending: tuple[Any, Any] | None = None  # (process, end of its pipe)
-        self._writer: tuple[Any, Any] | None = None  # the findings session (process, pipe)
         self.placed: dict[str, int] = {}  # per GeoPackage layer, features with a geometry
 
     def add(self, findings: pd.DataFrame, verdicts: gpd.GeoDataFrame,
@@ -500,8 +352,6 @@ class TableWriter:
             self.parts += 1
             return
         self.wait()
-        if self.session:
-            self._start_session()
         ctx = multiprocessing.get_context("fork")
         receive, send = ctx.Pipe(duplex=False)
         with warnings.catch_warnings():
@@ -525,90 +375,9 @@ class TableWriter:
                   encoding=enc, header=first)
         if not self.gpkg:
             return {}
-        if self.session:
-            return self._write_for_session(findings, verdicts, evidence, first=first)
         return write_gpkg_layers(self.staging / "results.gpkg", verdicts, findings, evidence,
                                  crs=self.crs, append=not first,
                                  spatial_index=not self.index_later)
-
-    def _part_file(self, k: int) -> Path:
-        return self.staging / f".findings-{k:06d}.arrow"
-
-    def _write_for_session(self, findings: pd.DataFrame, verdicts: gpd.GeoDataFrame,
-                           evidence: gpd.GeoDataFrame, *, first: bool) -> dict[str, int]:
-        """One part for the findings session.
-
-        The verdicts and evidence are appended to the parts file; the findings
-        are written as an Arrow IPC file for the session to write.
-        """
-        import pyarrow as pa
-        import pyogrio
-
-        verd, fnd, evd = gpkg_frames(verdicts, findings, evidence, crs=self.crs)
-        placed = {layer: _placed(frame) for layer, frame in
-                  (("verdicts", verd), ("findings", fnd), ("evidence", evd))}
-        for layer, frame in (("verdicts", verd), ("evidence", evd)):
-            if layer == "evidence" and not first and not len(evidence):
-                continue
-            pyogrio.write_dataframe(frame, self.staging / ".parts.gpkg", layer=layer,
-                                    geometry_type="Unknown", append=not first,
-                                    use_arrow=_arrow_writes(frame),
-                                    layer_options={"SPATIAL_INDEX": "NO"})
-        table = findings_arrow(fnd)
-        path = self._part_file(self.parts)
-        with pa.OSFile(str(path), "wb") as sink, \
-                pa.ipc.new_file(sink, table.schema) as ipc:
-            ipc.write_table(table, max_chunksize=65_536)
-        return placed
-
-    def _start_session(self) -> None:
-        """Fork the process that writes results.gpkg (once, before the first part)."""
-        if self._writer is not None:
-            return
-        ctx = multiprocessing.get_context("fork")
-        mine, its = ctx.Pipe(duplex=True)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork.*")
-            proc = ctx.Process(target=_findings_session,
-                               args=(its, self.staging / "results.gpkg",
-                                     self.staging / ".parts.gpkg", _crs_text(self.crs),
-                                     "geometry"),
-                               daemon=True)
-            proc.start()
-        its.close()
-        self._writer = (proc, mine)
-
-    def _tell_session(self, word: tuple[Any, ...]) -> None:
-        """Send the findings session a word; raise if it has failed or gone."""
-        if self._writer is None:  # pragma: no cover - started before the first part
-            raise RuntimeError("the findings session was not started")
-        _, conn = self._writer
-        if not conn.poll():  # an answer before the end can only be a failure
-            try:
-                conn.send(word)
-                return
-            except OSError:  # gone: its answer, if any, says why
-                pass
-        self._end_session()  # raises with the session's reason
-        raise DataFileError(f"results.gpkg of the outputs in {self.staging.parent}: the "
-                            "process writing it stopped before the last part; check again")
-
-    def _end_session(self) -> None:
-        """Wait for the findings session's answer; raise :class:`DataFileError` unless written."""
-        if self._writer is None:
-            return
-        proc, conn = self._writer
-        self._writer = None
-        try:
-            word = conn.recv()
-        except EOFError:
-            word = None
-        proc.join()
-        conn.close()
-        if proc.exitcode == 0 and word is not None and word[0] == "written":
-            return
-        self._failed("results.gpkg", None if word is None or word[0] != "failed" else word[1:],
-                     proc.exitcode)
 
     def _count(self, placed: dict[str, int]) -> None:
         for layer, k in placed.items():
@@ -648,13 +417,8 @@ class TableWriter:
         failure = word[1:] if word is not None and word[0] == "failed" else None
         if proc.exitcode == 0 and word is not None and word[0] == "written":
             self._count(word[1])
-            if self.session:
-                self._tell_session(("part", str(self._part_file(self.parts - 1))))
             return
-        self._failed(f"chunk {self.parts}", failure, proc.exitcode)
-
-    def _failed(self, what: str, failure: tuple[Any, ...] | None, exitcode: int | None) -> None:
-        part = f"{what} of the outputs in {self.staging.parent}"
+        part = f"chunk {self.parts} of the outputs in {self.staging.parent}"
         try:
             free = shutil.disk_usage(self.staging).free
         except OSError:
@@ -670,18 +434,17 @@ class TableWriter:
             raise DataFileError(f"{part}: writing failed ({name}: {text}){disk}; {fix}")
         raise DataFileError(
             f"{part}: the process writing it ended without an answer (exit code "
-            f"{exitcode}), most likely stopped for lack of memory; check in smaller "
+            f"{proc.exitcode}), most likely stopped for lack of memory; check in smaller "
             "chunks (--chunk-size)")
 
     def close(self) -> None:
         """Stop a part still being written in the background (after an error elsewhere)."""
-        for pending in (self._pending, self._writer):
-            if pending is not None:
-                proc, conn = pending
-                proc.terminate()
-                proc.join()
-                conn.close()
-        self._pending = self._writer = None
+        if self._pending is not None:
+            proc, receive = self._pending
+            self._pending = None
+            proc.terminate()
+            proc.join()
+            receive.close()
 
     def finish(self, summary: dict[str, Any], out_dir: str | os.PathLike[str]) -> list[Path]:
         """Wait for the last part, write ``summary.json`` and move every file into ``out_dir``.
@@ -699,11 +462,6 @@ class TableWriter:
             The files now in ``out_dir``.
         """
         self.wait()
-        if self.session and self._writer is not None:
-            self._tell_session(("end",))
-            self._end_session()
-            check_spatial_indexes(self.staging / "results.gpkg",
-                                  ["verdicts", "findings", "evidence"], expected=self.placed)
         if self.index_later and self.parts:
             create_spatial_indexes(self.staging / "results.gpkg",
                                    ["verdicts", "findings", "evidence"], expected=self.placed)
