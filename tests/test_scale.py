@@ -112,6 +112,8 @@ def test_streamed_files_equal_the_whole_run(sample_ws, tmp_path, monkeypatch, pl
                            shallow=False), name
     assert summary["verdicts"] == whole.summary["verdicts"]
     assert summary["chunk_size"] == 40
+    import sqlite3
+
     import pyogrio
 
     for layer in ("verdicts", "findings", "evidence"):
@@ -119,11 +121,19 @@ def test_streamed_files_equal_the_whole_run(sample_ws, tmp_path, monkeypatch, pl
         b = pyogrio.read_dataframe(tmp_path / "chunks" / "results.gpkg", layer=layer)
         assert list(a.columns) == list(b.columns)
         assert len(a) == len(b)
-        import sqlite3
-
-        with sqlite3.connect(tmp_path / "chunks" / "results.gpkg") as db:  # indexed at the end
+        if layer != "evidence":  # evidence: the same rows, in another order (by chunk)
+            pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")),
+                                          pd.DataFrame(b.drop(columns="geometry")))
+            assert a.geometry.to_wkb().tolist() == b.geometry.to_wkb().tolist()
+        with sqlite3.connect(tmp_path / "whole" / "results.gpkg") as w, \
+                sqlite3.connect(tmp_path / "chunks" / "results.gpkg") as db:
+            info = f"pragma table_info('{layer}')"
+            assert db.execute(info).fetchall() == w.execute(info).fetchall()
             n = db.execute(f"select count(*) from rtree_{layer}_geom").fetchone()[0]
+            assert db.execute("pragma integrity_check").fetchone() == ("ok",)
         assert n == len(b) - int((b.geometry.is_empty | b.geometry.isna()).sum())
+    assert sorted(p.name for p in (tmp_path / "chunks").iterdir()) == [
+        "findings.csv", "results.gpkg", "summary.json", "verdicts.csv"]
     assert not list((tmp_path / "chunks").glob(".partial-*"))
 
 
@@ -132,7 +142,7 @@ def _fail_on_third_part(monkeypatch, how, counter: Path):
     count is kept in a file, which every process sees)."""
     import geoplan.runners.files as files
 
-    real = files.write_gpkg_layers
+    real = files.gpkg_frames  # what writing a part's GeoPackage layers calls first
 
     def failing(*args, **kwargs):
         with counter.open("a") as fh:
@@ -141,7 +151,7 @@ def _fail_on_third_part(monkeypatch, how, counter: Path):
             how()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(files, "write_gpkg_layers", failing)
+    monkeypatch.setattr(files, "gpkg_frames", failing)
 
 
 @pytest.mark.parametrize(("how", "says"), [
