@@ -112,12 +112,12 @@ def test_findings_and_verdicts_csv_are_neutralised_gpkg_is_raw(
 
 def test_chunked_writer_neutralises_the_same_way(tmp_path: Path, small_workspace: Path,
                                                  evil_sites: gpd.GeoDataFrame) -> None:
-    from geoplan.scale import check_to_files
-
     whole, chunked = tmp_path / "whole", tmp_path / "chunked"
     geoplan.check(evil_sites, small_workspace, id_field="house_id").to_files(
         whole, map_html=False, report_html=False)
-    check_to_files(evil_sites, small_workspace, chunked, chunk_size=1, id_field="house_id")
+    res = geoplan.check(evil_sites, small_workspace, engine="chunked", chunk_size=1,
+                        out=chunked, id_field="house_id")
+    assert res.streamed
     _check_csvs(chunked)
     for name in ("findings.csv", "verdicts.csv"):
         assert (chunked / name).read_bytes() == (whole / name).read_bytes(), name
