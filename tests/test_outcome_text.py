@@ -113,3 +113,14 @@ def test_an_unknown_status_is_named() -> None:
         out.set(np.array([True, False]), status="failed")
     with pytest.raises(ValueError, match="unknown finding status oops"):
         out.set(np.array([True, True]), status=np.array(["pass", "oops"], dtype=object))
+
+
+def test_the_decoded_arrays_cannot_be_written_to_by_mistake() -> None:
+    """They are copies: a write would be lost, so it raises instead (assign with set)."""
+    out = Outcome(3)
+    for name in ("status", "zh", "en", "unit"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(out, name)[0] = "fail"
+    out.set(np.array([True, False, False]), status="fail", en="x")
+    assert out.status.tolist() == ["fail", "pass", "pass"]
+    assert out.en.tolist() == ["x", "", ""]

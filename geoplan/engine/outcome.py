@@ -60,8 +60,10 @@ class Outcome:
 
     The status and the texts (``zh``, ``en``, ``unit``) are kept coded (see
     :meth:`coded`): a text assigned to many sites is stored once, and a
-    message formatted per site is stored as formatted, never hashed.
-    ``status``, ``zh``, ``en`` and ``unit`` give them as object arrays.
+    message given per site once per distinct text (:meth:`Text.take_coded`).
+    ``status``, ``zh``, ``en`` and ``unit`` give them as read-only object
+    arrays: they are assigned with :meth:`set` (``matched`` is written to
+    directly).
     """
 
     n: int
@@ -82,23 +84,23 @@ class Outcome:
 
     @property
     def status(self) -> np.ndarray:
-        """Each site's status (an object array)."""
-        return STATUS_VALUES[self._status]
+        """Each site's status (a read-only object array; assign with :meth:`set`)."""
+        return _read_only(STATUS_VALUES[self._status])
 
     @property
     def zh(self) -> np.ndarray:
-        """Each site's Chinese message (an object array)."""
-        return self._text["zh"].decoded()
+        """Each site's Chinese message (a read-only object array; assign with :meth:`set`)."""
+        return _read_only(self._text["zh"].decoded())
 
     @property
     def en(self) -> np.ndarray:
-        """Each site's English message (an object array)."""
-        return self._text["en"].decoded()
+        """Each site's English message (a read-only object array; assign with :meth:`set`)."""
+        return _read_only(self._text["en"].decoded())
 
     @property
     def unit(self) -> np.ndarray:
-        """Each site's unit of measure (an object array)."""
-        return self._text["unit"].decoded()
+        """Each site's unit of measure (a read-only object array; assign with :meth:`set`)."""
+        return _read_only(self._text["unit"].decoded())
 
     def status_codes(self) -> np.ndarray:
         """Each site's status as its position in :data:`~geoplan.engine.columns.STATUS_VALUES`."""
@@ -129,6 +131,12 @@ class Outcome:
                 arr = getattr(self, name)
                 arr[mask] = val[mask] if isinstance(val, np.ndarray) and val.shape == (self.n,) \
                     else val
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """``a``, which raises when written to: writing would not reach the outcome."""
+    a.flags.writeable = False
+    return a
 
 
 _PASS = list(STATUS_ORDER).index("pass")
