@@ -771,3 +771,39 @@ def test_gcj02_helpers_require_lonlat_crs(func, crs, match):
 def test_gcj02_helpers_reject_non_geopandas():
     with pytest.raises(TypeError):
         from_gcj02([Point(_X, _Y)])  # type: ignore[arg-type]
+
+
+def test_sites_in_the_working_crs_by_another_name_are_taken_as_they_are(small_workspace):
+    """EPSG:4536 as PROJJSON (how GeoParquet stores it) is the same CRS: the coordinates pass
+    unchanged, bit for bit. As a .prj's ESRI WKT (easting first) it is transformed, to the same
+    place; in CGCS2000 degrees, to where a second method puts them."""
+    import shapely
+    from pyproj import CRS, Transformer
+    from shapely import box
+
+    import geoplan
+    from geoplan.engine import prepare_sites
+
+    ws = geoplan.open_workspace(small_workspace)
+    assert ws.crs.to_epsg() == 4536
+    x0, y0 = 524_000.123456789, 4_865_000.987654321
+    sites = gpd.GeoDataFrame({"house_id": ["a", "b"]},
+                             geometry=[box(x0, y0, x0 + 10.1, y0 + 12.3),
+                                       box(x0 + 500, y0, x0 + 511, y0 + 9)],
+                             crs=CRS("EPSG:4536").to_json())
+    assert sites.crs == ws.crs
+    assert not sites.crs.is_exact_same(ws.crs)  # another name for it, not the same object
+    st = prepare_sites(sites, ws, subject="house")
+    assert shapely.to_wkb(st.geom).tolist() == shapely.to_wkb(sites.geometry.values).tolist()
+    prj = sites.set_crs(CRS("EPSG:4536").to_wkt("WKT1_ESRI"), allow_override=True)
+    assert prj.crs != ws.crs  # the axes in another order: not taken as they are
+    st1 = prepare_sites(prj, ws, subject="house")
+    assert shapely.equals_exact(st1.geom, sites.geometry.values, tolerance=1e-9).all()
+    # in degrees: transformed, to the coordinates pyproj gives
+    lonlat = sites.to_crs(4490)
+    st2 = prepare_sites(lonlat, ws, subject="house")
+    back = Transformer.from_crs(4490, 4536, always_xy=True)
+    want = shapely.transform(lonlat.geometry.values, lambda c: np.column_stack(back.transform(
+        c[:, 0], c[:, 1])))
+    assert shapely.equals_exact(st2.geom, want, tolerance=1e-6).all()
+    assert not shapely.equals_exact(st2.geom, lonlat.geometry.values, tolerance=1.0).any()

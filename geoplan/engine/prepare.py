@@ -318,13 +318,22 @@ def _mark_swapped(src_crs: CRS, geoms: np.ndarray, ok: np.ndarray, error: np.nda
 
 def _to_working(geoms: np.ndarray, ok: np.ndarray, src_crs: CRS, work: Any, error: np.ndarray,
                 error_zh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The usable rows in the working CRS (``None`` elsewhere), and the rows that failed."""
+    """The usable rows in the working CRS (``None`` elsewhere), and the rows that failed.
+
+    Sites already in a CRS equivalent to the working one (equal for coordinate
+    operations, whatever its name or identifiers: ``EPSG:4536`` and the same
+    CRS read from a ``.prj``) are taken as they are; PROJ's identity
+    transform would return the same coordinates after a pass over all of them.
+    """
     n = len(geoms)
     out = np.full(n, None, dtype=object)
     bad = np.zeros(n, dtype=bool)
     if ok.any():
-        series = gpd.GeoSeries(geoms[ok], crs=src_crs)
-        out[ok] = np.asarray(series.to_crs(work).to_numpy(), dtype=object)
+        if src_crs == CRS.from_user_input(work):
+            out[ok] = geoms[ok]
+        else:
+            series = gpd.GeoSeries(geoms[ok], crs=src_crs)
+            out[ok] = np.asarray(series.to_crs(work).to_numpy(), dtype=object)
         bad[ok] = ~np.isfinite(shapely.bounds(out[ok])).all(axis=1)
         error[bad] = "the coordinates cannot be transformed to the working CRS; check the CRS"
         error_zh[bad] = "坐标无法转换到工作坐标系，请检查坐标系"
