@@ -31,8 +31,6 @@ from .messages import say, tell
 from .outcome import Outcome, group_join
 from .prepare import PreparedSites
 
-_PASS_CODE = list(STATUS_ORDER).index("pass")
-
 __all__ = ["Evaluation", "evaluate", "prepare_rules"]
 
 
@@ -97,7 +95,7 @@ def _run_rule(rule: Rule, st: PreparedSites, ws: Workspace, cache: ConstraintCac
     reason = kind.evaluate(rule, dataclasses.replace(data, constraint=c), out)
     absence = c.layer.absent
     if not reason and absence is not None:  # the basis of every pass the empty layer gives
-        tell(out, usable & (out.status_codes() == _PASS_CODE), "engine.layer_absent", rule,
+        tell(out, usable & out.has_status("pass"), "engine.layer_absent", rule,
              reason=absence.reason, source=absence.source)
     unk = cache.unknown(rule)
     if not reason and unk is not None:

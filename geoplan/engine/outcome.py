@@ -25,10 +25,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..core import STATUS_ORDER
 from ..kinds import KINDS
 from ..rules import Rule
-from .columns import STATUS_VALUES
+from .columns import STATUS_VALUES, status_codes
 
 __all__ = ["EPS_M", "REPORT_RADIUS_M", "Outcome", "Text", "fmt", "group_join", "group_reduce", "joined_ids",
            "layer_label", "union_per_site", "where_text"]
@@ -106,6 +105,10 @@ class Outcome:
         """Each site's status as its position in :data:`~geoplan.engine.columns.STATUS_VALUES`."""
         return self._status
 
+    def has_status(self, name: str) -> np.ndarray:
+        """Which sites have the status ``name`` (a boolean mask)."""
+        return self._status == status_codes(np.array([name], dtype=object))[0]
+
     def coded(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``zh``, ``en`` or ``unit`` as ``(codes, texts)``: site ``i`` has ``texts[codes[i]]``.
 
@@ -117,12 +120,12 @@ class Outcome:
             measure: Any = None, unit: Any = None, threshold: Any = None) -> None:
         """Assign to the sites of ``mask``: a scalar, an array of length ``n``, or :class:`Text`."""
         if status is not None:
-            if isinstance(status, str):
-                self._status[mask] = _status_code(status)
+            vals = np.asarray(status, dtype=object)
+            if vals.ndim == 0:  # one status for every site of the mask
+                self._status[mask] = status_codes(vals.reshape(1))[0]
             else:
-                vals = np.asarray(status, dtype=object)
-                vals = vals[mask] if vals.shape == (self.n,) else vals
-                self._status[mask] = _status_codes(vals)
+                self._status[mask] = status_codes(vals[mask] if vals.shape == (self.n,)
+                                                  else vals)
         for name, val in (("zh", zh), ("en", en), ("unit", unit)):
             if val is not None:
                 self._text[name].set(mask, val)
@@ -139,27 +142,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
-_PASS = list(STATUS_ORDER).index("pass")
-_STATUS_CODE = {name: k for k, name in enumerate(STATUS_ORDER)}
-
-
-def _status_code(name: str) -> int:
-    try:
-        return _STATUS_CODE[name]
-    except KeyError:
-        raise ValueError(f"unknown finding status {name}; a rule kind must give one of "
-                         f"{', '.join(STATUS_ORDER)}") from None
-
-
-def _status_codes(names: np.ndarray) -> np.ndarray:
-    codes = np.full(len(names), 255, dtype=np.uint8)
-    for k, name in enumerate(STATUS_VALUES.tolist()):
-        codes[names == name] = k
-    if (codes == 255).any():
-        bad = sorted({str(s) for s in names[codes == 255]})
-        raise ValueError(f"unknown finding status {', '.join(bad)}; a rule kind must give "
-                         f"one of {', '.join(STATUS_ORDER)}")
-    return codes
+_PASS = int(status_codes(np.array(["pass"], dtype=object))[0])
 
 
 _NO_TEXT = np.array([""], dtype=object)
@@ -315,10 +298,6 @@ class _Num:
     def __init__(self, values: np.ndarray, fmt: str) -> None:
         self.values, self.fmt = values, fmt
 
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        codes, texts = self.take_coded(idx)
-        return texts[codes]
-
     def take_coded(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``format(v, fmt)`` (``—`` where not finite) per site, each distinct text formatted once.
 
@@ -341,8 +320,7 @@ class _Num:
                 sure = finite & (np.abs(x) < 2.0 ** 50) \
                     & (np.abs(np.abs(x - np.trunc(x)) - 0.5) > np.abs(x) * 1e-15 + 1e-12)
             key = np.where(sure, np.where(sure, r, 0.0).astype(np.int64) * 2 + np.signbit(v), key)
-            # rounded keys and raw bits must not meet: the bits of the others stay apart
-            own |= finite & ~sure
+            own |= finite & ~sure  # so every site grouped has a rounded key, none its bits
         codes = np.zeros(n, dtype=np.int64)
         grouped = np.flatnonzero(~own)
         texts: list[str] = ["—"]
@@ -375,10 +353,6 @@ class _Where:
 
     def __init__(self, cond: np.ndarray, a: Any, b: Any) -> None:
         self.cond, self.a, self.b = cond, a, b
-
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        codes, texts = self.take_coded(idx)
-        return texts[codes]
 
     def take_coded(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         codes = np.zeros(len(idx), dtype=np.int64)

@@ -320,10 +320,12 @@ def _to_working(geoms: np.ndarray, ok: np.ndarray, src_crs: CRS, work: Any, erro
                 error_zh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The usable rows in the working CRS (``None`` elsewhere), and the rows that failed.
 
-    Sites already in a CRS equivalent to the working one (equal for coordinate
-    operations, whatever its name or identifiers: ``EPSG:4536`` and the same
-    CRS read from a ``.prj``) are taken as they are; PROJ's identity
+    Sites already in a CRS equal to the working one for coordinate operations
+    (whatever its name or identifiers: ``EPSG:4536`` and the same CRS stored as
+    PROJJSON in a GeoParquet file) are taken as they are; PROJ's identity
     transform would return the same coordinates after a pass over all of them.
+    A ``.prj``'s ESRI WKT of it (easting first: another axis order) is
+    transformed.
     """
     n = len(geoms)
     out = np.full(n, None, dtype=object)

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._version import __version__
@@ -337,7 +338,6 @@ def _pair_counts(a: pd.Series, b: pd.Series) -> list[tuple[str, str, int]]:
     >>> _pair_counts(pd.Series(["r2", "r1", "r2"]), pd.Series(["pass", "fail", "pass"]))
     [('r1', 'fail', 1), ('r2', 'pass', 2)]
     """
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
