@@ -32,7 +32,13 @@ from .errors import GeoplanError
 from .outputs import WrittenFiles, move_into_place, output_folder, staging_folder
 from .postgis import is_database_url
 from .runners import EngineName, Runner, RunPlan, read_batch, runner_for
-from .runners.files import DatabaseWriter, verdict_table, write_gpkg_layers, write_summary
+from .runners.files import (
+    DatabaseWriter,
+    unindexed_note,
+    verdict_table,
+    write_gpkg_layers,
+    write_summary,
+)
 from .runners.inputs import CheckOptions, RulesLike, SitesLike, WorkspaceLike
 
 # the provenance rows moved to geoplan.runners.summary; this name stays importable from here
@@ -258,14 +264,18 @@ class Result(CheckData):
                  basemap: str | None = None, tk: str | None = None,
                  attribution: str | None = None,
                  gpkg: bool = True, buildable: Any = None,
-                 suggestions: Any = None, xlsx: bool = True) -> WrittenFiles:
+                 suggestions: Any = None, xlsx: bool = True,
+                 findings_index: bool | None = None) -> WrittenFiles:
         """Write the outputs into ``out_dir``, each file whole or not at all.
 
         Writes ``findings.csv``, ``verdicts.csv`` (UTF-8 with BOM),
         ``verdicts.xlsx`` (a summary sheet, a sheet per township, the findings:
         :mod:`geoplan.excel`; ``xlsx=False`` skips it), ``results.gpkg``
         (layers ``verdicts``, ``findings``, ``evidence``; ``gpkg=False`` skips
-        it), ``summary.json``, ``map.html`` and ``report.html`` (``offline``, ``basemap``, ``tk``, ``attribution`` as for
+        it; the ``findings`` layer is spatially indexed up to
+        :data:`~geoplan.runners.files.FINDINGS_INDEX_MAX_ROWS` rows, or as
+        ``findings_index`` says, and ``summary["output_notes"]`` says when
+        not), ``summary.json``, ``map.html`` and ``report.html`` (``offline``, ``basemap``, ``tk``, ``attribution`` as for
         :meth:`map`; ``buildable`` and ``suggestions`` drawn on the map and
         reported as for :meth:`map` and :meth:`report`; their own files are
         written by their ``to_files``). Files are first written to a temporary folder beside
@@ -288,7 +298,7 @@ class Result(CheckData):
                                       map_options={"offline": offline, "basemap": basemap,
                                                    "tk": tk, "attribution": attribution,
                                                    "additions": additions},
-                                      gpkg=gpkg, xlsx=xlsx)
+                                      gpkg=gpkg, xlsx=xlsx, findings_index=findings_index)
             return move_into_place(written, out_dir)
 
     def diff(self, other: Any) -> RunDiff:
@@ -403,7 +413,7 @@ class Result(CheckData):
 
     def _write_all(self, d: Path, *, map_html: bool, report_html: bool = False,
                    map_options: dict[str, Any] | None = None, gpkg: bool = True,
-                   xlsx: bool = False) -> list[Path]:
+                   xlsx: bool = False, findings_index: bool | None = None) -> list[Path]:
         files = [d / "findings.csv", d / "verdicts.csv"]
         write_csv(self.findings, files[0])  # text cells a spreadsheet would run are neutralised
         table = verdict_table(self.verdicts)
@@ -416,7 +426,7 @@ class Result(CheckData):
                                 rules=self.by_rule())
         if gpkg:
             files.append(d / "results.gpkg")
-            self._write_gpkg(files[-1])
+            self._write_gpkg(files[-1], findings_index=findings_index)
         if map_html or report_html:
             from .maps import result_map
             from .report import result_report
@@ -436,9 +446,17 @@ class Result(CheckData):
         write_summary(files[-1], self.summary)
         return files
 
-    def _write_gpkg(self, path: Path) -> None:
+    def _write_gpkg(self, path: Path, *, findings_index: bool | None = None) -> None:
         write_gpkg_layers(path, self.verdicts, self.findings, self.evidence,
-                          crs=self.workspace.crs)
+                          crs=self.workspace.crs, findings_index=findings_index)
+        notes = [n for n in self.summary.get("output_notes", []) if n.get("file") != path.name]
+        note = unindexed_note(path, len(self.findings))
+        if note is not None:
+            notes.append(note)
+        if notes:
+            self.summary["output_notes"] = notes
+        else:
+            self.summary.pop("output_notes", None)
 
 
 def check(
@@ -462,6 +480,7 @@ def check(
     jobs: int | None = None,
     out: str | os.PathLike[str] | None = None,
     gpkg: bool = True,
+    findings_index: bool | None = None,
     progress: bool | None = None,
 ) -> Result:
     """Check a batch of sites against a workspace with a rule pack.
@@ -536,6 +555,12 @@ def check(
         ``engine="chunked"``), its id in :attr:`Result.run_id`.
     gpkg
         With ``out``: write ``results.gpkg`` too (the slowest of the files).
+    findings_index
+        With ``out``: build the spatial index of ``results.gpkg``'s
+        ``findings`` layer. Default: up to
+        :data:`~geoplan.runners.files.FINDINGS_INDEX_MAX_ROWS` findings (about
+        2 × 10⁵ sites with the default pack); beyond, the layer is written
+        without it and ``summary["output_notes"]`` says so.
     progress
         Show a progress bar (tqdm): over the rules (local) or the sites
         (chunked). Default: only for 20 000 sites or more, and only in a
@@ -579,7 +604,8 @@ def check(
     batch = read_batch(sites, workspace, options, in_chunks=runner.reads_in_chunks,
                        started=started)
     run = runner.run(batch, RunPlan(out=out_dir, gpkg=gpkg, progress=progress,
-                                    database=database if runner.reads_in_chunks else None))
+                                    database=database if runner.reads_in_chunks else None,
+                                    findings_index=findings_index))
     res = Result(findings=run.findings, verdicts=run.verdicts, evidence=run.evidence,
                  summary=run.summary, pack=batch.pack, workspace=batch.workspace,
                  subject=batch.subject, files=run.files, streamed=run.streamed,
@@ -588,5 +614,6 @@ def check(
         res.to_postgis(database)
     if out_dir is not None and not run.streamed:
         res.files = tuple(res.to_files(out_dir, map_html=False, report_html=False, gpkg=gpkg,
-                                       xlsx=False))  # the same tables as every engine writes
+                                       xlsx=False, findings_index=findings_index))
+        # (the same tables as every engine writes)
     return res

@@ -8,6 +8,7 @@ workspace in ``layers/`` and a small generated county whose hazard zones have
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import sys
 from pathlib import Path
@@ -15,7 +16,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
+import shapely
 from shapely import LineString, Point
 
 import geoplan
@@ -134,7 +137,88 @@ def test_streamed_files_equal_the_whole_run(sample_ws, tmp_path, monkeypatch, pl
         assert n == len(b) - int((b.geometry.is_empty | b.geometry.isna()).sum())
     assert sorted(p.name for p in (tmp_path / "chunks").iterdir()) == [
         "findings.csv", "results.gpkg", "summary.json", "verdicts.csv"]
+    assert "output_notes" not in summary  # every layer indexed
     assert not list((tmp_path / "chunks").glob(".partial-*"))
+
+
+def _rtrees(gpkg: Path) -> tuple[set[str], set[str]]:
+    """The R-tree tables in the file, and the tables gpkg_extensions says are indexed."""
+    import sqlite3
+
+    with sqlite3.connect(gpkg) as db:
+        names = {r[0] for r in db.execute("select name from sqlite_master")}
+        listed = {r[0] for r in db.execute("select table_name from gpkg_extensions "
+                                            "where extension_name = 'gpkg_rtree_index'")}
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+    return {n for n in names if n.startswith("rtree_") and n.endswith("_geom")}, listed
+
+
+@pytest.mark.parametrize("how", ["whole", "streamed", "streamed-other-platform"])
+def test_findings_above_the_limit_are_written_whole_without_their_index(
+        sample_ws, tmp_path, monkeypatch, capsys, how):
+    """Past FINDINGS_INDEX_MAX_ROWS the findings layer has every row and point but no R-tree.
+
+    GeoPackage readers must not be told of an index that is not there (no
+    gpkg_extensions row), a query by box still finds every finding, and the
+    summary and the command's output say what was left out and how to add it.
+    """
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+    from geoplan.runners import files
+
+    if how == "streamed" and sys.platform != "linux":
+        pytest.skip("chunks are written in forked processes on Linux only")
+    if how == "streamed-other-platform":  # the writer that keeps the index chunk by chunk
+        monkeypatch.setattr(files.sys, "platform", "win32")
+        monkeypatch.setattr(files, "can_index_later", lambda: False)
+    path = SAMPLE / "batches" / "proposed_houses.gpkg"
+    whole = geoplan.check(path, sample_ws)
+    n = len(whole.findings)
+    monkeypatch.setattr(files, "FINDINGS_INDEX_MAX_ROWS", n - 1)
+    args = ["check", str(path), "-w", str(SAMPLE), "--no-xlsx"]
+    if how != "whole":
+        args += ["--chunk-size", "40"]
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, [*args, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    gpkg = out / "results.gpkg"
+    trees, listed = _rtrees(gpkg)
+    if how == "streamed-other-platform":
+        # indexes kept up to date chunk by chunk: the first chunk (920 findings) is
+        # under the limit, so the layer has its index; nothing to say
+        assert trees == {"rtree_verdicts_geom", "rtree_findings_geom", "rtree_evidence_geom"}
+        assert "output_notes" not in json.loads((out / "summary.json").read_text("utf-8"))
+        return
+    assert trees == {"rtree_verdicts_geom", "rtree_evidence_geom"}
+    assert listed == {"verdicts", "evidence"}
+    fnd = pyogrio.read_dataframe(gpkg, layer="findings")
+    assert len(fnd) == n
+    x0, y0, x1, y1 = fnd.total_bounds
+    bbox = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
+    inside = fnd.geometry.intersects(shapely.box(*bbox))
+    got = pyogrio.read_dataframe(gpkg, layer="findings", bbox=bbox)
+    assert 0 < len(got) == int(inside.sum())
+    notes = json.loads((out / "summary.json").read_text("utf-8"))["output_notes"]
+    assert [(x["file"], x["layer"], x["rows"], x["spatial_index"]) for x in notes] == [
+        ("results.gpkg", "findings", n, False)]
+    assert "CreateSpatialIndex" in notes[0]["en"]
+    assert "空间索引" in notes[0]["zh"]
+    assert f"{n:,} rows" in notes[0]["en"]
+    assert "--findings-index" in notes[0]["en"]
+    assert "NOTE 说明" in r.output
+    assert f"({n:,} rows) has no spatial index" in r.output
+    # asked for, the index is built whatever the size, and nothing is said
+    again = tmp_path / "again"
+    r = CliRunner().invoke(main, [*args, "--findings-index", "-o", str(again)])
+    assert r.exit_code == 0, r.output
+    assert _rtrees(again / "results.gpkg")[1] == {"verdicts", "findings", "evidence"}
+    indexed = pyogrio.read_dataframe(again / "results.gpkg", layer="findings")
+    pd.testing.assert_frame_equal(pd.DataFrame(fnd.drop(columns="geometry")),
+                                  pd.DataFrame(indexed.drop(columns="geometry")))
+    assert fnd.geometry.to_wkb().tolist() == indexed.geometry.to_wkb().tolist()
+    assert "output_notes" not in json.loads((again / "summary.json").read_text("utf-8"))
+    assert "NOTE 说明" not in r.output
 
 
 def _fail_on_third_part(monkeypatch, how, counter: Path):

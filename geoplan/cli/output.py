@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..core import STATUS_LABELS
 
-__all__ = ["print_result_summary", "print_site_notes", "print_verdicts", "table"]
+__all__ = ["print_output_notes", "print_result_summary", "print_site_notes", "print_verdicts", "table"]
 
 
 def table(df: pd.DataFrame) -> str:
@@ -49,6 +49,19 @@ def print_verdicts(counts: Any) -> None:
     """
     click.echo("verdicts 结论: " + ", ".join(f"{k} {STATUS_LABELS[k][0]} {int(v)}"
                                            for k, v in counts.items()))
+
+
+def print_output_notes(summary: dict[str, Any]) -> None:
+    """Print the notes on how the output files were written (``summary["output_notes"]``).
+
+    Parameters
+    ----------
+    summary
+        The summary of the check, after its files were written.
+    """
+    for n in summary.get("output_notes") or []:
+        click.echo(f"NOTE 说明: {n['zh']}")
+        click.echo(f"  {n['en']}")
 
 
 def print_result_summary(res: Any, out: Path | None) -> None:

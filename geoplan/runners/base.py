@@ -51,12 +51,16 @@ class RunPlan:
         A PostGIS database to write the run to (``postgresql://…?schema=…``):
         a runner that streams writes the parts there in one transaction; for
         the others :func:`geoplan.check` writes the run after it.
+    findings_index
+        Build the spatial index of ``results.gpkg``'s ``findings`` layer;
+        None: up to :data:`geoplan.runners.files.FINDINGS_INDEX_MAX_ROWS` rows.
     """
 
     out: Path | None = None
     gpkg: bool = True
     progress: bool | None = None
     database: str | None = None
+    findings_index: bool | None = None
 
     def show_progress(self, n: int) -> bool:
         """Whether to show a progress bar for ``n`` sites.

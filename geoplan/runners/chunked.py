@@ -158,7 +158,8 @@ class ChunkedRunner:
             # evaluated: the writing (2.3 million findings per 10^5 houses) takes about as
             # long as the evaluating
             writer = TableWriter(tmp, crs=batch.workspace.crs, gpkg=plan.gpkg,
-                                 background=batch.n > self.chunk_size)
+                                 background=batch.n > self.chunk_size,
+                                 findings_index=plan.findings_index)
             try:
                 for ev in self._evaluations(batch, plan):
                     tally.add(ev)

@@ -36,7 +36,23 @@ from ..errors import DataFileError
 from ..gpkgsafe import gpkg_safe
 from ..outputs import move_into_place
 
-__all__ = ["DatabaseWriter", "TableWriter", "gpkg_frames", "verdict_table", "write_gpkg_layers", "write_summary"]
+__all__ = ["FINDINGS_INDEX_MAX_ROWS", "DatabaseWriter", "TableWriter", "gpkg_frames",
+           "unindexed_note", "verdict_table", "write_gpkg_layers", "write_summary"]
+
+FINDINGS_INDEX_MAX_ROWS = 5_000_000
+"""Above this many findings, ``results.gpkg``'s ``findings`` layer gets no spatial index.
+
+Every finding lies at a point of its site, so the layer repeats each site's
+location once per rule (23 times with the default pack); its R-tree is built
+on one core after everything else and took 46 s of a 180 s streamed run of
+10⁶ houses (23 million findings). Up to this size (about 2 × 10⁵ sites with
+the default pack) it is built as for the other layers. Beyond it the layer is
+written whole, its points included, without the index: a spatial query still
+finds every finding, only by reading the layer. ``summary.json``'s
+``output_notes`` and the command's output say so, with how to build the index
+afterwards; ``findings_index=True`` builds it anyway. The ``verdicts`` layer
+(one feature per site) is always indexed.
+"""
 
 
 def verdict_table(verdicts: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -84,7 +100,8 @@ def gpkg_frames(verdicts: gpd.GeoDataFrame, findings: pd.DataFrame, evidence: gp
 
 def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataFrame,
                       evidence: gpd.GeoDataFrame, *, crs: Any, append: bool = False,
-                      spatial_index: bool = True) -> dict[str, int]:
+                      spatial_index: bool = True,
+                      findings_index: bool | None = None) -> dict[str, int]:
     """Write (or append) the layers of ``results.gpkg``: verdicts, findings, evidence.
 
     Parameters
@@ -104,6 +121,10 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
         of the existing layers is kept up to date either way). ``False``: the
         chunked writer creates the indexes once the last chunk is in
         (:func:`create_spatial_indexes`).
+    findings_index
+        With ``spatial_index``, whether the new ``findings`` layer gets its
+        index; ``None``: when it holds at most :data:`FINDINGS_INDEX_MAX_ROWS`
+        rows.
 
     Returns
     -------
@@ -115,6 +136,8 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
 
     verd, fnd, evd = gpkg_frames(verdicts, findings, evidence, crs=crs)
     options = None if spatial_index or append else {"SPATIAL_INDEX": "NO"}
+    if findings_index is None:
+        findings_index = len(findings) <= FINDINGS_INDEX_MAX_ROWS
     placed: dict[str, int] = {}
     for layer, frame, kind in (("verdicts", verd, "Unknown"), ("findings", fnd, "Point"),
                                ("evidence", evd, "Unknown")):
@@ -122,9 +145,52 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
         placed[layer] = int((~(shapely.is_missing(g) | shapely.is_empty(g))).sum())
         if layer == "evidence" and append and not len(evidence):
             continue
+        opts = options
+        if layer == "findings" and not append and not findings_index:
+            opts = {"SPATIAL_INDEX": "NO"}
         pyogrio.write_dataframe(frame, path, layer=layer, geometry_type=kind, append=append,
-                                use_arrow=_arrow_writes(frame), layer_options=options)
+                                use_arrow=_arrow_writes(frame), layer_options=opts)
     return placed
+
+
+def unindexed_note(path: Path, rows: int) -> dict[str, Any] | None:
+    """The note for ``summary.json`` if the GeoPackage's ``findings`` layer has no spatial index.
+
+    Parameters
+    ----------
+    path
+        The ``results.gpkg`` written.
+    rows
+        The findings written to it (said in the note).
+
+    Returns
+    -------
+    dict or None
+        ``file``, ``layer``, ``rows``, ``spatial_index`` (False) and the note
+        in Chinese and English; ``None`` when the layer has its index (or is
+        not there). Read from the file itself (its R-tree table present or
+        not), so the note says what was written.
+    """
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    if "findings" not in names or "rtree_findings_geom" in names:
+        return None
+    sql = "SELECT CreateSpatialIndex('findings', 'geom')"
+    return {
+        "file": path.name, "layer": "findings", "rows": rows, "spatial_index": False,
+        "zh": (f"results.gpkg 的 findings 图层（{rows:,} 条）未建空间索引：超过 "
+               f"{FINDINGS_INDEX_MAX_ROWS:,} 条时不建，以节省时间；要素与坐标完整，按位置查询仍能"
+               "查到全部结果，只是较慢。需要时可在 QGIS 中用“创建空间索引”工具补建，或运行 "
+               f"ogrinfo results.gpkg -sql \"{sql}\"；也可在检查时加 --findings-index。"),
+        "en": (f"the findings layer of results.gpkg ({rows:,} rows) has no spatial index: "
+               f"it is left out above {FINDINGS_INDEX_MAX_ROWS:,} rows to save time. Every "
+               "finding and its point are there, and a query by location still finds them "
+               "all, only more slowly. To build it later, use QGIS's \"Create spatial "
+               f"index\" tool or run ogrinfo results.gpkg -sql \"{sql}\"; or check with "
+               "--findings-index."),
+    }
 
 
 # -- spatial indexes built once, after the last chunk --------------------------------------
@@ -322,14 +388,21 @@ class TableWriter:
         Write ``results.gpkg`` (the slowest of the tables).
     background
         Write each part in a forked process (ignored except on Linux).
+    findings_index
+        Build the spatial index of ``results.gpkg``'s ``findings`` layer:
+        ``None`` when it holds at most :data:`FINDINGS_INDEX_MAX_ROWS` rows
+        (decided once the last part is in, where indexes are built then: on
+        Linux in the background; otherwise by the first part's size).
     """
 
     def __init__(self, staging: Path, *, crs: Any, gpkg: bool = True,
-                 background: bool = False) -> None:
+                 background: bool = False, findings_index: bool | None = None) -> None:
         self.staging = staging
         self.crs = crs
         self.gpkg = gpkg
+        self.findings_index = findings_index
         self.parts = 0
+        self.findings_rows = 0
         # Linux only, as the local runner's processes: forking a process that has run
         # GDAL and Arrow is not safe on macOS, and Windows has no fork
         self.background = background and sys.platform == "linux"
@@ -347,6 +420,7 @@ class TableWriter:
         findings, verdicts, evidence
             Of one chunk of the batch, in batch order.
         """
+        self.findings_rows += len(findings)
         if not self.background:
             self._count(self._write(findings, verdicts, evidence, first=self.parts == 0))
             self.parts += 1
@@ -377,7 +451,8 @@ class TableWriter:
             return {}
         return write_gpkg_layers(self.staging / "results.gpkg", verdicts, findings, evidence,
                                  crs=self.crs, append=not first,
-                                 spatial_index=not self.index_later)
+                                 spatial_index=not self.index_later,
+                                 findings_index=self.findings_index)
 
     def _count(self, placed: dict[str, int]) -> None:
         for layer, k in placed.items():
@@ -462,9 +537,17 @@ class TableWriter:
             The files now in ``out_dir``.
         """
         self.wait()
+        gpkg = self.staging / "results.gpkg"
         if self.index_later and self.parts:
-            create_spatial_indexes(self.staging / "results.gpkg",
-                                   ["verdicts", "findings", "evidence"], expected=self.placed)
+            index = self.findings_index
+            if index is None:
+                index = self.findings_rows <= FINDINGS_INDEX_MAX_ROWS
+            layers = ["verdicts", "findings", "evidence"] if index else ["verdicts", "evidence"]
+            create_spatial_indexes(gpkg, layers, expected=self.placed)
+        if self.gpkg and self.parts:
+            note = unindexed_note(gpkg, self.findings_rows)
+            if note is not None:
+                summary.setdefault("output_notes", []).append(note)
         write_summary(self.staging / "summary.json", summary)
         names = ["findings.csv", "verdicts.csv", "results.gpkg", "summary.json"]
         return move_into_place([self.staging / n for n in names
