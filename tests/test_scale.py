@@ -221,14 +221,12 @@ def test_findings_above_the_limit_are_written_whole_without_their_index(
     assert "NOTE 说明" not in r.output
 
 
-def _fail_on_third_part(monkeypatch, how, counter: Path, target: str = "gpkg_frames"):
-    """Make a writer of the third chunk fail (in the forked process that writes it; the
-    count is kept in a file, which every process sees). ``target``: ``gpkg_frames``, what
-    writing a part's GeoPackage layers calls first, or ``verdict_table``, called once per
-    part by the process writing the CSV files."""
+def _fail_on_third_part(monkeypatch, how, counter: Path):
+    """Make the writer of the third chunk fail (in the forked process that writes it; the
+    count is kept in a file, which every process sees)."""
     import geoplan.runners.files as files
 
-    real = getattr(files, target)
+    real = files.gpkg_frames  # what writing a part's GeoPackage layers calls first
 
     def failing(*args, **kwargs):
         with counter.open("a") as fh:
@@ -237,24 +235,21 @@ def _fail_on_third_part(monkeypatch, how, counter: Path, target: str = "gpkg_fra
             how()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(files, target, failing)
+    monkeypatch.setattr(files, "gpkg_frames", failing)
 
 
-@pytest.mark.parametrize("target", ["gpkg_frames", "verdict_table"])
 @pytest.mark.parametrize(("how", "says"), [
     (lambda: (_ for _ in ()).throw(OSError(28, "No space left on device")),
      "No space left on device.*free space"),
     (lambda: os._exit(9), "ended without an answer"),
 ])
-def test_streamed_write_failure_leaves_no_outputs(sample_ws, tmp_path, monkeypatch, how, says,
-                                                  target):
-    """A chunk's tables fail to be written (in the background; the GeoPackage's writer or
-    the CSV files'): an error naming the fix, and the output folder keeps what it had
-    (nothing of the failed run)."""
+def test_streamed_write_failure_leaves_no_outputs(sample_ws, tmp_path, monkeypatch, how, says):
+    """A chunk's tables fail to be written (in the background): an error naming the fix, and
+    the output folder keeps what it had (nothing of the failed run)."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "findings.csv").write_text("earlier run", encoding="utf-8")
-    _fail_on_third_part(monkeypatch, how, tmp_path / "parts", target)
+    _fail_on_third_part(monkeypatch, how, tmp_path / "parts")
     path = SAMPLE / "batches" / "proposed_houses.gpkg"
     with pytest.raises(geoplan.GeoplanError, match=says):
         geoplan.check(path, sample_ws, engine="chunked", chunk_size=40, out=out)

@@ -371,13 +371,12 @@ class TableWriter:
     reaches the output folder before :meth:`finish`.
 
     With ``background=True`` (on Linux) each part
-    is written by forked processes while this one goes on (the chunked runner
-    evaluates the next chunk meanwhile): one writes the CSV files, another
-    ``results.gpkg``, at the same time; they see the part's tables as they
-    were, without copying or pickling them. One part is written at a time, in
-    order; :meth:`add` first waits for the previous part, and :meth:`finish`
-    for the last. A part that fails to be written raises in the next
-    :meth:`add` or in :meth:`finish`.
+    is written by a forked process while this one goes on (the chunked runner
+    evaluates the next chunk meanwhile): the forked process sees the part's
+    tables as they were, without copying or pickling them. One part is written
+    at a time, in order; :meth:`add` first waits for the previous part, and
+    :meth:`finish` for the last. A part that fails to be written raises in the
+    next :meth:`add` or in :meth:`finish`.
 
     Parameters
     ----------
@@ -409,7 +408,7 @@ class TableWriter:
         self.background = background and sys.platform == "linux"
         # chunk by chunk, the R-tree is cheaper built once at the end (see create_spatial_indexes)
         self.index_later = gpkg and background and can_index_later()
-        self._pending: list[tuple[Any, Any]] = []  # (process, end of its pipe) per writer
+        self._pending: tuple[Any, Any] | None = None  # (process, end of its pipe)
         self.placed: dict[str, int] = {}  # per GeoPackage layer, features with a geometry
 
     def add(self, findings: pd.DataFrame, verdicts: gpd.GeoDataFrame,
@@ -428,34 +427,27 @@ class TableWriter:
             return
         self.wait()
         ctx = multiprocessing.get_context("fork")
-        # the CSV files and the GeoPackage are different files: written side by side, the
-        # slower (the GeoPackage) sets the pace instead of the sum of both
-        for which in (("csv", "gpkg"),) if not self.gpkg else (("csv",), ("gpkg",)):
-            receive, send = ctx.Pipe(duplex=False)
-            with warnings.catch_warnings():
-                # Python >= 3.12 warns that forking a process with threads may deadlock;
-                # the child only writes this part's files (pandas, Arrow, GDAL) and exits
-                warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                        message=".*fork.*")
-                proc = ctx.Process(target=self._write_in_child,
-                                   args=(send, findings, verdicts, evidence, self.parts == 0,
-                                         which),
-                                   daemon=True)
-                proc.start()
-            send.close()
-            self._pending.append((proc, receive))
+        receive, send = ctx.Pipe(duplex=False)
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns that forking a process with threads may deadlock; the
+            # child only writes this part's files (pandas, Arrow, GDAL) and exits
+            warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork.*")
+            proc = ctx.Process(target=self._write_in_child,
+                               args=(send, findings, verdicts, evidence, self.parts == 0),
+                               daemon=True)
+            proc.start()
+        send.close()
+        self._pending = (proc, receive)
         self.parts += 1
 
     def _write(self, findings: pd.DataFrame, verdicts: gpd.GeoDataFrame,
-               evidence: gpd.GeoDataFrame, *, first: bool,
-               which: tuple[str, ...] = ("csv", "gpkg")) -> dict[str, int]:
+               evidence: gpd.GeoDataFrame, *, first: bool) -> dict[str, int]:
         mode, enc = ("w", "utf-8-sig") if first else ("a", "utf-8")
-        if "csv" in which:
-            write_csv(findings, self.staging / "findings.csv", mode=mode, encoding=enc,
-                      header=first)
-            write_csv(verdict_table(verdicts), self.staging / "verdicts.csv", mode=mode,
-                      encoding=enc, header=first)
-        if not self.gpkg or "gpkg" not in which:
+        write_csv(findings, self.staging / "findings.csv", mode=mode, encoding=enc,
+                  header=first)
+        write_csv(verdict_table(verdicts), self.staging / "verdicts.csv", mode=mode,
+                  encoding=enc, header=first)
+        if not self.gpkg:
             return {}
         return write_gpkg_layers(self.staging / "results.gpkg", verdicts, findings, evidence,
                                  crs=self.crs, append=not first,
@@ -467,9 +459,9 @@ class TableWriter:
             self.placed[layer] = self.placed.get(layer, 0) + k
 
     def _write_in_child(self, send: Any, findings: pd.DataFrame, verdicts: gpd.GeoDataFrame,
-                        evidence: gpd.GeoDataFrame, first: bool, which: tuple[str, ...]) -> None:
+                        evidence: gpd.GeoDataFrame, first: bool) -> None:
         try:
-            placed = self._write(findings, verdicts, evidence, first=first, which=which)
+            placed = self._write(findings, verdicts, evidence, first=first)
         except BaseException as exc:  # reported to the parent, which raises it
             send.send(("failed", type(exc).__name__, str(exc), isinstance(exc, OSError)))
             send.close()
@@ -484,26 +476,23 @@ class TableWriter:
         Raises
         ------
         DataFileError
-            The part could not be written (disk full, …), or a process writing
-            it was stopped (e.g. for lack of memory).
+            The part could not be written (disk full, …), or its process was
+            stopped (e.g. for lack of memory).
         """
-        pending, self._pending = self._pending, []
-        bad: tuple[Any, Any] | None = None  # the first writer that failed: (process, word)
-        for proc, receive in pending:  # every writer is joined, whatever the others did
-            try:  # the child's word: ("written", counts) or ("failed", …); read before
-                word = receive.recv()  # joining, so a large message cannot block it
-            except EOFError:  # closed without a word: the process was killed
-                word = None
-            proc.join()
-            receive.close()
-            if proc.exitcode == 0 and word is not None and word[0] == "written":
-                self._count(word[1])
-            elif bad is None:
-                bad = (proc, word)
-        if bad is None:
+        if self._pending is None:
             return
-        proc, word = bad
+        proc, receive = self._pending
+        self._pending = None
+        try:  # the child's word: ("written", counts) or ("failed", …); read before joining,
+            word = receive.recv()  # so a large message cannot block it
+        except EOFError:  # closed without a word: the process was killed
+            word = None
+        proc.join()
+        receive.close()
         failure = word[1:] if word is not None and word[0] == "failed" else None
+        if proc.exitcode == 0 and word is not None and word[0] == "written":
+            self._count(word[1])
+            return
         part = f"chunk {self.parts} of the outputs in {self.staging.parent}"
         try:
             free = shutil.disk_usage(self.staging).free
@@ -525,8 +514,9 @@ class TableWriter:
 
     def close(self) -> None:
         """Stop a part still being written in the background (after an error elsewhere)."""
-        pending, self._pending = self._pending, []
-        for proc, receive in pending:
+        if self._pending is not None:
+            proc, receive = self._pending
+            self._pending = None
             proc.terminate()
             proc.join()
             receive.close()
