@@ -128,3 +128,39 @@ def test_index_built_after_the_last_part_equals_one_kept_up_to_date(tmp_path: Pa
         assert a.execute(q).fetchall() == b.execute(q).fetchall()
     box_query = pyogrio.read_dataframe(later, layer="verdicts", bbox=(3, 0, 5.1, 1))
     assert sorted(box_query["site_id"]) == ["H0003", "H0004", "H0005"]
+
+
+@pytest.mark.skipif(pyogrio.__gdal_version__ < (3, 8, 0), reason="Arrow writes need GDAL 3.8")
+def test_findings_points_encoded_once_per_site_are_the_classic_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The findings layer built in Arrow (each site's point encoded once) is byte for byte
+    the classic writer's: every row and geometry blob, the field types, the metadata and
+    the count of indexed points, with sites whose geometry is empty or missing and a
+    column with no value at all."""
+    v, f, e = _frames(8)
+    v.loc[v.index[1], "geometry"] = Point()
+    v.loc[v.index[2], "geometry"] = None
+    f["matched"] = pd.Series([None] * len(f), dtype=object)  # Arrow: null type
+    f["note"] = pd.array(["a", None] * (len(f) // 2), dtype="str")
+    calls = []
+    real = files._findings_arrow
+    monkeypatch.setattr(files, "_findings_arrow", lambda *a: calls.append(1) or real(*a))
+    fast = files.write_gpkg_layers(tmp_path / "fast.gpkg", v, f, e, crs=CRS)
+    assert calls == [1]
+    monkeypatch.setattr(files, "_arrow_writes", lambda frame: False)
+    classic = files.write_gpkg_layers(tmp_path / "classic.gpkg", v, f, e, crs=CRS)
+    assert fast == classic
+    assert fast["findings"] == 12  # 16 findings; two sites without a point
+    queries = ["select * from findings order by fid",
+               "select name, type, \"notnull\", pk from pragma_table_info('findings')",
+               "select * from gpkg_geometry_columns order by table_name",
+               "select table_name, data_type, identifier, min_x, min_y, max_x, max_y, srs_id "
+               "from gpkg_contents order by table_name",
+               "select id, minx, maxx, miny, maxy from rtree_findings_geom order by id",
+               "select * from gpkg_extensions order by table_name"]
+    with sqlite3.connect(tmp_path / "fast.gpkg") as a, \
+            sqlite3.connect(tmp_path / "classic.gpkg") as b:
+        for q in queries:
+            assert a.execute(q).fetchall() == b.execute(q).fetchall(), q
+        rows = a.execute("select geom is null, site_id from findings order by fid").fetchall()
+    assert rows[4:6] == [(1, "H0002"), (1, "H0002")]  # the missing geometry: NULL

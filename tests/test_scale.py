@@ -226,7 +226,7 @@ def _fail_on_third_part(monkeypatch, how, counter: Path):
     count is kept in a file, which every process sees)."""
     import geoplan.runners.files as files
 
-    real = files.gpkg_frames  # what writing a part's GeoPackage layers calls first
+    real = files._verdict_layer  # what writing a part's GeoPackage layers calls first
 
     def failing(*args, **kwargs):
         with counter.open("a") as fh:
@@ -235,7 +235,7 @@ def _fail_on_third_part(monkeypatch, how, counter: Path):
             how()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(files, "gpkg_frames", failing)
+    monkeypatch.setattr(files, "_verdict_layer", failing)
 
 
 @pytest.mark.parametrize(("how", "says"), [

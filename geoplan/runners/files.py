@@ -90,12 +90,63 @@ def gpkg_frames(verdicts: gpd.GeoDataFrame, findings: pd.DataFrame, evidence: gp
         point of its site; the evidence. Object columns made GeoPackage-safe
         (:func:`geoplan.gpkgsafe.gpkg_safe`).
     """
-    verd = verdicts.to_crs(crs) if verdicts.crs is not None else verdicts
-    verd = gpkg_safe(verd)
-    rep = verd.set_index("site_id").geometry.representative_point()
+    verd = _verdict_layer(verdicts, crs)
+    rep = _site_points(verd)
     fnd = gpd.GeoDataFrame(findings.copy(), geometry=rep.reindex(findings["site_id"]).to_numpy(),
                            crs=crs)
     return verd, gpkg_safe(fnd), gpkg_safe(evidence)
+
+
+def _verdict_layer(verdicts: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+    """The verdicts as their layer holds them: in the working CRS, GeoPackage-safe."""
+    verd = verdicts.to_crs(crs) if verdicts.crs is not None else verdicts
+    return gpkg_safe(verd)
+
+
+def _site_points(verd: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """Each site's representative point (where its findings are placed), by ``site_id``."""
+    return verd.set_index("site_id").geometry.representative_point()
+
+
+def _findings_arrow(verd: gpd.GeoDataFrame, findings: pd.DataFrame) -> tuple[Any, int]:
+    """The findings layer as an Arrow table, its points as WKB taken per site.
+
+    The rows :func:`gpkg_frames` makes, for a frame :func:`_arrow_writes`
+    accepts, built as pyogrio's ``write_dataframe`` builds its Arrow table
+    (text columns as they are, all-missing columns as text), except that each
+    site's point is encoded once and repeated for its findings (23 per site
+    with the default pack) instead of once per finding.
+
+    Returns
+    -------
+    tuple
+        The table (geometry column ``geometry``) and how many of its points
+        are neither missing nor empty (what the layer's spatial index holds).
+    """
+    import pyarrow as pa
+
+    rep = _site_points(verd)
+    pts = np.asarray(rep.array, dtype=object)
+    at = rep.index.get_indexer(findings["site_id"])  # every site has its verdict
+    placed = ~(shapely.is_missing(pts) | shapely.is_empty(pts))
+    wkb = pa.array(shapely.to_wkb(pts), pa.binary())
+    table = pa.Table.from_pandas(findings, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_null(field.type):  # as pyogrio: GDAL has no null type
+            table = table.set_column(i, field.with_type(pa.string()),
+                                     table.column(i).cast(pa.string()))
+    return table.append_column("geometry", wkb.take(pa.array(at))), int(placed[at].sum())
+
+
+def _crs_option(crs: Any) -> str | None:
+    """The CRS as pyogrio's ``write_dataframe`` passes it to GDAL (EPSG code, else WKT)."""
+    from pyproj import CRS
+
+    if crs is None:
+        return None
+    c = CRS.from_user_input(crs)
+    epsg = c.to_epsg()
+    return f"EPSG:{epsg}" if epsg else c.to_wkt("WKT1_GDAL")
 
 
 def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataFrame,
@@ -134,20 +185,31 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
     """
     import pyogrio
 
-    verd, fnd, evd = gpkg_frames(verdicts, findings, evidence, crs=crs)
+    verd = _verdict_layer(verdicts, crs)
+    evd = gpkg_safe(evidence)
+    # the findings through Arrow built here (each site's point encoded once), or, for
+    # columns Arrow would carry as another type, as gpkg_frames makes them
+    fast = _arrow_writes(findings) and "site_id" in findings.columns
+    fnd = None if fast else gpkg_frames(verdicts, findings, evidence.iloc[:0], crs=crs)[1]
     options = None if spatial_index or append else {"SPATIAL_INDEX": "NO"}
     if findings_index is None:
         findings_index = len(findings) <= FINDINGS_INDEX_MAX_ROWS
     placed: dict[str, int] = {}
     for layer, frame, kind in (("verdicts", verd, "Unknown"), ("findings", fnd, "Point"),
                                ("evidence", evd, "Unknown")):
+        opts = options
+        if layer == "findings" and not append and not findings_index:
+            opts = {"SPATIAL_INDEX": "NO"}
+        if frame is None:  # the findings, fast
+            table, placed[layer] = _findings_arrow(verd, findings)
+            pyogrio.write_arrow(table, path, layer=layer, driver="GPKG",
+                                geometry_name="geometry", geometry_type=kind,
+                                crs=_crs_option(crs), append=append, layer_options=opts)
+            continue
         g = np.asarray(frame.geometry.to_numpy(), dtype=object)
         placed[layer] = int((~(shapely.is_missing(g) | shapely.is_empty(g))).sum())
         if layer == "evidence" and append and not len(evidence):
             continue
-        opts = options
-        if layer == "findings" and not append and not findings_index:
-            opts = {"SPATIAL_INDEX": "NO"}
         pyogrio.write_dataframe(frame, path, layer=layer, geometry_type=kind, append=append,
                                 use_arrow=_arrow_writes(frame), layer_options=opts)
     return placed
@@ -318,7 +380,7 @@ def create_spatial_indexes(path: Path, layers: list[str],
                                     f"for {want} features; write the outputs again")
 
 
-def _arrow_writes(frame: gpd.GeoDataFrame) -> bool:
+def _arrow_writes(frame: pd.DataFrame) -> bool:
     """Whether pyogrio can write ``frame`` through Arrow (GDAL >= 3.8, plain column types).
 
     Through Arrow the 2.3 million findings of 10^5 houses take 9 s instead of
@@ -331,8 +393,9 @@ def _arrow_writes(frame: gpd.GeoDataFrame) -> bool:
 
     if pyogrio.__gdal_version__ < (3, 8, 0):
         return False
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     for name in frame.columns:
-        if name == frame.geometry.name:
+        if name == geometry:
             continue
         dtype = frame[name].dtype
         if isinstance(dtype, np.dtype):
