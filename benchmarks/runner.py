@@ -88,6 +88,8 @@ class Job:
             eng += f" (sample {self.result['n']}, extrapolated)"
         if eng == "stream":
             files = "CSV + GeoPackage" if self.args.get("gpkg") else "CSV"
+            if self.args.get("gpkg") and self.args.get("findings_index"):
+                files += " (findings layer indexed)"
             jobs = self.args.get("jobs") or 1
             eng += (f" (chunks of {self.args['chunk_size']:,}, {files} written, "
                     f"{jobs} process{'es' if jobs > 1 else ''} per chunk)")
@@ -284,7 +286,8 @@ def plan(a: argparse.Namespace, tmp: Path) -> list[Job]:
                         {"engine": "stream", "workspace": str(ws),
                          "sites": str(site_batch(ws, "house", n)),
                          "out": str(tmp / f"stream-{n}"), "chunk_size": a.chunk_size,
-                         "gpkg": not a.stream_csv_only, "jobs": a.stream_jobs},
+                         "gpkg": not a.stream_csv_only, "jobs": a.stream_jobs,
+                         "findings_index": a.findings_index},
                         group=f"stream-{n}"))
     if a.big:
         big = county_workspace(1_000_000, dem=a.dem)
@@ -293,7 +296,8 @@ def plan(a: argparse.Namespace, tmp: Path) -> list[Job]:
         jobs.append(Job(f"houses {n:,} · full pack · parcels 10^6 · streamed", "stream",
                         {"engine": "stream", "workspace": str(big), "sites": str(s),
                          "out": str(tmp / "stream-big"), "chunk_size": a.chunk_size,
-                         "gpkg": not a.stream_csv_only, "jobs": a.stream_jobs},
+                         "gpkg": not a.stream_csv_only, "jobs": a.stream_jobs,
+                         "findings_index": a.findings_index},
                         group="big-stream"))
         s2 = site_batch(big, "house", 100_000)
         jobs.append(Job("houses 100,000 · full pack · parcels 10^6", "geoplan",
@@ -353,6 +357,7 @@ def _notes(jobs: list[Job]) -> list[str]:
             bits.append(f"setup {x['setup_s']:.1f} s{part}")
         if "written_mb" in x:
             bits.append("wrote " + ", ".join(f"{k} {v:,} MB" for k, v in x["written_mb"].items()))
+        bits += [f"geoplan said: {note}" for note in x.get("output_notes", [])]
         if "pss_peak_mb" in x:
             bits.append(f"peak PSS {x['pss_peak_mb']:,.0f} MB (shared pages counted once, "
                         "sampled each second; the table's peak MB sums RSS)")
@@ -437,6 +442,10 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--stream-csv-only", action="store_true",
                     help="streamed runs: write the CSV files only, no results.gpkg (as "
                          "before issue 13)")
+    ap.add_argument("--findings-index", action="store_true", default=None,
+                    help="streamed runs: build the spatial index of results.gpkg's findings "
+                         "layer whatever its size (geoplan's --findings-index; by default "
+                         "it is left out above 5 million findings)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="per measurement, seconds")
     ap.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     return ap

@@ -191,9 +191,11 @@ def _run_stream(s: _Session, t0: float) -> Clocked:
 
     summary = geoplan.check(s.args["sites"], s.ws, engine="chunked", out=s.args["out"],
                             chunk_size=s.args.get("chunk_size") or 50_000,
-                            gpkg=s.args.get("gpkg", False), jobs=s.args.get("jobs")).summary
+                            gpkg=s.args.get("gpkg", False), jobs=s.args.get("jobs"),
+                            findings_index=s.args.get("findings_index")).summary
     seconds = time.perf_counter() - t0
     s.extra["verdicts"] = summary["verdicts"]
+    s.extra["output_notes"] = [n["en"] for n in summary.get("output_notes", [])]
     out = Path(s.args["out"])
     s.extra["written_mb"] = {p.name: round(p.stat().st_size / 2**20)
                              for p in sorted(out.iterdir()) if p.is_file()}
