@@ -450,7 +450,7 @@ class Result(CheckData):
         write_gpkg_layers(path, self.verdicts, self.findings, self.evidence,
                           crs=self.workspace.crs, findings_index=findings_index)
         notes = [n for n in self.summary.get("output_notes", []) if n.get("file") != path.name]
-        note = unindexed_note(path, len(self.findings))
+        note = unindexed_note(path, len(self.findings), asked=findings_index)
         if note is not None:
             notes.append(note)
         if notes:

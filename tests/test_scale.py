@@ -219,6 +219,16 @@ def test_findings_above_the_limit_are_written_whole_without_their_index(
     assert fnd.geometry.to_wkb().tolist() == indexed.geometry.to_wkb().tolist()
     assert "output_notes" not in json.loads((again / "summary.json").read_text("utf-8"))
     assert "NOTE 说明" not in r.output
+    # and refused, it is left out whatever the size, and said
+    monkeypatch.setattr(files, "FINDINGS_INDEX_MAX_ROWS", 10**9)
+    without = tmp_path / "without"
+    r = CliRunner().invoke(main, [*args, "--no-findings-index", "-o", str(without)])
+    assert r.exit_code == 0, r.output
+    assert _rtrees(without / "results.gpkg")[1] == {"verdicts", "evidence"}
+    notes = json.loads((without / "summary.json").read_text("utf-8"))["output_notes"]
+    assert [x["rows"] for x in notes] == [n]
+    assert "left out as asked (--no-findings-index)" in notes[0]["en"]
+    assert "按要求" in notes[0]["zh"]
 
 
 def _fail_on_third_part(monkeypatch, how, counter: Path):

@@ -215,7 +215,7 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
     return placed
 
 
-def unindexed_note(path: Path, rows: int) -> dict[str, Any] | None:
+def unindexed_note(path: Path, rows: int, *, asked: bool | None = None) -> dict[str, Any] | None:
     """The note for ``summary.json`` if the GeoPackage's ``findings`` layer has no spatial index.
 
     Parameters
@@ -224,6 +224,9 @@ def unindexed_note(path: Path, rows: int) -> dict[str, Any] | None:
         The ``results.gpkg`` written.
     rows
         The findings written to it (said in the note).
+    asked
+        The ``findings_index`` the check was given (``False``: left out as
+        asked; ``None``: by the size).
 
     Returns
     -------
@@ -240,18 +243,22 @@ def unindexed_note(path: Path, rows: int) -> dict[str, Any] | None:
     if "findings" not in names or "rtree_findings_geom" in names:
         return None
     sql = "SELECT CreateSpatialIndex('findings', 'geom')"
+    if asked is False:
+        why_zh, why_en = "按要求（--no-findings-index）不建", "it was left out as asked (--no-findings-index)"
+    else:
+        why_zh = f"超过 {FINDINGS_INDEX_MAX_ROWS:,} 条时不建，以节省时间"
+        why_en = f"it is left out above {FINDINGS_INDEX_MAX_ROWS:,} rows to save time"
     return {
         "file": path.name, "layer": "findings", "rows": rows, "spatial_index": False,
-        "zh": (f"results.gpkg 的 findings 图层（{rows:,} 条）未建空间索引：超过 "
-               f"{FINDINGS_INDEX_MAX_ROWS:,} 条时不建，以节省时间；要素与坐标完整，按位置查询仍能"
-               "查到全部结果，只是较慢。需要时可在 QGIS 中用“创建空间索引”工具补建，或运行 "
-               f"ogrinfo results.gpkg -sql \"{sql}\"；也可在检查时加 --findings-index。"),
+        "zh": (f"results.gpkg 的 findings 图层（{rows:,} 条）未建空间索引：{why_zh}；要素与坐标"
+               "完整，按位置查询仍能查到全部结果，只是较慢。需要时可在 QGIS 中用“创建空间索引”"
+               f"工具补建，或运行 ogrinfo results.gpkg -sql \"{sql}\"；也可在检查时加 "
+               "--findings-index。"),
         "en": (f"the findings layer of results.gpkg ({rows:,} rows) has no spatial index: "
-               f"it is left out above {FINDINGS_INDEX_MAX_ROWS:,} rows to save time. Every "
-               "finding and its point are there, and a query by location still finds them "
-               "all, only more slowly. To build it later, use QGIS's \"Create spatial "
-               f"index\" tool or run ogrinfo results.gpkg -sql \"{sql}\"; or check with "
-               "--findings-index."),
+               f"{why_en}. Every finding and its point are there, and a query by location "
+               "still finds them all, only more slowly. To build it later, use QGIS's "
+               f"\"Create spatial index\" tool or run ogrinfo results.gpkg -sql \"{sql}\"; "
+               "or check with --findings-index."),
     }
 
 
@@ -608,7 +615,7 @@ class TableWriter:
             layers = ["verdicts", "findings", "evidence"] if index else ["verdicts", "evidence"]
             create_spatial_indexes(gpkg, layers, expected=self.placed)
         if self.gpkg and self.parts:
-            note = unindexed_note(gpkg, self.findings_rows)
+            note = unindexed_note(gpkg, self.findings_rows, asked=self.findings_index)
             if note is not None:
                 summary.setdefault("output_notes", []).append(note)
         write_summary(self.staging / "summary.json", summary)
