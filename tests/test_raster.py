@@ -685,3 +685,29 @@ def test_windowed_read_is_the_masked_read(tmp_path: Path, dtype: str, nodata, ma
     else:                                      # the nodata block, and for -9999.0 the cell
         missing = 4 * 5 + (1 if dtype == "float32" and nodata == -9999.0 else 0)  # 0.0005 off
     assert int(np.isnan(full).sum()) == missing
+
+
+@pytest.mark.parametrize("which", ["plane_dem", "geographic_dem"])
+def test_the_dem_is_read_with_a_block_cache_of_one_window(which, request, monkeypatch):
+    """GDAL's block cache is BLOCK_CACHE_BYTES while the DEM is read (direct or warped) and
+    what it was before once the call is over."""
+    import rasterio.warp
+    from rasterio.env import getenv, hasenv
+
+    def cache() -> object:
+        return getenv().get("GDAL_CACHEMAX") if hasenv() else None
+
+    dem = request.getfixturevalue(which)
+    seen: list[object] = []
+    # the direct grid's read, and the warped grid's (imported when the grid is made)
+    for owner, name in ((grids, "_read_masked"), (rasterio.warp, "reproject")):
+        real = getattr(owner, name)
+        monkeypatch.setattr(owner, name, lambda *a, _r=real, **k: (seen.append(cache()),
+                                                                   _r(*a, **k))[1])
+    before = cache()
+    r = zonal_slope(dem, [box(CX - 40, CY - 25, CX + 40, CY + 25), Point(CX + 3, CY - 7)],
+                    crs=4536)
+    assert (r.status == "ok").all()
+    assert seen
+    assert set(seen) == {gzonal.BLOCK_CACHE_BYTES}
+    assert cache() == before
