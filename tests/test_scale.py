@@ -227,7 +227,7 @@ def test_findings_above_the_limit_are_written_whole_without_their_index(
     assert _rtrees(without / "results.gpkg")[1] == {"verdicts", "evidence"}
     notes = json.loads((without / "summary.json").read_text("utf-8"))["output_notes"]
     assert [x["rows"] for x in notes] == [n]
-    assert "left out as asked (--no-findings-index)" in notes[0]["en"]
+    assert "left out as asked (--no-findings-index / findings_index=False)" in notes[0]["en"]
     assert "按要求" in notes[0]["zh"]
 
 

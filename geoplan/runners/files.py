@@ -244,7 +244,8 @@ def unindexed_note(path: Path, rows: int, *, asked: bool | None = None) -> dict[
         return None
     sql = "SELECT CreateSpatialIndex('findings', 'geom')"
     if asked is False:
-        why_zh, why_en = "按要求（--no-findings-index）不建", "it was left out as asked (--no-findings-index)"
+        why_zh = "按要求（--no-findings-index / findings_index=False）不建"
+        why_en = "it was left out as asked (--no-findings-index / findings_index=False)"
     else:
         why_zh = f"超过 {FINDINGS_INDEX_MAX_ROWS:,} 条时不建，以节省时间"
         why_en = f"it is left out above {FINDINGS_INDEX_MAX_ROWS:,} rows to save time"
