@@ -28,7 +28,7 @@ from ._cells import as_geometry_array, site_cells
 from ._grids import Grid, direct_grid, north_up, same_crs, warped_grid
 from .slope import slope_at
 
-__all__ = ["DEFAULT_MAX_WINDOW_CELLS", "REASON_EMPTY", "REASON_NODATA", "REASON_OUTSIDE",
+__all__ = ["BLOCK_CACHE_BYTES", "DEFAULT_MAX_WINDOW_CELLS", "REASON_EMPTY", "REASON_NODATA", "REASON_OUTSIDE",
            "REASON_PARTLY_OUTSIDE", "Stat", "ZonalResult", "zonal_slope"]
 
 
@@ -188,7 +188,8 @@ def open_grid(dem: RasterLayer | str | os.PathLike[str], work: pyproj.CRS) -> It
                             "that it is a GeoTIFF") from exc
     # the blocks of one window at a time: the dataset is closed after the call, so its
     # cached blocks serve no later call, and GDAL's default cache (5 % of the RAM) only
-    # raised the process's memory (by 0.3 GB in a streamed run of the 10^6-parcel county)
+    # raised the process's resident memory (0.48 GB after 5 x 10^4 houses of the
+    # 10^6-parcel county, 0.15 GB with this cache)
     with src, rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_BYTES):
         if declared is not None:
             src_crs = pyproj.CRS.from_user_input(declared)
