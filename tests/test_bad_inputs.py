@@ -456,7 +456,7 @@ def test_outputs_are_written_whole_or_not_at_all(tmp_path: Path, small_workspace
     geoplan.check(sites, small_workspace).to_files(out)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def boom(self, path):
+    def boom(self, path, **kwargs):
         raise OSError("disk full (simulated)")
 
     monkeypatch.setattr(Result, "_write_gpkg", boom)
