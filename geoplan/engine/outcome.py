@@ -422,12 +422,28 @@ def union_per_site(site_idx: np.ndarray, pieces: np.ndarray, n: int,
     counts = np.diff(np.r_[starts, len(s)])
     single = counts == 1
     geoms[s[starts[single]]] = p[starts[single]]
-    for st, c in zip(starts[~single], counts[~single], strict=True):
-        group = p[st:st + c]
-        geoms[s[st]] = (shapely.union_all(group) if not disjoint
-                        else shapely.multipolygons(shapely.get_parts(group))
-                        if all(shapely.get_type_id(g) in (3, 6) for g in group)
-                        else shapely.union_all(group))
+    multi = np.flatnonzero(~single)  # the groups of several pieces
+    union = multi
+    if disjoint and len(multi):
+        # pieces that do not overlap: a group of polygons is the multipolygon of their
+        # parts, made for every such group at once; any other group is unioned
+        grp = np.repeat(np.arange(len(counts)), counts)  # each piece's group
+        rows = np.flatnonzero(~single[grp])
+        bad = ~np.isin(shapely.get_type_id(p[rows]), (3, 6))  # neither Polygon nor Multi
+        has_bad = np.zeros(len(counts), dtype=bool)
+        has_bad[grp[rows[bad]]] = True
+        polys = multi[~has_bad[multi]]
+        union = multi[has_bad[multi]]
+        if len(polys):
+            rows = rows[~has_bad[grp[rows]]]
+            parts, at = shapely.get_parts(p[rows], return_index=True)
+            dense = np.searchsorted(polys, grp[rows][at])  # 0 … len(polys) - 1, in order
+            made = np.full(len(polys), None, dtype=object)
+            shapely.multipolygons(parts, indices=dense, out=made)
+            made[shapely.is_missing(made)] = shapely.MultiPolygon()  # a group of no part
+            geoms[s[starts[polys]]] = made
+    for g in union:
+        geoms[s[starts[g]]] = shapely.union_all(p[starts[g]:starts[g] + counts[g]])
     return geoms, np.unique(s)
 
 
