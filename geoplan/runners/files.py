@@ -173,9 +173,9 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
         chunked writer creates the indexes once the last chunk is in
         (:func:`create_spatial_indexes`).
     findings_index
-        With ``spatial_index``, whether the new ``findings`` layer gets its
-        index; ``None``: when it holds at most :data:`FINDINGS_INDEX_MAX_ROWS`
-        rows.
+        Whether a new ``findings`` layer is created with its index (``False``
+        also when ``spatial_index`` is True); ``None``: when it holds at most
+        :data:`FINDINGS_INDEX_MAX_ROWS` rows.
 
     Returns
     -------
@@ -189,8 +189,8 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
     evd = gpkg_safe(evidence)
     # the findings through Arrow built here (each site's point encoded once), or, for
     # columns Arrow would carry as another type, as gpkg_frames makes them
-    fast = _arrow_writes(findings) and "site_id" in findings.columns
-    fnd = None if fast else gpkg_frames(verdicts, findings, evidence.iloc[:0], crs=crs)[1]
+    fnd = (None if _arrow_writes(findings)
+           else gpkg_frames(verdicts, findings, evidence.iloc[:0], crs=crs)[1])
     options = None if spatial_index or append else {"SPATIAL_INDEX": "NO"}
     if findings_index is None:
         findings_index = len(findings) <= FINDINGS_INDEX_MAX_ROWS
