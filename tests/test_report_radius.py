@@ -241,3 +241,53 @@ def test_nearest_distance_within_a_radius_is_exact(tmp_path: Path, family: str) 
         idx, d = c.nearest_distance(sites, max_distance=radius)
         assert sorted(idx.tolist()) == np.flatnonzero(truth <= radius).tolist()
         assert np.allclose(d, truth[idx], rtol=0, atol=1e-9)
+
+
+def _star_lines(rng: np.random.Generator, hubs: int) -> np.ndarray:
+    """Three segments from each hub, all within 90° of each other: behind a hub all three
+    are equally near (the hub is every segment's nearest point)."""
+    centres = rng.uniform(0, 5000, (hubs, 2)) + np.array([X0, Y0])
+    ends = [np.array([np.cos(a), np.sin(a)]) * 150 for a in (0.0, 0.5, 1.0)]
+    return np.array([shapely.linestrings([c, c + e]) for c in centres for e in ends]), centres
+
+
+@pytest.mark.parametrize("family", ["line", "polygon"])
+@pytest.mark.parametrize("radius", [None, 120.0])
+def test_the_nearest_features_key_is_the_one_nearest_names(tmp_path: Path, family: str,
+                                                           radius: float | None) -> None:
+    """nearest_key gives nearest's distance and the key of the feature nearest names.
+
+    Sites behind a hub of three lines (or three wedges touching at a corner)
+    are equally near to all three: where their keys differ the answer is the
+    one ``query_nearest`` picks, where they agree (or are all unknown) it is
+    that key. A big feature (cut into boundary chunks) is among them.
+    """
+    rng = np.random.default_rng(5)
+    lines, hubs = _star_lines(rng, 60)
+    if family == "polygon":  # each segment as a wedge of 0.4 rad with its apex at the hub
+        turn = np.array([[np.cos(0.4), -np.sin(0.4)], [np.sin(0.4), np.cos(0.4)]])
+        xy = [shapely.get_coordinates(g) for g in lines]
+        feats = np.array([shapely.Polygon([h, e, h + (e - h) @ turn.T]) for h, e in xy])
+        layer, pack = "flood_zone", rule("avoid", "flood_zone")
+    else:
+        feats, layer, pack = lines, "gully", rule("setback", "gully", GULLY)
+    big = shapely.segmentize(box(X0 + 6000, Y0, X0 + 6400, Y0 + 300), 2.0)
+    feats = np.r_[feats, big if family == "polygon" else shapely.boundary(big)]
+    n = len(feats)
+    ws = make_ws(tmp_path, **{layer: gk(list(feats), level=["1"] * n)})
+    c = constraint_cache(ws).get(load_pack(make_pack(tmp_path, pack))["h.r"])
+    assert bool(np.any(shapely.get_num_coordinates(c.geoms) > 256))  # one big feature
+    behind = np.array([np.cos(np.pi + 0.5), np.sin(np.pi + 0.5)])
+    sites = np.r_[shapely.points(hubs + behind * rng.uniform(1, 100, (len(hubs), 1))),
+                  shapely.points(rng.uniform(-300, 6600, (400, 2)) + np.array([X0, Y0]))]
+    # keys: three different per hub, one shared per hub, NaN among them
+    for key in (np.arange(n, dtype=float) % 3, np.repeat(np.arange(n // 3 + 1.0), 3)[:n],
+                np.where(np.arange(n) % 4 == 0, np.nan, np.arange(n) % 2 * 5.0)):
+        qi, d = c.nearest(sites, max_distance=radius)
+        have, dist, k = c.nearest_key(sites, key, max_distance=radius)
+        assert have.tolist() == qi[0].tolist()
+        assert np.allclose(dist, d, rtol=0, atol=1e-9)
+        assert np.array_equal(k, key[qi[1]], equal_nan=True)
+    # the ties are there: behind most hubs three features are equally near
+    d3 = np.sort(shapely.distance(sites[:len(hubs), None], c.geoms[None, :]), axis=1)[:, :3]
+    assert np.isclose(d3[:, 0], d3[:, 2]).sum() >= len(hubs) // 2

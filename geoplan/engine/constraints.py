@@ -224,7 +224,8 @@ def _parts_by_pair(pair: np.ndarray, parts: np.ndarray, polygonal: np.ndarray) -
 
 
 def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: shapely.STRtree,
-                    cand: np.ndarray, cb: np.ndarray, best: np.ndarray) -> None:
+                    cand: np.ndarray, cb: np.ndarray, best: np.ndarray,
+                    keys: _Keys | None = None) -> None:
     """Set ``best[s]`` to the distance to the nearest of ``cand`` within ``radius``.
 
     Only for the ``sites`` that have one that close, and exactly: every
@@ -232,7 +233,10 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: s
 
     Candidates are those whose box meets the site's box grown by ``radius``;
     the exact distance is computed first to the candidate with the nearest box,
-    then only to candidates whose box is no farther than that distance.
+    then only to candidates whose box is no farther than that distance. Every
+    candidate as near as the nearest is among those measured (its box is no
+    farther than its distance), so with ``keys`` the nearest candidates' codes
+    are all seen (:meth:`_Keys.take`).
     """
     sb = shapely.bounds(geoms[sites])
     qs, qf = tree.query(shapely.box(sb[:, 0] - radius, sb[:, 1] - radius,
@@ -246,15 +250,55 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: s
     qs, qf, bd = qs[order], qf[order], bd[order]
     first = np.flatnonzero(np.r_[True, qs[1:] != qs[:-1]])
     ub = np.full(len(sites), np.inf)
-    ub[qs[first]] = shapely.distance(geoms[sites[qs[first]]], cand[qf[first]])
+    d0 = shapely.distance(geoms[sites[qs[first]]], cand[qf[first]])
+    ub[qs[first]] = d0
     rest = np.ones(len(qs), dtype=bool)
     rest[first] = False
     rest &= bd <= ub[qs]
+    d = np.zeros(0)
     if rest.any():
         d = shapely.distance(geoms[sites[qs[rest]]], cand[qf[rest]])
         np.minimum.at(ub, qs[rest], d)
     near = ub <= radius
     best[sites[near]] = np.minimum(best[sites[near]], ub[near])
+    if keys is not None:  # the codes of the candidates at the least distance
+        ps = np.r_[qs[first], qs[rest]]
+        at = np.r_[d0, d] == ub[ps]
+        at &= near[ps]
+        keys.take(sites[ps[at]], keys.cand[np.r_[qf[first], qf[rest]][at]])
+
+
+@dataclass
+class _Keys:
+    """Per site, the code of its nearest feature's key, and whether the nearest disagree.
+
+    ``cand`` holds the code of each candidate of the search (a feature, or a
+    chunk of a big feature's boundary: its feature's code). A site whose
+    nearest candidates (all at the same least distance) hold more than one
+    code is ``ambiguous``: which of them is "the nearest" is left to
+    :meth:`Constraint.nearest`.
+    """
+
+    cand: np.ndarray
+    code: np.ndarray
+    ambiguous: np.ndarray
+
+    @classmethod
+    def new(cls, n: int, cand: np.ndarray) -> _Keys:
+        return cls(cand=cand, code=np.full(n, -1, dtype=np.int64),
+                   ambiguous=np.zeros(n, dtype=bool))
+
+    def take(self, sites: np.ndarray, codes: np.ndarray) -> None:
+        """Record the codes ``codes`` of features at the least distance of ``sites`` (pairs)."""
+        if not len(sites):
+            return
+        lo = np.full(len(self.code), np.iinfo(np.int64).max)
+        hi = np.full(len(self.code), -1, dtype=np.int64)
+        np.minimum.at(lo, sites, codes)
+        np.maximum.at(hi, sites, codes)
+        u = np.unique(sites)
+        self.code[u] = lo[u]
+        self.ambiguous[u] = lo[u] != hi[u]
 
 
 @dataclass
@@ -389,17 +433,65 @@ class Constraint:
         to the nearest search: this is what a distance only reported up to a
         radius (:data:`~geoplan.engine.outcome.REPORT_RADIUS_M`) costs.
         """
+        have, best, _ = self._nearest(geoms, max_distance, None)
+        return have, best
+
+    def nearest_key(self, geoms: np.ndarray, key: np.ndarray, max_distance: float | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(site index, distance, ``key`` of the nearest feature): :meth:`nearest_distance` and a key.
+
+        ``key`` holds one value per feature (e.g. the distance it requires;
+        NaN equals NaN). The distance is that of :meth:`nearest_distance`.
+        Where several features are equally near and their keys differ, the
+        key is that of the feature :meth:`nearest` names, so the answer is
+        the one :meth:`nearest` gives, at half its cost where most sites
+        have one nearest key.
+
+        Parameters
+        ----------
+        geoms
+            The sites.
+        key
+            Per feature of the layer.
+        max_distance
+            As for :meth:`nearest_distance`.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+            Sites, their distances and their nearest feature's key.
+        """
+        key = np.asarray(key)
+        uniq, codes = np.unique(key, return_inverse=True, equal_nan=True)
+        have, best, k = self._nearest(geoms, max_distance, codes.reshape(-1).astype(np.int64))
+        assert k is not None
+        amb = np.flatnonzero(k.ambiguous[have])
+        out = np.empty(len(have), dtype=key.dtype)
+        out[:] = uniq[np.maximum(k.code[have], 0)]
+        if len(amb):  # equally near features of different keys: the one nearest() names
+            qi, _ = self.nearest(geoms[have[amb]], max_distance=max_distance)
+            out[amb[qi[0]]] = key[qi[1]]
+        return have, best, out
+
+    def _nearest(self, geoms: np.ndarray, max_distance: float | None,
+                 codes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, _Keys | None]:
+        """The search of :meth:`nearest_distance`; with ``codes`` (per feature) the nearest's."""
         n = len(geoms)
         best = np.full(n, np.inf)
+        keys: _Keys | None = None
         todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
         if len(self.geoms) and len(todo):
-            qs, _ = self.query(geoms[todo], "intersects")
+            sp = self._spatial()
+            tree, cand = (self.tree, self.geoms) if sp is None else (sp.dtree, sp.dgeoms)
+            if codes is not None:
+                keys = _Keys.new(n, codes if sp is None else codes[sp.downer])
+            qs, qf = self.query(geoms[todo], "intersects")
             best[todo[qs]] = 0.0
+            if keys is not None and codes is not None:
+                keys.take(todo[qs], codes[qf])
             todo = todo[best[todo] > 0]
             # then all features (or boundary chunks of big ones) within r of a site,
             # found as candidates of the site's box grown by r
-            sp = self._spatial()
-            tree, cand = (self.tree, self.geoms) if sp is None else (sp.dtree, sp.dgeoms)
             b = shapely.total_bounds(cand)
             r0 = max(math.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0) / len(cand)), 1.0)
             cb = shapely.bounds(cand)
@@ -409,15 +501,17 @@ class Constraint:
             for radius in radii:
                 for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
                     part = todo[k:k + 20_000]
-                    _nearest_within(geoms, part, radius, tree, cand, cb, best)
+                    _nearest_within(geoms, part, radius, tree, cand, cb, best, keys)
                 todo = todo[~np.isfinite(best[todo])]
                 if not len(todo):
                     break
         if len(self.geoms) and len(todo) and max_distance is None:
             qi, d = self.nearest(geoms[todo])
             best[todo[qi[0]]] = d
+            if keys is not None and codes is not None:
+                keys.code[todo[qi[0]]] = codes[qi[1]]
         have = np.flatnonzero(np.isfinite(best))
-        return have, best[have]
+        return have, best[have], keys
 
     def within_distance(self, geoms: np.ndarray, distance: float,
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

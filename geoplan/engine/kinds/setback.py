@@ -383,9 +383,9 @@ def _pairs(spec: SetbackSpec, data: KindInput, cor: Corridors) -> _Pairs:
         nearest_req[s_[first]] = cor.req[f_[first]]
         nearest_f[s_[first]] = f_[first]
     elif table is not None:  # the nearest feature's own distance is the threshold shown
-        qi, nd = c.nearest(st.geom[idx], max_distance=spec.report_m)
-        nearest[idx[qi[0]]] = nd
-        nearest_req[idx[qi[0]]] = cor.req[qi[1]]
+        qs_n, nd, req = c.nearest_key(st.geom[idx], cor.req, max_distance=spec.report_m)
+        nearest[idx[qs_n]] = nd
+        nearest_req[idx[qs_n]] = req
     else:
         qs_n, nd = c.nearest_distance(st.geom[idx], max_distance=spec.report_m)
         nearest[idx[qs_n]] = nd
