@@ -301,6 +301,21 @@ class _Keys:
         self.ambiguous[u] = lo[u] != hi[u]
 
 
+_THREADED_PAIRS = 100_000
+"""Pairs from which :func:`_interiors_meet` tests on two threads."""
+
+
+def _interiors_meet(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the interiors of any pair ``a[i]``, ``b[i]`` meet (DE-9IM ``T********``)."""
+    if len(a) < _THREADED_PAIRS or usable_cores() < 2:
+        return bool(shapely.relate_pattern(a, b, "T********").any())
+    half = len(a) // 2
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = pool.map(lambda s: bool(shapely.relate_pattern(a[s], b[s], "T********").any()),
+                         (slice(0, half), slice(half, None)))
+        return any(list(parts))
+
+
 @dataclass
 class _Spatial:
     """Helpers for a layer with big features (built once per constraint)."""
@@ -332,16 +347,23 @@ class Constraint:
 
     @property
     def is_partition(self) -> bool:
-        """Whether no two features share interior area (then overlaps can be summed)."""
+        """Whether no two features share interior area (then overlaps can be summed).
+
+        Every pair of features whose boxes meet is tested (DE-9IM
+        ``T********``: the interiors meet), on two threads where there are
+        many (GEOS releases the GIL). Pairs whose boxes meet but not the
+        features answer no without an intersects test first: in a layer of
+        parcels nearly every such pair shares an edge, and the test cost
+        more than the relate it would spare (2.8 s, against 6.3 s for the
+        relate, for the 1.4 × 10⁶ pairs of 3.6 × 10⁵ farmland parcels).
+        """
         if self._partition is None:
             if self.family != "polygon" or len(self.geoms) < 2:
                 self._partition = True
             else:
-                a, b = self.query(self.geoms, "intersects")
+                a, b = self.tree.query(self.geoms)
                 keep = a < b
-                a, b = a[keep], b[keep]
-                self._partition = not bool(
-                    shapely.relate_pattern(self.geoms[a], self.geoms[b], "T********").any())
+                self._partition = not _interiors_meet(self.geoms[a[keep]], self.geoms[b[keep]])
         return self._partition
 
     # Big features (a flood zone of 10⁵ vertices) make every pairwise test against
