@@ -423,6 +423,53 @@ def test_a_process_that_dies_is_an_error_not_a_short_result(sample_ws, monkeypat
         geoplan.check(SAMPLE / "batches" / "proposed_houses.gpkg", sample_ws, jobs=2)
 
 
+def _fail_here(block):  # this process's block fails; the forked one's is written
+    import os
+
+    if os.getpid() == _PARENT[0]:
+        raise RuntimeError("this block failed")
+    return _EVALUATE[0](block)
+
+
+_TO_FILE: list = []
+
+
+def _logged_to_file(block, folder):  # runs in the forked process: logs the file it leaves
+    path = _TO_FILE[0](block, folder)
+    with open(_TO_FILE[1], "a", encoding="utf-8") as fh:
+        fh.write(path + "\n")
+    return path
+
+
+@pytest.mark.parametrize("outcome", ["done", "this block failed"])
+def test_the_forked_blocks_files_are_removed(sample_ws, monkeypatch, tmp_path, outcome):
+    """Each forked block's tables go through a file, read once and removed, also on failure."""
+    import os
+
+    from geoplan.runners import local
+
+    assert local.spill_folder() in ("/dev/shm", None)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setattr(local, "spill_folder", lambda: str(spill))
+    _TO_FILE[:] = [local._evaluate_block_to_file, tmp_path / "written.txt"]
+    monkeypatch.setattr(local, "_evaluate_block_to_file", _logged_to_file)
+    batch = SAMPLE / "batches" / "proposed_houses.gpkg"
+    if outcome == "done":
+        one = geoplan.check(batch, sample_ws, jobs=1)
+        _same(one, geoplan.check(batch, sample_ws, jobs=3))
+    else:
+        _PARENT[:] = [os.getpid()]
+        _EVALUATE[:] = [local._evaluate_block]
+        monkeypatch.setattr(local, "_evaluate_block", _fail_here)
+        with pytest.raises(RuntimeError, match="this block failed"):
+            geoplan.check(batch, sample_ws, jobs=2)
+    written = (tmp_path / "written.txt").read_text(encoding="utf-8").split()
+    assert len(written) == (2 if outcome == "done" else 1)
+    assert all(os.path.dirname(p) == str(spill) for p in written)
+    assert list(spill.iterdir()) == []
+
+
 def test_jobs_default_by_batch_size():
     from geoplan.runners import PARALLEL_SITES, LocalRunner, default_jobs
 
