@@ -151,8 +151,10 @@ def _judge_outside(rule: Rule, zone: Zone, st: PreparedSites, a: _Areas, mask: n
     out.matched[mask] = a.matched[mask]
     outs = np.flatnonzero(mask & bad)
     if len(outs):
-        inside_geom = np.where(shapely.is_missing(a.ev[outs]), shapely.Polygon(), a.ev[outs])
-        diff = shapely.difference(st.geom[outs], inside_geom)
+        # a site sharing nothing with the layer is wholly outside: its own evidence
+        diff = st.geom[outs].copy()
+        part = np.flatnonzero(~shapely.is_missing(a.ev[outs]))
+        diff[part] = shapely.difference(st.geom[outs[part]], a.ev[outs[part]])
         out.ev_idx.append(outs)
         out.ev_geom.append(diff)
 
