@@ -288,6 +288,10 @@ def test_the_nearest_features_key_is_the_one_nearest_names(tmp_path: Path, famil
         assert have.tolist() == qi[0].tolist()
         assert np.allclose(dist, d, rtol=0, atol=1e-9)
         assert np.array_equal(k, key[qi[1]], equal_nan=True)
+    # sites without a geometry have no nearest feature
+    have, dist, k = c.nearest_key(np.array([None, shapely.Point()], dtype=object), key,
+                                  max_distance=radius)
+    assert (len(have), len(dist), len(k)) == (0, 0, 0)
     # the ties are there: behind most hubs three features are equally near
     d3 = np.sort(shapely.distance(sites[:len(hubs), None], c.geoms[None, :]), axis=1)[:, :3]
     assert np.isclose(d3[:, 0], d3[:, 2]).sum() >= len(hubs) // 2

@@ -518,13 +518,13 @@ class Constraint:
         """The search of :meth:`nearest_distance`; with ``codes`` (per feature) the nearest's."""
         n = len(geoms)
         best = np.full(n, np.inf)
-        keys: _Keys | None = None
+        keys = None if codes is None else _Keys.new(n, codes)  # no site found: no code taken
         todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
         if len(self.geoms) and len(todo):
             sp = self._spatial()
             tree, cand = (self.tree, self.geoms) if sp is None else (sp.dtree, sp.dgeoms)
-            if codes is not None:
-                keys = _Keys.new(n, codes if sp is None else codes[sp.downer])
+            if keys is not None and sp is not None:  # the candidates are boundary chunks
+                keys.cand = keys.cand[sp.downer]
             qs, qf = self.query(geoms[todo], "intersects")
             best[todo[qs]] = 0.0
             if keys is not None and codes is not None:
