@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 _SAMPLER = r"""
-import sys, time, psutil
+import glob, os, sys, time, psutil
 roots, every, pss_every = [int(x) for x in sys.argv[3:]], float(sys.argv[1]), float(sys.argv[2])
 peak = peak_pss = 0
 last_pss = 0.0
@@ -43,10 +43,19 @@ def sample():
             total += p.memory_info().rss
         except psutil.Error:
             pass
+    # a forked block's tables wait in a file of geoplan's spill folder (tmpfs: memory
+    # that no process maps) until the parent reads them: counted in both sums
+    spilled = 0
+    for f in glob.glob("/dev/shm/geoplan-block-*"):
+        try:
+            spilled += os.stat(f).st_blocks * 512
+        except OSError:
+            pass
+    total += spilled
     peak = max(peak, total)
     now = time.monotonic()
     if pss_every > 0 and now - last_pss >= pss_every:
-        last_pss, pss = now, 0
+        last_pss, pss = now, spilled
         for p in procs:
             try:
                 pss += p.memory_full_info().pss
@@ -80,7 +89,9 @@ class PeakMemory:
     once, at a rate slow enough not to slow what is measured — used for the
     streamed runs, where a forked process writes one chunk's tables while the
     parent evaluates the next (minutes long, so a sample a second sees the
-    plateaus).
+    plateaus). Both sums add the files that geoplan's forked blocks leave in
+    ``/dev/shm`` (:func:`geoplan.runners.local.spill_folder`) until the parent
+    reads them: memory that no process maps.
 
     Parameters
     ----------

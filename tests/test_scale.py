@@ -470,6 +470,42 @@ def test_the_forked_blocks_files_are_removed(sample_ws, monkeypatch, tmp_path, o
     assert list(spill.iterdir()) == []
 
 
+def test_a_block_that_cannot_be_spilled_where_asked_goes_to_the_temp_folder(
+        sample_ws, monkeypatch, tmp_path):
+    """A full or missing spill folder (a container's small /dev/shm) costs no block."""
+    import tempfile
+
+    from geoplan.runners import local
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(local, "spill_folder", lambda: str(tmp_path / "gone"))
+    _TO_FILE[:] = [local._evaluate_block_to_file, tmp_path / "written.txt"]
+    monkeypatch.setattr(local, "_evaluate_block_to_file", _logged_to_file)
+    batch = SAMPLE / "batches" / "proposed_houses.gpkg"
+    _same(geoplan.check(batch, sample_ws, jobs=1), geoplan.check(batch, sample_ws, jobs=2))
+    written = (tmp_path / "written.txt").read_text(encoding="utf-8").split()
+    assert [os.path.dirname(p) for p in written] == [str(temp)]
+    assert list(temp.iterdir()) == []
+    assert not (tmp_path / "gone").exists()
+
+
+def test_dev_shm_is_chosen_only_with_room(monkeypatch):
+    from geoplan.runners import local
+
+    class _Full:
+        f_bavail, f_frsize = 1000, 4096  # 4 MB free
+
+    monkeypatch.setattr(os, "statvfs", lambda path: _Full())
+    assert local.spill_folder() is None
+    def _gone(path):
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(os, "statvfs", _gone)
+    assert local.spill_folder() is None
+
+
 def test_jobs_default_by_batch_size():
     from geoplan.runners import PARALLEL_SITES, LocalRunner, default_jobs
 

@@ -44,8 +44,8 @@ from .base import Run, RunPlan, batch_summary, join_parts
 from .inputs import SiteBatch
 from .summary import Tally
 
-__all__ = ["PARALLEL_SITES", "LocalRunner", "check_jobs", "default_jobs", "evaluate_in_processes",
-           "jobs_for", "spill_folder"]
+__all__ = ["PARALLEL_SITES", "SPILL_SHM_FREE_BYTES", "LocalRunner", "check_jobs", "default_jobs",
+           "evaluate_in_processes", "jobs_for", "spill_folder"]
 
 PARALLEL_SITES: dict[str, int] = {"house": 20_000, "road": 2_000}
 """Batches at least this large (by subject) use every core by default (``jobs=None``).
@@ -328,6 +328,10 @@ def split_blocks(n: int, jobs: int) -> list[np.ndarray]:
     return [b for b in out if len(b)]
 
 
+SPILL_SHM_FREE_BYTES = 1 << 30
+"""Free space ``/dev/shm`` needs for :func:`spill_folder` to choose it (1 GiB)."""
+
+
 def spill_folder() -> str | None:
     """Where forked processes leave their blocks' tables: ``/dev/shm`` on Linux, else the temp folder.
 
@@ -335,6 +339,9 @@ def spill_folder() -> str | None:
     read back once both blocks are done take 0.2 s less than sent back through
     the process pool's pipe, which this process reads while it evaluates its
     own block (in 64 kB pieces, each waiting for the interpreter lock).
+    ``/dev/shm`` is chosen only with :data:`SPILL_SHM_FREE_BYTES` free (a
+    container's is often 64 MB); a block that cannot be written there is
+    written to the temp folder instead.
 
     Returns
     -------
@@ -342,12 +349,30 @@ def spill_folder() -> str | None:
         A folder for :func:`tempfile.mkstemp` (``None``: the system's temp folder).
     """
     shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return None
+    roomy = st.f_bavail * st.f_frsize >= SPILL_SHM_FREE_BYTES
+    return shm if roomy and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def _evaluate_block_to_file(block: np.ndarray, folder: str | None) -> str:
-    """:func:`_evaluate_block`, its tables pickled to a new file in ``folder``: the file's path."""
+    """:func:`_evaluate_block`, its tables pickled to a new file in ``folder``: the file's path.
+
+    Where ``folder`` fails (full, gone), the file goes to the system's temp folder.
+    """
     result = _evaluate_block(block)
+    try:
+        return _pickle_to_file(result, folder)
+    except OSError:
+        if folder is None:
+            raise
+        return _pickle_to_file(result, None)
+
+
+def _pickle_to_file(result: Any, folder: str | None) -> str:
+    """``result`` pickled to a new file in ``folder`` (removed again if writing fails)."""
     fd, path = tempfile.mkstemp(prefix="geoplan-block-", suffix=".pickle", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
