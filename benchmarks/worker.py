@@ -25,7 +25,8 @@ import pandas as pd
 
 _SAMPLER = r"""
 import glob, os, sys, time, psutil
-roots, every, pss_every = [int(x) for x in sys.argv[3:]], float(sys.argv[1]), float(sys.argv[2])
+every, pss_every, spill = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+roots = [int(x) for x in sys.argv[4:]]
 peak = peak_pss = 0
 last_pss = 0.0
 def sample():
@@ -46,7 +47,7 @@ def sample():
     # a forked block's tables wait in a file of geoplan's spill folder (tmpfs: memory
     # that no process maps) until the parent reads them: counted in both sums
     spilled = 0
-    for f in glob.glob("/dev/shm/geoplan-block-*"):
+    for f in glob.glob(spill):
         try:
             spilled += os.stat(f).st_blocks * 512
         except OSError:
@@ -110,8 +111,11 @@ class PeakMemory:
         self._proc: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> PeakMemory:
+        from geoplan.runners.local import SPILL_PREFIX
+
+        spill = os.path.join("/dev/shm", SPILL_PREFIX + "*")
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", _SAMPLER, str(self.every), str(self.pss_every),
+            [sys.executable, "-c", _SAMPLER, str(self.every), str(self.pss_every), spill,
              *map(str, self.roots())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         return self

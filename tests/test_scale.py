@@ -491,18 +491,30 @@ def test_a_block_that_cannot_be_spilled_where_asked_goes_to_the_temp_folder(
     assert not (tmp_path / "gone").exists()
 
 
-def test_dev_shm_is_chosen_only_with_room(monkeypatch):
+@pytest.mark.parametrize(("free", "chosen"), [
+    (4 << 20, False),          # 4 MB: a small container /dev/shm
+    ((1 << 30) - 4096, False),  # one page short of 1 GiB
+    (1 << 30, True),            # exactly 1 GiB
+    (8 << 30, True),
+    (None, False),              # statvfs fails: no /dev/shm
+])
+def test_dev_shm_is_chosen_only_with_room(monkeypatch, free, chosen):
     from geoplan.runners import local
 
-    class _Full:
-        f_bavail, f_frsize = 1000, 4096  # 4 MB free
+    class _Stat:
+        f_frsize = 4096
+        f_bavail = (free or 0) // 4096
 
-    monkeypatch.setattr(os, "statvfs", lambda path: _Full())
-    assert local.spill_folder() is None
-    def _gone(path):
-        raise FileNotFoundError(path)
+    def _statvfs(path):
+        assert path == "/dev/shm"
+        if free is None:
+            raise FileNotFoundError(path)
+        return _Stat()
 
-    monkeypatch.setattr(os, "statvfs", _gone)
+    monkeypatch.setattr(os, "statvfs", _statvfs)
+    monkeypatch.setattr(os, "access", lambda path, mode: True)
+    assert local.spill_folder() == ("/dev/shm" if chosen else None)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # not writable
     assert local.spill_folder() is None
 
 

@@ -44,7 +44,7 @@ from .base import Run, RunPlan, batch_summary, join_parts
 from .inputs import SiteBatch
 from .summary import Tally
 
-__all__ = ["PARALLEL_SITES", "SPILL_SHM_FREE_BYTES", "LocalRunner", "check_jobs", "default_jobs",
+__all__ = ["PARALLEL_SITES", "SPILL_PREFIX", "SPILL_SHM_FREE_BYTES", "LocalRunner", "check_jobs", "default_jobs",
            "evaluate_in_processes", "jobs_for", "spill_folder"]
 
 PARALLEL_SITES: dict[str, int] = {"house": 20_000, "road": 2_000}
@@ -331,6 +331,9 @@ def split_blocks(n: int, jobs: int) -> list[np.ndarray]:
 SPILL_SHM_FREE_BYTES = 1 << 30
 """Free space ``/dev/shm`` needs for :func:`spill_folder` to choose it (1 GiB)."""
 
+SPILL_PREFIX = "geoplan-block-"
+"""How the names of the files in :func:`spill_folder` begin."""
+
 
 def spill_folder() -> str | None:
     """Where forked processes leave their blocks' tables: ``/dev/shm`` on Linux, else the temp folder.
@@ -340,7 +343,8 @@ def spill_folder() -> str | None:
     the process pool's pipe, which this process reads while it evaluates its
     own block (in 64 kB pieces, each waiting for the interpreter lock).
     ``/dev/shm`` is chosen only with :data:`SPILL_SHM_FREE_BYTES` free (a
-    container's is often 64 MB); a block that cannot be written there is
+    Docker container's is 64 MB unless ``--shm-size`` says otherwise:
+    moby/moby#29492); a block that cannot be written there is
     written to the temp folder instead.
 
     Returns
@@ -373,7 +377,7 @@ def _evaluate_block_to_file(block: np.ndarray, folder: str | None) -> str:
 
 def _pickle_to_file(result: Any, folder: str | None) -> str:
     """``result`` pickled to a new file in ``folder`` (removed again if writing fails)."""
-    fd, path = tempfile.mkstemp(prefix="geoplan-block-", suffix=".pickle", dir=folder)
+    fd, path = tempfile.mkstemp(prefix=SPILL_PREFIX, suffix=".pickle", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
