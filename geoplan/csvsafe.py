@@ -103,6 +103,7 @@ def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 # row) go through pandas. ``tests/test_csv_safety.py`` compares the two byte for byte.
 
 _NEEDS_QUOTES = r'[,"\r\n]'
+_TRIGGER_START = "^[=+@\t\r-]"  # FORMULA_TRIGGERS as a regular expression (RE2)
 _SLICE_ROWS = 250_000  # rows turned into text at a time (bounds the memory of the text)
 
 
@@ -118,11 +119,14 @@ def _arrow_writable(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(dtype)
 
 
-def _arrow_text(s: pd.Series) -> Any:
+def _arrow_text(s: pd.Series, *, neutralise: bool = False, end: str = "") -> Any:
     """The CSV cells of a column that :func:`_arrow_writable` accepted, as Arrow large strings.
 
     Each distinct value is formatted (and quoted) once and the cells are taken
-    from those: a findings column repeats a few values per rule.
+    from those: a findings column repeats a few values per rule. With
+    ``neutralise`` text cells are neutralised as :func:`neutralise_cell` does,
+    on the distinct values too; ``end`` is appended to every cell (the line
+    terminator, on the last column).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -142,6 +146,7 @@ def _arrow_text(s: pd.Series) -> Any:
             words = uniques.astype(str)
             if s.dtype.kind == "f":
                 words[np.isnan(uniques)] = ""
+        words = [w + end for w in words] if end else words
         return pc.take(pa.array(words, pa.large_string()), pa.array(codes))
     if isinstance(s.dtype, np.dtype):  # object column of text (and missing values)
         arr = pa.array(s.to_numpy(), type=pa.large_string(), from_pandas=True)
@@ -152,12 +157,32 @@ def _arrow_text(s: pd.Series) -> Any:
         arr = arr.cast(pa.large_string())
     encoded = pc.dictionary_encode(arr)
     words = encoded.dictionary
+    if neutralise:
+        words = _neutralised(words)
     needs = pc.match_substring_regex(words, _NEEDS_QUOTES)
     if pc.any(needs).as_py():
         q, empty = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
         quoted = pc.binary_join_element_wise(q, pc.replace_substring(words, '"', '""'), q, empty)
         words = pc.if_else(needs, quoted, words)
-    return pc.fill_null(pc.take(words, encoded.indices), pa.scalar("", pa.large_string()))
+    blank = pa.scalar(end, pa.large_string())
+    if end:
+        words = pc.binary_join_element_wise(words, blank, pa.scalar("", pa.large_string()))
+    return pc.fill_null(pc.take(words, encoded.indices), blank)
+
+
+def _neutralised(words: Any) -> Any:
+    """Distinct text values (Arrow), each as :func:`neutralise_cell` writes it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    risky = pc.fill_null(pc.match_substring_regex(words, _TRIGGER_START), False)
+    at = np.flatnonzero(risky.to_numpy(zero_copy_only=False))
+    if not len(at):
+        return words
+    values = words.to_pylist()
+    for i in at.tolist():
+        values[i] = neutralise_cell(values[i])
+    return pa.array(values, pa.large_string())
 
 
 def _header(columns: list[Any]) -> bytes:
@@ -167,25 +192,33 @@ def _header(columns: list[Any]) -> bytes:
 
 
 def _write_with_arrow(safe: pd.DataFrame, path: str | os.PathLike[str], *, mode: str,
-                      header: bool, bom: bool) -> bool:
-    """Write ``safe`` (already neutralised) with Arrow; ``False``, nothing written, if it cannot."""
+                      header: bool, bom: bool, neutralise: bool = False) -> bool:
+    """Write ``safe`` with Arrow; ``False``, nothing written, if it cannot.
+
+    ``safe`` is already neutralised, or with ``neutralise`` its text cells
+    and column names are neutralised here (on the distinct values of each
+    column, as :func:`csv_safe_frame` would).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if safe.shape[1] < 2 or not all(_arrow_writable(safe.iloc[:, i])
                                     for i in range(safe.shape[1])):
         return False
+    last = safe.shape[1] - 1
     with open(path, mode + "b") as fh:
         if bom and fh.tell() == 0:
             fh.write(b"\xef\xbb\xbf")
         if header:
-            fh.write(_header(list(safe.columns)))
+            names = list(safe.columns)
+            fh.write(_header([neutralise_cell(c) for c in names] if neutralise else names))
         for start in range(0, len(safe), _SLICE_ROWS):
             part = safe.iloc[start:start + _SLICE_ROWS]
-            cols = [_arrow_text(part.iloc[:, i]) for i in range(part.shape[1])]
+            # the line's end comes with the last cell: one join makes the lines
+            cols = [_arrow_text(part.iloc[:, i], neutralise=neutralise,
+                                end="\r\n" if i == last else "")
+                    for i in range(part.shape[1])]
             rows = pc.binary_join_element_wise(*cols, pa.scalar(",", pa.large_string()))
-            rows = pc.binary_join_element_wise(rows, pa.scalar("\r\n", pa.large_string()),
-                                              pa.scalar("", pa.large_string()))
             del cols
             offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64,
                                     count=len(rows) + 1, offset=rows.offset * 8)
@@ -210,10 +243,10 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], *,
     times faster on the 2.3 million findings of 10^5 houses), anything else
     by pandas.
     """
-    safe = csv_safe_frame(df)
     enc = encoding.lower().replace("_", "-")
     if enc in ("utf-8", "utf8", "utf-8-sig") and _write_with_arrow(
-            safe, path, mode=mode, header=header, bom=enc == "utf-8-sig"):
+            df, path, mode=mode, header=header, bom=enc == "utf-8-sig", neutralise=True):
         return
+    safe = csv_safe_frame(df)
     safe.to_csv(path, index=False, mode=mode, header=header, encoding=encoding,
                 lineterminator="\r\n")
