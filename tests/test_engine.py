@@ -327,6 +327,23 @@ def test_context_relocate_merge_by_name_and_nearest(tmp_path: Path) -> None:
     assert find(res, "d", r)["status"] == "not_checked"
 
 
+def test_context_same_name_takes_the_nearest_of_that_name(tmp_path: Path) -> None:
+    """Two villages share a name: each site naming it gets the nearer of the two, not the first."""
+    villages = gk([Point(X0, Y0), Point(X0 + 5000, Y0), Point(X0 + 2500, Y0)],
+                  name=["甲村", "甲村", "乙村"], layout_class=["搬迁撤并", "集聚提升", "搬迁撤并"])
+    ws = make_ws(tmp_path, village=villages)
+    sites = gk([box(X0 + 100, Y0, X0 + 110, Y0 + 10),      # 甲村: the first one is nearer
+                box(X0 + 4900, Y0, X0 + 4910, Y0 + 10),    # 甲村委会: the second is nearer
+                box(X0 + 4800, Y0, X0 + 4810, Y0 + 10),    # 乙村: by name, not the nearest
+                box(X0 + 200, Y0, X0 + 210, Y0 + 10),      # 甲村 again, after other names
+                box(X0 + 300, Y0, X0 + 310, Y0 + 10)],     # a name no feature has
+               site_id=["a", "b", "c", "d", "e"], village=["甲村", "甲村委会", "乙村", "甲村", "丙村"])
+    res = check(sites, ws)
+    r = "house.relocate_merge"
+    assert [find(res, s, r)["status"] for s in "abcde"] == [
+        "warn", "pass", "warn", "warn", "not_checked"]
+
+
 def test_where_filter_splits_levels(tmp_path: Path) -> None:
     l1 = box(X0, Y0, X0 + 50, Y0 + 50)
     l2 = Polygon(box(X0 - 200, Y0 - 200, X0 + 250, Y0 + 250).exterior.coords, [l1.exterior.coords])

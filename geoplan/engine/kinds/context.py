@@ -140,17 +140,21 @@ def _match(spec: ContextSpec, c: Constraint, st: PreparedSites, active: np.ndarr
             k = place_key(v)
             if k:
                 by_key.setdefault(k, []).append(j)
-        keys = np.array([place_key(v) for v in st.gdf[spec.site_field].to_numpy(dtype=object)],
-                        dtype=object)
+        keys = _place_keys(st.gdf[spec.site_field].to_numpy(dtype=object))
         named = np.flatnonzero(active & (keys != ""))
-        for i in named:
-            hits = by_key.get(keys[i])
+        # one name at a time (a batch names a few villages), not one site at a time
+        order = named[np.argsort(keys[named], kind="stable")]
+        starts = np.flatnonzero(np.r_[True, keys[order][1:] != keys[order][:-1]]) \
+            if len(order) else np.zeros(0, dtype=np.int64)
+        for rows in np.split(order, starts[1:]) if len(order) else []:
+            hits = by_key.get(keys[rows[0]])
             if hits is None:
-                unmatched[i] = True
+                unmatched[rows] = True
             elif len(hits) == 1:
-                feat[i] = hits[0]
-            else:
-                feat[i] = hits[int(np.argmin(shapely.distance(c.geoms[hits], st.geom[i])))]
+                feat[rows] = hits[0]
+            else:  # the nearest of the features of that name
+                d = shapely.distance(c.geoms[hits][None, :], st.geom[rows][:, None])
+                feat[rows] = np.asarray(hits)[np.argmin(d, axis=1)]
     rest = np.flatnonzero(active & (feat < 0) & ~unmatched)
     if len(rest):
         maxd = spec.match_distance_m
@@ -160,6 +164,21 @@ def _match(spec: ContextSpec, c: Constraint, st: PreparedSites, active: np.ndarr
             qi, _ = c.nearest(st.geom[rest], max_distance=maxd)
         feat[rest[qi[0]]] = qi[1]
     return feat, unmatched
+
+
+def _place_keys(names: np.ndarray) -> np.ndarray:
+    """:func:`~geoplan.sites.place_key` of every name, worked out once per distinct text."""
+    memo: dict[str, str] = {}
+    out = np.empty(len(names), dtype=object)
+    for i, v in enumerate(names.tolist()):
+        if type(v) is str:  # 1, 1.0 and True are equal keys of a dict, not equal names
+            k = memo.get(v)
+            if k is None:
+                k = memo[v] = place_key(v)
+            out[i] = k
+        else:
+            out[i] = place_key(v)
+    return out
 
 
 def _unmatched(rule: Rule, spec: ContextSpec, c: Constraint, st: PreparedSites,
