@@ -103,7 +103,8 @@ def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 # row) go through pandas. ``tests/test_csv_safety.py`` compares the two byte for byte.
 
 _NEEDS_QUOTES = r'[,"\r\n]'
-_TRIGGER_START = "^[=+@\t\r-]"  # FORMULA_TRIGGERS as a regular expression (RE2)
+# FORMULA_TRIGGERS as a regular expression (RE2): one character class, its "-" last
+_TRIGGER_START = "^[" + "".join(sorted(FORMULA_TRIGGERS, key=lambda t: t == "-")) + "]"
 _SLICE_ROWS = 250_000  # rows turned into text at a time (bounds the memory of the text)
 
 
@@ -164,10 +165,10 @@ def _arrow_text(s: pd.Series, *, neutralise: bool = False, end: str = "") -> Any
         q, empty = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
         quoted = pc.binary_join_element_wise(q, pc.replace_substring(words, '"', '""'), q, empty)
         words = pc.if_else(needs, quoted, words)
-    blank = pa.scalar(end, pa.large_string())
+    tail = pa.scalar(end, pa.large_string())  # also all of a missing cell
     if end:
-        words = pc.binary_join_element_wise(words, blank, pa.scalar("", pa.large_string()))
-    return pc.fill_null(pc.take(words, encoded.indices), blank)
+        words = pc.binary_join_element_wise(words, tail, pa.scalar("", pa.large_string()))
+    return pc.fill_null(pc.take(words, encoded.indices), tail)
 
 
 def _neutralised(words: Any) -> Any:

