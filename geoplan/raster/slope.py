@@ -137,21 +137,25 @@ def _horn(a: Any, b: Any, c: Any, d: Any, f: Any, g: Any, h: Any, i: Any, *,
 
 
 def slope_at(
-    elev: npt.NDArray[np.float64], rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
+    elev: npt.NDArray[np.floating], rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64],
     *, xres: float, yres: float,
 ) -> npt.NDArray[np.float64]:
     """``slope_degrees(elev, …)[rows, cols]``, computed only at those cells.
 
     The same operations in the same order on the same values as
     :func:`slope_degrees`, so the results are identical; the cost is in the
-    cells asked for (plus one padded copy of the window), not the window.
+    cells asked for, not the window. A float32 window (a float32 DEM as
+    read) is used as it is: only the values at the cells' neighbours become
+    float64, which is exact, so the slope is the float64 window's.
     """
-    z = np.asarray(elev, dtype=np.float64)
+    z = np.asarray(elev)
+    if z.dtype not in (np.float32, np.float64):
+        z = z.astype(np.float64, copy=False)
     if z.size == 0 or len(rows) == 0:
         return np.zeros(len(rows))
     r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
     if min(z.shape) < 2:  # a window one cell thin: np.pad's edge case, on a copy
-        z = np.array(z, copy=True)
+        z = np.array(z, dtype=np.float64, copy=True)
         z[~np.isfinite(z)] = np.nan
         p = np.pad(z, 1, mode="reflect", reflect_type="odd")
         a, b, cc = p[r, c], p[r, c + 1], p[r, c + 2]
@@ -166,7 +170,7 @@ def slope_at(
     return out
 
 
-def _padded(z: npt.NDArray[np.float64], r: npt.NDArray[np.int64],
+def _padded(z: npt.NDArray[np.floating], r: npt.NDArray[np.int64],
             c: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
     """``np.pad(z, 1, mode="reflect", reflect_type="odd")[r + 1, c + 1]``, non-finite as NaN.
 
@@ -178,11 +182,12 @@ def _padded(z: npt.NDArray[np.float64], r: npt.NDArray[np.int64],
 
     def rowwise(cc: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         inside = np.clip(r, 0, nr - 1)
-        v = z[inside, cc]
+        v = z[inside, cc].astype(np.float64, copy=False)
         v = np.where(np.isfinite(v), v, np.nan)
         for edge, nxt, at in ((0, 1, r < 0), (nr - 1, nr - 2, r >= nr)):
             if at.any():
-                e, x = z[edge, cc[at]], z[nxt, cc[at]]
+                e = z[edge, cc[at]].astype(np.float64, copy=False)
+                x = z[nxt, cc[at]].astype(np.float64, copy=False)
                 e = np.where(np.isfinite(e), e, np.nan)
                 x = np.where(np.isfinite(x), x, np.nan)
                 v[at] = 2 * e - x
@@ -198,15 +203,15 @@ def _padded(z: npt.NDArray[np.float64], r: npt.NDArray[np.int64],
     return v
 
 
-def _padded_rows(z: npt.NDArray[np.float64], r: npt.NDArray[np.int64],
+def _padded_rows(z: npt.NDArray[np.floating], r: npt.NDArray[np.int64],
                  col: int) -> npt.NDArray[np.float64]:
     """Column ``col`` (inside the window) of the rows-only padded window at rows ``r``."""
     nr = z.shape[0]
-    v = z[np.clip(r, 0, nr - 1), col]
+    v = z[np.clip(r, 0, nr - 1), col].astype(np.float64, copy=False)
     v = np.where(np.isfinite(v), v, np.nan)
     for edge, nxt, at in ((0, 1, r < 0), (nr - 1, nr - 2, r >= nr)):
         if at.any():
-            e, x = z[edge, col], z[nxt, col]
+            e, x = float(z[edge, col]), float(z[nxt, col])
             e = e if np.isfinite(e) else np.nan
             x = x if np.isfinite(x) else np.nan
             v[at] = 2 * e - x
