@@ -729,3 +729,25 @@ def test_the_dem_is_read_with_a_block_cache_of_one_window(which, request, monkey
     assert set(seen) == {gzonal.BLOCK_CACHE_BYTES}
     assert cache() == before
 
+
+@pytest.mark.parametrize("close", [False, True])
+def test_crossings_sort_as_lexsort_does(close: bool) -> None:
+    """The supercover's crossings come out by segment, then by t: np.lexsort's order, also
+    where two t values of a segment are closer than the one-sort key can tell apart."""
+    from geoplan.raster._cells import _by_segment_then_t
+
+    rng = np.random.default_rng(5)
+    n = 200_000
+    seg = np.sort(rng.integers(0, 10**6, n))
+    t = rng.random(n)
+    t[::7] = 0.0
+    t[::11] = 1.0
+    t[::13] = t[::13].round(1)      # equal values within a segment
+    if close:  # a value 1e-12 below its neighbour of the same segment: the key rounds them equal
+        i = np.flatnonzero(seg[1:] == seg[:-1])[-50:]  # large seg: the key's ulp ~2e-10
+        t[i + 1] = t[i] - 1e-12
+        t = np.clip(t, 0.0, 1.0)
+    order = np.lexsort((t, seg))
+    got_t, got_seg = _by_segment_then_t(t, seg)
+    np.testing.assert_array_equal(got_seg, seg[order])
+    np.testing.assert_array_equal(got_t, t[order])
