@@ -608,6 +608,14 @@ def test_blocks_of_every_kth_site_interleave_back_into_one_block(monkeypatch):
     parts = [cols([ids[i] for i in q]) for q in pos]
     woven = FindingsColumns.interleave([p.compact() for p in parts], rules=2, positions=pos)
     pd.testing.assert_frame_equal(woven.frame(), whole.frame())
+    # codes of blocks each fitting a byte, together not: the woven codes take two bytes
+    many = [f"s{i}" for i in range(300)]
+    parts = [cols(many[b::3]) for b in range(3)]
+    assert {p.compact().codes("message_en").dtype for p in parts} == {np.dtype(np.uint8)}
+    woven = FindingsColumns.interleave([p.compact() for p in parts], rules=2)
+    assert woven.codes("message_en").dtype == np.uint16
+    assert woven.codes("status").dtype == np.uint8
+    pd.testing.assert_frame_equal(woven.frame(), cols(many).frame())
     # and the text columns built on two threads (from 200 000 findings) are the same
     from geoplan.engine import columns as columns_module
 
