@@ -40,7 +40,9 @@ a window of its own. Peak memory for the slope step is therefore about 50 bytes
 × max(``max_window_cells``, the largest single site's padded box), ≈ 200 MB at
 the default, plus about 50 bytes per (site, cell) pair found. A DEM in another
 CRS is warped window by window (see :func:`zonal_slope`): the source read per
-window is about the window's size. GDAL's block cache is held to
+window is about the window's size. A float DEM masked by its nodata value is
+read in its own type (a float32 window of the default size is 16 MB) and only
+the cells' neighbours become float64. GDAL's block cache is held to
 :data:`geoplan.raster.zonal.BLOCK_CACHE_BYTES` (64 MB) while the DEM is read:
 the DEM is closed after each call, so a larger cache would serve no later call.
 
