@@ -751,3 +751,25 @@ def test_crossings_sort_as_lexsort_does(close: bool) -> None:
     got_t, got_seg = _by_segment_then_t(t, seg)
     np.testing.assert_array_equal(got_seg, seg[order])
     np.testing.assert_array_equal(got_t, t[order])
+
+
+@pytest.mark.parametrize("multi", [False, True])
+def test_explode_gives_the_parts_and_their_owners(multi: bool) -> None:
+    """Single parts are taken as they are (no copy), multi-parts opened; None and empty
+    geometries give no part, either way."""
+    from shapely import LineString, MultiPolygon, Polygon
+
+    from geoplan.raster._cells import _explode
+
+    sq = box(0, 0, 1, 1)
+    g = np.array([sq, None, Polygon(), Point(1, 2), LineString([(0, 0), (1, 1)])], dtype=object)
+    if multi:
+        g = np.append(g, MultiPolygon([box(2, 2, 3, 3), box(4, 4, 5, 5)]))
+    parts, owner = _explode(g)
+    want = [0, 3, 4] + ([5, 5] if multi else [])
+    assert owner.tolist() == want
+    assert owner.dtype == np.int64
+    assert [p.wkt for p in parts] == [
+        sq.wkt, "POINT (1 2)", "LINESTRING (0 0, 1 1)",
+        *(["POLYGON ((3 2, 3 3, 2 3, 2 2, 3 2))", "POLYGON ((5 4, 5 5, 4 5, 4 4, 5 4))"]
+          if multi else [])]

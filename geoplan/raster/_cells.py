@@ -75,6 +75,11 @@ def _explode(
     geoms: npt.NDArray[np.object_],
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
     """Single-part pieces of every geometry (multi-parts and collections opened)."""
+    if not np.isin(shapely.get_type_id(geoms), _MULTI_TYPES).any():
+        # single parts already (most batches): no copy of each geometry by get_parts
+        # (0.12 s for 5 x 10^4 footprints); None and empty ones are dropped as below
+        keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        return geoms[keep], np.flatnonzero(keep).astype(np.int64)
     parts, owner = shapely.get_parts(geoms, return_index=True)
     while True:
         multi = np.isin(shapely.get_type_id(parts), _MULTI_TYPES)
