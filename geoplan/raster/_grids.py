@@ -72,7 +72,7 @@ def _read_masked(src: Any, r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.f
     none) is read in its own type (float32 stays float32: half the bytes) and
     masked where a value equals the nodata value, which takes a third of the
     time of reading GDAL's mask band (a block of 5 × 10⁴ houses spread over the
-    benchmark county reads 10⁸ cells: 0.59–0.69 s → 0.33–0.41 s). A window
+    benchmark county reads 10⁸ cells: 0.55–0.78 s → 0.33–0.41 s). A window
     with a value near the nodata value but not equal to it, which GDAL's
     tolerance may count as nodata, is masked by GDAL's mask band instead, as
     is every other band (integers, mask bands, alpha): those come as float64.
