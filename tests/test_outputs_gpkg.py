@@ -164,3 +164,48 @@ def test_findings_points_encoded_once_per_site_are_the_classic_rows(
             assert a.execute(q).fetchall() == b.execute(q).fetchall(), q
         rows = a.execute("select geom is null, site_id from findings order by fid").fetchall()
     assert rows[4:6] == [(1, "H0002"), (1, "H0002")]  # the missing geometry: NULL
+
+
+SYNC = "OGR_SQLITE_SYNCHRONOUS"
+
+
+@pytest.mark.parametrize("user_value", [None, "NORMAL"])
+def test_gpkg_written_and_indexed_without_fsync_unless_the_user_says(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_value: str | None) -> None:
+    """Every GDAL write and index build of results.gpkg runs with SQLite's fsync off.
+
+    The value is restored afterwards (also after a failure), and one the user set
+    is kept as it is.
+    """
+    seen: list[tuple[str, str | None]] = []
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            seen.append((name, pyogrio.get_gdal_config_option(SYNC)))
+            return real(*args, **kwargs)
+        return call
+
+    for name in ("write_arrow", "write_dataframe"):
+        monkeypatch.setattr(pyogrio, name, spy(name, getattr(pyogrio, name)))
+    monkeypatch.setattr(files, "_index_layers", spy("index", files._index_layers))
+    pyogrio.set_gdal_config_options({SYNC: user_value})
+    try:
+        path = tmp_path / "r.gpkg"
+        for k in range(2):
+            v, f, e = _frames(8, start=8 * k)
+            files.write_gpkg_layers(path, v, f, e, crs=CRS, append=k > 0,
+                                    spatial_index=not files.can_index_later())
+        if files.can_index_later():
+            files.create_spatial_indexes(path, ["verdicts", "evidence"])
+        assert pyogrio.get_gdal_config_option(SYNC) == user_value
+        with pytest.raises(RuntimeError), files.sqlite_unsynced():
+            raise RuntimeError("a failed write")
+        assert pyogrio.get_gdal_config_option(SYNC) == user_value
+    finally:
+        pyogrio.set_gdal_config_options({SYNC: None})
+    want = user_value or False  # pyogrio reads "OFF" back as False
+    assert {name for name, _ in seen} >= {"write_dataframe"}
+    assert len(seen) >= 6
+    assert [value for _, value in seen] == [want] * len(seen)
+    assert pyogrio.read_dataframe(path, layer="verdicts")["site_id"].tolist() == \
+        [f"H{i:04d}" for i in range(16)]

@@ -17,12 +17,14 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
 import shutil
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,40 @@ finds every finding, only by reading the layer. ``summary.json``'s
 afterwards; ``findings_index=True`` builds it anyway. The ``verdicts`` layer
 (one feature per site) is always indexed.
 """
+
+
+@contextlib.contextmanager
+def sqlite_unsynced() -> Iterator[None]:
+    """GDAL's SQLite writes without ``fsync`` for the time being (``OGR_SQLITE_SYNCHRONOUS=OFF``).
+
+    ``results.gpkg`` is written into a staging folder and moved into place
+    only when whole (:func:`geoplan.outputs.move_into_place`); a half-written
+    one is never in the output folder, so SQLite's own flush to disk at every
+    commit buys nothing here, and it made the writer wait for the disk: each
+    appended chunk and the spatial indexes built at the end waited until all
+    of the file's pages so far were on disk (the file is 7 GB for 10⁶
+    houses). The GeoPackage is now left to the system's write-back like the
+    CSV files beside it, which are not flushed either. A value the user set
+    (environment or GDAL config) is kept.
+
+    Examples
+    --------
+    >>> import pyogrio
+    >>> with sqlite_unsynced():  # pyogrio reads "OFF" back as False
+    ...     pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    False
+    """
+    import pyogrio
+
+    key = "OGR_SQLITE_SYNCHRONOUS"
+    if pyogrio.get_gdal_config_option(key) is not None:  # the user's choice
+        yield
+        return
+    pyogrio.set_gdal_config_options({key: "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({key: None})
 
 
 def verdict_table(verdicts: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -183,8 +219,6 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
         Per layer, the features written with a geometry that is not empty
         (what its spatial index must hold).
     """
-    import pyogrio
-
     verd = _verdict_layer(verdicts, crs)
     evd = gpkg_safe(evidence)
     # the findings through Arrow built here (each site's point encoded once), or, for
@@ -195,6 +229,20 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
     if findings_index is None:
         findings_index = len(findings) <= FINDINGS_INDEX_MAX_ROWS
     placed: dict[str, int] = {}
+    with sqlite_unsynced():
+        _write_layers(path, verd, fnd, evd, verdicts, findings, evidence, placed, crs=crs,
+                      append=append, options=options, findings_index=findings_index)
+    return placed
+
+
+def _write_layers(path: Path, verd: gpd.GeoDataFrame, fnd: gpd.GeoDataFrame | None,
+                  evd: gpd.GeoDataFrame, verdicts: gpd.GeoDataFrame, findings: pd.DataFrame,
+                  evidence: gpd.GeoDataFrame, placed: dict[str, int], *, crs: Any,
+                  append: bool, options: dict[str, str] | None,
+                  findings_index: bool) -> None:
+    """The three layers' writes of :func:`write_gpkg_layers`; counts into ``placed``."""
+    import pyogrio
+
     for layer, frame, kind in (("verdicts", verd, "Unknown"), ("findings", fnd, "Point"),
                                ("evidence", evd, "Unknown")):
         opts = options
@@ -212,7 +260,6 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
             continue
         pyogrio.write_dataframe(frame, path, layer=layer, geometry_type=kind, append=append,
                                 use_arrow=_arrow_writes(frame), layer_options=opts)
-    return placed
 
 
 def unindexed_note(path: Path, rows: int, *, asked: bool | None = None) -> dict[str, Any] | None:
@@ -353,23 +400,8 @@ def create_spatial_indexes(path: Path, layers: list[str],
 
     if not can_index_later():  # pragma: no cover - the writer asks first
         raise DataFileError(f"{path}: cannot build spatial indexes here")
-    lib = _GDAL
-    ds = lib.GDALOpenEx(str(path).encode(), 0x01 | 0x04, None, None, None)  # update, vector
-    if not ds:
-        raise DataFileError(f"{path}: GDAL cannot open the GeoPackage for update to index it")
-    try:
-        for layer in layers:
-            lib.CPLErrorReset()
-            sql = f"SELECT CreateSpatialIndex('{layer}', 'geom')".encode()
-            res = lib.GDALDatasetExecuteSQL(ds, sql, None, None)
-            if res:
-                lib.GDALDatasetReleaseResultSet(ds, res)
-            if lib.CPLGetLastErrorType() >= 3:  # CE_Failure
-                msg = (lib.CPLGetLastErrorMsg() or b"").decode("utf-8", "replace")
-                raise DataFileError(f"{path}: GDAL could not index the layer {layer} ({msg}); "
-                                    "free space or choose another --out")
-    finally:
-        lib.GDALClose(ds)
+    with sqlite_unsynced():
+        _index_layers(_GDAL, path, layers)
     # positive evidence: one entry per feature with a geometry that is not empty (the empty
     # flag is bit 4 of the flags byte, the 4th of a GeoPackage geometry's header)
     with sqlite3.connect(path) as db:
@@ -386,6 +418,26 @@ def create_spatial_indexes(path: Path, layers: list[str],
             if got != want:
                 raise DataFileError(f"{path}: the spatial index of {layer} holds {got} entries "
                                     f"for {want} features; write the outputs again")
+
+
+def _index_layers(lib: Any, path: Path, layers: list[str]) -> None:
+    """``CreateSpatialIndex`` of each layer, through GDAL's C API (``lib``)."""
+    ds = lib.GDALOpenEx(str(path).encode(), 0x01 | 0x04, None, None, None)  # update, vector
+    if not ds:
+        raise DataFileError(f"{path}: GDAL cannot open the GeoPackage for update to index it")
+    try:
+        for layer in layers:
+            lib.CPLErrorReset()
+            sql = f"SELECT CreateSpatialIndex('{layer}', 'geom')".encode()
+            res = lib.GDALDatasetExecuteSQL(ds, sql, None, None)
+            if res:
+                lib.GDALDatasetReleaseResultSet(ds, res)
+            if lib.CPLGetLastErrorType() >= 3:  # CE_Failure
+                msg = (lib.CPLGetLastErrorMsg() or b"").decode("utf-8", "replace")
+                raise DataFileError(f"{path}: GDAL could not index the layer {layer} ({msg}); "
+                                    "free space or choose another --out")
+    finally:
+        lib.GDALClose(ds)
 
 
 def _arrow_writes(frame: pd.DataFrame) -> bool:
