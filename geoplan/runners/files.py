@@ -219,6 +219,8 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
         Per layer, the features written with a geometry that is not empty
         (what its spatial index must hold).
     """
+    import pyogrio
+
     verd = _verdict_layer(verdicts, crs)
     evd = gpkg_safe(evidence)
     # the findings through Arrow built here (each site's point encoded once), or, for
@@ -230,36 +232,24 @@ def write_gpkg_layers(path: Path, verdicts: gpd.GeoDataFrame, findings: pd.DataF
         findings_index = len(findings) <= FINDINGS_INDEX_MAX_ROWS
     placed: dict[str, int] = {}
     with sqlite_unsynced():
-        _write_layers(path, verd, fnd, evd, verdicts, findings, evidence, placed, crs=crs,
-                      append=append, options=options, findings_index=findings_index)
+        for layer, frame, kind in (("verdicts", verd, "Unknown"), ("findings", fnd, "Point"),
+                                   ("evidence", evd, "Unknown")):
+            opts = options
+            if layer == "findings" and not append and not findings_index:
+                opts = {"SPATIAL_INDEX": "NO"}
+            if frame is None:  # the findings, fast
+                table, placed[layer] = _findings_arrow(verd, findings)
+                pyogrio.write_arrow(table, path, layer=layer, driver="GPKG",
+                                    geometry_name="geometry", geometry_type=kind,
+                                    crs=_crs_option(crs), append=append, layer_options=opts)
+                continue
+            g = np.asarray(frame.geometry.to_numpy(), dtype=object)
+            placed[layer] = int((~(shapely.is_missing(g) | shapely.is_empty(g))).sum())
+            if layer == "evidence" and append and not len(evidence):
+                continue
+            pyogrio.write_dataframe(frame, path, layer=layer, geometry_type=kind, append=append,
+                                    use_arrow=_arrow_writes(frame), layer_options=opts)
     return placed
-
-
-def _write_layers(path: Path, verd: gpd.GeoDataFrame, fnd: gpd.GeoDataFrame | None,
-                  evd: gpd.GeoDataFrame, verdicts: gpd.GeoDataFrame, findings: pd.DataFrame,
-                  evidence: gpd.GeoDataFrame, placed: dict[str, int], *, crs: Any,
-                  append: bool, options: dict[str, str] | None,
-                  findings_index: bool) -> None:
-    """The three layers' writes of :func:`write_gpkg_layers`; counts into ``placed``."""
-    import pyogrio
-
-    for layer, frame, kind in (("verdicts", verd, "Unknown"), ("findings", fnd, "Point"),
-                               ("evidence", evd, "Unknown")):
-        opts = options
-        if layer == "findings" and not append and not findings_index:
-            opts = {"SPATIAL_INDEX": "NO"}
-        if frame is None:  # the findings, fast
-            table, placed[layer] = _findings_arrow(verd, findings)
-            pyogrio.write_arrow(table, path, layer=layer, driver="GPKG",
-                                geometry_name="geometry", geometry_type=kind,
-                                crs=_crs_option(crs), append=append, layer_options=opts)
-            continue
-        g = np.asarray(frame.geometry.to_numpy(), dtype=object)
-        placed[layer] = int((~(shapely.is_missing(g) | shapely.is_empty(g))).sum())
-        if layer == "evidence" and append and not len(evidence):
-            continue
-        pyogrio.write_dataframe(frame, path, layer=layer, geometry_type=kind, append=append,
-                                use_arrow=_arrow_writes(frame), layer_options=opts)
 
 
 def unindexed_note(path: Path, rows: int, *, asked: bool | None = None) -> dict[str, Any] | None:
