@@ -624,3 +624,55 @@ def test_blocks_of_every_kth_site_interleave_back_into_one_block(monkeypatch):
     threaded = big.frame()
     monkeypatch.setattr(columns_module, "_THREADED_ROWS", 10**12)
     pd.testing.assert_frame_equal(threaded, big.frame())
+
+
+TWO_ZONES = AVOID + """
+[[rules]]
+id = "h.a_storage"
+subject = "house"
+kind = "avoid"
+layer = "flood_storage"
+severity = "warn"
+clause = "(十二)"
+title_zh = "蓄滞洪区"
+title_en = "flood storage"
+tolerance_m2 = 0.0
+"""
+
+
+@pytest.mark.parametrize("frame", [True, False])
+def test_evidence_of_several_rules_in_one_frame(tmp_path: Path, frame: bool) -> None:
+    """Rule by rule (the pack's order), then site by site; text as text, areas by hand."""
+    from geoplan.engine import evaluate, prepare_sites
+
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)]),
+                 flood_storage=gk([box(X0 + 50, Y0, X0 + 150, Y0 + 100)]))
+    sites = _sites(box(X0 + 90, Y0, X0 + 110, Y0 + 10),      # 10 × 10 in the zone, all in storage
+                   box(X0 + 200, Y0, X0 + 210, Y0 + 10),     # in neither
+                   box(X0 + 40, Y0 + 50, X0 + 60, Y0 + 60),  # 20 × 10 zone, 10 × 10 storage
+                   ids=["b", "c", "a"])
+    st = prepare_sites(sites, ws, subject="house")
+    ev = evaluate(st, ws, load_pack(make_pack(tmp_path, TWO_ZONES)), frame=frame).evidence
+    cols = ["site_id", "rule_id", "clause", "status", "area_m2", "area_mu", "length_m",
+            "geometry"]
+    assert ev.columns.tolist() == cols + ([] if frame else ["_row"])
+    assert ev[["site_id", "rule_id", "clause", "status"]].values.tolist() == [
+        ["b", "h.zone", "(十一)", "fail"], ["a", "h.zone", "(十一)", "fail"],
+        ["b", "h.a_storage", "(十二)", "warn"], ["a", "h.a_storage", "(十二)", "warn"]]
+    assert ev["area_m2"].tolist() == pytest.approx([100.0, 200.0, 200.0, 100.0])
+    assert ev["area_mu"].tolist() == pytest.approx([100 / MU, 200 / MU, 200 / MU, 100 / MU])
+    assert ev["length_m"].tolist() == [0.0] * 4
+    assert ev.index.tolist() == [0, 1, 2, 3]
+    assert ev.crs == ws.crs
+    assert ev.geometry.name == "geometry"
+    assert all(str(ev[c].dtype) == str(pd.Series(["x"]).dtype)
+               for c in ("site_id", "rule_id", "clause", "status"))
+    if not frame:
+        assert ev["_row"].tolist() == [0, 2, 0, 2]
+    none = evaluate(st, ws,
+                    load_pack(make_pack(tmp_path, AVOID.replace("flood_zone", "flood_storage")
+                                        .replace("tolerance_m2 = 1.0", "tolerance_m2 = 1e9"))),
+                    frame=frame).evidence
+    assert none.columns.tolist() == cols
+    assert len(none) == 0
+    assert none.crs == ws.crs

@@ -93,3 +93,28 @@ def test_partition_pieces_joined_at_once_equal_site_by_site(seed: int) -> None:
     geoms, _ = union_per_site(si, pieces, n, disjoint=True)
     got = [None if g is None else shapely.to_wkb(g) for g in geoms]
     assert got == _site_by_site(si, pieces, n)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_overlapping_pieces_unioned_by_group_size_equal_site_by_site(seed: int) -> None:
+    """Groups of 1-6 overlapping pieces (the setback's evidence): each site's union is
+    that of ``union_all`` over its own pieces, in their order, to the byte."""
+    rng = np.random.default_rng(100 + seed)
+    n = 60
+    sizes = rng.integers(0, 7, n)  # 0: a site without pieces
+    si = np.repeat(np.arange(n), sizes)
+    rng.shuffle(si)
+    x, y = rng.random(len(si)) * 3, rng.random(len(si)) * 3
+    pieces = np.array([box(a, b, a + 2, b + 2) for a, b in zip(x, y, strict=True)],
+                      dtype=object)
+    pieces[rng.random(len(si)) < 0.1] = LineString([(0, 0), (5, 5)])  # not a polygon
+    geoms, sites = union_per_site(si, pieces, n, disjoint=False)
+    assert sites.tolist() == np.flatnonzero(sizes).tolist()
+    for s in range(n):
+        own = pieces[si == s]  # in the order given (the sort is stable)
+        if not len(own):
+            assert geoms[s] is None
+        elif len(own) == 1:
+            assert geoms[s] is own[0]
+        else:
+            assert shapely.to_wkb(geoms[s]) == shapely.to_wkb(shapely.union_all(own)), s

@@ -238,7 +238,7 @@ def evaluate(
     if cache is None or cache.ws is not workspace:
         cache = constraint_cache(workspace)
     rows: list[dict[str, Any]] = []
-    ev_frames: list[gpd.GeoDataFrame] = []
+    ev_parts: list[_EvidencePart] = []
     not_checked_rules: list[tuple[str, str]] = []
 
     iterator: Any = subject_rules
@@ -256,20 +256,14 @@ def evaluate(
                 threshold=np.nan)
         out.matched[~usable] = ""
         rows.append(_row(rule, out))
-        ev_frame = _evidence(rule, st, out, workspace, rows=not frame)
-        if ev_frame is not None:
-            ev_frames.append(ev_frame)
+        part = _evidence_part(rule, st, out)
+        if part is not None:
+            ev_parts.append(part)
 
     columns = FindingsColumns.from_rules(st.site_id, rows)
     verdicts = _verdicts(st, columns, usable, any_rule=bool(rows))
     findings = columns.frame() if frame else columns.frame_head()
-    if ev_frames:
-        evidence = pd.concat(ev_frames, ignore_index=True)
-        evidence = gpd.GeoDataFrame(evidence, geometry="geometry", crs=workspace.crs)
-    else:
-        evidence = gpd.GeoDataFrame({"site_id": [], "rule_id": [], "clause": [], "status": [],
-                                     "area_m2": [], "area_mu": [], "length_m": []},
-                                    geometry=[], crs=workspace.crs)
+    evidence = _evidence(ev_parts, st, workspace, rows=not frame)
     return Evaluation(findings=findings, verdicts=verdicts, evidence=evidence,
                       rules=subject_rules, not_checked_rules=not_checked_rules,
                       seconds=time.perf_counter() - t0, sites=st,
@@ -292,31 +286,62 @@ def _row(rule: Rule, out: Outcome) -> dict[str, Any]:
     }
 
 
-def _evidence(rule: Rule, st: PreparedSites, out: Outcome,
-              workspace: Workspace, *, rows: bool = False) -> gpd.GeoDataFrame | None:
-    """The evidence geometries of one rule, or ``None`` when it has none.
+@dataclass
+class _EvidencePart:
+    """One rule's evidence: its pieces' sites (positions among the sites), geometries, statuses."""
 
-    ``rows``: also a ``_row`` column, each piece's site as its position in
-    the block (for a runner that puts blocks back in batch order).
-    """
+    rule: Rule
+    site: np.ndarray
+    geom: np.ndarray
+    status: np.ndarray
+
+
+def _evidence_part(rule: Rule, st: PreparedSites, out: Outcome) -> _EvidencePart | None:
+    """The evidence geometries of one rule, by site, or ``None`` when it has none."""
     if not out.ev_idx:
         return None
     ei = np.concatenate(out.ev_idx)
     eg = np.concatenate(out.ev_geom)
     keep = np.flatnonzero(~shapely.is_missing(eg) & ~shapely.is_empty(eg))
     keep = keep[np.argsort(ei[keep], kind="stable")]  # by site: the same order in any block
-    ei, eg = ei[keep], eg[keep]
-    if not len(ei):
+    if not len(keep):
         return None
-    frame = gpd.GeoDataFrame({
-        "site_id": st.site_id[ei], "rule_id": rule.id, "clause": rule.clause,
-        "status": STATUS_VALUES[out.status_codes()[ei]],
-        "area_m2": shapely.area(eg), "area_mu": shapely.area(eg) * MU_PER_M2,
-        "length_m": shapely.length(eg) * (shapely.area(eg) == 0),
-    }, geometry=list(eg), crs=workspace.crs)
+    ei, eg = ei[keep], eg[keep]
+    return _EvidencePart(rule=rule, site=ei, geom=eg,
+                         status=STATUS_VALUES[out.status_codes()[ei]])
+
+
+def _evidence(parts: list[_EvidencePart], st: PreparedSites, workspace: Workspace, *,
+              rows: bool = False) -> gpd.GeoDataFrame:
+    """The evidence of every rule (rule by rule, then by site) as one frame.
+
+    One frame built from the rules' columns, rather than a frame per rule
+    concatenated: a frame's fixed cost (its CRS, its index) was paid 20 times
+    per block, 0.08 s a block whatever its size.
+
+    ``rows``: also a ``_row`` column, each piece's site as its position in
+    the block (for a runner that puts blocks back in batch order).
+    """
+    if not parts:
+        return gpd.GeoDataFrame({"site_id": [], "rule_id": [], "clause": [], "status": [],
+                                 "area_m2": [], "area_mu": [], "length_m": []},
+                                geometry=[], crs=workspace.crs)
+    ei = np.concatenate([p.site for p in parts])
+    eg = np.concatenate([p.geom for p in parts])
+    sizes = [len(p.site) for p in parts]
+    area = shapely.area(eg)
+    data: dict[str, Any] = {
+        "site_id": st.site_id[ei],
+        "rule_id": np.repeat(np.array([p.rule.id for p in parts], dtype=object), sizes),
+        "clause": np.repeat(np.array([p.rule.clause for p in parts], dtype=object), sizes),
+        "status": np.concatenate([p.status for p in parts]),
+        "area_m2": area, "area_mu": area * MU_PER_M2,
+        "length_m": shapely.length(eg) * (area == 0),
+        "geometry": gpd.array.from_shapely(eg, crs=workspace.crs),
+    }
     if rows:
-        frame["_row"] = ei
-    return frame
+        data["_row"] = ei
+    return gpd.GeoDataFrame(data, geometry="geometry", crs=workspace.crs)
 
 
 def _titled(title: str, sep: str, codes: np.ndarray,

@@ -442,8 +442,11 @@ def union_per_site(site_idx: np.ndarray, pieces: np.ndarray, n: int,
             shapely.multipolygons(parts, indices=dense, out=made)
             made[shapely.is_missing(made)] = shapely.MultiPolygon()  # a group of no part
             geoms[s[starts[polys]]] = made
-    for g in union:
-        geoms[s[starts[g]]] = shapely.union_all(p[starts[g]:starts[g] + counts[g]])
+    # the other groups' unions, one call per group size: each row of pieces is unioned
+    # as union_all unions it alone (one GEOS unary union of the same collection)
+    for k in np.unique(counts[union]).tolist():
+        grp = union[counts[union] == k]
+        geoms[s[starts[grp]]] = shapely.union_all(p[starts[grp][:, None] + np.arange(k)], axis=1)
     return geoms, np.unique(s)
 
 
