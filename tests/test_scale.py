@@ -399,6 +399,54 @@ def test_jobs_on_the_sample_with_missing_layers(sample_ws):
     assert set(one.verdicts["verdict"]) >= {"fail", "error", "not_checked", "pass"}
 
 
+_PICKLED: list = []
+
+
+def _logged_pickle(result, folder):  # runs in the forked process: logs what its verdicts are
+    with open(_PICKLED[1], "a", encoding="utf-8") as fh:
+        fh.write(type(result[1]).__name__ + "\n")
+    return _PICKLED[0](result, folder)
+
+
+def test_a_forked_blocks_verdicts_come_back_with_the_sites_own_geometry(
+        sample_ws, monkeypatch, tmp_path):
+    """The forked block's verdicts travel without the site geometries the parent holds,
+    and get them back: the one-process answer, in the sites' own CRS and index."""
+    from geoplan.runners import local
+
+    sites = geoplan.read_sites(SAMPLE / "batches" / "proposed_houses.gpkg").to_crs(4490)
+    sites.index = [f"row{i}" for i in range(len(sites))]
+    _PICKLED[:] = [local._pickle_to_file, tmp_path / "pickled.txt"]
+    monkeypatch.setattr(local, "_pickle_to_file", _logged_pickle)
+    one = geoplan.check(sites, sample_ws, jobs=1)
+    two = geoplan.check(sites, sample_ws, jobs=2)
+    assert (tmp_path / "pickled.txt").read_text(encoding="utf-8").split() == ["_ShedGeometry"]
+    _same(one, two)
+    assert two.verdicts.crs == sites.crs
+    assert two.verdicts.index.tolist() == sites.index.tolist()
+    assert (shapely.to_wkb(two.verdicts.geometry.values)
+            == shapely.to_wkb(sites.geometry.values)).all()
+    assert two.verdicts.columns.tolist() == one.verdicts.columns.tolist()
+
+
+def test_verdicts_whose_geometry_is_not_the_frames_own_are_sent_whole(monkeypatch):
+    from geoplan.runners import local
+
+    frame = gpd.GeoDataFrame({"a": [1, 2, 3]}, geometry=[Point(0, 0), Point(1, 1), None],
+                             crs=4536)
+    monkeypatch.setattr(local, "_STATE", (None, None, frame, np.arange(3)))
+    block = np.array([0, 2])
+    own = frame.iloc[block].assign(verdict=["pass", "error"])
+    shed = local._shed_site_geometry(own, block)
+    assert isinstance(shed, local._ShedGeometry)
+    back = local._restore_site_geometry(shed, frame, block)
+    pd.testing.assert_frame_equal(pd.DataFrame(back), pd.DataFrame(own))
+    assert back.crs == own.crs
+    assert back.geometry.name == own.geometry.name
+    copied = own.set_geometry(shapely.from_wkb(shapely.to_wkb(own.geometry.values)), crs=4536)
+    assert local._shed_site_geometry(copied, block) is copied  # equal, but not the same objects
+
+
 _PARENT: list[int] = []
 _EVALUATE: list = []
 
