@@ -61,3 +61,27 @@ def test_the_cache_goes_with_the_workspace_and_is_not_pickled() -> None:
     del ws, copy
     gc.collect()
     assert ref() is None                          # no global registry keeps it alive
+
+
+def test_the_workspaces_extent_is_measured_once_until_a_layer_changes(monkeypatch) -> None:
+    """A site far outside the layers is an error; the layers' box is kept between batches
+    and measured again when a layer is replaced, added or removed."""
+    from geoplan.engine import prepare
+
+    calls = []
+    real = prepare._layers_extent
+    monkeypatch.setattr(prepare, "_layers_extent", lambda ws: calls.append(1) or real(ws))
+    ws = mem_ws(flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)]))
+    far = gk([box(X0 + 5000, Y0, X0 + 5012, Y0 + 12)], house_id=["far"])
+
+    def verdict() -> str:
+        return geoplan.check(far, ws, subject="house", id_field="house_id").verdicts[
+            "verdict"].item()
+
+    assert (verdict(), verdict(), len(calls)) == ("error", "error", 1)
+    ws.layers["flood_zone"] = _flood(ws, box(X0 + 4900, Y0 - 10, X0 + 5100, Y0 + 100))
+    assert (verdict(), len(calls)) == ("fail", 2)       # the site is inside the new zone
+    ws.layers["flood_storage"] = ws.layers.pop("flood_zone")
+    assert len(calls) == 2
+    verdict()
+    assert len(calls) == 3                               # another layer set: measured again

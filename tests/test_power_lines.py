@@ -137,6 +137,23 @@ def test_table_lookup_edges() -> None:
     assert (t.min_distance, t.max_distance, t.top) == (1.0, 30.0, 1100.0)
 
 
+def test_each_spans_required_distance_is_its_voltages_row() -> None:
+    """Spans' distances looked up once per distinct voltage: each span gets its own row."""
+    import numpy as np
+
+    from geoplan.engine.kinds.setback import SetbackSpec
+
+    t = load_pack()[RULE].distance_table
+    volts = np.array([10, 0.4, np.nan, 35, 10, -0.0, 0.0, -800, 1100, 1100.5, np.inf, np.nan,
+                      750, 220, 0.4], dtype=float)
+    got = SetbackSpec(t).required(volts)
+    want = [t.distance_for(v) for v in volts.tolist()]
+    assert got.dtype == np.float64
+    assert np.array_equal(got, np.array(want), equal_nan=True)
+    assert got[:2].tolist() == [5.0, 1.0]
+    assert SetbackSpec(t).required(np.zeros(0)).tolist() == []
+
+
 def test_default_table_rows_carry_their_source_and_flag() -> None:
     rule = load_pack()[RULE]
     rows = [(r.upto, r.distance_m, r.verified) for r in rule.distance_table.rows]

@@ -155,6 +155,10 @@ class SetbackSpec(KindSpec):
             by = {r.value: r.distance_m for r in d.rows} | dict.fromkeys(d.exempt, 0.0)
             return pd.Series(values, dtype=object).map(by).to_numpy(dtype=float)
         if isinstance(d, DistanceTable):
+            values = np.asarray(values)
+            if values.dtype.kind == "f":  # a few distinct values (voltages): each looked up once
+                u, inv = np.unique(values, return_inverse=True)
+                return np.array([d.distance_for(v) for v in u.tolist()], dtype=float)[inv]
             return np.array([d.distance_for(v) for v in values])
         return np.full(len(values), d.value)
 
