@@ -48,6 +48,7 @@ import pandas as pd
 from ..core import SUBJECTS, Subject
 from ..crs import CRSLike, resolve_crs
 from ..engine import ConstraintCache, Evaluation, evaluate, prepare_sites
+from ..engine.parallel import frozen_heap
 from ..errors import CRSError, DataFileError, SiteInputError
 from ..postgis import Extent
 from ..rules import RulePack, load_pack
@@ -270,9 +271,10 @@ def evaluate_block(
     -------
     Evaluation
     """
-    prepared = prepare_sites(block, ws, subject=subject, footprint_m=footprint_m)
-    prepared.site_id = ids
-    return evaluate(prepared, ws, pack, progress=progress, cache=cache, frame=frame)
+    with frozen_heap():  # the collector kept off the session's objects (the workspace's)
+        prepared = prepare_sites(block, ws, subject=subject, footprint_m=footprint_m)
+        prepared.site_id = ids
+        return evaluate(prepared, ws, pack, progress=progress, cache=cache, frame=frame)
 
 
 def _frame_decisions(gdf: gpd.GeoDataFrame, id_field: str | None,

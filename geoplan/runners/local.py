@@ -40,7 +40,7 @@ import pandas as pd
 from ..engine import Evaluation, constraint_cache
 from ..engine.columns import FindingsColumns
 from ..engine.evaluation import prepare_rules
-from ..engine.parallel import usable_cores
+from ..engine.parallel import frozen_heap, usable_cores
 from ..errors import GeoplanError
 from .base import Run, RunPlan, batch_summary, join_parts
 from .inputs import SiteBatch
@@ -235,7 +235,9 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
     _STATE = (batch, cache, frame, rows)
     t0 = time.perf_counter()
     try:
-        with warnings.catch_warnings():
+        # the heap frozen before the fork: neither process's collector walks (and so
+        # copies) the pages of the objects they share
+        with warnings.catch_warnings(), frozen_heap():
             # Python ≥ 3.12 warns that forking a process with threads may deadlock; the
             # children only evaluate (numpy, shapely) and write nothing to shared streams
             warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork.*")
