@@ -31,7 +31,7 @@ from ..workspace import Layer, Workspace
 from .messages import say
 from .parallel import usable_cores
 
-__all__ = ["Constraint", "ConstraintCache", "Unknown", "Unusable", "constraint_cache"]
+__all__ = ["Constraint", "ConstraintCache", "Unknown", "Unusable", "constraint_cache", "derived_store"]
 
 
 _BIG = 256
@@ -913,6 +913,24 @@ def _values_found(layer: Layer, gdf: gpd.GeoDataFrame, fields: list[str]) -> str
     return "; ".join(parts) if parts else "the layer is empty"
 
 
+def derived_store(workspace: Workspace) -> dict[str, Any]:
+    """``workspace.derived``: what the engine keeps while the workspace is open.
+
+    Made here for a workspace built without ``__init__`` (tests, unpickling).
+
+    Examples
+    --------
+    >>> from geoplan.workspace import Workspace
+    >>> ws = Workspace.__new__(Workspace)
+    >>> derived_store(ws) is derived_store(ws)
+    True
+    """
+    derived = getattr(workspace, "derived", None)
+    if derived is None:  # a workspace made without __init__
+        derived = workspace.derived = {}
+    return derived
+
+
 def constraint_cache(workspace: Workspace) -> ConstraintCache:
     """The workspace's cache of spatial indexes, built once and shared while it is open.
 
@@ -940,9 +958,7 @@ def constraint_cache(workspace: Workspace) -> ConstraintCache:
     >>> constraint_cache(ws) is constraint_cache(ws)
     True
     """
-    derived = getattr(workspace, "derived", None)
-    if derived is None:  # a workspace made without __init__
-        derived = workspace.derived = {}
+    derived = derived_store(workspace)
     cache = derived.get("constraints")
     if not isinstance(cache, ConstraintCache):
         cache = derived["constraints"] = ConstraintCache(workspace)

@@ -29,6 +29,7 @@ from ..sites import (
     unconverted_systems,
 )
 from ..workspace import Layer, RasterLayer, Workspace
+from .constraints import derived_store
 
 __all__ = ["PreparedSites", "decide_ids", "infer_subject", "note_zh", "prepare_sites"]
 
@@ -540,9 +541,7 @@ def _workspace_extent(ws: Workspace) -> tuple[float, float, float, float] | None
     again once any layer is added, removed or replaced (as the spatial
     indexes kept beside are).
     """
-    derived = getattr(ws, "derived", None)
-    if derived is None:  # a workspace made without __init__
-        derived = ws.derived = {}
+    derived = derived_store(ws)
     layers = list(ws.layers.items())
     kept = derived.get("extent")
     if kept is not None and len(kept[0]) == len(layers) and all(
