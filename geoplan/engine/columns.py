@@ -225,6 +225,43 @@ class FindingsColumns:
         return cls(coded=coded, numbers=numbers,
                    rows=np.repeat(np.arange(n, dtype=np.int64), rules))
 
+    def pair_counts(self, a: str = "rule_id", b: str = "status") -> list[tuple[str, str, int]]:
+        """``(x, y, n)`` per pair of values of columns ``a`` and ``b`` present, sorted by ``(x, y)``.
+
+        What :func:`geoplan.runners.summary.Tally` counts of the findings
+        frame, counted on the codes (one ``bincount`` of 2 × 10⁶ findings
+        instead of hashing two text columns of the frame); missing values are
+        left out, as pandas' ``groupby`` leaves them out.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> cols = FindingsColumns(
+        ...     coded={"rule_id": (np.array([0, 1, 0]), np.array(["r2", "r1"], dtype=object)),
+        ...            "status": (np.array([1, 0, 1]), np.array(["fail", "pass"], dtype=object))},
+        ...     numbers={}, rows=np.arange(3))
+        >>> cols.pair_counts()
+        [('r1', 'fail', 1), ('r2', 'pass', 2)]
+        """
+        ca, va = self.coded[a]
+        cb, vb = self.coded[b]
+        k = max(len(vb), 1)
+        pair = ca.astype(np.int64) * k + cb.astype(np.int64)
+        if len(va) * k <= 1 << 22:
+            counts = np.bincount(pair, minlength=len(va) * k)
+            codes = np.flatnonzero(counts)
+            counts = counts[codes]
+        else:  # pragma: no cover - millions of distinct values in the two columns
+            codes, counts = np.unique(pair, return_counts=True)
+        total: dict[tuple[str, str], int] = {}
+        for c, n in zip(codes.tolist(), counts.tolist(), strict=True):
+            x, y = va[c // k], vb[c % k]
+            if pd.isna(x) or pd.isna(y):
+                continue
+            key = (str(x), str(y))
+            total[key] = total.get(key, 0) + n
+        return sorted((x, y, n) for (x, y), n in total.items())
+
     def compact(self) -> FindingsColumns:
         """The same columns with each column's codes in the smallest unsigned integer type.
 

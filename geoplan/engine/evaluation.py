@@ -160,8 +160,9 @@ class Evaluation:
     sites
         The prepared sites (None when blocks were evaluated in other processes).
     columns
-        With ``evaluate(..., frame=False)``: the findings as
-        :class:`~geoplan.engine.columns.FindingsColumns`.
+        The findings as :class:`~geoplan.engine.columns.FindingsColumns`
+        (with ``evaluate(..., frame=False)`` the only rows given; the
+        summary's counts are taken from them).
     """
 
     findings: pd.DataFrame
@@ -266,8 +267,7 @@ def evaluate(
     evidence = _evidence(ev_parts, st, workspace, rows=not frame)
     return Evaluation(findings=findings, verdicts=verdicts, evidence=evidence,
                       rules=subject_rules, not_checked_rules=not_checked_rules,
-                      seconds=time.perf_counter() - t0, sites=st,
-                      columns=None if frame else columns)
+                      seconds=time.perf_counter() - t0, sites=st, columns=columns)
 
 
 def _row(rule: Rule, out: Outcome) -> dict[str, Any]:

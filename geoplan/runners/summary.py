@@ -264,13 +264,16 @@ class Tally:
         ev
             The evaluation of the whole batch, or of one chunk of it.
         """
+        cols = ev.columns
+        pairs = cols.pair_counts() if cols is not None and len(cols) == len(ev.findings) else None
         self.count(ev.verdicts["verdict"], ev.findings,
                    ev.not_checked_rules, rules=ev.rules, seconds=ev.seconds,
-                   notes=ev.verdicts.get("notes"))
+                   notes=ev.verdicts.get("notes"), pairs=pairs)
 
     def count(self, verdicts: pd.Series, findings: pd.DataFrame,
               not_checked: Iterable[tuple[str, str]], *, rules: list[Rule],
-              seconds: float, notes: pd.Series | None = None) -> None:
+              seconds: float, notes: pd.Series | None = None,
+              pairs: list[tuple[str, str, int]] | None = None) -> None:
         """Count verdicts and findings given as columns (what :meth:`add` reads of an evaluation).
 
         Parameters
@@ -287,6 +290,10 @@ class Tally:
             Evaluation time to add.
         notes
             The verdicts' ``notes`` column (per-site repairs and footprints), if any.
+        pairs
+            The findings' ``(rule id, status, count)`` if already counted
+            (:meth:`geoplan.engine.columns.FindingsColumns.pair_counts`);
+            else they are counted from ``findings``.
         """
         if notes is not None:
             for text, n in notes[notes.astype(bool)].astype(str).value_counts().items():
@@ -297,7 +304,9 @@ class Tally:
         self.rules = rules
         for k, n in verdicts.value_counts().items():
             self.verdicts[str(k)] = self.verdicts.get(str(k), 0) + int(n)
-        for rid, status, n in _pair_counts(findings["rule_id"], findings["status"]):
+        if pairs is None:
+            pairs = _pair_counts(findings["rule_id"], findings["status"])
+        for rid, status, n in pairs:
             row = self.by_rule.setdefault(rid, dict.fromkeys(STATUSES, 0))
             row[status] = row.get(status, 0) + n
         for rid, why in not_checked:
