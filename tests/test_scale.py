@@ -482,11 +482,11 @@ def _fail_here(block):  # this process's block fails; the forked one's is writte
 _TO_FILE: list = []
 
 
-def _logged_to_file(block, folder):  # runs in the forked process: logs the file it leaves
-    path = _TO_FILE[0](block, folder)
+def _logged_to_file(first, folder):  # runs in a forked process: logs the files it leaves
+    written = _TO_FILE[0](first, folder)
     with open(_TO_FILE[1], "a", encoding="utf-8") as fh:
-        fh.write(path + "\n")
-    return path
+        fh.writelines(path + "\n" for _, path in written)
+    return written
 
 
 @pytest.mark.parametrize("outcome", ["done", "this block failed"])
@@ -500,8 +500,8 @@ def test_the_forked_blocks_files_are_removed(sample_ws, monkeypatch, tmp_path, o
     spill = tmp_path / "spill"
     spill.mkdir()
     monkeypatch.setattr(local, "spill_folder", lambda: str(spill))
-    _TO_FILE[:] = [local._evaluate_block_to_file, tmp_path / "written.txt"]
-    monkeypatch.setattr(local, "_evaluate_block_to_file", _logged_to_file)
+    _TO_FILE[:] = [local._evaluate_blocks_to_files, tmp_path / "written.txt"]
+    monkeypatch.setattr(local, "_evaluate_blocks_to_files", _logged_to_file)
     batch = SAMPLE / "batches" / "proposed_houses.gpkg"
     if outcome == "done":
         one = geoplan.check(batch, sample_ws, jobs=1)
@@ -529,8 +529,8 @@ def test_a_block_that_cannot_be_spilled_where_asked_goes_to_the_temp_folder(
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     monkeypatch.setattr(local, "spill_folder", lambda: str(tmp_path / "gone"))
-    _TO_FILE[:] = [local._evaluate_block_to_file, tmp_path / "written.txt"]
-    monkeypatch.setattr(local, "_evaluate_block_to_file", _logged_to_file)
+    _TO_FILE[:] = [local._evaluate_blocks_to_files, tmp_path / "written.txt"]
+    monkeypatch.setattr(local, "_evaluate_blocks_to_files", _logged_to_file)
     batch = SAMPLE / "batches" / "proposed_houses.gpkg"
     _same(geoplan.check(batch, sample_ws, jobs=1), geoplan.check(batch, sample_ws, jobs=2))
     written = (tmp_path / "written.txt").read_text(encoding="utf-8").split()

@@ -20,6 +20,7 @@ False
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import operator
 import os
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -46,8 +48,9 @@ from .base import Run, RunPlan, batch_summary, join_parts
 from .inputs import SiteBatch
 from .summary import Tally
 
-__all__ = ["PARALLEL_SITES", "SPILL_PREFIX", "SPILL_SHM_FREE_BYTES", "LocalRunner", "check_jobs", "default_jobs",
-           "evaluate_in_processes", "jobs_for", "spill_folder"]
+__all__ = ["PARALLEL_SITES", "SPILL_PREFIX", "SPILL_SHM_FREE_BYTES", "TAIL_BLOCK_SITES", "LocalRunner",
+           "check_jobs", "default_jobs", "evaluate_in_processes", "jobs_for", "plan_blocks",
+           "spill_folder"]
 
 PARALLEL_SITES: dict[str, int] = {"house": 20_000, "road": 2_000}
 """Batches at least this large (by subject) use every core by default (``jobs=None``).
@@ -190,17 +193,20 @@ class LocalRunner:
 
 def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.ndarray, *,
                           jobs: int, bar: Any = None) -> Evaluation:
-    """Evaluate ``frame`` (rows ``rows`` of the batch) in ``jobs`` blocks at the same time.
+    """Evaluate ``frame`` (rows ``rows`` of the batch) in blocks on ``jobs`` processes at once.
 
-    Block ``b`` holds every ``jobs``-th site from the ``b``-th, so each block
-    spans the whole batch (a batch sorted by township still splits into equal
-    work). This process evaluates the first block and ``jobs - 1`` forked
-    processes the others. The workspace's indexes are built first
-    (:func:`geoplan.engine.prepare_rules`) so that the processes inherit them.
-    The blocks' findings come back as coded columns, through a file in
-    :func:`spill_folder` that is read once and removed, and become one frame
-    here; verdicts and evidence are put in batch order (evidence by rule,
-    then by site, as one process orders it).
+    The blocks come from :func:`plan_blocks`: one per process, each holding
+    sites all along the batch (a batch sorted by township still splits into
+    equal work), then, for a large batch, a few small *tail* blocks that
+    the processes take one at a time as they finish, so that none waits
+    for another that runs slower. This process evaluates the first block
+    and ``jobs - 1`` forked processes the others. The workspace's indexes
+    are built first (:func:`geoplan.engine.prepare_rules`) so that the
+    processes inherit them. The forked blocks' findings come back as coded
+    columns, through files in :func:`spill_folder` that are read once and
+    removed, and become one frame here; verdicts and evidence are put in
+    batch order (evidence by rule, then by site, as one process orders it).
+    Which process evaluated which block does not change the answer.
 
     Parameters
     ----------
@@ -225,14 +231,16 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
     GeoplanError
         A process ended without an answer (e.g. stopped for lack of memory).
     """
-    global _STATE
+    global _STATE, _TAILS
     prepare_rules(batch.workspace, batch.pack, subject=batch.subject)
     cache = constraint_cache(batch.workspace)
     n = len(frame)
-    blocks = split_blocks(n, jobs)
+    blocks, heads = plan_blocks(n, jobs, batch.subject)
     c_parts, v_parts, e_parts = [], [], []
     not_checked: dict[str, str] = {}
+    ctx = multiprocessing.get_context("fork")
     _STATE = (batch, cache, frame, rows)
+    _TAILS = _Tails(blocks=blocks, first=heads, taken=ctx.Value("q", 0))
     t0 = time.perf_counter()
     try:
         # the heap frozen before the fork: neither process's collector walks (and so
@@ -241,28 +249,19 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
             # Python ≥ 3.12 warns that forking a process with threads may deadlock; the
             # children only evaluate (numpy, shapely) and write nothing to shared streams
             warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork.*")
-            with ProcessPoolExecutor(max_workers=len(blocks) - 1,
-                                     mp_context=multiprocessing.get_context("fork")) as pool:
-                # the other blocks in forked processes, the first one here meanwhile: this
-                # process would otherwise only wait, and its block needs no sending back
-                folder = spill_folder()
-                futures = [pool.submit(_evaluate_block_to_file, b, folder) for b in blocks[1:]]
-                try:
-                    done = [_evaluate_block(blocks[0])]
-                    if bar is not None:
-                        bar.update(len(blocks[0]))
-                    for f, b in zip(futures, blocks[1:], strict=True):
-                        columns, verdicts, evidence, why = _load_block(f.result())
-                        done.append((columns, _restore_site_geometry(verdicts, frame, b),
-                                     evidence, why))
-                        if bar is not None:
-                            bar.update(len(b))
-                finally:  # the files of blocks not loaded (this block or another failed)
-                    for f in futures:
-                        if not f.cancel() and f.exception() is None and os.path.exists(
-                                path := f.result()):
-                            os.unlink(path)
-        for columns, verdicts, evidence, why in done:
+            pool = ProcessPoolExecutor(max_workers=heads - 1, mp_context=ctx)
+            results: dict[int, Any] = {}
+            try:
+                _evaluate_blocks(pool, blocks, heads, frame, results, bar)
+            finally:
+                # with every block in, the forked processes are only exiting (each unmaps
+                # its copy of this heap: about 0.1 s): not waited for; after a failure they are
+                pool.shutdown(wait=len(results) != len(blocks))
+        if len(results) != len(blocks):  # pragma: no cover - every block is taken once
+            raise GeoplanError(f"{len(blocks) - len(results)} block(s) of the batch were not "
+                               "evaluated; check with jobs=1 and report it")
+        for b in range(len(blocks)):
+            columns, verdicts, evidence, why = results[b]
             c_parts.append(columns)
             v_parts.append(verdicts)
             e_parts.append(evidence)
@@ -275,23 +274,70 @@ def evaluate_in_processes(batch: SiteBatch, frame: gpd.GeoDataFrame, rows: np.nd
             "(engine='chunked', chunk_size=…)") from exc
     finally:
         _STATE = None
+        _TAILS = None
     # back in batch order: findings and verdicts by site; evidence by rule, then site
     position = np.concatenate(blocks)               # each block's sites, block after block
     rules = batch.pack.for_subject(batch.subject)
-    findings = FindingsColumns.interleave(c_parts, len(rules), positions=blocks).frame()
+    columns = FindingsColumns.interleave(c_parts, len(rules), positions=blocks)
+    findings = columns.frame()
     _, verdicts, evidence = join_parts([findings], v_parts, e_parts, batch.workspace.crs)
     verdicts = verdicts.iloc[np.argsort(position, kind="stable")]
-    rank = {r.id: k for k, r in enumerate(rules)}
     if len(evidence):
         first = np.cumsum([0, *[len(b) for b in blocks[:-1]]])  # each block's start in position
         block_of = np.repeat(np.arange(len(e_parts)), [len(e) for e in e_parts])
         site_pos = position[first[block_of] + evidence["_row"].to_numpy(dtype=np.int64)]
-        order = np.lexsort((site_pos, evidence["rule_id"].map(rank).to_numpy()))
+        rank = pd.Categorical(evidence["rule_id"], categories=[r.id for r in rules]).codes
+        order = np.lexsort((site_pos, rank))
         evidence = evidence.iloc[order].reset_index(drop=True)
     evidence = evidence.drop(columns="_row", errors="ignore")
     return Evaluation(findings=findings, verdicts=verdicts, evidence=evidence, rules=rules,
                       not_checked_rules=list(not_checked.items()),
-                      seconds=time.perf_counter() - t0, sites=None)
+                      seconds=time.perf_counter() - t0, sites=None, columns=columns)
+
+
+def _evaluate_blocks(pool: ProcessPoolExecutor, blocks: list[np.ndarray], heads: int,
+                     frame: gpd.GeoDataFrame, results: dict[int, Any], bar: Any) -> None:
+    """Evaluate every block, here and in ``pool``'s forked processes, into ``results`` (by block).
+
+    The forked processes' blocks are read in here between this process's
+    blocks as soon as they are done, not all after its last one. Their files
+    that were not read (a block failed) are removed.
+    """
+    # the other first blocks in forked processes, the first one here meanwhile: this
+    # process would otherwise only wait, and its blocks need no sending back; then a call
+    # per forked process taking tails (whichever is free first; one finding none left
+    # returns at once)
+    folder = spill_folder()
+    futures = [pool.submit(_evaluate_blocks_to_files, b, folder) for b in range(1, heads)]
+    futures += [pool.submit(_evaluate_blocks_to_files, None, folder)
+                for _ in range(1, heads) if len(blocks) > heads]
+    read: set[Any] = set()
+
+    def read_done(*, wait: bool) -> None:
+        for f in futures:
+            if f in read or not (wait or f.done()):
+                continue
+            for b, path in f.result():
+                columns, verdicts, evidence, why = _load_block(path)
+                results[b] = (columns, _restore_site_geometry(verdicts, frame, blocks[b]),
+                              evidence, why)
+                if bar is not None:
+                    bar.update(len(blocks[b]))
+            read.add(f)
+
+    try:
+        for b in _blocks_of_this_process(0, futures):
+            results[b] = _evaluate_block(blocks[b])
+            if bar is not None:
+                bar.update(len(blocks[b]))
+            read_done(wait=False)
+        read_done(wait=True)
+    finally:  # the files of blocks not read (this block or another failed)
+        for f in futures:
+            if f not in read and not f.cancel() and f.exception() is None:
+                for _, path in f.result():
+                    if os.path.exists(path):
+                        os.unlink(path)
 
 
 def split_blocks(n: int, jobs: int) -> list[np.ndarray]:
@@ -334,6 +380,134 @@ def split_blocks(n: int, jobs: int) -> list[np.ndarray]:
     return [b for b in out if len(b)]
 
 
+TAIL_BLOCK_SITES: dict[str, int] = {"house": 800, "road": 80}
+"""The fewest sites (by subject) the smallest tail block of :func:`plan_blocks` holds.
+
+A block has a fixed cost (every rule's setup, about 0.05 s with the default
+pack), so a tail block is worth it only where it holds a fair share of a
+second of work; a road costs about ten times a house footprint (see
+:data:`PARALLEL_SITES`). Batches too small for one such tail get none.
+"""
+
+_TAIL_EVERY = 10
+"""One site in this many goes to the tail blocks of :func:`plan_blocks` (a tenth of the batch)."""
+
+
+def plan_blocks(n: int, jobs: int, subject: str = "house") -> tuple[list[np.ndarray], int]:
+    """The blocks ``jobs`` processes evaluate ``n`` sites in: one first block each, then tails.
+
+    As :func:`split_blocks`, every block takes sites all along the batch. In
+    a batch large enough, a tenth of the sites (every tenth) is set aside in
+    up to ``2 * jobs`` *tail* blocks of shrinking sizes (with two
+    processes 4, 3, 2 and 1 % of the batch), to be taken one at a time, the
+    largest first, by whichever process is done with its blocks so far: the
+    one that runs faster (the machine's other load, a denser share of the
+    batch) takes more of them, and the last to finish waits at most for the
+    smallest tail. On the benchmark's 10⁵ footprints on two processes the
+    two halves of the plain split ended up to 1.8 s apart, and which of the
+    two was slower changed from run to run. The smallest tail holds at least
+    :data:`TAIL_BLOCK_SITES` sites of the subject; a smaller batch gets fewer
+    tails, or none (the plain split). The other sites are split as
+    :func:`split_blocks` splits a batch.
+
+    Parameters
+    ----------
+    n
+        Sites.
+    jobs
+        Processes, at least 1.
+    subject
+        What the sites are (``house`` or ``road``).
+
+    Returns
+    -------
+    (list of numpy.ndarray, int)
+        The blocks (ascending positions, every site in exactly one block,
+        no empty block): first the ``heads`` first blocks, process ``b``'s
+        being block ``b``, then the tails in the order they are taken; and
+        ``heads``.
+
+    Examples
+    --------
+    >>> blocks, heads = plan_blocks(100_000, 2)
+    >>> heads, [len(b) for b in blocks]
+    (2, [46452, 43548, 4000, 3000, 2000, 1000])
+    >>> blocks[2][:5].tolist()  # every tenth site goes to a tail: four in ten of them to the first
+    [9, 19, 29, 39, 109]
+    >>> [len(b) for b in plan_blocks(40_000, 2)[0]]
+    [18581, 17419, 2667, 1333]
+    >>> [len(b) for b in plan_blocks(7_000, 2)[0]]  # too few sites for a tail
+    [3613, 3387]
+    >>> [len(b) for b in plan_blocks(10_000, 2, "road")[0]]
+    [4645, 4355, 400, 300, 200, 100]
+    """
+    jobs = max(1, min(jobs, n))
+    least = TAIL_BLOCK_SITES.get(subject, TAIL_BLOCK_SITES["house"])
+    pos = np.arange(n)
+    in_tail = pos % _TAIL_EVERY == _TAIL_EVERY - 1
+    in_tails = int(in_tail.sum())
+    tails = 0
+    for m in range(2 * jobs if jobs > 1 else 0, 0, -1):  # the most tails the batch allows
+        if in_tails // (m * (m + 1) // 2) >= least:  # tail k of m takes m - k shares
+            tails = m
+            break
+    if not tails:
+        blocks = split_blocks(n, jobs)
+        return blocks, len(blocks)
+    block = np.empty(n, dtype=np.int64)
+    rest = pos[~in_tail]
+    for b, part in enumerate(split_blocks(len(rest), jobs)):
+        block[rest[part]] = b
+    shares = np.repeat(np.arange(tails), np.arange(tails, 0, -1))  # the largest tail first
+    block[in_tail] = jobs + shares[np.arange(in_tails) % len(shares)]
+    return [np.flatnonzero(block == b) for b in range(jobs + tails)], jobs
+
+
+@dataclass
+class _Tails:
+    """The blocks of one :func:`evaluate_in_processes`, and how many tails were taken so far."""
+
+    blocks: list[np.ndarray]
+    first: int   # blocks[:first] are the processes' first blocks, the rest tails
+    taken: Any   # a multiprocessing Value shared by the forked processes
+
+
+_TAILS: _Tails | None = None
+"""The blocks and the tail counter of the check under way: set before the processes fork."""
+
+
+def _take_tail(futures: list[Any] | None = None) -> int | None:
+    """The next tail block not taken by any process (its index in the blocks), or ``None``.
+
+    This process waits for the counter's lock at most a second at a time; in
+    the parent (``futures`` given) it stops asking once a forked process has
+    failed, which a process killed while holding the lock would otherwise
+    leave it waiting for (the failure is then raised by its future).
+    """
+    t = _TAILS
+    if t is None:
+        return None
+    lock = t.taken.get_lock()
+    while not lock.acquire(timeout=1.0):  # pragma: no cover - held for microseconds
+        if futures and any(f.done() and f.exception() is not None for f in futures):
+            return None
+    try:
+        k = t.first + t.taken.value
+        if k >= len(t.blocks):
+            return None
+        t.taken.value += 1
+    finally:
+        lock.release()
+    return k
+
+
+def _blocks_of_this_process(first: int, futures: list[Any] | None = None) -> Iterator[int]:
+    """Block ``first``, then every tail block this process takes (indexes in the blocks)."""
+    yield first
+    while (k := _take_tail(futures)) is not None:
+        yield k
+
+
 SPILL_SHM_FREE_BYTES = 1 << 30
 """Free space ``/dev/shm`` needs for :func:`spill_folder` to choose it (1 GiB)."""
 
@@ -367,16 +541,40 @@ def spill_folder() -> str | None:
     return shm if roomy and os.access(shm, os.W_OK | os.X_OK) else None
 
 
-def _evaluate_block_to_file(block: np.ndarray, folder: str | None) -> str:
-    """:func:`_evaluate_block`, its tables pickled to a new file in ``folder``: the file's path.
+def _evaluate_blocks_to_files(first: int | None, folder: str | None) -> list[tuple[int, str]]:
+    """Evaluate block ``first`` (``None``: tail blocks while any is left); each one's tables in a file.
 
-    The verdicts go without the sites' geometries where they are the very
-    objects of the batch's frame, which the parent holds too
+    Runs in a forked process. Each block's tables are pickled to a new file
+    in ``folder``. The verdicts go without the sites' geometries where they
+    are the very objects of the batch's frame, which the parent holds too
     (:func:`_shed_site_geometry`). Where ``folder`` fails (full, gone), the
-    file goes to the system's temp folder.
+    file goes to the system's temp folder. If a block fails, the files
+    already written are removed.
+
+    Returns
+    -------
+    list of (int, str)
+        Per block evaluated here: its index in the blocks and its file.
     """
-    columns, verdicts, evidence, why = _evaluate_block(block)
-    result = (columns, _shed_site_geometry(verdicts, block), evidence, why)
+    if _TAILS is None:  # pragma: no cover - set before the processes fork
+        raise RuntimeError("the blocks were not handed to this process")
+    written: list[tuple[int, str]] = []
+    try:
+        for b in ([first] if first is not None else iter(_take_tail, None)):
+            block = _TAILS.blocks[b]
+            columns, verdicts, evidence, why = _evaluate_block(block)
+            written.append((b, _block_to_file(
+                (columns, _shed_site_geometry(verdicts, block), evidence, why), folder)))
+    except BaseException:
+        for _, path in written:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise
+    return written
+
+
+def _block_to_file(result: Any, folder: str | None) -> str:
+    """``result`` pickled to a new file in ``folder``, else in the temp folder: its path."""
     try:
         return _pickle_to_file(result, folder)
     except OSError:
