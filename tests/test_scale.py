@@ -231,12 +231,13 @@ def test_findings_above_the_limit_are_written_whole_without_their_index(
     assert "按要求" in notes[0]["zh"]
 
 
-def _fail_on_third_part(monkeypatch, how, counter: Path):
+def _fail_on_third_part(monkeypatch, how, counter: Path, step: str = "_verdict_layer"):
     """Make the writer of the third chunk fail (in the forked process that writes it; the
-    count is kept in a file, which every process sees)."""
+    count is kept in a file, which every process sees). ``step``: what writing a part's
+    GeoPackage layers calls first (``_verdict_layer``), or its CSV files (``verdict_table``)."""
     import geoplan.runners.files as files
 
-    real = files._verdict_layer  # what writing a part's GeoPackage layers calls first
+    real = getattr(files, step)
 
     def failing(*args, **kwargs):
         with counter.open("a") as fh:
@@ -245,21 +246,24 @@ def _fail_on_third_part(monkeypatch, how, counter: Path):
             how()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(files, "_verdict_layer", failing)
+    monkeypatch.setattr(files, step, failing)
 
 
+@pytest.mark.parametrize("step", ["_verdict_layer", "verdict_table"], ids=["gpkg", "csv"])
 @pytest.mark.parametrize(("how", "says"), [
     (lambda: (_ for _ in ()).throw(OSError(28, "No space left on device")),
      "No space left on device.*free space"),
     (lambda: os._exit(9), "ended without an answer"),
 ])
-def test_streamed_write_failure_leaves_no_outputs(sample_ws, tmp_path, monkeypatch, how, says):
-    """A chunk's tables fail to be written (in the background): an error naming the fix, and
-    the output folder keeps what it had (nothing of the failed run)."""
+def test_streamed_write_failure_leaves_no_outputs(sample_ws, tmp_path, monkeypatch, how, says,
+                                                  step):
+    """A chunk's tables fail to be written (in the background, in its GeoPackage layers or in
+    its CSV files): an error naming the fix, and the output folder keeps what it had (nothing
+    of the failed run)."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "findings.csv").write_text("earlier run", encoding="utf-8")
-    _fail_on_third_part(monkeypatch, how, tmp_path / "parts")
+    _fail_on_third_part(monkeypatch, how, tmp_path / "parts", step)
     path = SAMPLE / "batches" / "proposed_houses.gpkg"
     with pytest.raises(geoplan.GeoplanError, match=says):
         geoplan.check(path, sample_ws, engine="chunked", chunk_size=40, out=out)
