@@ -102,10 +102,18 @@ def test_tails_give_the_one_process_answer(sample_ws, monkeypatch, batch, jobs):
 _LOG: list = []
 
 
-def _slowed(block):  # the first block of the process named in _LOG[1] takes 1.5 s longer
+def _until_taken(tails: int) -> None:
+    """Wait (at most a minute) until ``tails`` tail blocks were taken, by any process."""
+    deadline = time.monotonic() + 60
+    while local._TAILS.taken.value < tails:
+        assert time.monotonic() < deadline, "the other process took no tail"
+        time.sleep(0.01)
+
+
+def _slowed(block):  # the named process's first block waits until the other took every tail
     pid = os.getpid()
     if (pid == _LOG[1]) == _LOG[2] and len(block) == _LOG[3]:
-        time.sleep(1.5)
+        _until_taken(_LOG[5])
     result = _LOG[0](block)
     with open(_LOG[4], "a", encoding="utf-8") as fh:
         fh.write(f"{'parent' if pid == _LOG[1] else 'child'} {len(block)}\n")
@@ -120,7 +128,8 @@ def test_the_process_free_first_takes_the_tails(sample_ws, monkeypatch, tmp_path
     blocks, heads = local.plan_blocks(len(one.verdicts), 2)
     first = len(blocks[0] if slow == "parent" else blocks[1])
     log = tmp_path / "blocks.txt"
-    _LOG[:] = [local._evaluate_block, os.getpid(), slow == "parent", first, log]
+    _LOG[:] = [local._evaluate_block, os.getpid(), slow == "parent", first, log,
+               len(blocks) - heads]
     monkeypatch.setattr(local, "_evaluate_block", _slowed)
     _identical(one, geoplan.check(HOUSES, sample_ws, jobs=2))
     done = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
@@ -131,10 +140,10 @@ def test_the_process_free_first_takes_the_tails(sample_ws, monkeypatch, tmp_path
     assert [who for who, _ in done].count(slow) == 1  # its first block only
 
 
-def _fail_on_a_tail(block):  # the parent's first block is slow; a forked tail block fails
+def _fail_on_a_tail(block):  # a forked tail block fails; the parent waits until one is taken
     if os.getpid() == _LOG[1]:
         if len(block) == _LOG[2]:
-            time.sleep(1.0)  # so that the forked process surely reaches a tail
+            _until_taken(1)  # so that the forked process surely reaches a tail
     elif len(block) <= _LOG[3]:
         raise RuntimeError("this tail failed")
     return _LOG[0](block)

@@ -403,9 +403,9 @@ def plan_blocks(n: int, jobs: int, subject: str = "house") -> tuple[list[np.ndar
     largest first, by whichever process is done with its blocks so far: the
     one that runs faster (the machine's other load, a denser share of the
     batch) takes more of them, and the last to finish waits at most for the
-    smallest tail. On the benchmark's 10⁵ footprints on two processes the
-    two halves of the plain split ended up to 1.8 s apart, and which of the
-    two was slower changed from run to run. The smallest tail holds at least
+    smallest tail. On the benchmark's 10⁵ footprints on two processes, one
+    process waited up to 1.4 s for the other with the plain split, and which
+    of the two was slower changed from run to run. The smallest tail holds at least
     :data:`TAIL_BLOCK_SITES` sites of the subject; a smaller batch gets fewer
     tails, or none (the plain split). The other sites are split as
     :func:`split_blocks` splits a batch.
