@@ -28,6 +28,7 @@ from .core import STATUSES, Subject
 from .crs import CRSLike
 from .csvsafe import write_csv
 from .display import SiteFindings, VerdictCounts
+from .engine import prepare_rules
 from .errors import GeoplanError
 from .outputs import WrittenFiles, move_into_place, output_folder, staging_folder
 from .postgis import is_database_url
@@ -482,6 +483,7 @@ def check(
     gpkg: bool = True,
     findings_index: bool | None = None,
     progress: bool | None = None,
+    cache: bool | str | os.PathLike[str] | None = None,
 ) -> Result:
     """Check a batch of sites against a workspace with a rule pack.
 
@@ -565,6 +567,14 @@ def check(
         Show a progress bar (tqdm): over the rules (local) or the sites
         (chunked). Default: only for 20 000 sites or more, and only in a
         terminal or a notebook.
+    cache
+        For a workspace given as a path: where its prepared state (big zones
+        cut into pieces, boundary chunks, overlap facts) is kept on disk and
+        read back by later runs (``True``: next to the workspace; see
+        :func:`geoplan.open_workspace`). Whenever the workspace has a cache
+        folder (an opened workspace's :attr:`~Workspace.cache_dir`), every
+        layer the pack reads is prepared before the check. The findings are
+        the same with or without it.
 
     Returns
     -------
@@ -600,9 +610,11 @@ def check(
                              "name_field": name_field, "village_field": village_field,
                              "township_field": township_field,
                              "footprint_m": footprint_m, "crs": crs, "gcj02": gcj02,
-                             "layer": layer, "sheet": sheet}
+                             "layer": layer, "sheet": sheet, "cache": cache}
     batch = read_batch(sites, workspace, options, in_chunks=runner.reads_in_chunks,
                        started=started)
+    if batch.workspace.cache_dir is not None:  # read (or made and kept) whole, once
+        prepare_rules(batch.workspace, batch.pack, subject=batch.subject)
     run = runner.run(batch, RunPlan(out=out_dir, gpkg=gpkg, progress=progress,
                                     database=database if runner.reads_in_chunks else None,
                                     findings_index=findings_index))

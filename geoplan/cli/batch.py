@@ -54,6 +54,17 @@ __all__ = ["check_cmd", "demo_cmd", "map_cmd", "report_cmd"]
                    "(Linux). Default: every core for 20 000 houses or 2 000 roads or more, "
                    "else 1; with --chunk-size, 1 (chunks bound memory). The verdicts are "
                    "the same whatever N.")
+@click.option("--cache/--no-cache", "cache", default=None,
+              help="Keep the prepared workspace (big zones cut into pieces, boundary chunks, "
+                   "whether a layer's features overlap) in WORKSPACE/.geoplan-cache (beside a "
+                   ".gpkg or .gdb: NAME.geoplan-cache) and read it back on later runs: the "
+                   "next check of the same layers starts seconds sooner. Keyed by the layers' "
+                   "content, never stale, safe to delete; the verdicts are the same. Default: "
+                   "$GEOPLAN_CACHE_DIR if set, else no cache.")
+@click.option("--cache-dir", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, metavar="DIR",
+              help="Keep the prepared workspace in DIR instead (implies --cache), e.g. when "
+                   "the workspace folder is read-only.")
 @click.option("--suggest", "suggest_moves", is_flag=True,
               help="For each failing house, the smallest move that makes it pass (within "
                    "--suggest-radius-m, inside village boundaries): suggest_* columns in "
@@ -89,6 +100,7 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
               footprint_m: float | None, out: Path | str | None, fail_on: str, quiet: bool,
               engine: str = "local", scheduler: str | None = None,
               chunk_size: int | None = None, jobs: int | None = None,
+              cache: bool | None = None, cache_dir: Path | None = None,
               suggest_moves: bool = False,
               suggest_radius_m: float = 200.0, buildable_land: bool = False,
               decisions: Path | None = None, decisions_template: Path | None = None,
@@ -121,19 +133,20 @@ def check_cmd(sites: Path, workspace: Path, rules: str, subject: Subject | None,
     if jobs is not None and engine == "dask":
         raise click.UsageError("--jobs is for --engine local or chunked, not dask (dask's "
                                "processes are its cluster's workers: --scheduler)")
+    kept = _cache_option(cache, cache_dir)
     if isinstance(out, str):
         _check_to_database(sites, workspace, out, fail_on=fail_on, quiet=quiet, engine=engine,
                            chunk_size=chunk_size, scheduler=scheduler,
                            options={"rules": rules, "subject": subject, "id_field": id_field,
                                     "footprint_m": footprint_m, "crs": crs, "gcj02": gcj02,
-                                    "layer": layer, "jobs": jobs, **named})
+                                    "layer": layer, "jobs": jobs, "cache": kept, **named})
         return
     streamed = engine == "chunked" and out is not None
     res = check(sites, workspace, rules=rules, subject=subject, id_field=id_field, **named,
                 footprint_m=footprint_m, crs=crs, gcj02=gcj02, layer=layer, engine=engine,
                 chunk_size=chunk_size, scheduler=scheduler, jobs=jobs,
                 out=out if streamed else None, findings_index=findings_index,
-                progress=not quiet and sys.stderr.isatty())
+                progress=not quiet and sys.stderr.isatty(), cache=kept)
     if streamed:
         if not quiet:
             click.echo(f"{res.summary['sites']} {res.subject} sites 个选址, chunks of "
@@ -235,6 +248,14 @@ def _suggestions(res: Any, radius_m: float, footprint_m: float | None) -> Any:
     res.verdicts = joined
     res.summary["suggestions"] = moves.summary.get("counts", {})
     return moves
+
+
+def _cache_option(cache: bool | None, cache_dir: Path | None) -> bool | Path | None:
+    """``--cache`` / ``--no-cache`` / ``--cache-dir`` as :func:`geoplan.check`'s ``cache``."""
+    if cache_dir is not None and cache is False:
+        raise click.UsageError("--cache-dir keeps the prepared workspace; it cannot go with "
+                               "--no-cache (give one of them)")
+    return cache_dir if cache_dir is not None else cache
 
 
 def _check_to_database(sites: Path, workspace: Path, target: str, *, fail_on: str,

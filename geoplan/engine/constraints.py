@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -30,6 +31,7 @@ from ..vocab import describe_values
 from ..workspace import Layer, Workspace
 from .messages import say
 from .parallel import usable_cores
+from .persisted import PersistedState, cache_file, content_key, load_state, save_state
 
 __all__ = ["Constraint", "ConstraintCache", "Unknown", "Unusable", "constraint_cache", "derived_store"]
 
@@ -152,14 +154,28 @@ class _Cut:
             self.pending.extend(grown)
             todo = self._meeting(boxes)
         if new_pieces:
-            got = np.array(new_pieces, dtype=object)
-            shapely.prepare(got)
-            self.keys.extend(new_keys)
-            self.pieces = np.concatenate([self.pieces, got])
-            order = sorted(range(len(self.keys)), key=self.keys.__getitem__)
-            self.rank = np.empty(len(order), dtype=np.int64)
-            self.rank[order] = np.arange(len(order))
-            self.tree = shapely.STRtree(self.pieces)
+            self._add(new_keys, np.array(new_pieces, dtype=object))
+
+    def _add(self, keys: list[bytes], pieces: np.ndarray) -> None:
+        """Take ``pieces`` (keyed by their paths) among the pieces; rank and index them all."""
+        shapely.prepare(pieces)
+        self.keys.extend(keys)
+        self.pieces = np.concatenate([self.pieces, pieces])
+        order = sorted(range(len(self.keys)), key=self.keys.__getitem__)
+        self.rank = np.empty(len(order), dtype=np.int64)
+        self.rank[order] = np.arange(len(order))
+        self.tree = shapely.STRtree(self.pieces)
+
+    @classmethod
+    def restored(cls, g: shapely.Geometry, keys: list[bytes], pieces: np.ndarray,
+                 whole: bool) -> _Cut:
+        """A polygon cut whole before (:mod:`geoplan.engine.persisted`): its pieces, in their order."""
+        cut = cls(g)
+        cut.pending = []
+        cut.whole = whole
+        if len(pieces):
+            cut._add(list(keys), np.asarray(pieces, dtype=object))
+        return cut
 
     def _meeting(self, boxes: np.ndarray | None) -> list[tuple[bytes, Any]]:
         """Take the pending parts whose box meets one of ``boxes`` (all when ``None``)."""
@@ -396,17 +412,73 @@ class Constraint:
                 self._sp = False
             else:
                 bi = np.flatnonzero(big)
-                shapely.prepare(self.geoms[bi])
-                _build_prepared_indexes(self.geoms[bi])
                 lines = (shapely.boundary(self.geoms[bi]) if self.family == "polygon"
                          else self.geoms[bi])
                 chunks, owner = _chunk_lines(lines)
-                small = np.flatnonzero(~big)
-                dgeoms = np.concatenate([self.geoms[small], chunks])
-                self._sp = _Spatial(big=big, dgeoms=dgeoms,
-                                    downer=np.concatenate([small, bi[owner]]),
-                                    dtree=shapely.STRtree(dgeoms))
+                self._sp = self._make_spatial(big, chunks, bi[owner])
         return self._sp if isinstance(self._sp, _Spatial) else None
+
+    def _make_spatial(self, big: np.ndarray, chunks: np.ndarray, owner: np.ndarray) -> _Spatial:
+        """The helpers of a layer with big features ``big``, given their boundary chunks.
+
+        ``owner`` is each chunk's feature. Distances are queried against the
+        small features as they are and the chunks, in that order.
+        """
+        bi = np.flatnonzero(big)
+        shapely.prepare(self.geoms[bi])
+        _build_prepared_indexes(self.geoms[bi])
+        small = np.flatnonzero(~big)
+        dgeoms = np.concatenate([self.geoms[small], chunks])
+        return _Spatial(big=big, dgeoms=dgeoms, downer=np.concatenate([small, owner]),
+                        dtree=shapely.STRtree(dgeoms))
+
+    def persisted(self) -> PersistedState:
+        """What of this constraint's prepared state is known (see :mod:`geoplan.engine.persisted`).
+
+        Its overlap fact, whether it has big features, their boundary chunks,
+        and the big polygons cut whole (those cut only near some sites are left out).
+        """
+        st = PersistedState()
+        st.partition = self._partition
+        if self._sp is not None:
+            st.spatial = isinstance(self._sp, _Spatial)
+        if isinstance(self._sp, _Spatial):
+            sp = self._sp
+            k = int((~sp.big).sum())  # the small features come first among dgeoms
+            st.chunks, st.owner = sp.dgeoms[k:], sp.downer[k:]
+            st.cuts = {f: (list(c.keys), c.pieces, c.whole) for f, c in sp.cuts.items()
+                       if not c.pending}
+        return st
+
+    def restore(self, st: PersistedState) -> bool:
+        """Take a persisted state (:meth:`persisted` of the same geometries) where nothing is known.
+
+        Returns ``False``, taking nothing, when the state does not fit these
+        features (their big ones, a chunk's or a piece's feature).
+        """
+        big = shapely.get_num_coordinates(self.geoms) > _BIG
+        if st.spatial is not None:
+            if st.spatial != bool(big.any()):
+                return False
+            if st.spatial and (st.chunks is None or st.owner is None or (
+                    len(st.owner) and not (st.owner.min() >= 0 and st.owner.max() < len(big)
+                                           and big[st.owner].all()))):
+                return False
+        if any(not (0 <= f < len(big)) or not big[f] for f in st.cuts) or (
+                st.cuts and self.family != "polygon"):
+            return False
+        if st.partition is not None and self._partition is None:
+            self._partition = st.partition
+        if self._sp is None and st.spatial is not None:
+            if not st.spatial:
+                self._sp = False
+            else:
+                assert st.chunks is not None
+                assert st.owner is not None
+                sp = self._sp = self._make_spatial(big, st.chunks, st.owner)
+                for f, (keys, pieces, whole) in st.cuts.items():
+                    sp.cuts[f] = _Cut.restored(self.geoms[f], keys, pieces, whole)
+        return True
 
     def query(self, geoms: np.ndarray, predicate: str) -> tuple[np.ndarray, np.ndarray]:
         """``tree.query(geoms, predicate=…)`` → (site index, feature index) pairs."""
@@ -735,6 +807,16 @@ class Unknown:
     en: str
 
 
+@dataclass
+class _Kept:
+    """A constraint's file in the cache folder, and what of its state the file holds."""
+
+    path: Path
+    key: str
+    seen: tuple[Any, ...] | None
+    constraint: Constraint  # held, so its id is not reused while the entry lives
+
+
 class ConstraintCache:
     """The constraints of a workspace (one STRtree per layer and filter), built when first read.
 
@@ -749,6 +831,9 @@ class ConstraintCache:
         self._c: dict[tuple[str, str, int], Constraint | Unusable] = {}
         self._u: dict[tuple[str, str, int], Unknown | None] = {}
         self._held: dict[tuple[str, str, int], Layer | None] = {}
+        self._kept: dict[int, _Kept] = {}
+        self.persisted_counts = {"read": 0, "written": 0}
+        """Constraints read from and written to the workspace's cache folder (``cache_dir``)."""
 
     @staticmethod
     def _build(layer: Layer, gdf: gpd.GeoDataFrame, rule: Rule) -> Constraint | Unusable:
@@ -866,14 +951,44 @@ class ConstraintCache:
             How many constraints are ready (0, 1, or 2 with the undecided features).
         """
         ready = 0
-        for c in (self.get(rule), getattr(self.unknown(rule), "both", None)):
+        for slot, c in (("", self.get(rule)), ("undecided", getattr(self.unknown(rule), "both",
+                                                                    None))):
             if isinstance(c, Constraint):
+                kept = self._read_kept(rule, slot, c)
                 c._spatial()
                 if partition:
                     _ = c.is_partition
                     c.cut()
+                if kept is not None:
+                    self._write_kept(c, kept)
                 ready += 1
         return ready
+
+    def _read_kept(self, rule: Rule, slot: str, c: Constraint) -> _Kept | None:
+        """The constraint's file in the workspace's cache folder, read into it once; else None."""
+        folder = getattr(self.ws, "cache_dir", None)
+        if folder is None or c.layer.database is not None:
+            return None
+        kept = self._kept.get(id(c))
+        if kept is None:
+            key = content_key(c)
+            layer, where = _key(rule)
+            path = cache_file(Path(folder), layer, f"{where}\x00{slot}", key)
+            st = load_state(path, key, len(c.geoms))
+            if st is not None and c.restore(st):
+                self.persisted_counts["read"] += 1
+                seen = st.signature()
+            else:
+                seen = None
+            kept = self._kept[id(c)] = _Kept(path=path, key=key, seen=seen, constraint=c)
+        return kept
+
+    def _write_kept(self, c: Constraint, kept: _Kept) -> None:
+        """Write the constraint's prepared state if this run added to what its file held."""
+        st = c.persisted()
+        if st.signature() != kept.seen and save_state(kept.path, kept.key, len(c.geoms), st):
+            kept.seen = st.signature()
+            self.persisted_counts["written"] += 1
 
     def unknown(self, rule: Rule) -> Unknown | None:
         """The undecided features of the rule's layer (after :meth:`get`), or ``None``."""

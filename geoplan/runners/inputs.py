@@ -369,6 +369,7 @@ class CheckOptions(TypedDict, total=False):
     gcj02: bool
     layer: str | None
     sheet: str | int | None
+    cache: bool | str | os.PathLike[str] | None
 
 
 def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions | None = None,
@@ -420,7 +421,8 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
         if crs is None and declared_crs(path, layer) is None:  # before any output is begun
             raise CRSError(f"{path}: the sites have no CRS; pass it (--crs EPSG:4490, or crs=)")
         ws = (workspace if isinstance(workspace, Workspace) else open_workspace(
-            workspace, extent=_file_extent(path, layer, crs, pack, subj, footprint_m, gcj02)))
+            workspace, extent=_file_extent(path, layer, crs, pack, subj, footprint_m, gcj02),
+            cache=o.get("cache")))
         return SiteBatch(workspace=ws, subject=subj, id_field=ids, source=str(path), n=n,
                          path=path, sites_crs=None, identity=identity, **common)  # sites_crs: set by the first chunk
     if isinstance(sites, gpd.GeoDataFrame):
@@ -443,7 +445,7 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
         box = _finite_bounds(gdf.geometry.to_numpy())
         extent = (batch_extent(box, gdf.crs, pack=pack, subject=subj, footprint_m=footprint_m,
                                widths=widths) if box is not None else None)
-        ws = open_workspace(workspace, extent=extent)
+        ws = open_workspace(workspace, extent=extent, cache=o.get("cache"))
     return SiteBatch(workspace=ws, subject=subj, id_field=ids, source=source, n=len(gdf),
                      frame=gdf, identity=identity,
                      sites_crs=gdf.crs.to_string() if gdf.crs is not None else None,

@@ -221,6 +221,8 @@ class Workspace:
         self.unplaced = unplaced
         self.config = config
         self.crs_reason = crs_reason
+        self.cache_dir: Path | None = None
+        """Where the prepared workspace is kept on disk (:func:`open_workspace`'s ``cache``), or None."""
         self.derived: dict[str, Any] = {}
         """What other parts of geoplan compute from the layers and keep while the
         workspace is open (the engine's spatial indexes); it goes with the workspace."""

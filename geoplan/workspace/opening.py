@@ -48,6 +48,7 @@ def open_workspace(
     engine: Engine = "pyogrio",
     kinds: Iterable[str] | None = None,
     extent: Extent | None = None,
+    cache: bool | str | os.PathLike[str] | None = None,
 ) -> Workspace:
     """Open a workspace: read, validate, repair and reproject every layer.
 
@@ -72,6 +73,16 @@ def open_workspace(
         the rows whose bounding box meets this box (:class:`geoplan.postgis.Extent`,
         e.g. a batch's box plus the largest distance its rules reach), through
         the table's spatial index; default: every row. Files are read whole.
+    cache
+        Where the prepared workspace (big zones cut into pieces, boundary
+        chunks, whether a layer's features overlap) is kept on disk for later
+        runs (:mod:`geoplan.engine.persisted`): ``True`` for the folder
+        ``.geoplan-cache`` in the workspace folder (beside a GeoPackage or
+        ``.gdb``: ``<name>.geoplan-cache``), a path for that folder,
+        ``False`` for none. Default: the folder named by the environment
+        variable ``GEOPLAN_CACHE_DIR``, else none. Keyed by the layers'
+        content, never stale, safe to delete; the answers are the same with
+        or without it. Set as :attr:`Workspace.cache_dir`.
 
     Returns
     -------
@@ -136,8 +147,47 @@ def open_workspace(
         for kind, absence in config.absent.items():
             if kinds is None or kind in set(kinds):
                 layers[kind] = _absent_layer(kind, absence, work, config.path)
-    return Workspace(path=p, crs=work, layers=layers, unplaced=unplaced, config=config,
-                     crs_reason=reason)
+    ws = Workspace(path=p, crs=work, layers=layers, unplaced=unplaced, config=config,
+                   crs_reason=reason)
+    ws.cache_dir = cache_folder(p, cache)
+    return ws
+
+
+def cache_folder(path: str | os.PathLike[str],
+                 cache: bool | str | os.PathLike[str] | None = None) -> Path | None:
+    """The folder a workspace's prepared state is kept in (see :func:`open_workspace`'s ``cache``).
+
+    Parameters
+    ----------
+    path
+        The workspace (folder, GeoPackage, ``.gdb`` or ``geoplan.toml``).
+    cache
+        ``True``, ``False``, a folder, or ``None`` (``$GEOPLAN_CACHE_DIR``, else none).
+
+    Returns
+    -------
+    Path or None
+
+    Examples
+    --------
+    >>> str(cache_folder("layers", True)), cache_folder("layers", False)
+    ('layers/.geoplan-cache', None)
+    >>> str(cache_folder("county/三调.gdb", True))
+    'county/三调.gdb.geoplan-cache'
+    """
+    if cache is None:
+        env = os.environ.get("GEOPLAN_CACHE_DIR", "").strip()
+        return Path(env).expanduser() if env else None
+    if cache is False:
+        return None
+    if cache is True:
+        p = Path(path)
+        if p.suffix.lower() == ".toml":
+            p = p.parent
+        if p.suffix.lower() in (".gpkg", ".gdb") or p.is_file():
+            return p.with_name(p.name + ".geoplan-cache")
+        return p / ".geoplan-cache"
+    return Path(cache).expanduser()
 
 
 def _check_absent(config: WorkspaceConfig | None, specs: dict[str, LayerSpec]) -> None:
