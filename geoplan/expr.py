@@ -353,12 +353,51 @@ class _Parser:
                     f"'{name} in {cls}' needs the layer's land-use scheme; declare it, "
                     'e.g. scheme = "gbt21010-2017" in [layers.landuse] of geoplan.toml'
                 )
-            col = _column(df, name)
-            codes = normalize_codes(col)
-            unknown = ~codes.map(lambda c: isinstance(c, str) and bool(_CODE.match(c))).to_numpy(
-                dtype=bool)
-            return np.asarray(code_in_class(col, cls, scheme=s), dtype=bool) & ~unknown, unknown
+            def of(col: pd.Series) -> Tri:
+                codes = normalize_codes(col)
+                unknown = ~codes.map(lambda c: isinstance(c, str) and bool(_CODE.match(c))
+                                     ).to_numpy(dtype=bool)
+                return (np.asarray(code_in_class(col, cls, scheme=s), dtype=bool) & ~unknown,
+                        unknown)
+
+            return by_distinct(_column(df, name), of)
         return node
+
+
+_DISTINCT_SAFE = frozenset({"string", "integer", "floating", "empty"})
+"""``pandas.api.types.infer_dtype`` kinds whose equal values are the same value to a test.
+
+An object column mixing ``1``, ``1.0`` and ``True`` holds values Python finds
+equal (so ``pandas.factorize`` takes them as one) that a land-use code test
+reads apart (``True`` is no code): such columns are tested row by row.
+"""
+
+
+def by_distinct(col: pd.Series, test: Callable[[pd.Series], Tri]) -> Tri:
+    """``test(col)``, worked out once per distinct value of ``col`` (missing values as one).
+
+    A land-use column of 10⁵ parcels holds a few dozen distinct codes: the
+    string work of the test is done on those, and the rows take their answer
+    by code. Columns whose equal values a test could tell apart (see
+    :data:`_DISTINCT_SAFE`) are tested whole.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> col = pd.Series(["0101", "0101", None, "0301"])
+    >>> t, u = by_distinct(col, lambda c: (c.eq("0101").to_numpy(), c.isna().to_numpy()))
+    >>> t.tolist(), u.tolist()
+    ([True, True, False, False], [False, False, True, False])
+    """
+    if pd.api.types.infer_dtype(col, skipna=True) not in _DISTINCT_SAFE:
+        return test(col)
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    values = np.empty(len(uniques) + 1, dtype=object)  # the last: a missing value
+    values[:-1] = np.asarray(uniques, dtype=object)
+    values[-1] = None
+    t, u = test(pd.Series(values, dtype=object))
+    at = np.where(codes >= 0, codes, len(uniques))
+    return np.asarray(t, dtype=bool)[at], np.asarray(u, dtype=bool)[at]
 
 
 @dataclass(frozen=True)

@@ -420,6 +420,30 @@ def _show(v: object) -> str:
     return str(v)
 
 
+def _value_counts(column: pd.Series) -> tuple[int, Counter[str]]:
+    """Missing values, and the others as shown (:func:`_show`) with their counts, in order met.
+
+    Worked out once per distinct value where equal values show the same
+    (text, integers, floats); a column mixing ``1`` and ``True`` row by row.
+    """
+    from pandas.api.types import infer_dtype
+
+    col = column.astype(object)
+    if infer_dtype(col, skipna=True) not in ("string", "integer", "floating", "empty"):
+        nulls = int(col.map(_is_missing).sum())
+        return nulls, Counter(_show(v) for v in col.to_numpy() if not _is_missing(v))
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    n = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    nulls = int((codes < 0).sum())
+    counts: Counter[str] = Counter()
+    for v, k in zip(uniques.tolist(), n.tolist(), strict=True):  # in order of first row
+        if _is_missing(v):  # blank text
+            nulls += k
+        else:
+            counts[_show(v)] += k
+    return nulls, counts
+
+
 def describe_values(column: pd.Series | None, *, unreadable: Mapping[str, int] | None = None,
                     limit: int = 5) -> str:
     """The values a field holds, most common first, for a planner's message.
@@ -435,9 +459,8 @@ def describe_values(column: pd.Series | None, *, unreadable: Mapping[str, int] |
         parts += [(n, f"{v!r} ×{n} (not understood)") for v, n in unreadable.items()]
     n_unread = sum(unreadable.values()) if unreadable else 0
     if column is not None and len(column):
-        col = column.astype(object)
-        nulls = int(col.map(_is_missing).sum()) - n_unread
-        counts = Counter(_show(v) for v in col.to_numpy() if not _is_missing(v))
+        nulls, counts = _value_counts(column)
+        nulls -= n_unread
         parts += [(n, f"{v!r} ×{n}") for v, n in counts.items()]
         if nulls > 0:
             parts.append((nulls, f"NULL ×{nulls}"))

@@ -167,3 +167,54 @@ def test_backticks_quote_a_field_name_not_a_command() -> None:
     assert w.fields == frozenset({"rm -rf /"})
     with pytest.raises(ExpressionError, match="is not in the layer"):
         w.mask(DF)
+
+
+# --- land-use classes and value summaries worked out once per distinct value -------------
+
+_COLUMNS = {
+    "text codes": ["0101", "0102", " 0103", "", None, "0201K", "03", "1001", "abc", "0101"],
+    "integer codes": [101, 102, 201, 301, 1001, 2, 101],
+    "float codes": [101.0, 102.0, np.nan, 3.0, 0.5, 101.0],
+    "nullable integers": pd.array([101, None, 301, 101], dtype="Int64"),
+    "equal but not the same": [1, 1.0, True, "1", None, "0101", True],
+    "missing kinds": [pd.NA, "0101", None, float("nan"), "0301"],
+    "all missing": [None, None],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_COLUMNS))
+@pytest.mark.parametrize("expr", ["code in farmland", "code in forest or code is null",
+                                  "not code in water"])
+def test_a_class_test_per_distinct_value_equals_the_test_row_by_row(monkeypatch, name, expr):
+    import geoplan.expr as expr_module
+
+    rng = np.random.default_rng(len(name))
+    values = pd.Series(_COLUMNS[name])
+    df = pd.DataFrame({"code": values.iloc[rng.integers(0, len(values), 300)].to_numpy()})
+    where = compile_where(expr)
+    fast = where.evaluate(df, scheme="gbt21010-2017")
+    monkeypatch.setattr(expr_module, "_DISTINCT_SAFE", frozenset())   # every column row by row
+    slow = where.evaluate(df, scheme="gbt21010-2017")
+    assert fast[0].tolist() == slow[0].tolist()
+    assert fast[1].tolist() == slow[1].tolist()
+
+
+@pytest.mark.parametrize("name", sorted(_COLUMNS))
+def test_a_fields_values_are_counted_as_row_by_row(name):
+    from collections import Counter
+
+    from geoplan.vocab import _is_missing, _show, describe_values
+
+    rng = np.random.default_rng(len(name) + 1)
+    values = pd.Series(_COLUMNS[name])
+    col = pd.Series(values.iloc[rng.integers(0, len(values), 200)].to_numpy())
+    # the summary worked out here row by row: counts of each value as shown, NULLs last
+    objs = col.astype(object).to_numpy()
+    counts = Counter(_show(v) for v in objs if not _is_missing(v))
+    nulls = sum(_is_missing(v) for v in objs)
+    parts = [(n, f"{v!r} ×{n}") for v, n in counts.items()]
+    parts += [(nulls, f"NULL ×{nulls}")] if nulls else []
+    parts.sort(key=lambda p: -p[0])
+    want = ", ".join(p for _, p in parts[:5]) + (
+        f", … ({len(parts) - 5} more)" if len(parts) > 5 else "")
+    assert describe_values(col) == (want or "no values")
