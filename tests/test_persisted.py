@@ -263,10 +263,27 @@ def test_a_folder_that_cannot_be_written_is_warned_about_and_the_check_goes_on(t
     batch = _houses("footprints")
     plain = geoplan.check(batch, geoplan.open_workspace(root, cache=False), subject="house",
                           id_field="house_id")
-    with pytest.warns(GeoplanWarning, match="could not be written"):
+    with pytest.warns(GeoplanWarning, match="could not be written") as said:
         res = geoplan.check(batch, geoplan.open_workspace(root, cache=blocker / "cache"),
                             subject="house", id_field="house_id")
     _same(plain, res)
+    assert len([w for w in said if "could not be written" in str(w.message)]) == 1  # once
+
+
+def test_what_a_stopped_writer_left_is_cleared_once_old(tmp_path):
+    import os
+
+    root = _write_workspace(tmp_path / "ws")
+    folder = root / ".geoplan-cache"
+    folder.mkdir()
+    old, new = folder / ".tmp-abc.npz", folder / ".tmp-def.npz"
+    old.write_bytes(b"half")
+    new.write_bytes(b"half")
+    os.utime(old, (1e9, 1e9))                            # 2001: long stopped
+    geoplan.check(_houses("footprints"), geoplan.open_workspace(root, cache=True),
+                  subject="house", id_field="house_id")
+    assert not old.exists()
+    assert new.exists()                                  # may still be being written
 
 
 def test_two_processes_share_the_restored_pieces(tmp_path):

@@ -833,6 +833,7 @@ class ConstraintCache:
         self._held: dict[tuple[str, str, int], Layer | None] = {}
         self._kept: dict[int, _Kept] = {}
         self.persisted_counts = {"read": 0, "written": 0}
+        self._unwritable = False
         """Constraints read from and written to the workspace's cache folder (``cache_dir``)."""
 
     @staticmethod
@@ -984,11 +985,18 @@ class ConstraintCache:
         return kept
 
     def _write_kept(self, c: Constraint, kept: _Kept) -> None:
-        """Write the constraint's prepared state if this run added to what its file held."""
+        """Write the constraint's prepared state if this run added to what its file held.
+
+        A folder that could not be written once (warned about) is not tried again.
+        """
         st = c.persisted()
-        if st.signature() != kept.seen and save_state(kept.path, kept.key, len(c.geoms), st):
+        if st.signature() == kept.seen or self._unwritable:
+            return
+        if save_state(kept.path, kept.key, len(c.geoms), st):
             kept.seen = st.signature()
             self.persisted_counts["written"] += 1
+        else:
+            self._unwritable = True
 
     def unknown(self, rule: Rule) -> Unknown | None:
         """The undecided features of the rule's layer (after :meth:`get`), or ``None``."""

@@ -39,6 +39,7 @@ import itertools
 import os
 import re
 import tempfile
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -247,8 +248,17 @@ def save_state(path: Path, key: str, n: int, st: PersistedState) -> bool:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     prefix = path.name.rsplit("-", 1)[0] + "-"
-    for old in folder.glob(f"{prefix}*.npz"):  # names hold only [A-Za-z0-9_-]
-        if old != path:
-            with contextlib.suppress(OSError):  # another process's, or gone already
-                old.unlink()
+    stale = [p for p in folder.glob(f"{prefix}*.npz") if p != path]  # names: [A-Za-z0-9_-]
+    # and what a process stopped while writing left (an hour old: no longer being written)
+    stale += [p for p in folder.glob(".tmp-*.npz") if _age_s(p) > 3600]
+    for old in stale:
+        with contextlib.suppress(OSError):  # another process's, or gone already
+            old.unlink()
     return True
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
