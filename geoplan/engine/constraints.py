@@ -972,7 +972,7 @@ class ConstraintCache:
             return None
         kept = self._kept.get(id(c))
         if kept is None:
-            key = content_key(c)
+            key = content_key(c.geoms, c.family, f"big {_BIG}/chunk {_CHUNK}")
             layer, where = _key(rule)
             path = cache_file(Path(folder), layer, f"{where}\x00{slot}", key)
             st = load_state(path, key, len(c.geoms))

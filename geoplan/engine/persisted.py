@@ -43,15 +43,12 @@ import time
 import warnings
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import shapely
 
 from ..errors import GeoplanWarning
-
-if TYPE_CHECKING:
-    from .constraints import Constraint
 
 __all__ = ["CACHE_ENV", "FORMAT", "PersistedState", "cache_file", "content_key",
            "load_state", "save_state"]
@@ -86,27 +83,35 @@ def _wkb(geoms: np.ndarray) -> list[bytes]:
     return [b"" if w is None else bytes(w) for w in out.tolist()]
 
 
-def content_key(c: Constraint) -> str:
+def content_key(geoms: np.ndarray, family: str, parameters: str = "") -> str:
     """The SHA-256 (hex) of a constraint's geometries and of what its prepared state depends on.
 
     Parameters
     ----------
-    c
-        A constraint (:class:`geoplan.engine.constraints.Constraint`).
+    geoms
+        The constraint's geometries, in order.
+    family
+        Their geometry family (``polygon``, ``line``, ``point``).
+    parameters
+        What else the prepared state depends on (the cutting parameters).
 
     Returns
     -------
     str
         64 hexadecimal digits.
-    """
-    from .constraints import _BIG, _CHUNK
 
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> a = content_key(np.array([shapely.box(0, 0, 1, 1)]), "polygon")
+    >>> b = content_key(np.array([shapely.box(0, 0, 1, 2)]), "polygon")
+    >>> len(a), a == b
+    (64, False)
+    """
     h = hashlib.sha256()
     h.update(f"geoplan-prepared/{FORMAT}/shapely {shapely.__version__}/GEOS "
-             f"{shapely.geos_version_string}/big {_BIG}/chunk {_CHUNK}/{c.family}/"
-             f"{len(c.geoms)}\n".encode())
-    items = _wkb(c.geoms)
-    buf, off = _packed(items)
+             f"{shapely.geos_version_string}/{parameters}/{family}/{len(geoms)}\n".encode())
+    buf, off = _packed(_wkb(geoms))
     h.update(off.tobytes())
     h.update(buf.tobytes())
     return h.hexdigest()
