@@ -59,8 +59,10 @@ TOWNSHIPS = {"巴彦岱镇", "潘津镇", "英也尔镇", "汉宾乡", "喀尔�
 
 
 def _hashes(root: pathlib.Path) -> dict[str, str]:
+    """Each file's SHA-256, leaving out hidden folders (``.geoplan-cache`` of ``check --cache``)."""
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(root).parts[:-1])}
 
 
 @pytest.fixture(scope="module")
