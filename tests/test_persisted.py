@@ -98,6 +98,13 @@ def _same(a: geoplan.Result, b: geoplan.Result) -> None:
                 shapely.to_wkb(y.geometry.to_numpy())).all()
 
 
+def _run(root: Path, cache, batch=None, **kw) -> geoplan.Result:
+    """The houses (default) checked against the workspace at ``root`` opened with ``cache``."""
+    return geoplan.check(_houses("footprints") if batch is None else batch,
+                         geoplan.open_workspace(root, cache=cache), subject="house",
+                         id_field="house_id", **kw)
+
+
 def _batch(subject: str, kind: str):
     return (_roads(), "road_id") if subject == "road" else (_houses(kind), "house_id")
 
@@ -180,34 +187,28 @@ def _same_state(name: str, a: constraints.Constraint, b: constraints.Constraint)
 def test_changed_data_is_a_new_key_and_the_old_file_goes(tmp_path):
     root = _write_workspace(tmp_path / "ws")
     batch = _houses("footprints")
-    geoplan.check(batch, geoplan.open_workspace(root, cache=True), subject="house",
-                  id_field="house_id")
+    _run(root, True, batch)
     folder = root / ".geoplan-cache"
     before = {p.name for p in folder.glob("flood_zone-*.npz")}
     assert len(before) == 1
     _write_workspace(root, shift=50.0)                  # the disc moved 50 m east
-    moved = geoplan.check(batch, geoplan.open_workspace(root, cache=True), subject="house",
-                          id_field="house_id")
+    moved = _run(root, True, batch)
     after = {p.name for p in folder.glob("flood_zone-*.npz")}
     assert len(after) == 1
     assert after != before                              # replaced, not piled up
-    plain = geoplan.check(batch, geoplan.open_workspace(root, cache=False), subject="house",
-                          id_field="house_id")
+    plain = _run(root, False, batch)
     _same(plain, moved)
 
 
 def test_a_damaged_file_is_warned_about_ignored_and_written_again(tmp_path):
     root = _write_workspace(tmp_path / "ws")
     batch = _houses("footprints")
-    plain = geoplan.check(batch, geoplan.open_workspace(root, cache=False), subject="house",
-                          id_field="house_id")
-    geoplan.check(batch, geoplan.open_workspace(root, cache=True), subject="house",
-                  id_field="house_id")
+    plain = _run(root, False, batch)
+    _run(root, True, batch)
     (path,) = (root / ".geoplan-cache").glob("flood_zone-*.npz")
     path.write_bytes(path.read_bytes()[:200])           # cut short
     with pytest.warns(GeoplanWarning, match="cannot be read as a prepared-workspace file"):
-        again = geoplan.check(batch, geoplan.open_workspace(root, cache=True),
-                              subject="house", id_field="house_id")
+        again = _run(root, True, batch)
     _same(plain, again)
     with warnings.catch_warnings():
         warnings.simplefilter("error", GeoplanWarning)  # written whole again: read silently
@@ -221,10 +222,8 @@ def test_a_file_of_other_geometries_is_not_taken(tmp_path):
     """A file renamed to another constraint's name holds another key: not read, no warning."""
     root = _write_workspace(tmp_path / "ws")
     batch = _houses("footprints")
-    plain = geoplan.check(batch, geoplan.open_workspace(root, cache=False), subject="house",
-                          id_field="house_id")
-    geoplan.check(batch, geoplan.open_workspace(root, cache=True), subject="house",
-                  id_field="house_id")
+    plain = _run(root, False, batch)
+    _run(root, True, batch)
     folder = root / ".geoplan-cache"
     (flood,) = folder.glob("flood_zone-*.npz")
     (hazard,) = folder.glob("geohazard_zone-*.npz")
@@ -261,11 +260,9 @@ def test_a_folder_that_cannot_be_written_is_warned_about_and_the_check_goes_on(t
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     batch = _houses("footprints")
-    plain = geoplan.check(batch, geoplan.open_workspace(root, cache=False), subject="house",
-                          id_field="house_id")
+    plain = _run(root, False, batch)
     with pytest.warns(GeoplanWarning, match="could not be written") as said:
-        res = geoplan.check(batch, geoplan.open_workspace(root, cache=blocker / "cache"),
-                            subject="house", id_field="house_id")
+        res = _run(root, blocker / "cache", batch)
     _same(plain, res)
     assert len([w for w in said if "could not be written" in str(w.message)]) == 1  # once
 
@@ -289,12 +286,9 @@ def test_what_a_stopped_writer_left_is_cleared_once_old(tmp_path):
 def test_two_processes_share_the_restored_pieces(tmp_path):
     root = _write_workspace(tmp_path / "ws")
     batch = _houses("footprints")
-    plain = geoplan.check(batch, geoplan.open_workspace(root, cache=False), subject="house",
-                          id_field="house_id", jobs=1)
-    geoplan.check(batch, geoplan.open_workspace(root, cache=True), subject="house",
-                  id_field="house_id", jobs=1)
-    two = geoplan.check(batch, geoplan.open_workspace(root, cache=True), subject="house",
-                        id_field="house_id", jobs=2)
+    plain = _run(root, False, batch, jobs=1)
+    _run(root, True, batch, jobs=1)
+    two = _run(root, True, batch, jobs=2)
     _same(plain, two)
 
 
