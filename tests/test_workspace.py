@@ -428,3 +428,28 @@ def test_a_field_called_fid(tmp_path: Path, fids: list[int], kept: bool) -> None
     else:
         assert sorted(gdf["fid"]) == [0, 1]
         assert sorted(gdf["fid_source"]) == [5, 5]
+
+
+@pytest.mark.parametrize("order", ["big last", "big first", "invalid at the cut"])
+def test_validity_on_two_threads_is_shapely_s_answer(monkeypatch, order):
+    """A layer of many vertices is tested on two threads: the same answer, row for row."""
+    import shapely
+
+    from geoplan import hygiene
+
+    monkeypatch.setattr(hygiene, "_THREADED_VERTICES", 50)
+    rng = np.random.default_rng(3)
+    t = np.linspace(0, 2 * np.pi, 400, endpoint=False)
+    big = shapely.Polygon(np.c_[np.cos(t), np.sin(t)] * (1 + 0.01 * rng.random(400))[:, None])
+    bowtie = shapely.from_wkt("POLYGON ((0 0, 2 2, 2 0, 0 2, 0 0))")
+    small = [shapely.box(i, 0, i + 1, 1) for i in range(30)]
+    geoms = {"big last": [*small, bowtie, big], "big first": [big, bowtie, *small],
+             "invalid at the cut": [*small[:3], bowtie, big, bowtie, *small[3:]]}[order]
+    arr = np.array(geoms, dtype=object)
+    want = shapely.is_valid(arr)
+    assert (~want).sum() >= 1
+    assert hygiene.is_valid(arr).tolist() == want.tolist()
+    clean, rep = hygiene.clean_geometries(gpd.GeoDataFrame(
+        {"fid": np.arange(1, len(arr) + 1)}, geometry=list(arr)))
+    assert rep.n_repaired == int((~want).sum())
+    assert shapely.is_valid(clean.geometry.to_numpy()).all()
