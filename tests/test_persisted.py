@@ -207,8 +207,9 @@ def test_a_damaged_file_is_warned_about_ignored_and_written_again(tmp_path):
     _run(root, True, batch)
     (path,) = (root / ".geoplan-cache").glob("flood_zone-*.npz")
     path.write_bytes(path.read_bytes()[:200])           # cut short
-    with pytest.warns(GeoplanWarning, match="cannot be read as a prepared-workspace file"):
+    with pytest.warns(GeoplanWarning, match="cannot be read as a prepared-workspace file") as said:
         again = _run(root, True, batch)
+    assert any("无法作为预处理缓存文件读取" in str(w.message) for w in said)  # in Chinese too
     _same(plain, again)
     with warnings.catch_warnings():
         warnings.simplefilter("error", GeoplanWarning)  # written whole again: read silently

@@ -151,10 +151,11 @@ class PersistedState:
         return (self.partition, self.spatial, tuple(sorted(self.cuts)))
 
 
-def _warn(what: str, path: Path, exc: BaseException) -> None:
-    warnings.warn(f"{path}: {what} ({type(exc).__name__}: {exc}); the check goes on without "
-                  "it (the prepared-workspace cache only saves time; delete the file or "
-                  "the folder, or check without --cache)", GeoplanWarning, stacklevel=3)
+def _warn(zh: str, en: str, path: Path, exc: BaseException) -> None:
+    warnings.warn(f"{path}: {zh}，本次检查不使用它继续进行（预处理缓存只为省时间；可删除该文件或"
+                  f"文件夹，或不加 --cache）/ {en} ({type(exc).__name__}: {exc}); the check goes "
+                  "on without it (the prepared-workspace cache only saves time; delete the file "
+                  "or the folder, or check without --cache)", GeoplanWarning, stacklevel=3)
 
 
 def load_state(path: Path, key: str, n: int) -> PersistedState | None:
@@ -199,7 +200,8 @@ def load_state(path: Path, key: str, n: int) -> PersistedState | None:
         return st
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile,
             shapely.errors.GEOSException) as exc:
-        _warn("cannot be read as a prepared-workspace file and is ignored", path, exc)
+        _warn("无法作为预处理缓存文件读取，已忽略",
+              "cannot be read as a prepared-workspace file and is ignored", path, exc)
         return None
 
 
@@ -247,7 +249,7 @@ def save_state(path: Path, key: str, n: int, st: PersistedState) -> bool:
         os.replace(tmp, path)
         tmp = None
     except OSError as exc:
-        _warn("the prepared workspace could not be written", path, exc)
+        _warn("预处理缓存无法写入", "the prepared workspace could not be written", path, exc)
         return False
     finally:
         if tmp is not None and os.path.exists(tmp):
