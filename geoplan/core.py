@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from typing import Final, Literal, get_args
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "SUBJECT_LABELS",
     "Status",
     "Subject",
+    "usable_cores",
 ]
 
 Status = Literal["fail", "error", "warn", "not_checked", "pass"]
@@ -95,3 +97,22 @@ fixed offset needs no time-zone database."""
 
 MU_PER_M2: Final[float] = 15 / 10_000
 """亩 per square metre: 1 亩 = 10 000 / 15 m² ≈ 666.67 m² (the float equals ``0.0015``)."""
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform has one).
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Examples
+    --------
+    >>> usable_cores() >= 1
+    True
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # platforms without affinity
+        return os.cpu_count() or 1

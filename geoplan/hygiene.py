@@ -7,13 +7,14 @@ set aside, and the workspace shows that report per layer.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import shapely
+
+from .core import usable_cores
 
 __all__ = ["FAMILY_OF_TYPE", "RepairReport", "clean_geometries", "geometry_families", "is_valid"]
 
@@ -133,9 +134,7 @@ def is_valid(geoms: np.ndarray) -> np.ndarray:
     """
     n = shapely.get_num_coordinates(geoms)
     total = int(n.sum())
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-    if total < _THREADED_VERTICES or cores < 2 or len(geoms) < 2:
+    if total < _THREADED_VERTICES or usable_cores() < 2 or len(geoms) < 2:
         return np.asarray(shapely.is_valid(geoms), dtype=bool)
     cut = int(np.searchsorted(np.cumsum(n), total / 2)) + 1
     cut = min(max(cut, 1), len(geoms) - 1)

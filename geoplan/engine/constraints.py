@@ -833,8 +833,8 @@ class ConstraintCache:
         self._held: dict[tuple[str, str, int], Layer | None] = {}
         self._kept: dict[int, _Kept] = {}
         self.persisted_counts = {"read": 0, "written": 0}
-        self._unwritable = False
         """Constraints read from and written to the workspace's cache folder (``cache_dir``)."""
+        self._unwritable = False  # the folder could not be written once: not tried again
 
     @staticmethod
     def _build(layer: Layer, gdf: gpd.GeoDataFrame, rule: Rule) -> Constraint | Unusable:

@@ -50,14 +50,11 @@ import shapely
 
 from ..errors import GeoplanWarning
 
-__all__ = ["CACHE_ENV", "FORMAT", "PersistedState", "cache_file", "content_key",
+__all__ = ["FORMAT", "PersistedState", "cache_file", "content_key",
            "load_state", "save_state"]
 
 FORMAT = 1
 """Version of the files' layout; a new one makes every older file a miss."""
-
-CACHE_ENV = "GEOPLAN_CACHE_DIR"
-"""Environment variable naming a cache folder for every workspace opened without ``cache=``."""
 
 _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This file is a cache directory tag created by geoplan.\n"

@@ -153,6 +153,10 @@ def open_workspace(
     return ws
 
 
+CACHE_ENV = "GEOPLAN_CACHE_DIR"
+"""Environment variable naming a cache folder for every workspace opened without ``cache=``."""
+
+
 def cache_folder(path: str | os.PathLike[str],
                  cache: bool | str | os.PathLike[str] | None = None) -> Path | None:
     """The folder a workspace's prepared state is kept in (see :func:`open_workspace`'s ``cache``).
@@ -176,7 +180,7 @@ def cache_folder(path: str | os.PathLike[str],
     'county/三调.gdb.geoplan-cache'
     """
     if cache is None:
-        env = os.environ.get("GEOPLAN_CACHE_DIR", "").strip()
+        env = os.environ.get(CACHE_ENV, "").strip()
         return Path(env).expanduser() if env else None
     if cache is False:
         return None
