@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ExpressionError
+from .vocab import by_distinct
 
 __all__ = ["ExpressionError", "Where", "compile_where"]
 
@@ -362,42 +363,6 @@ class _Parser:
 
             return by_distinct(_column(df, name), of)
         return node
-
-
-_DISTINCT_SAFE = frozenset({"string", "integer", "floating", "empty"})
-"""``pandas.api.types.infer_dtype`` kinds whose equal values are the same value to a test.
-
-An object column mixing ``1``, ``1.0`` and ``True`` holds values Python finds
-equal (so ``pandas.factorize`` takes them as one) that a land-use code test
-reads apart (``True`` is no code): such columns are tested row by row.
-"""
-
-
-def by_distinct(col: pd.Series, test: Callable[[pd.Series], Tri]) -> Tri:
-    """``test(col)``, worked out once per distinct value of ``col`` (missing values as one).
-
-    A land-use column of 10⁵ parcels holds a few dozen distinct codes: the
-    string work of the test is done on those, and the rows take their answer
-    by code. Columns whose equal values a test could tell apart (see
-    :data:`_DISTINCT_SAFE`) are tested whole.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> col = pd.Series(["0101", "0101", None, "0301"])
-    >>> t, u = by_distinct(col, lambda c: (c.eq("0101").to_numpy(), c.isna().to_numpy()))
-    >>> t.tolist(), u.tolist()
-    ([True, True, False, False], [False, False, True, False])
-    """
-    if pd.api.types.infer_dtype(col, skipna=True) not in _DISTINCT_SAFE:
-        return test(col)
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    values = np.empty(len(uniques) + 1, dtype=object)  # the last: a missing value
-    values[:-1] = np.asarray(uniques, dtype=object)
-    values[-1] = None
-    t, u = test(pd.Series(values, dtype=object))
-    at = np.where(codes >= 0, codes, len(uniques))
-    return np.asarray(t, dtype=bool)[at], np.asarray(u, dtype=bool)[at]
 
 
 @dataclass(frozen=True)
