@@ -211,6 +211,61 @@ def test_distance_table_setback_beyond_the_radius(tmp_path: Path) -> None:
     assert far["message_en"].endswith("more than 200 m from the nearest Power line")
 
 
+def _rule_row(f: pd.DataFrame, site: str, rule_id: str) -> pd.Series:
+    rows = f.loc[[site]]
+    return rows[rows["rule_id"] == rule_id].iloc[0]
+
+
+@pytest.mark.parametrize("geom", ["point", "polygon"])
+def test_equally_near_features_show_the_strictest_requirement(tmp_path: Path, geom: str) -> None:
+    """Behind the node where two lines meet both are equally near: the larger distance is shown.
+
+    A 10 kV line (5 m) and a 110 kV line (10 m) leave the node (X0, Y0) east
+    and north; two roads of the same width (a township road, 5 m, and a
+    national road, 20 m) leave the node (X0, Y0 - 2000) alike. A site 60 m
+    south-west of each node is 60 m from both lines (from both roads' edges
+    plus 4 m): clear, and the threshold shown is the strictest, in whichever
+    order the features come. Behind a node of a 10 kV line and a line of
+    unknown voltage (X0, Y0 + 2000) no threshold is shown: the unknown one
+    may require more.
+    """
+    d = 60.0 / np.sqrt(2.0)
+
+    def site(y: float) -> shapely.Geometry:
+        p = Point(X0 - d, y - d)
+        return p if geom == "point" else box(X0 - d - 10, y - d - 10, X0 - d, y - d)
+    for flip in (False, True):
+        kv = [110.0, 10.0, 10.0, None] if flip else [10.0, 110.0, None, 10.0]
+        cls = ["national", "township"] if flip else ["township", "national"]
+        east_north = [LineString([(X0, y), (X0 + 500, y)]) if k % 2 == 0
+                      else LineString([(X0, y), (X0, y + 500)])
+                      for k, y in enumerate([Y0, Y0, Y0 + 2000, Y0 + 2000])]
+        cls += ["township", "no such class"][::-1 if flip else 1]
+        roads = [LineString([(X0, y), (X0 + 500, y)]) if k % 2 == 0
+                 else LineString([(X0, y), (X0, y + 500)])
+                 for k, y in enumerate([Y0 - 2000, Y0 - 2000, Y0 - 4000, Y0 - 4000])]
+        ws = make_ws(tmp_path / str(flip), power_line=gk(east_north, voltage_kv=kv),
+                     road=gk(roads, road_id=["r1", "r2", "r3", "r4"], **{"class": cls},
+                             width_m=[8.0] * 4))
+        sites = gk([site(Y0), site(Y0 - 2000), site(Y0 + 2000), site(Y0 - 4000)],
+                   site_id=["line", "road", "unknown", "unknown road"])
+        f = findings(check(sites, ws, rules=load_pack()))
+        line = _rule_row(f, "line", "house.power_line")
+        assert (line["status"], line["threshold"]) == ("pass", 10.0)
+        assert line["measure"] == pytest.approx(60.0, abs=1e-6)
+        unknown = _rule_row(f, "unknown", "house.power_line")
+        assert unknown["status"] == "pass"
+        assert unknown["measure"] == pytest.approx(60.0, abs=1e-6)
+        assert np.isnan(unknown["threshold"])
+        road = _rule_row(f, "road", "house.highway_setback")
+        assert (road["status"], road["threshold"]) == ("pass", 20.0)
+        assert road["measure"] == pytest.approx(56.0, abs=1e-6)
+        assert "national" in road["message_en"]
+        road = _rule_row(f, "unknown road", "house.highway_setback")
+        assert (road["status"], road["measure"]) == ("pass", pytest.approx(56.0, abs=1e-6))
+        assert np.isnan(road["threshold"])
+
+
 # --------------------------------------------------------------- the bounded search itself
 
 @pytest.mark.parametrize("family", ["polygon", "line"])
@@ -253,14 +308,15 @@ def _star_lines(rng: np.random.Generator, hubs: int) -> np.ndarray:
 
 @pytest.mark.parametrize("family", ["line", "polygon"])
 @pytest.mark.parametrize("radius", [None, 120.0])
-def test_the_nearest_features_key_is_the_one_nearest_names(tmp_path: Path, family: str,
-                                                           radius: float | None) -> None:
-    """nearest_key gives nearest's distance and the key of the feature nearest names.
+def test_the_nearest_features_key_is_the_largest_of_the_equally_near(
+        tmp_path: Path, family: str, radius: float | None) -> None:
+    """nearest_key gives nearest's distance and, among equally near features, the largest key.
 
     Sites behind a hub of three lines (or three wedges touching at a corner)
     are equally near to all three: where their keys differ the answer is the
-    one ``query_nearest`` picks, where they agree (or are all unknown) it is
-    that key. A big feature (cut into boundary chunks) is among them.
+    largest (the strictest required distance), NaN where one of them is NaN.
+    Worked out here from every site-feature distance. A big feature
+    (cut into boundary chunks) is among them.
     """
     rng = np.random.default_rng(5)
     lines, hubs = _star_lines(rng, 60)
@@ -281,13 +337,23 @@ def test_the_nearest_features_key_is_the_one_nearest_names(tmp_path: Path, famil
     sites = np.r_[shapely.points(hubs + behind * rng.uniform(1, 100, (len(hubs), 1))),
                   shapely.points(rng.uniform(-300, 6600, (400, 2)) + np.array([X0, Y0]))]
     # keys: three different per hub, one shared per hub, NaN among them
-    for key in (np.arange(n, dtype=float) % 3, np.repeat(np.arange(n // 3 + 1.0), 3)[:n],
-                np.where(np.arange(n) % 4 == 0, np.nan, np.arange(n) % 2 * 5.0)):
-        qi, d = c.nearest(sites, max_distance=radius)
+    every = shapely.distance(sites[:, None], c.geoms[None, :])
+    least = every.min(axis=1)
+    tied = every == least[:, None]
+    found = np.flatnonzero(least <= (np.inf if radius is None else radius))
+    for j, key in enumerate((np.arange(n, dtype=float) % 3,
+                             np.repeat(np.arange(n // 3 + 1.0), 3)[:n],
+                             np.where(np.arange(n) % 4 == 0, np.nan, np.arange(n) % 2 * 5.0),
+                             np.where(np.arange(n) % 3 == 0, np.nan, 7.0))):
+        # the largest key of the equally near, NaN (unknown: maybe the largest) if one is
+        largest = np.max(np.where(tied, key[None, :], -np.inf), axis=1)
         have, dist, k = c.nearest_key(sites, key, max_distance=radius)
-        assert have.tolist() == qi[0].tolist()
-        assert np.allclose(dist, d, rtol=0, atol=1e-9)
-        assert np.array_equal(k, key[qi[1]], equal_nan=True)
+        assert have.tolist() == found.tolist()
+        assert np.allclose(dist, least[found], rtol=0, atol=1e-9)
+        assert np.array_equal(k, largest[found], equal_nan=True)
+        least_key = np.fmin.reduce(np.where(tied, key[None, :], np.nan), axis=1)
+        differ = (least_key[found] != largest[found]) | np.isnan(least_key[found])
+        assert differ.sum() >= 10 if j != 1 else not differ.any()  # the ties decide
     # sites without a geometry have no nearest feature
     have, dist, k = c.nearest_key(np.array([None, shapely.Point()], dtype=object), key,
                                   max_distance=radius)

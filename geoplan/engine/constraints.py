@@ -256,6 +256,10 @@ def _build_prepared_indexes(geoms: np.ndarray) -> None:
     shapely.intersects(geoms, shapely.linestrings(np.stack([corner - 1.0, corner], axis=1)))
 
 
+_BOX_SLACK_M = 1e-6
+"""How far a box distance (``hypot``) may round above the exact distance it bounds."""
+
+
 def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: shapely.STRtree,
                     cand: np.ndarray, cb: np.ndarray, best: np.ndarray,
                     keys: _Keys | None = None) -> None:
@@ -268,8 +272,8 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: s
     the exact distance is computed first to the candidate with the nearest box,
     then only to candidates whose box is no farther than that distance. Every
     candidate as near as the nearest is among those measured (its box is no
-    farther than its distance), so with ``keys`` the nearest candidates' codes
-    are all seen (:meth:`_Keys.take`).
+    farther than its distance, up to rounding: :data:`_BOX_SLACK_M`), so with
+    ``keys`` the nearest candidates' codes are all seen (:meth:`_Keys.take`).
     """
     sb = shapely.bounds(geoms[sites])
     qs, qf = tree.query(shapely.box(sb[:, 0] - radius, sb[:, 1] - radius,
@@ -287,7 +291,7 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: s
     ub[qs[first]] = d0
     rest = np.ones(len(qs), dtype=bool)
     rest[first] = False
-    rest &= bd <= ub[qs]
+    rest &= bd <= ub[qs] + _BOX_SLACK_M  # a box distance can round above an equal distance
     d = np.zeros(0)
     if rest.any():
         d = shapely.distance(geoms[sites[qs[rest]]], cand[qf[rest]])
@@ -303,35 +307,25 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: s
 
 @dataclass
 class _Keys:
-    """Per site, the code of its nearest feature's key, and whether the nearest disagree.
+    """Per site, the largest code among its nearest features' keys (-1: no feature found).
 
     ``cand`` holds the code of each candidate of the search (a feature, or a
-    chunk of a big feature's boundary: its feature's code). A site whose
-    nearest candidates (all at the same least distance) hold more than one
-    code is ``ambiguous``: which of them is "the nearest" is left to
-    :meth:`Constraint.nearest`.
+    chunk of a big feature's boundary: its feature's code). Where several
+    candidates are at the same least distance, the largest of their codes is
+    kept, so the answer does not depend on the order of the index.
     """
 
     cand: np.ndarray
     code: np.ndarray
-    ambiguous: np.ndarray
 
     @classmethod
     def new(cls, n: int, cand: np.ndarray) -> _Keys:
-        return cls(cand=cand, code=np.full(n, -1, dtype=np.int64),
-                   ambiguous=np.zeros(n, dtype=bool))
+        return cls(cand=cand, code=np.full(n, -1, dtype=np.int64))
 
     def take(self, sites: np.ndarray, codes: np.ndarray) -> None:
         """Record the codes ``codes`` of features at the least distance of ``sites`` (pairs)."""
-        if not len(sites):
-            return
-        lo = np.full(len(self.code), np.iinfo(np.int64).max)
-        hi = np.full(len(self.code), -1, dtype=np.int64)
-        np.minimum.at(lo, sites, codes)
-        np.maximum.at(hi, sites, codes)
-        u = np.unique(sites)
-        self.code[u] = lo[u]
-        self.ambiguous[u] = lo[u] != hi[u]
+        if len(sites):
+            np.maximum.at(self.code, sites, codes)
 
 
 _THREADED_PAIRS = 100_000
@@ -552,12 +546,13 @@ class Constraint:
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(site index, distance, ``key`` of the nearest feature): :meth:`nearest_distance` and a key.
 
-        ``key`` holds one value per feature (e.g. the distance it requires;
-        NaN equals NaN). The distance is that of :meth:`nearest_distance`.
-        Where several features are equally near and their keys differ, the
-        key is that of the feature :meth:`nearest` names, so the answer is
-        the one :meth:`nearest` gives, at half its cost where most sites
-        have one nearest key.
+        ``key`` holds one number per feature (e.g. the distance it requires;
+        NaN where it is unknown). The distance is that of
+        :meth:`nearest_distance`. Where several features are equally near
+        and their keys differ, the answer is the largest of their keys (for
+        a required distance: the strictest), NaN if any of them is NaN (an
+        unknown requirement may be the strictest): it does not depend on the
+        order in which the index visits them.
 
         Parameters
         ----------
@@ -571,19 +566,13 @@ class Constraint:
         Returns
         -------
         (numpy.ndarray, numpy.ndarray, numpy.ndarray)
-            Sites, their distances and their nearest feature's key.
+            Sites, their distances and their nearest features' largest key.
         """
-        key = np.asarray(key)
-        uniq, codes = np.unique(key, return_inverse=True, equal_nan=True)
+        key = np.asarray(key, dtype=float)
+        uniq, codes = np.unique(key, return_inverse=True, equal_nan=True)  # NaN sorted last
         have, best, k = self._nearest(geoms, max_distance, codes.reshape(-1).astype(np.int64))
         assert k is not None
-        amb = np.flatnonzero(k.ambiguous[have])
-        out = np.empty(len(have), dtype=key.dtype)
-        out[:] = uniq[np.maximum(k.code[have], 0)]
-        if len(amb):  # equally near features of different keys: the one nearest() names
-            qi, _ = self.nearest(geoms[have[amb]], max_distance=max_distance)
-            out[amb[qi[0]]] = key[qi[1]]
-        return have, best, out
+        return have, best, uniq[k.code[have]]
 
     def _nearest(self, geoms: np.ndarray, max_distance: float | None,
                  codes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, _Keys | None]:
@@ -618,10 +607,15 @@ class Constraint:
                 if not len(todo):
                     break
         if len(self.geoms) and len(todo) and max_distance is None:
-            qi, d = self.nearest(geoms[todo])
-            best[todo[qi[0]]] = d
-            if keys is not None and codes is not None:
-                keys.code[todo[qi[0]]] = codes[qi[1]]
+            if keys is None:
+                qi, d = self.nearest(geoms[todo])
+                best[todo[qi[0]]] = d
+            else:  # every candidate equally near, for the largest code among them
+                sp = self._spatial()
+                tree = self.tree if sp is None else sp.dtree
+                qi, d = tree.query_nearest(geoms[todo], return_distance=True, all_matches=True)
+                best[todo[qi[0]]] = d
+                keys.take(todo[qi[0]], keys.cand[qi[1]])
         have = np.flatnonzero(np.isfinite(best))
         return have, best[have], keys
 

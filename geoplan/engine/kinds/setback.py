@@ -352,7 +352,8 @@ class _Pairs:
     viol: np.ndarray         # pair: closer than required
     undecided: np.ndarray    # pair: unknown value or width, between the sure and the possible
     nearest: np.ndarray      # per site: distance to the nearest feature (nan: beyond report_m)
-    nearest_req: np.ndarray  # per site: that feature's required distance (tables)
+    nearest_req: np.ndarray  # per site: that feature's required distance (tables; the
+    #                          largest where several are equally near, nan if one is unknown)
     nearest_f: np.ndarray    # per site: that feature (-1: none, or not tracked)
 
 
@@ -381,7 +382,8 @@ def _pairs(spec: SetbackSpec, data: KindInput, cor: Corridors) -> _Pairs:
     if spec.by_edge:
         near = d <= spec.report_m
         s_, f_, d_ = idx[qs[near]], qf[near], d[near]
-        order = np.lexsort((d_, s_))
+        # among equally near features the strictest, an unknown requirement first (it may be)
+        order = np.lexsort((-np.nan_to_num(cor.req[f_], nan=np.inf), d_, s_))
         first = order[np.r_[True, np.diff(s_[order]) != 0]] if len(order) else order
         nearest[s_[first]] = d_[first]
         nearest_req[s_[first]] = cor.req[f_[first]]
