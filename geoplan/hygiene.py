@@ -7,6 +7,7 @@ set aside, and the workspace shows that report per layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -16,7 +17,8 @@ import shapely
 
 from .core import usable_cores
 
-__all__ = ["FAMILY_OF_TYPE", "RepairReport", "clean_geometries", "geometry_families", "is_valid"]
+__all__ = ["FAMILY_OF_TYPE", "RepairReport", "clean_geometries", "geometry_families", "is_valid",
+           "on_two_threads"]
 
 FAMILY_OF_TYPE = {
     "Point": "point", "MultiPoint": "point",
@@ -115,15 +117,49 @@ class RepairReport:
 
 
 _THREADED_VERTICES = 200_000
-"""Vertices from which :func:`is_valid` tests a layer on two threads."""
+"""Vertices from which :func:`on_two_threads` splits the work between two threads."""
+
+
+def on_two_threads(func: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray) -> np.ndarray:
+    """``func(geoms)`` for an elementwise shapely function, on two threads for many vertices.
+
+    GEOS releases the GIL while it works: the geometries are cut into two
+    runs of about equal vertices (a few big hazard zones weigh as much as
+    10⁵ parcels), one per thread, and the answers joined in order. The
+    answer is ``func(geoms)``'s; below :data:`_THREADED_VERTICES` vertices,
+    or on one core, ``func`` runs once.
+
+    Parameters
+    ----------
+    func
+        A function of a geometry array returning one value per geometry
+        (``shapely.is_valid``, ``shapely.simplify`` with its tolerance bound…).
+    geoms
+        The geometries.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> on_two_threads(shapely.area, np.array([shapely.box(0, 0, 1, 1)])).tolist()
+    [1.0]
+    """
+    n = shapely.get_num_coordinates(geoms)
+    total = int(n.sum())
+    if total < _THREADED_VERTICES or usable_cores() < 2 or len(geoms) < 2:
+        return np.asarray(func(geoms))
+    cut = int(np.searchsorted(np.cumsum(n), total / 2)) + 1
+    cut = min(max(cut, 1), len(geoms) - 1)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        a, b = pool.map(func, (geoms[:cut], geoms[cut:]))
+    return np.concatenate([np.asarray(a), np.asarray(b)])
 
 
 def is_valid(geoms: np.ndarray) -> np.ndarray:
-    """``shapely.is_valid``, on two threads for a layer of many vertices.
-
-    GEOS releases the GIL while it tests: the geometries are cut into two
-    runs of about equal vertices (a few big hazard zones weigh as much as
-    10⁵ parcels), one per thread. The answer is ``shapely.is_valid``'s.
+    """``shapely.is_valid``, on two threads for a layer of many vertices (:func:`on_two_threads`).
 
     Examples
     --------
@@ -132,15 +168,7 @@ def is_valid(geoms: np.ndarray) -> np.ndarray:
     >>> is_valid(np.array([shapely.box(0, 0, 1, 1), bowtie])).tolist()
     [True, False]
     """
-    n = shapely.get_num_coordinates(geoms)
-    total = int(n.sum())
-    if total < _THREADED_VERTICES or usable_cores() < 2 or len(geoms) < 2:
-        return np.asarray(shapely.is_valid(geoms), dtype=bool)
-    cut = int(np.searchsorted(np.cumsum(n), total / 2)) + 1
-    cut = min(max(cut, 1), len(geoms) - 1)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        a, b = pool.map(shapely.is_valid, (geoms[:cut], geoms[cut:]))
-    return np.concatenate([a, b]).astype(bool)
+    return on_two_threads(shapely.is_valid, geoms).astype(bool)
 
 
 def _first(ids: np.ndarray) -> list[object]:

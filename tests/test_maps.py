@@ -14,6 +14,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -23,6 +24,7 @@ from shapely import box
 
 import geoplan
 from geoplan.cli import main
+from geoplan.kinds import KINDS
 from geoplan.maps import (
     GROUP_LABELS,
     MapError,
@@ -355,6 +357,56 @@ def test_constraint_attribute_text_is_escaped(houses, ws) -> None:
     labels = [f["properties"].get("t") for ly in d["layers"] if ly["kind"] == "village"
               for f in ly["data"]["features"]]
     assert "&lt;img src=x onerror=&quot;window.__xss=1&quot;&gt;" in labels
+
+
+def test_constraint_tooltips_join_the_fields_each_feature_holds(tmp_path) -> None:
+    """A road's tooltip: its name and class, escaped; empty fields left out.
+
+    ``class`` is a Python keyword (a row tuple renames it): it is shown too.
+    """
+    roads = gk([shapely.LineString([(X0 + 10 * k, Y0), (X0 + 10 * k, Y0 + 300)])
+                for k in range(5)],
+               name=["G312", XSS_SCRIPT, None, "G312", "乡道"],
+               **{"class": ["national", None, "county", "national", "township"]},
+               road_id=["r1", "r2", "r3", "r4", "r5"], width_m=[20.0, 8.0, 6.0, 20.0, 5.0])
+    (tmp_path / "ws").mkdir()
+    roads.to_file(tmp_path / "ws" / "road.gpkg")
+    ws = geoplan.open_workspace(tmp_path / "ws")
+    sites = gk([box(X0 - 50, Y0 + 100, X0 - 40, Y0 + 110)], site_id=["s1"])
+    page = render(geoplan.check(sites, ws), offline=True, layers=["road"], margin_m=2000)
+    assert XSS_SCRIPT not in page
+    layer = next(ly for ly in data_of(page)["layers"] if ly["kind"] == "road")
+    tips = sorted(f["properties"].get("t", "") for f in layer["data"]["features"])
+    zh = {f.name: f.label_zh for f in KINDS["road"].fields}
+    label = {c: html.escape(f"{zh.get(c, '')} {c}".strip()) for c in ("name", "class")}
+    want = sorted([
+        f"{label['name']}: G312 · {label['class']}: national",
+        f"{label['name']}: {html.escape(XSS_SCRIPT)}",
+        f"{label['class']}: county",
+        f"{label['name']}: G312 · {label['class']}: national",
+        f"{label['name']}: 乡道 · {label['class']}: township",
+    ])
+    assert tips == want
+
+
+@pytest.mark.parametrize("values", [
+    ["<b>", None, "<b>", "乡道", ""],
+    [1, 2, 2, 3],
+    [0.1, np.nan, 0.1, 2.5e-7],
+    np.array([0.1, 0.1, np.nan], dtype=np.float32),
+    pd.array([1, None, 1], dtype="Int64"),
+    pd.array(["a", None, "a"], dtype="string"),
+    pd.Categorical(["x", None, "x"]),
+    [1, True, 1.0, None, "1"],                       # equal to Python, shown apart
+    pd.to_datetime(["2024-01-01", None, "2024-01-01"]),
+    [],
+], ids=["text", "int", "float", "float32", "Int64", "string", "category", "mixed", "date",
+        "empty"])
+def test_esc_values_is_esc_of_each_value(values) -> None:
+    from geoplan.pages import esc, esc_values
+    col = pd.Series(values, dtype=object if isinstance(values, list) and values else None)
+    want = [esc(v) for v in col.tolist()]
+    assert esc_values(col).tolist() == want
 
 
 # --------------------------------------------------------------------------- basemaps

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
+from json.encoder import encode_basestring
 from typing import Any
 
 import geopandas as gpd
@@ -20,8 +22,9 @@ import shapely
 from ..checkdata import CheckData
 from ..core import STATUS_COLOURS, STATUS_DARK, STATUS_LABELS, STATUS_ORDER
 from ..engine.prepare import note_zh
+from ..hygiene import on_two_threads
 from ..kinds import KINDS
-from ..pages import drawable, esc
+from ..pages import drawable, esc, esc_values
 from ..sites import distinct_columns
 from ._display import bounds_latlon, dumps, fc, geojson_bounds, to_display
 from .basemaps import MapError
@@ -116,8 +119,11 @@ def _findings_by_site(result: CheckData, rule_index: Mapping[str, int], rules: M
             item.append(esc(decision))
         out.setdefault(str(row.site_id), []).append(item)
     nc = f[f["status"] == "not_checked"]
-    not_checked = {str(k): esc(", ".join(g["rule_id"].astype(str)))
-                   for k, g in nc.groupby("site_id", sort=False)}
+    rule_ids: dict[str, list[str]] = {}  # per site, in the findings' order (one pass, not a group each)
+    for sid, rid in zip(nc["site_id"].tolist(), nc["rule_id"].astype(str).tolist(), strict=True):
+        if not pd.isna(sid):
+            rule_ids.setdefault(str(sid), []).append(rid)
+    not_checked = {k: esc(", ".join(v)) for k, v in rule_ids.items()}
     return out, not_checked
 
 
@@ -143,14 +149,15 @@ def _constraint_kinds(result: CheckData, layers: Sequence[str] | None) -> list[s
     return sorted(chosen, key=key)
 
 
-def _tooltip_text(row: Any, fields: Sequence[tuple[str, str]]) -> str:
-    parts = []
+def _tooltip_texts(sub: pd.DataFrame, fields: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Per feature, its non-empty fields as ``label: value`` joined by `` · `` (escaped)."""
+    out = np.full(len(sub), "", dtype=object)
     for name, label in fields:
-        val = getattr(row, name, None)
-        text = esc(val)
-        if text:
-            parts.append(f"{label}: {text}" if label else text)
-    return " · ".join(parts)
+        text = esc_values(sub[name])
+        some = text != ""
+        piece = (label + ": ") + text[some] if label else text[some]
+        out[some] = np.where(out[some] != "", out[some] + " · " + piece, piece)
+    return out
 
 
 def _constraint_layer_data(result: CheckData, kinds: Sequence[str], box: tuple[float, ...],
@@ -175,7 +182,8 @@ def _constraint_layer_data(result: CheckData, kinds: Sequence[str], box: tuple[f
         if len(geoms):
             geoms = shapely.clip_by_rect(geoms, *box)
             if simplify_m > 0:
-                geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
+                geoms = on_two_threads(
+                    partial(shapely.simplify, tolerance=simplify_m, preserve_topology=True), geoms)
             keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
             geoms = geoms[keep]
             sub = sub[keep]
@@ -186,9 +194,9 @@ def _constraint_layer_data(result: CheckData, kinds: Sequence[str], box: tuple[f
             specs = {f.name: f.label_zh for f in (k.fields if k is not None else ())}
             tip_fields = [(c, esc(f"{specs.get(c, '')} {c}".strip()))
                           for c in _TIP_FIELDS if c in sub.columns]
-        tips = [_tooltip_text(r, tip_fields) for r in sub.itertuples(index=False)]
+        tips = _tooltip_texts(sub, tip_fields)
         gj = to_display(geoms, gdf.crs, gcj02=gcj02, precision=precision)
-        props = [dumps({"t": t}) if t else "{}" for t in tips]
+        props = ['{"t":' + encode_basestring(t) + "}" if t else "{}" for t in tips.tolist()]
         style = kind_style(kind)
         out.append({
             "kind": kind, "zh": esc(zh), "en": esc(en), "group": group,

@@ -14,7 +14,7 @@ from ..maps import format_limit, format_measure
 from ..pages import esc
 from ..sites import place_key
 
-__all__ = ["area_table", "badge", "findings_table", "local_time", "rule_table",
+__all__ = ["area_table", "badge", "findings_rows", "findings_table", "local_time", "rule_table",
            "verdict_table"]
 
 
@@ -140,16 +140,33 @@ def _decision_line(decision: object) -> str:
     return f"<div class='gp-dec'><b>审批决定 decision</b> {esc(decision)}</div>"
 
 
-def findings_table(f: pd.DataFrame, rules: dict[str, Any], *, nominal: bool = False) -> str:
-    """The table of one site's findings (``f``: its rows that are not ``pass``).
+def findings_rows(f: pd.DataFrame) -> list[Any]:
+    """The rows of findings ``f`` as tuples, worst status first (stable): a findings table's order.
 
-    ``nominal``: the site is a point given a nominal footprint, so its measures
-    are not surveyed and the column says so.
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"site_id": ["a", "b", "a"], "status": ["warn", "fail", "fail"]})
+    >>> [(r.site_id, r.status) for r in findings_rows(f)]
+    [('b', 'fail'), ('a', 'fail'), ('a', 'warn')]
     """
     order = {s: i for i, s in enumerate(STATUS_ORDER)}
     f = f.assign(_o=f["status"].map(order)).sort_values("_o", kind="stable")
+    return list(f.itertuples(index=False))
+
+
+def findings_table(f: pd.DataFrame | Sequence[Any], rules: dict[str, Any], *,
+                   nominal: bool = False) -> str:
+    """The table of one site's findings (``f``: its rows that are not ``pass``).
+
+    ``f`` is a frame, or the rows already in order as tuples with the frame's
+    columns as attributes (:func:`findings_rows`: a report of many sites
+    sorts and splits the findings once, not once per site).
+    ``nominal``: the site is a point given a nominal footprint, so its measures
+    are not surveyed and the column says so.
+    """
     rows = []
-    for r in f.itertuples(index=False):
+    for r in (findings_rows(f) if isinstance(f, pd.DataFrame) else f):
         rule = rules.get(r.rule_id)
         tzh = rule.title_zh if rule is not None else r.rule_id
         ten = rule.title_en if rule is not None else ""

@@ -6,6 +6,7 @@ import datetime as _dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import folium
 import numpy as np
@@ -20,7 +21,15 @@ from ..maps import kind_style, map_parts, result_map
 from ..maps.overlay import Addition, SiteNote, site_notes
 from ..pages import drawable, esc, script_safe, swatch
 from ..sites import distinct_columns
-from ._tables import area_table, badge, findings_table, local_time, rule_table, verdict_table
+from ._tables import (
+    area_table,
+    badge,
+    findings_rows,
+    findings_table,
+    local_time,
+    rule_table,
+    verdict_table,
+)
 from .svg import nearby_features, site_boxes, site_svg
 
 __all__ = ["result_report"]
@@ -232,8 +241,9 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
                                   "floors", "class", "width_m"))
     f = result.findings
     f = f[f["site_id"].isin(set(site_ids[sel])) & (f["status"] != "pass")]
-    by_site = {str(k): g for k, g in f.groupby("site_id", sort=False)}
-    empty = f.iloc[:0]
+    by_site: dict[str, list[Any]] = {}  # each site's rows in a findings table's order
+    for row in findings_rows(f):
+        by_site.setdefault(str(row.site_id), []).append(row)
     index_links = []
     sections = []
     row_pos = {int(r): j for j, r in enumerate(shown)}
@@ -267,7 +277,7 @@ def _site_sections(result: CheckData, detail: Sequence[str], max_sections: int, 
             f"<section class='gp-site' id='{anchor}'><h3>{badge(verdicts[r])} {esc(sid)}"
             f"{show}</h3><div class='gp-attrs'>{attrs}</div><div class='gp-site-body'>{fig}"
             f"<div class='gp-site-tab'>"
-            f"{findings_table(by_site.get(sid, empty), rules, nominal='point buffered' in notes_col[r])}"
+            f"{findings_table(by_site.get(sid, []), rules, nominal='point buffered' in notes_col[r])}"
             f"{_note_html(notes.get(sid, []))}</div></div>"
             f"</section>")
     return "".join(index_links), "".join(sections), total
