@@ -33,9 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .vocab import DISTINCT_SAFE_KINDS
-
-__all__ = ["drawable", "esc", "esc_values", "script_json", "script_safe", "swatch"]
+__all__ = ["drawable", "esc", "script_json", "script_safe", "swatch"]
 
 
 def esc(value: Any) -> str:
@@ -63,31 +61,6 @@ def esc(value: Any) -> str:
     except (TypeError, ValueError):
         pass
     return html.escape(str(value), quote=True)
-
-
-def esc_values(values: pd.Series) -> np.ndarray:
-    """:func:`esc` of every value of a column, as an object array of text.
-
-    Worked out once per distinct value where equal values escape alike (text,
-    integers, floats: :data:`geoplan.vocab.DISTINCT_SAFE_KINDS`); a column
-    mixing ``1`` and ``True`` value by value.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> esc_values(pd.Series(["<b>", None, "<b>", 2.5])).tolist()
-    ['&lt;b&gt;', '', '&lt;b&gt;', '2.5']
-    """
-    col = pd.Series(values, copy=False)
-    if pd.api.types.infer_dtype(col, skipna=True) not in DISTINCT_SAFE_KINDS:
-        out = np.empty(len(col), dtype=object)
-        out[:] = [esc(v) for v in col.astype(object).tolist()]
-        return out
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    text = np.empty(len(uniques) + 1, dtype=object)  # the last: a missing value
-    text[:-1] = [esc(v) for v in uniques.tolist()]  # Python scalars, as a row would give them
-    text[-1] = ""
-    return text[np.where(codes >= 0, codes, len(uniques))]
 
 
 def script_safe(js: str) -> str:

@@ -403,7 +403,8 @@ def test_constraint_tooltips_join_the_fields_each_feature_holds(tmp_path) -> Non
 ], ids=["text", "int", "float", "float32", "Int64", "string", "category", "mixed", "date",
         "empty"])
 def test_esc_values_is_esc_of_each_value(values) -> None:
-    from geoplan.pages import esc, esc_values
+    from geoplan.maps.text import esc_values
+    from geoplan.pages import esc
     col = pd.Series(values, dtype=object if isinstance(values, list) and values else None)
     want = [esc(v) for v in col.tolist()]
     assert esc_values(col).tolist() == want

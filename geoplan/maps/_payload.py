@@ -24,13 +24,13 @@ from ..core import STATUS_COLOURS, STATUS_DARK, STATUS_LABELS, STATUS_ORDER
 from ..engine.prepare import note_zh
 from ..hygiene import on_two_threads
 from ..kinds import KINDS
-from ..pages import drawable, esc, esc_values
+from ..pages import drawable, esc
 from ..sites import distinct_columns
 from ._display import bounds_latlon, dumps, fc, geojson_bounds, to_display
 from .basemaps import MapError
 from .overlay import PLACEMENT_GROUP, Addition, SiteNote, site_notes
 from .style import GROUP_LABELS, kind_style
-from .text import format_limit, format_measure
+from .text import esc_values, format_limit, format_measure
 
 __all__ = ["Payload", "payload"]
 

@@ -8,10 +8,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..core import MU_PER_M2
-from ..rules import Rule, registry
+import numpy as np
+import pandas as pd
 
-__all__ = ["format_limit", "format_measure"]
+from ..core import MU_PER_M2
+from ..pages import esc
+from ..rules import Rule, registry
+from ..vocab import DISTINCT_SAFE_KINDS
+
+__all__ = ["esc_values", "format_limit", "format_measure"]
 
 
 def format_measure(measure: Any, unit: Any) -> str:
@@ -71,3 +76,28 @@ def format_limit(threshold: Any, unit: Any, rule: Rule | None = None) -> str:
     cmp = _comparator(rule)
     sym = {"m2": " m²", "m": " m", "deg": "°", "percent": "%", "count": " 处"}.get(u, f" {u}")
     return f"{cmp} {x:g}{sym}".rstrip()
+
+
+def esc_values(values: pd.Series) -> np.ndarray:
+    """:func:`geoplan.pages.esc` of every value of a column, as an object array of text.
+
+    Worked out once per distinct value where equal values escape alike (text,
+    integers, floats: :data:`geoplan.vocab.DISTINCT_SAFE_KINDS`); a column
+    mixing ``1`` and ``True`` value by value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> esc_values(pd.Series(["<b>", None, "<b>", 2.5])).tolist()
+    ['&lt;b&gt;', '', '&lt;b&gt;', '2.5']
+    """
+    col = pd.Series(values, copy=False)
+    if pd.api.types.infer_dtype(col, skipna=True) not in DISTINCT_SAFE_KINDS:
+        out = np.empty(len(col), dtype=object)
+        out[:] = [esc(v) for v in col.astype(object).tolist()]
+        return out
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    text = np.empty(len(uniques) + 1, dtype=object)  # the last: a missing value
+    text[:-1] = [esc(v) for v in uniques.tolist()]  # Python scalars, as a row would give them
+    text[-1] = ""
+    return text[np.where(codes >= 0, codes, len(uniques))]
