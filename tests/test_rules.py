@@ -194,6 +194,25 @@ def test_unknown_pack_and_bad_toml(tmp_path: Path) -> None:
         load_pack(tmp_path / "missing.toml")
 
 
+def test_a_list_of_rules_is_not_a_pack_name(tmp_path: Path) -> None:
+    """rules=[rule] used to fail deep in the loader ("File name too long"): say what to pass."""
+    import dataclasses
+
+    from conftest import SAMPLE
+
+    import geoplan
+
+    pack = load_pack()
+    ws = geoplan.open_workspace(SAMPLE)
+    sites = geoplan.read_sites(SAMPLE / "batches" / "proposed_houses.gpkg")
+    for wrong in ([pack["house.flood_zone"]], (pack["house.flood_zone"],), 3):
+        with pytest.raises(RulePackError, match=r"not a (list|tuple|int).*dataclasses\.replace"):
+            geoplan.check(sites, ws, rules=wrong)
+    some = dataclasses.replace(pack, rules=(pack["house.flood_zone"],))
+    res = geoplan.check(sites, ws, rules=some)
+    assert set(res.findings["rule_id"]) == {"house.flood_zone"}
+
+
 def test_rule_pack_is_parsed_not_evaluated(tmp_path: Path) -> None:
     """A where clause is parsed by geoplan's own grammar, never by eval."""
     p = write(tmp_path, BASE.replace('clause = "(十一)"',

@@ -219,13 +219,21 @@ def load_pack(name_or_path: str | os.PathLike[str] = "yining-2025", *,
     ------
     RulePackError
         Naming the file, the rule id and the field: unknown kind or layer,
-        negative or non-numeric threshold, duplicate id, bad ``where``, …
+        negative or non-numeric threshold, duplicate id, bad ``where``, …;
+        or ``name_or_path`` is neither a name nor a path (a list of rules).
 
     Examples
     --------
     >>> load_pack("yining-2025")["road.width"].threshold_text()
     'width_m >= 4 m'
     """
+    if not isinstance(name_or_path, str | os.PathLike):
+        raise RulePackError(
+            f"a rule pack is named by a built-in name ({', '.join(builtin_packs())}) or the "
+            f"path of a .toml file, not a {type(name_or_path).__name__}; to check some rules "
+            f"of a pack, write a pack of your own that extends it and leaves the others out "
+            f"({_DISABLE_FORM}), or pass a RulePack holding the rules you chose: "
+            "dataclasses.replace(pack, rules=(...))")
     meta, origin, base_raw, order, disabled = _resolved(name_or_path, _seen)
     rules = tuple(parse_rule(base_raw[rid], origin, i)
                   for i, rid in enumerate(order) if rid not in disabled)
