@@ -581,6 +581,68 @@ def test_coded_findings_columns_build_the_frame_pandas_would():
             ["maybe", "pass", "pass"], dtype=object)}])
 
 
+def _joined_in_python(rows, texts, sep, n, unique):
+    out = [[] for _ in range(n)]
+    for r, t in zip(rows.tolist(), texts.tolist(), strict=True):
+        if not (unique and t in out[r]):
+            out[r].append(t)
+    return [sep.join(ts) for ts in out]
+
+
+@pytest.mark.parametrize("unique", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_join_coded_joins_as_python_would(seed: int, unique: bool):
+    from geoplan.engine.columns import join_coded
+
+    rng = np.random.default_rng(seed)
+    # the same text under several codes (rules' own dictionaries), "" among them
+    values = np.array(["", "近 1.5 米", "a", "近 1.5 米", "a", "b; c", "x" * 300], dtype=object)
+    n = int(rng.integers(1, 12))
+    k = int(rng.integers(0, 30)) if seed else 0
+    rows = np.sort(rng.integers(0, n, k))
+    codes = rng.integers(0, len(values), k)
+    got = join_coded(rows, codes, values, "；", n, unique=unique)
+    assert len(got) == n
+    assert list(got) == _joined_in_python(rows, values[codes], "；", n, unique)
+    # the column is what pandas infers for the same texts
+    assert pd.Series(got).dtype == pd.Series(np.array(list(got), dtype=object)).dtype
+
+
+def test_join_coded_of_values_that_are_not_text():
+    from geoplan.engine.columns import join_coded
+
+    got = join_coded(np.array([0, 0, 2]), np.array([0, 1, 1]), np.array([7, 1.5], dtype=object),
+                     ", ", 3)
+    assert list(got) == ["7, 1.5", "", "1.5"]
+
+
+def test_verdict_reasons_name_each_rule_and_message_once(tmp_path: Path) -> None:
+    """Two rules of one text on one zone, and a third: each rule named, each message once."""
+    ws = make_ws(tmp_path, flood_zone=gk([box(X0, Y0, X0 + 100, Y0 + 100)], id=[1]),
+                 geohazard_zone=gk([box(X0 + 200, Y0, X0 + 300, Y0 + 100)], name=["A"]))
+    body = AVOID + AVOID.replace('"h.zone"', '"h.again"') + AVOID.replace(
+        '"h.zone"', '"h.hazard"').replace('"flood_zone"', '"geohazard_zone"').replace('"避让"', '"地灾"')
+    pack = make_pack(tmp_path, body)
+    sites = _sites(box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20), box(X0 + 190, Y0 + 10, X0 + 210, Y0 + 20),
+                   box(X0 + 500, Y0 + 10, X0 + 510, Y0 + 20), ids=["zone", "hazard", "none"])
+    res = check(sites, ws, rules=pack)
+    v = res.verdicts.set_index("site_id")
+    f = res.findings
+    flagged = f[f["status"].isin(["fail", "warn", "error"])]
+    for sid in ("zone", "hazard", "none"):
+        mine = flagged[flagged["site_id"] == sid]
+        assert v.loc[sid, "reasons"] == "; ".join(
+            f"{r}({s})" for r, s in zip(mine["rule_id"], mine["status"], strict=True))
+        assert v.loc[sid, "reasons_en"] == "; ".join(dict.fromkeys(mine["message_en"]))
+        assert v.loc[sid, "reasons_zh"] == "；".join(dict.fromkeys(mine["message_zh"]))
+    assert v.loc["zone", "reasons"] == "h.again(fail); h.zone(fail)"
+    # the two rules' messages are one text, shown once
+    assert v.loc["zone", "reasons_en"].count("avoid") == 1, v.loc["zone", "reasons_en"]
+    assert v.loc["none", "reasons"] == ""
+    assert v.loc["none", "reasons_en"] == ""
+    assert v.loc["none", "verdict"] == "pass"
+
+
 def test_blocks_of_every_kth_site_interleave_back_into_one_block(monkeypatch):
     from geoplan.engine.columns import FindingsColumns
 

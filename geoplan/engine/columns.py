@@ -43,7 +43,8 @@ import pandas as pd
 from ..core import STATUS_ORDER
 from .parallel import usable_cores
 
-__all__ = ["COLUMNS", "STATUS_VALUES", "FindingsColumns", "factorize_text", "status_codes"]
+__all__ = ["COLUMNS", "STATUS_VALUES", "FindingsColumns", "factorize_text", "join_coded",
+           "status_codes"]
 
 COLUMNS = ("site_id", "rule_id", "clause", "severity", "status", "measure", "unit",
            "threshold", "matched", "message_zh", "message_en")
@@ -78,6 +79,86 @@ def factorize_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     c, uniques = pd.factorize(values[some], use_na_sentinel=False)
     codes[some] = c + 1
     return codes, np.concatenate([np.array([""], dtype=object), np.asarray(uniques, dtype=object)])
+
+
+def join_coded(rows: np.ndarray, codes: np.ndarray, values: np.ndarray, sep: str, n: int, *,
+               unique: bool = False) -> Any:
+    """Per row of ``n``, the texts ``values[codes]`` of that row joined with ``sep``, in order.
+
+    ``rows`` is sorted; a row without texts gets ``""``. With ``unique`` a
+    text already joined for the row is left out (its first place kept). The
+    same answer as joining ``values[codes]`` row by row in Python, built by
+    Arrow from the codes: only the values are converted, and the joined
+    column comes out in the string dtype pandas infers for text (an object
+    array where pandas infers no string dtype). The texts of a verdict
+    (a site's fail messages) were joined in Python, 0.5 s per 10⁵ sites.
+
+    Parameters
+    ----------
+    rows
+        Each text's row (ascending).
+    codes
+        Each text's code into ``values``.
+    values
+        The texts (object array of ``str``).
+    sep
+        Put between a row's texts.
+    n
+        Rows.
+    unique
+        Each text once per row.
+
+    Returns
+    -------
+    array-like
+        ``n`` joined texts: a pandas string array, or an object array.
+
+    Examples
+    --------
+    >>> vals = np.array(["a", "b", "a"], dtype=object)  # the same text under two codes
+    >>> list(join_coded(np.array([0, 0, 0, 2]), np.array([0, 1, 2, 1]), vals, "; ", 3))
+    ['a; b; a', '', 'b']
+    >>> list(join_coded(np.array([0, 0, 0, 2]), np.array([0, 1, 2, 1]), vals, "; ", 3,
+    ...                 unique=True))
+    ['a; b', '', 'b']
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = np.asarray(rows, dtype=np.int64)
+    used, codes = np.unique(np.asarray(codes, dtype=np.int64), return_inverse=True)
+    values = np.asarray(values, dtype=object)[used]  # only the texts joined are converted
+    codes = codes.reshape(-1)
+    if unique and len(rows):
+        canon = pd.factorize(values, use_na_sentinel=False)[0].astype(np.int64)[codes]
+        _, first = np.unique(rows * (int(canon.max()) + 1) + canon, return_index=True)
+        keep = np.sort(first)
+        rows, codes = rows[keep], codes[keep]
+    target = pd.Series(np.array([""], dtype=object)).dtype
+    try:
+        texts = pa.array(values, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value that is not text: joined in Python
+        return _join_python(rows, values[codes], sep, n)
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else rows
+    lists = pa.LargeListArray.from_arrays(pa.array(np.r_[starts, len(rows)], type=pa.int64()),
+                                          texts.take(pa.array(codes)))
+    joined = pa.concat_arrays([pc.binary_join(lists, pa.scalar(sep, pa.large_string())), pa.array([""], pa.large_string())])
+    at = np.full(n, len(starts), dtype=np.int64)  # rows without texts: the "" at the end
+    at[rows[starts]] = np.arange(len(starts))
+    out = joined.take(pa.array(at, type=pa.int64()))
+    if isinstance(target, pd.StringDtype) and target.storage == "pyarrow":
+        return pd.Series(out, dtype=target, copy=False).array
+    return np.asarray(out.to_pylist(), dtype=object).reshape(n)
+
+
+def _join_python(rows: np.ndarray, text: np.ndarray, sep: str, n: int) -> np.ndarray:
+    """:func:`join_coded` of texts given one by one (``rows`` sorted), in Python."""
+    out = np.full(n, "", dtype=object)
+    if len(rows):
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        for a, b in zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True):
+            out[rows[a]] = sep.join(str(t) for t in text[a:b])
+    return out
 
 
 def status_codes(status: np.ndarray) -> np.ndarray:

@@ -24,11 +24,11 @@ from ..core import MU_PER_M2, STATUS_ORDER, Subject
 from ..errors import RulePackError
 from ..rules import Rule, RuleKind, RulePack, load_pack, registry
 from ..workspace import Workspace
-from .columns import STATUS_VALUES, FindingsColumns
+from .columns import STATUS_VALUES, FindingsColumns, join_coded
 from .constraints import ConstraintCache, Unknown, Unusable, constraint_cache
 from .kinds import KindInput
 from .messages import say, tell
-from .outcome import Outcome, group_join
+from .outcome import Outcome
 from .prepare import PreparedSites
 
 __all__ = ["Evaluation", "evaluate", "prepare_rules"]
@@ -377,16 +377,15 @@ def _verdicts(st: PreparedSites, columns: FindingsColumns, usable: np.ndarray, *
     flag = np.flatnonzero((scodes == code["fail"]) | (scodes == code["warn"])
                           | (scodes == code["error"]))
     fr = rows[flag]
-    status = names[scodes[flag]]
-    reasons = group_join(fr, columns.values("rule_id", flag) + "(" + status + ")", "; ", n)
-    texts = []
-    for name, sep in (("message_zh", "；"), ("message_en", "; ")):
-        msg = columns.values(name, flag)
-        first = ~pd.DataFrame({"r": fr, "m": msg}).duplicated().to_numpy()  # dict.fromkeys
-        texts.append(group_join(fr[first], msg[first], sep, n))
-    reasons_zh, reasons_en = texts
+    # joined from the codes: "rule(status)" per rule and status, each message once per site
+    rcodes, rvals = columns.coded["rule_id"]
+    tagged = (rvals[:, None] + "(" + names[None, :] + ")").reshape(-1)
+    reasons = join_coded(fr, rcodes[flag] * len(names) + scodes[flag], tagged, "; ", n)
+    reasons_zh, reasons_en = (join_coded(fr, columns.coded[name][0][flag], columns.coded[name][1],
+                                         sep, n, unique=True)
+                              for name, sep in (("message_zh", "；"), ("message_en", "; ")))
     nc = np.flatnonzero(scodes == code["not_checked"])
-    not_checked = group_join(rows[nc], columns.values("rule_id", nc), ", ", n)
+    not_checked = join_coded(rows[nc], rcodes[nc], rvals, ", ", n)
     gdf = st.gdf.copy()
     extra = pd.DataFrame({
         "site_id": st.site_id, "verdict": verdict, "n_fail": counts["fail"],
