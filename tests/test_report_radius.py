@@ -361,3 +361,33 @@ def test_the_nearest_features_key_is_the_largest_of_the_equally_near(
     # the ties are there: behind most hubs three features are equally near
     d3 = np.sort(shapely.distance(sites[:len(hubs), None], c.geoms[None, :]), axis=1)[:, :3]
     assert np.isclose(d3[:, 0], d3[:, 2]).sum() >= len(hubs) // 2
+
+
+@pytest.mark.parametrize("family", ["line", "polygon"])
+def test_local_buffer_is_the_buffer_of_each_rows_local_feature(tmp_path: Path,
+                                                                family: str) -> None:
+    """Rows of one feature and one distance share a buffer; it is the buffer each row would get.
+
+    Small features repeated with the same and with other distances, and a big
+    feature (clipped to each row's box first), in shuffled order.
+    """
+    rng = np.random.default_rng(3)
+    small = shapely.buffer(shapely.points(rng.uniform(0, 3000, (30, 2)) + np.array([X0, Y0])),
+                           20.0, quad_segs=3)
+    big = shapely.segmentize(box(X0 + 4000, Y0, X0 + 4400, Y0 + 300), 2.0)
+    if family == "line":
+        feats, layer, pack = np.r_[shapely.boundary(small), shapely.boundary(big)], "gully", \
+            rule("setback", "gully", GULLY)
+    else:
+        feats, layer, pack = np.r_[small, big], "flood_zone", rule("avoid", "flood_zone")
+    ws = make_ws(tmp_path, **{layer: gk(list(feats), level=["1"] * len(feats))})
+    c = constraint_cache(ws).get(load_pack(make_pack(tmp_path, pack))["h.r"])
+    n = len(c.geoms)
+    feat = rng.permutation(np.r_[np.repeat(np.arange(n), 4), [n - 1] * 3])
+    dist = rng.choice([5.0, 10.0, 12.5], len(feat))
+    centre = shapely.centroid(c.geoms[feat])
+    bounds = shapely.bounds(shapely.buffer(centre, rng.uniform(5, 50, len(feat))))
+    got = c.local_buffer(feat, bounds, dist)
+    want = shapely.buffer(c.local(feat, bounds, dist + 1.0), dist)
+    assert bool(shapely.equals_exact(got, want, 0.0).all())
+    assert len({id(g) for g in got}) < len(got)  # shared where feature and distance repeat

@@ -660,6 +660,48 @@ class Constraint:
                 out[i] = clipped
         return out
 
+    def local_buffer(self, feat: np.ndarray, bounds: np.ndarray,
+                     distance: np.ndarray) -> np.ndarray:
+        """Features ``feat`` buffered by ``distance`` (per row), big ones first clipped to ``bounds``.
+
+        ``shapely.buffer(self.local(feat, bounds, distance + 1.0), distance)``:
+        inside ``bounds`` the zone within ``distance`` of the feature. A
+        feature that is not big is the same on every row, so it is buffered
+        once per distance and the rows share the polygon (the same polygon
+        as one buffer per row): the power lines near a village are buffered
+        once for all its houses too close to them.
+
+        Parameters
+        ----------
+        feat
+            Feature indices.
+        bounds
+            Per row, the box (minx, miny, maxx, maxy) the zone is wanted in.
+        distance
+            Per row, the buffer distance.
+
+        Returns
+        -------
+        numpy.ndarray
+            One polygon per row.
+        """
+        feat = np.asarray(feat, dtype=np.int64)
+        dist = np.broadcast_to(np.asarray(distance, dtype=float), (len(feat),))
+        sp = self._spatial()
+        big = np.zeros(len(feat), dtype=bool) if sp is None else sp.big[feat]
+        out = np.empty(len(feat), dtype=object)
+        bi = np.flatnonzero(big)
+        if len(bi):
+            out[bi] = shapely.buffer(self.local(feat[bi], bounds[bi], dist[bi] + 1.0), dist[bi])
+        small = np.flatnonzero(~big)
+        if len(small):
+            f, d = feat[small], dist[small]
+            order = np.lexsort((d, f))
+            new = np.r_[True, (f[order][1:] != f[order][:-1]) | (d[order][1:] != d[order][:-1])]
+            first = order[new]
+            out[small[order]] = shapely.buffer(self.geoms[f[first]], d[first])[np.cumsum(new) - 1]
+        return out
+
     def intersection(self, geoms: np.ndarray, feat: np.ndarray) -> np.ndarray:
         """``shapely.intersection(geoms, self.geoms[feat])``, pairwise.
 

@@ -464,7 +464,7 @@ def _judge(rule: Rule, spec: SetbackSpec, data: KindInput, p: _Pairs, cor: Corri
         st = data.sites
         vs, vf = vio_site, p.qf[p.viol]
         vr = p.r_eff[p.viol] + cor.half[vf]
-        zone = shapely.buffer(c.local(vf, shapely.bounds(st.geom[vs]), vr + 1.0), vr)
+        zone = c.local_buffer(vf, shapely.bounds(st.geom[vs]), vr)
         pieces = shapely.intersection(st.geom[vs], zone)
         ev, ev_sites = union_per_site(vs, pieces, n, disjoint=False)
         out.ev_idx.append(ev_sites)
