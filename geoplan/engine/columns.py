@@ -43,8 +43,8 @@ import pandas as pd
 from ..core import STATUS_ORDER
 from .parallel import usable_cores
 
-__all__ = ["COLUMNS", "STATUS_VALUES", "FindingsColumns", "factorize_text", "join_coded",
-           "status_codes"]
+__all__ = ["COLUMNS", "STATUS_VALUES", "FindingsColumns", "factorize_text", "group_join",
+           "join_coded", "status_codes"]
 
 COLUMNS = ("site_id", "rule_id", "clause", "severity", "status", "measure", "unit",
            "threshold", "matched", "message_zh", "message_en")
@@ -138,11 +138,12 @@ def join_coded(rows: np.ndarray, codes: np.ndarray, values: np.ndarray, sep: str
     try:
         texts = pa.array(values, type=pa.large_string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # a value that is not text: joined in Python
-        return _join_python(rows, values[codes], sep, n)
+        return group_join(rows, np.array([str(v) for v in values[codes]], dtype=object), sep, n)
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else rows
     lists = pa.LargeListArray.from_arrays(pa.array(np.r_[starts, len(rows)], type=pa.int64()),
                                           texts.take(pa.array(codes)))
-    joined = pa.concat_arrays([pc.binary_join(lists, pa.scalar(sep, pa.large_string())), pa.array([""], pa.large_string())])
+    per_row = pc.binary_join(lists, pa.scalar(sep, pa.large_string()))
+    joined = pa.concat_arrays([per_row, pa.array([""], pa.large_string())])
     at = np.full(n, len(starts), dtype=np.int64)  # rows without texts: the "" at the end
     at[rows[starts]] = np.arange(len(starts))
     out = joined.take(pa.array(at, type=pa.int64()))
@@ -151,13 +152,14 @@ def join_coded(rows: np.ndarray, codes: np.ndarray, values: np.ndarray, sep: str
     return np.asarray(out.to_pylist(), dtype=object).reshape(n)
 
 
-def _join_python(rows: np.ndarray, text: np.ndarray, sep: str, n: int) -> np.ndarray:
-    """:func:`join_coded` of texts given one by one (``rows`` sorted), in Python."""
+def group_join(rows: np.ndarray, text: np.ndarray, sep: str, n: int) -> np.ndarray:
+    """Per row, the texts of that row joined with ``sep`` in their order (rows sorted)."""
     out = np.full(n, "", dtype=object)
     if len(rows):
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        for a, b in zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True):
-            out[rows[a]] = sep.join(str(t) for t in text[a:b])
+        joined = np.add.reduceat(sep + text.astype(object), starts)
+        k = len(sep)
+        out[rows[starts]] = [j[k:] for j in joined.tolist()]
     return out
 
 

@@ -27,7 +27,7 @@ import shapely
 
 from ..kinds import KINDS
 from ..rules import Rule
-from .columns import STATUS_VALUES, status_codes
+from .columns import STATUS_VALUES, group_join, status_codes
 
 __all__ = ["EPS_M", "REPORT_RADIUS_M", "Outcome", "Text", "fmt", "group_join", "group_reduce", "joined_ids",
            "layer_label", "union_per_site", "where_text"]
@@ -449,13 +449,3 @@ def union_per_site(site_idx: np.ndarray, pieces: np.ndarray, n: int,
         geoms[s[starts[grp]]] = shapely.union_all(p[starts[grp][:, None] + np.arange(k)], axis=1)
     return geoms, np.unique(s)
 
-
-def group_join(rows: np.ndarray, text: np.ndarray, sep: str, n: int) -> np.ndarray:
-    """Per row, the texts of that row joined with ``sep`` in their order (rows sorted)."""
-    out = np.full(n, "", dtype=object)
-    if len(rows):
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        joined = np.add.reduceat(sep + text.astype(object), starts)
-        k = len(sep)
-        out[rows[starts]] = [j[k:] for j in joined.tolist()]
-    return out
