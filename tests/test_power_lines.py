@@ -239,3 +239,28 @@ def test_bad_table_rows_are_refused(tmp_path: Path, rows: str, key: str, fragmen
     assert "'h.power'" in msg
     assert f"field '{key}'" in msg
     assert fragment in msg
+
+
+@pytest.mark.parametrize("order", [(35, 110), (110, 35)], ids=["35-first", "110-first"])
+def test_coincident_lines_of_equal_corridors_name_the_first_line(tmp_path: Path,
+                                                                 order: tuple[int, int]) -> None:
+    """Two lines mapped on one track (35 kV and 110 kV, 10 m each): equal shortfalls.
+
+    The reason names the line nearest to the house, and of lines equally near
+    the first in the layer: the same line however the index orders them.
+    Both are matched.
+    """
+    line = LineString([(X0, Y0), (X0 + 300, Y0 + 170), (X0 + 1000, Y0 + 10)])
+    ws = _workspace(tmp_path, gk([line, line], voltage_kv=list(order)))
+    # 4 m squares centred 7 m north of the track (the second beside its corner)
+    houses = [box(X0 + x - 2, Y0 + y + 5, X0 + x + 2, Y0 + y + 9)
+              for x, y in ((150, 85), (300, 170), (600, 97))]
+    d = [line.distance(h) for h in houses]
+    assert all(0 < v < 10 for v in d)
+    f = _power(geoplan.check(gk(houses, site_id=["a", "b", "c"]), ws))
+    for sid, dist in zip("abc", d, strict=True):
+        row = f[sid]
+        assert row["status"] == "fail"
+        assert row["measure"] == pytest.approx(dist, abs=1e-9)
+        assert f"voltage_kv = {order[0]})" in row["message_en"]
+        assert row["matched"] == "1;2"

@@ -298,6 +298,78 @@ def test_nearest_distance_within_a_radius_is_exact(tmp_path: Path, family: str) 
         assert np.allclose(d, truth[idx], rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("family", ["polygon", "line"])
+@pytest.mark.parametrize("sites_as", ["point", "polygon"])
+def test_near_is_the_pairs_within_and_the_nearest_within_the_radius(
+        tmp_path: Path, family: str, sites_as: str) -> None:
+    """One search gives within_distance's pairs and the nearest within the report radius.
+
+    Worked out from every site-feature distance: features overlapping each
+    other (so a site has several pairs), a big feature (cut into boundary
+    chunks) with sites deep inside it (0 m from it, far from its boundary),
+    and a pair distance ``within`` both below and above the radius.
+    """
+    rng = np.random.default_rng(17)
+    origin = np.array([X0, Y0])
+    feats = shapely.buffer(shapely.points(rng.uniform(0, 4000, (60, 2)) + origin),
+                           rng.uniform(5, 80, 60), quad_segs=2)
+    feats = np.r_[feats, shapely.segmentize(box(X0 + 1000, Y0 + 1000, X0 + 1900, Y0 + 1700),
+                                            2.0)]
+    layer, pack = "flood_zone", rule("avoid", "flood_zone")
+    if family == "line":
+        feats = np.asarray(shapely.boundary(feats))
+        layer, pack = "gully", rule("setback", "gully", GULLY)
+    ws = make_ws(tmp_path, **{layer: gk(list(feats), level=["1"] * len(feats))})
+    c = constraint_cache(ws).get(load_pack(make_pack(tmp_path, pack))["h.r"])
+    assert bool(np.any(shapely.get_num_coordinates(c.geoms) > 256))  # one big feature
+    xy = np.r_[rng.uniform(-300, 4300, (1500, 2)), rng.uniform(1300, 1600, (40, 2))] + origin
+    sites = shapely.points(xy)
+    if sites_as == "polygon":
+        sites = shapely.buffer(sites, 6.0, quad_segs=1)
+    sites = np.r_[sites, None, shapely.Polygon()]
+    every = np.full((len(sites), len(c.geoms)), np.inf)
+    every[:-2] = shapely.distance(sites[:-2, None], c.geoms[None, :])
+    least = every.min(axis=1)
+    if family == "polygon":  # sites inside the big feature, 100 m or more from its boundary
+        deep = shapely.distance(sites[:-2], shapely.boundary(c.geoms[-1])) >= 100
+        assert int((deep & (every[:-2, -1] == 0)).sum()) >= 40
+    for within, report in ((0.0, R), (25.0, R), (150.0, 100.0), (60.0, 1000.0)):
+        near = c.near(sites, within, report)
+        qs, qf, d = c.within_distance(sites, within)
+        assert near.site.tolist() == qs.tolist()
+        assert near.feat.tolist() == qf.tolist()
+        assert np.array_equal(near.dist, d)
+        want = np.argwhere(every <= within)  # by site, then feature
+        assert qs.tolist() == want[:, 0].tolist()
+        assert qf.tolist() == want[:, 1].tolist()
+        assert np.allclose(d, every[qs, qf], rtol=0, atol=1e-9)
+        assert near.have.tolist() == np.flatnonzero(least <= report).tolist()
+        assert np.allclose(near.best, least[near.have], rtol=0, atol=1e-9)
+        i, _ = c.nearest_distance(sites, max_distance=report)
+        assert near.have.tolist() == sorted(i.tolist())
+        assert near.key is None
+
+
+def test_near_key_of_a_site_inside_a_big_polygon(tmp_path: Path) -> None:
+    """Inside a big polygon a site is 0 m from it: its key, not that of a feature 10 m off.
+
+    The big polygon's boundary is 100 m away and a small polygon (another
+    key) 10 m away; neither of those distances is the site's nearest.
+    """
+    big = shapely.segmentize(box(X0, Y0, X0 + 400, Y0 + 400), 2.0)
+    small = box(X0 + 210, Y0 + 190, X0 + 230, Y0 + 210)
+    ws = make_ws(tmp_path, flood_zone=gk([big, small], level=["1", "1"]))
+    c = constraint_cache(ws).get(load_pack(make_pack(tmp_path, rule("avoid", "flood_zone")))["h.r"])
+    site = np.array([Point(X0 + 200, Y0 + 200), Point(X0 + 200, Y0 + 460)], dtype=object)
+    near = c.near(site, 15.0, R, np.array([1.0, 5.0]))
+    assert near.have.tolist() == [0, 1]
+    assert near.best.tolist() == [0.0, 60.0]
+    assert near.key is not None
+    assert near.key.tolist() == [1.0, 1.0]
+    assert near.site.tolist() == [0, 0]
+    assert near.dist.tolist() == [0.0, 10.0]
+
+
 def _star_lines(rng: np.random.Generator, hubs: int) -> np.ndarray:
     """Three segments from each hub, all within 90° of each other: behind a hub all three
     are equally near (the hub is every segment's nearest point)."""
@@ -310,7 +382,7 @@ def _star_lines(rng: np.random.Generator, hubs: int) -> np.ndarray:
 @pytest.mark.parametrize("radius", [None, 120.0])
 def test_the_nearest_features_key_is_the_largest_of_the_equally_near(
         tmp_path: Path, family: str, radius: float | None) -> None:
-    """nearest_key gives nearest's distance and, among equally near features, the largest key.
+    """near gives the nearest distance and, among equally near features, the largest key.
 
     Sites behind a hub of three lines (or three wedges touching at a corner)
     are equally near to all three: where their keys differ the answer is the
@@ -340,14 +412,16 @@ def test_the_nearest_features_key_is_the_largest_of_the_equally_near(
     every = shapely.distance(sites[:, None], c.geoms[None, :])
     least = every.min(axis=1)
     tied = every == least[:, None]
-    found = np.flatnonzero(least <= (np.inf if radius is None else radius))
+    report = 10_000.0 if radius is None else radius  # 10 km: every site's nearest
+    found = np.flatnonzero(least <= report)
     for j, key in enumerate((np.arange(n, dtype=float) % 3,
                              np.repeat(np.arange(n // 3 + 1.0), 3)[:n],
                              np.where(np.arange(n) % 4 == 0, np.nan, np.arange(n) % 2 * 5.0),
                              np.where(np.arange(n) % 3 == 0, np.nan, 7.0))):
         # the largest key of the equally near, NaN (unknown: maybe the largest) if one is
         largest = np.max(np.where(tied, key[None, :], -np.inf), axis=1)
-        have, dist, k = c.nearest_key(sites, key, max_distance=radius)
+        near = c.near(sites, 0.0, report, key)
+        have, dist, k = near.have, near.best, near.key
         assert have.tolist() == found.tolist()
         assert np.allclose(dist, least[found], rtol=0, atol=1e-9)
         assert np.array_equal(k, largest[found], equal_nan=True)
@@ -355,9 +429,9 @@ def test_the_nearest_features_key_is_the_largest_of_the_equally_near(
         differ = (least_key[found] != largest[found]) | np.isnan(least_key[found])
         assert differ.sum() >= 10 if j != 1 else not differ.any()  # the ties decide
     # sites without a geometry have no nearest feature
-    have, dist, k = c.nearest_key(np.array([None, shapely.Point()], dtype=object), key,
-                                  max_distance=radius)
-    assert (len(have), len(dist), len(k)) == (0, 0, 0)
+    near = c.near(np.array([None, shapely.Point()], dtype=object), 50.0, report, key)
+    assert near.key is not None
+    assert (len(near.have), len(near.best), len(near.key), len(near.site)) == (0, 0, 0, 0)
     # the ties are there: behind most hubs three features are equally near
     d3 = np.sort(shapely.distance(sites[:len(hubs), None], c.geoms[None, :]), axis=1)[:, :3]
     assert np.isclose(d3[:, 0], d3[:, 2]).sum() >= len(hubs) // 2

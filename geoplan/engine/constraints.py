@@ -262,7 +262,8 @@ _BOX_SLACK_M = 1e-6
 
 def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: shapely.STRtree,
                     cand: np.ndarray, cb: np.ndarray, best: np.ndarray,
-                    keys: _Keys | None = None) -> None:
+                    keys: _Keys | None = None, within: float | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Set ``best[s]`` to the distance to the nearest of ``cand`` within ``radius``.
 
     Only for the ``sites`` that have one that close, and exactly: every
@@ -274,12 +275,20 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: s
     candidate as near as the nearest is among those measured (its box is no
     farther than its distance, up to rounding: :data:`_BOX_SLACK_M`), so with
     ``keys`` the nearest candidates' codes are all seen (:meth:`_Keys.take`).
+    A site's ``best`` only ever goes down; its codes are taken where its
+    distance here is its ``best`` (a site found nearer before keeps its codes).
+
+    With ``within`` (at most ``radius``), the candidates whose box is within
+    it are measured too, and every (site, candidate) pair within ``within``
+    is returned with its distance: the pairs of ``STRtree.query(predicate=
+    "dwithin")``, from the same search.
     """
     sb = shapely.bounds(geoms[sites])
     qs, qf = tree.query(shapely.box(sb[:, 0] - radius, sb[:, 1] - radius,
                                     sb[:, 2] + radius, sb[:, 3] + radius))
+    none = np.zeros(0, dtype=np.int64)
     if not len(qs):
-        return
+        return None if within is None else (none, none, np.zeros(0))
     s, c = sb[qs], cb[qf]
     bd = np.hypot(np.maximum(np.maximum(c[:, 0] - s[:, 2], s[:, 0] - c[:, 2]), 0.0),
                   np.maximum(np.maximum(c[:, 1] - s[:, 3], s[:, 1] - c[:, 3]), 0.0))
@@ -291,18 +300,54 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: s
     ub[qs[first]] = d0
     rest = np.ones(len(qs), dtype=bool)
     rest[first] = False
-    rest &= bd <= ub[qs] + _BOX_SLACK_M  # a box distance can round above an equal distance
+    # a box distance can round above an equal distance
+    reach = ub[qs] if within is None else np.maximum(ub[qs], within)
+    rest &= bd <= reach + _BOX_SLACK_M
     d = np.zeros(0)
     if rest.any():
         d = shapely.distance(geoms[sites[qs[rest]]], cand[qf[rest]])
         np.minimum.at(ub, qs[rest], d)
     near = ub <= radius
-    best[sites[near]] = np.minimum(best[sites[near]], ub[near])
+    before = best[sites]
+    best[sites[near]] = np.minimum(before[near], ub[near])
+    ps = np.r_[qs[first], qs[rest]]
+    pd_ = np.r_[d0, d]
+    pf = np.r_[qf[first], qf[rest]]
     if keys is not None:  # the codes of the candidates at the least distance
-        ps = np.r_[qs[first], qs[rest]]
-        at = np.r_[d0, d] == ub[ps]
-        at &= near[ps]
-        keys.take(sites[ps[at]], keys.cand[np.r_[qf[first], qf[rest]][at]])
+        at = pd_ == ub[ps]
+        at &= near[ps] & (ub[ps] <= before[ps])
+        keys.take(sites[ps[at]], keys.cand[pf[at]])
+    if within is None:
+        return None
+    pair = pd_ <= within
+    return sites[ps[pair]], pf[pair], pd_[pair]
+
+
+def _radii(cand: np.ndarray, max_distance: float | None) -> tuple[float, ...]:
+    """The radii a nearest search grows the sites' boxes by, one after another.
+
+    Half and twice the candidates' typical spacing ``r0`` (the side of the
+    square each would have to itself in their box); with ``max_distance``,
+    those under half of it, then exactly it.
+    """
+    b = shapely.total_bounds(cand)
+    r0 = max(math.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0) / len(cand)), 1.0)
+    radii: tuple[float, ...] = (r0 / 2, 2 * r0)
+    if max_distance is not None:  # at most 2 spacings at once, then exactly it
+        radii = (*(r for r in radii if r < max_distance / 2), max_distance)
+    return radii
+
+
+@dataclass
+class Near:
+    """What :meth:`Constraint.near` finds: pairs within a distance, and each site's nearest."""
+
+    site: np.ndarray   # pair: site, ascending, then by feature
+    feat: np.ndarray   # pair: feature
+    dist: np.ndarray   # pair: distance
+    have: np.ndarray   # the sites with a feature within the report radius
+    best: np.ndarray   # their distance to the nearest
+    key: np.ndarray | None  # the nearest features' largest key (with ``key``)
 
 
 @dataclass
@@ -539,98 +584,61 @@ class Constraint:
         to the nearest search: this is what a distance only reported up to a
         radius (:data:`~geoplan.engine.outcome.REPORT_RADIUS_M`) costs.
         """
-        have, best, _ = self._nearest(geoms, max_distance, None)
-        return have, best
-
-    def nearest_key(self, geoms: np.ndarray, key: np.ndarray, max_distance: float | None = None,
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(site index, distance, ``key`` of the nearest feature): :meth:`nearest_distance` and a key.
-
-        ``key`` holds one number per feature (e.g. the distance it requires;
-        NaN where it is unknown). The distance is that of
-        :meth:`nearest_distance`. Where several features are equally near
-        and their keys differ, the answer is the largest of their keys (for
-        a required distance: the strictest), NaN if any of them is NaN (an
-        unknown requirement may be the strictest): it does not depend on the
-        order in which the index visits them.
-
-        Parameters
-        ----------
-        geoms
-            The sites.
-        key
-            Per feature of the layer.
-        max_distance
-            As for :meth:`nearest_distance`.
-
-        Returns
-        -------
-        (numpy.ndarray, numpy.ndarray, numpy.ndarray)
-            Sites, their distances and their nearest features' largest key.
-        """
-        key = np.asarray(key, dtype=float)
-        uniq, codes = np.unique(key, return_inverse=True, equal_nan=True)  # NaN sorted last
-        have, best, k = self._nearest(geoms, max_distance, codes.reshape(-1).astype(np.int64))
-        assert k is not None
-        return have, best, uniq[k.code[have]]
+        return self._nearest(geoms, max_distance)
 
     def _nearest(self, geoms: np.ndarray, max_distance: float | None,
-                 codes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, _Keys | None]:
-        """The search of :meth:`nearest_distance`; with ``codes`` (per feature) the nearest's."""
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """The search of :meth:`nearest_distance`."""
         n = len(geoms)
         best = np.full(n, np.inf)
-        keys = None if codes is None else _Keys.new(n, codes)  # no site found: no code taken
         todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
         if len(self.geoms) and len(todo):
             sp = self._spatial()
             tree, cand = (self.tree, self.geoms) if sp is None else (sp.dtree, sp.dgeoms)
-            if keys is not None and sp is not None:  # the candidates are boundary chunks
-                keys.cand = keys.cand[sp.downer]
-            qs, qf = self.query(geoms[todo], "intersects")
+            qs, _ = self.query(geoms[todo], "intersects")
             best[todo[qs]] = 0.0
-            if keys is not None and codes is not None:
-                keys.take(todo[qs], codes[qf])
             todo = todo[best[todo] > 0]
             # then all features (or boundary chunks of big ones) within r of a site,
             # found as candidates of the site's box grown by r
-            b = shapely.total_bounds(cand)
-            r0 = max(math.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0) / len(cand)), 1.0)
             cb = shapely.bounds(cand)
-            radii: tuple[float, ...] = (r0 / 2, 2 * r0)
-            if max_distance is not None:  # at most 2 spacings at once, then exactly it
-                radii = (*(r for r in radii if r < max_distance / 2), max_distance)
-            for radius in radii:
+            for radius in _radii(cand, max_distance):
                 for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
                     part = todo[k:k + 20_000]
-                    _nearest_within(geoms, part, radius, tree, cand, cb, best, keys)
+                    _nearest_within(geoms, part, radius, tree, cand, cb, best)
                 todo = todo[~np.isfinite(best[todo])]
                 if not len(todo):
                     break
         if len(self.geoms) and len(todo) and max_distance is None:
-            if keys is None:
-                qi, d = self.nearest(geoms[todo])
-                best[todo[qi[0]]] = d
-            else:  # every candidate equally near, for the largest code among them
-                sp = self._spatial()
-                tree = self.tree if sp is None else sp.dtree
-                qi, d = tree.query_nearest(geoms[todo], return_distance=True, all_matches=True)
-                best[todo[qi[0]]] = d
-                keys.take(todo[qi[0]], keys.cand[qi[1]])
+            qi, d = self.nearest(geoms[todo])
+            best[todo[qi[0]]] = d
         have = np.flatnonzero(np.isfinite(best))
-        return have, best[have], keys
+        return have, best[have]
 
     def within_distance(self, geoms: np.ndarray, distance: float,
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Pairs (site, feature) within ``distance``, with their distance."""
+        """Pairs (site, feature) within ``distance``, with their distance, by site then feature."""
         sp = self._spatial()
         if sp is None:
             qs, qf = self.tree.query(geoms, predicate="dwithin", distance=distance)
-            return qs, qf, shapely.distance(geoms[qs], self.geoms[qf])
+            return self._pairs_by_feature(geoms, qs, qf, shapely.distance(geoms[qs], self.geoms[qf]),
+                                          sp)
         qs, qk = sp.dtree.query(geoms, predicate="dwithin", distance=distance)
-        d = shapely.distance(geoms[qs], sp.dgeoms[qk])
-        qf = sp.downer[qk]
-        if self.family == "polygon":
-            a, b = self._inside_big(geoms, sp)
+        return self._pairs_by_feature(geoms, qs, qk, shapely.distance(geoms[qs], sp.dgeoms[qk]),
+                                      sp)
+
+    def _pairs_by_feature(self, geoms: np.ndarray, qs: np.ndarray, qk: np.ndarray,
+                          d: np.ndarray, sp: _Spatial | None,
+                          inside: tuple[np.ndarray, np.ndarray] | None = None,
+                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pairs (site, candidate ``qk``) as (site, feature, least distance), by site then feature.
+
+        With ``sp`` the candidates are chunks of the features' boundaries;
+        a site inside a big polygon (far from its boundary) is at 0 from it
+        (``inside``: those pairs, if already found).
+        """
+        qf = qk if sp is None else sp.downer[qk]
+        if sp is not None and self.family == "polygon":
+            a, b = self._inside_big(geoms, sp) if inside is None else inside
             qs, qf, d = np.r_[qs, a], np.r_[qf, b], np.r_[d, np.zeros(len(a))]
         nf = len(self.geoms)
         key = qs.astype(np.int64) * nf + qf
@@ -639,6 +647,89 @@ class Constraint:
         first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, dtype=bool)
         key, d = key[first], d[first]
         return key // nf, key % nf, d
+
+    def near(self, geoms: np.ndarray, within: float, report: float,
+             key: np.ndarray | None = None) -> Near:
+        """Pairs within ``within`` and the nearest feature within ``report``, in one search.
+
+        :meth:`within_distance` (``within``) and :meth:`nearest_distance`
+        (``max_distance=report``) at once: the sites' grown boxes are queried
+        once, and the distances measured for the nearest feature serve the
+        pairs too. A setback needs both: the features closer than its largest
+        corridor, and the nearest one for the message of a site clear of them
+        all (with its required distance: ``key``).
+
+        Parameters
+        ----------
+        geoms
+            The sites.
+        within
+            The distance of the pairs (m).
+        report
+            How far the nearest feature is looked for (m).
+        key
+            One number per feature (e.g. the distance it requires; NaN where
+            it is unknown). Where several features are equally near and their
+            keys differ, a site's key is the largest of theirs (for a required
+            distance: the strictest), NaN if any of them is NaN (an unknown
+            requirement may be the strictest): it does not depend on the order
+            in which the index visits them.
+
+        Returns
+        -------
+        Near
+            The same pairs, distances and keys as the two methods give (pairs
+            at exactly ``within`` may differ by rounding).
+        """
+        codes = uniq = None
+        if key is not None:
+            uniq, codes = np.unique(np.asarray(key, dtype=float), return_inverse=True,
+                                    equal_nan=True)  # NaN sorted last
+            codes = codes.reshape(-1).astype(np.int64)
+        n = len(geoms)
+        best = np.full(n, np.inf)
+        keys = None if codes is None else _Keys.new(n, codes)
+        todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+        none = np.zeros(0, dtype=np.int64)
+        qs, qk, d = none, none, np.zeros(0)
+        sp = self._spatial()
+        inside = (none, none)
+        if len(self.geoms) and len(todo):
+            tree, cand = (self.tree, self.geoms) if sp is None else (sp.dtree, sp.dgeoms)
+            if keys is not None and sp is not None:  # the candidates are boundary chunks
+                keys.cand = keys.cand[sp.downer]
+            if sp is not None and self.family == "polygon":  # inside a big polygon
+                a, b = self._inside_big(geoms[todo], sp)
+                inside = (todo[a], b)
+                best[todo[a]] = 0.0
+                if keys is not None and codes is not None:
+                    keys.take(todo[a], codes[b])
+            cb = shapely.bounds(cand)
+            # the first radius reaches ``within``: every pair is found in the first round
+            radii = sorted({max(r, within) for r in _radii(cand, report)})
+            parts = []
+            for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
+                got = _nearest_within(geoms, todo[k:k + 20_000], radii[0], tree, cand, cb,
+                                      best, keys, within=within)
+                assert got is not None
+                parts.append(got)
+            qs = np.concatenate([p[0] for p in parts])
+            qk = np.concatenate([p[1] for p in parts])
+            d = np.concatenate([p[2] for p in parts])
+            todo = todo[~np.isfinite(best[todo])]
+            for radius in radii[1:]:  # no feature within ``within`` of these sites
+                for k in range(0, len(todo), 20_000):
+                    _nearest_within(geoms, todo[k:k + 20_000], radius, tree, cand, cb, best,
+                                    keys)
+                todo = todo[~np.isfinite(best[todo])]
+                if not len(todo):
+                    break
+        far = best > report
+        best[far] = np.inf
+        have = np.flatnonzero(np.isfinite(best))
+        site, feat, dist = self._pairs_by_feature(geoms, qs, qk, d, sp, inside)
+        return Near(site=site, feat=feat, dist=dist, have=have, best=best[have],
+                    key=None if keys is None or uniq is None else uniq[keys.code[have]])
 
     def local(self, feat: np.ndarray, bounds: np.ndarray, margin: float | np.ndarray,
               ) -> np.ndarray:

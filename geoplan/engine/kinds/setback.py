@@ -361,14 +361,16 @@ def _pairs(spec: SetbackSpec, data: KindInput, cor: Corridors) -> _Pairs:
     c, st, n = data.layer(), data.sites, data.n
     table = spec.distance_table
     idx = np.flatnonzero(data.active)
+    near = None
     if spec.by_edge:  # one query: every corridor, and the nearest edge within report_m
         radius = max(spec.report_m + float(cor.half.max(initial=0.0)), cor.reach)
-    else:
-        radius = spec.search_m
-    qs, qf, d = c.within_distance(st.geom[idx], radius)
-    if spec.by_edge:
+        qs, qf, d = c.within_distance(st.geom[idx], radius)
         keep = ~cor.exempt[qf]
         qs, qf, d = qs[keep], qf[keep], np.maximum(d[keep] - cor.half[qf[keep]], 0.0)
+    else:  # one search: the pairs within the largest corridor, the nearest within report_m
+        near = c.near(st.geom[idx], spec.search_m, spec.report_m,
+                      cor.req if table is not None else None)
+        qs, qf, d = near.site, near.feat, near.dist
     # A feature of unknown value has a corridor at least the table's smallest (a fail
     # inside it) unless the value may be exempt; up to the largest (plus half the widest
     # road land where the width is unknown) the answer depends on it (not_checked).
@@ -380,21 +382,19 @@ def _pairs(spec: SetbackSpec, data: KindInput, cor: Corridors) -> _Pairs:
     nearest_req = np.full(n, np.nan)
     nearest_f = np.full(n, -1, dtype=np.int64)
     if spec.by_edge:
-        near = d <= spec.report_m
-        s_, f_, d_ = idx[qs[near]], qf[near], d[near]
+        close = d <= spec.report_m
+        s_, f_, d_ = idx[qs[close]], qf[close], d[close]
         # among equally near features the strictest, an unknown requirement first (it may be)
         order = np.lexsort((-np.nan_to_num(cor.req[f_], nan=np.inf), d_, s_))
         first = order[np.r_[True, np.diff(s_[order]) != 0]] if len(order) else order
         nearest[s_[first]] = d_[first]
         nearest_req[s_[first]] = cor.req[f_[first]]
         nearest_f[s_[first]] = f_[first]
-    elif table is not None:  # the nearest feature's own distance is the threshold shown
-        qs_n, nd, req = c.nearest_key(st.geom[idx], cor.req, max_distance=spec.report_m)
-        nearest[idx[qs_n]] = nd
-        nearest_req[idx[qs_n]] = req
     else:
-        qs_n, nd = c.nearest_distance(st.geom[idx], max_distance=spec.report_m)
-        nearest[idx[qs_n]] = nd
+        assert near is not None
+        nearest[idx[near.have]] = near.best
+        if near.key is not None:  # the nearest feature's own distance is the threshold shown
+            nearest_req[idx[near.have]] = near.key
     return _Pairs(idx=idx, si=idx[qs], qf=qf, d=d, unknown=cor.unknown[qf], r_eff=r_eff,
                   viol=viol, undecided=undecided, nearest=nearest, nearest_req=nearest_req,
                   nearest_f=nearest_f)
@@ -402,7 +402,7 @@ def _pairs(spec: SetbackSpec, data: KindInput, cor: Corridors) -> _Pairs:
 
 @dataclass
 class _Worst:
-    """Per site, its violating pair with the largest shortfall."""
+    """Per site, its violating pair with the largest shortfall (then the nearest, the first)."""
 
     d: np.ndarray
     r: np.ndarray
@@ -417,7 +417,9 @@ def _worst(p: _Pairs, n: int) -> _Worst:
     if not len(vio_site):
         return w
     short = (p.r_eff - p.d)[p.viol]
-    order = np.lexsort((-short, vio_site))
+    # the largest shortfall; among equal ones (coincident lines of two voltages) the
+    # nearest, then the first feature: not the order the index found them in
+    order = np.lexsort((p.qf[p.viol], p.d[p.viol], -short, vio_site))
     first = np.r_[True, np.diff(vio_site[order]) != 0]
     sel = order[first]
     ws_ = vio_site[sel]
