@@ -260,7 +260,7 @@ _BOX_SLACK_M = 1e-6
 """How far a box distance (``hypot``) may round above the exact distance it bounds."""
 
 
-def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: shapely.STRtree,
+def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, reach: shapely.STRtree,
                     cand: np.ndarray, cb: np.ndarray, best: np.ndarray,
                     keys: _Keys | None = None, within: float | None = None,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -269,8 +269,10 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: s
     Only for the ``sites`` that have one that close, and exactly: every
     candidate within ``radius`` is considered.
 
-    Candidates are those whose box meets the site's box grown by ``radius``;
-    the exact distance is computed first to the candidate with the nearest box,
+    Candidates are those whose box meets the site's box grown by ``radius``,
+    found as the boxes in ``reach`` (the candidates' boxes grown by ``radius``
+    and :data:`_BOX_SLACK_M`: :meth:`Constraint._reach_tree`) that meet the
+    site's box; the exact distance is computed first to the candidate with the nearest box,
     then only to candidates whose box is no farther than that distance. Every
     candidate as near as the nearest is among those measured (its box is no
     farther than its distance, up to rounding: :data:`_BOX_SLACK_M`), so with
@@ -284,8 +286,7 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, tree: s
     "dwithin")``, from the same search.
     """
     sb = shapely.bounds(geoms[sites])
-    qs, qf = tree.query(shapely.box(sb[:, 0] - radius, sb[:, 1] - radius,
-                                    sb[:, 2] + radius, sb[:, 3] + radius))
+    qs, qf = reach.query(geoms[sites])
     none = np.zeros(0, dtype=np.int64)
     if not len(qs):
         return None if within is None else (none, none, np.zeros(0))
@@ -416,6 +417,7 @@ class Constraint:
     family: str
     _partition: bool | None = None
     _sp: _Spatial | bool | None = None
+    _reach: dict[float, shapely.STRtree] = field(default_factory=dict, repr=False)
 
     @property
     def is_partition(self) -> bool:
@@ -594,7 +596,7 @@ class Constraint:
         todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
         if len(self.geoms) and len(todo):
             sp = self._spatial()
-            tree, cand = (self.tree, self.geoms) if sp is None else (sp.dtree, sp.dgeoms)
+            cand = self.geoms if sp is None else sp.dgeoms
             qs, _ = self.query(geoms[todo], "intersects")
             best[todo[qs]] = 0.0
             todo = todo[best[todo] > 0]
@@ -604,7 +606,8 @@ class Constraint:
             for radius in _radii(cand, max_distance):
                 for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
                     part = todo[k:k + 20_000]
-                    _nearest_within(geoms, part, radius, tree, cand, cb, best)
+                    _nearest_within(geoms, part, radius, self._reach_tree(cb, radius), cand,
+                                    cb, best)
                 todo = todo[~np.isfinite(best[todo])]
                 if not len(todo):
                     break
@@ -613,6 +616,22 @@ class Constraint:
             best[todo[qi[0]]] = d
         have = np.flatnonzero(np.isfinite(best))
         return have, best[have]
+
+    def _reach_tree(self, cb: np.ndarray, radius: float) -> shapely.STRtree:
+        """The distance candidates' boxes ``cb`` grown by ``radius`` in an STRtree, built once.
+
+        Queried with the sites themselves, it gives the candidates whose box
+        meets a site's box grown by ``radius`` (and :data:`_BOX_SLACK_M`, so
+        none is lost to rounding) without a grown box made per site: one tree
+        per radius a search uses (the layer's spacings, a rule's distances).
+        """
+        tree = self._reach.get(radius)
+        if tree is None:
+            r = radius + _BOX_SLACK_M
+            tree = shapely.STRtree(shapely.box(cb[:, 0] - r, cb[:, 1] - r, cb[:, 2] + r,
+                                               cb[:, 3] + r))
+            self._reach[radius] = tree
+        return tree
 
     def within_distance(self, geoms: np.ndarray, distance: float,
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -695,7 +714,7 @@ class Constraint:
         sp = self._spatial()
         inside = (none, none)
         if len(self.geoms) and len(todo):
-            tree, cand = (self.tree, self.geoms) if sp is None else (sp.dtree, sp.dgeoms)
+            cand = self.geoms if sp is None else sp.dgeoms
             if keys is not None and sp is not None:  # the candidates are boundary chunks
                 keys.cand = keys.cand[sp.downer]
             if sp is not None and self.family == "polygon":  # inside a big polygon
@@ -709,8 +728,9 @@ class Constraint:
             radii = sorted({max(r, within) for r in _radii(cand, report)})
             parts = []
             for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
-                got = _nearest_within(geoms, todo[k:k + 20_000], radii[0], tree, cand, cb,
-                                      best, keys, within=within)
+                got = _nearest_within(geoms, todo[k:k + 20_000], radii[0],
+                                      self._reach_tree(cb, radii[0]), cand, cb, best, keys,
+                                      within=within)
                 assert got is not None
                 parts.append(got)
             qs = np.concatenate([p[0] for p in parts])
@@ -719,8 +739,8 @@ class Constraint:
             todo = todo[~np.isfinite(best[todo])]
             for radius in radii[1:]:  # no feature within ``within`` of these sites
                 for k in range(0, len(todo), 20_000):
-                    _nearest_within(geoms, todo[k:k + 20_000], radius, tree, cand, cb, best,
-                                    keys)
+                    _nearest_within(geoms, todo[k:k + 20_000], radius,
+                                    self._reach_tree(cb, radius), cand, cb, best, keys)
                 todo = todo[~np.isfinite(best[todo])]
                 if not len(todo):
                     break
