@@ -302,8 +302,8 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, reach: 
     rest = np.ones(len(qs), dtype=bool)
     rest[first] = False
     # a box distance can round above an equal distance
-    reach = ub[qs] if within is None else np.maximum(ub[qs], within)
-    rest &= bd <= reach + _BOX_SLACK_M
+    upto = ub[qs] if within is None else np.maximum(ub[qs], within)
+    rest &= bd <= upto + _BOX_SLACK_M
     d = np.zeros(0)
     if rest.any():
         d = shapely.distance(geoms[sites[qs[rest]]], cand[qf[rest]])
