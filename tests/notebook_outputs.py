@@ -104,6 +104,32 @@ def describe(name: str, found: list[Complaint]) -> str:
     return "\n".join(lines)
 
 
+KERNEL_STARTS = 3
+"""How many times a notebook's kernel is started before a failed start fails the notebook."""
+
+
+def _started(execute: Any) -> Any:
+    """``execute()``, again with a new kernel where the kernel died before it answered.
+
+    jupyter_client chooses a kernel's ports by binding and releasing them,
+    and the kernel binds them again a moment later: a port taken in between
+    (another kernel started at once by the other pytest worker, any outgoing
+    connection) kills the kernel before it replies ("Kernel died before
+    replying to kernel_info", ``ZMQError: Address already in use`` in its log;
+    jupyter/jupyter_client#154, nteract/papermill#511). A new start chooses new
+    ports. A kernel that cannot start for another reason fails every time, and
+    the last failure is raised.
+    """
+    for attempt in range(KERNEL_STARTS):
+        try:
+            return execute()
+        except RuntimeError as exc:
+            if "Kernel died before replying to kernel_info" not in str(exc) \
+                    or attempt == KERNEL_STARTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @contextlib.contextmanager
 def nbmake_checked(item: Any) -> Iterator[None]:
     """While nbmake runs ``item``'s notebook, fail it on :func:`complaints` of its outputs.
@@ -124,7 +150,7 @@ def nbmake_checked(item: Any) -> Iterator[None]:
 
     class CheckedRun(NotebookRun):
         def execute(self) -> NotebookResult:
-            res = super().execute()
+            res = _started(super().execute)
             if res.error is not None:
                 return res
             found = complaints(res.nb)

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from conftest import REPO
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-from notebook_outputs import complaints, describe
+from notebook_outputs import KERNEL_STARTS, _started, complaints, describe
 
 
 def _executed(*cells: tuple[str, list]) -> nbformat.NotebookNode:
@@ -121,3 +121,31 @@ def test_notebooks_01_to_04_are_what_build_notebooks_writes() -> None:
         have = (REPO / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8")
         assert have.strip() == want.strip(), \
             f"{name}.ipynb differs from build_notebooks.py: run python notebooks/build_notebooks.py"
+
+
+DIED = "Kernel died before replying to kernel_info"
+
+
+@pytest.mark.parametrize(("failures", "error", "calls", "raised"), [
+    (0, DIED, 1, False),                       # started at once
+    (KERNEL_STARTS - 1, DIED, KERNEL_STARTS, False),  # a port race lost, then won
+    (KERNEL_STARTS, DIED, KERNEL_STARTS, True),       # never started: the last failure
+    (1, "some other kernel error", 1, True),    # not a start: raised at once
+])
+def test_a_kernel_that_died_before_replying_is_started_again(
+        failures: int, error: str, calls: int, raised: bool) -> None:
+    """Only the kernel-start failure of jupyter_client's port race is retried, a few times."""
+    seen = []
+
+    def execute() -> str:
+        seen.append(1)
+        if len(seen) <= failures:
+            raise RuntimeError(error)
+        return "ran"
+
+    if raised:
+        with pytest.raises(RuntimeError, match=error):
+            _started(execute)
+    else:
+        assert _started(execute) == "ran"
+    assert len(seen) == calls
