@@ -33,7 +33,8 @@ from .messages import say
 from .parallel import usable_cores
 from .persisted import PersistedState, cache_file, content_key, load_state, save_state
 
-__all__ = ["Constraint", "ConstraintCache", "Unknown", "Unusable", "constraint_cache", "derived_store"]
+__all__ = ["Constraint", "ConstraintCache", "Near", "Unknown", "Unusable", "constraint_cache",
+           "derived_store"]
 
 
 _BIG = 256
@@ -324,15 +325,16 @@ def _nearest_within(geoms: np.ndarray, sites: np.ndarray, radius: float, reach: 
     return sites[ps[pair]], pf[pair], pd_[pair]
 
 
-def _radii(cand: np.ndarray, max_distance: float | None) -> tuple[float, ...]:
+def _radii(cb: np.ndarray, max_distance: float | None) -> tuple[float, ...]:
     """The radii a nearest search grows the sites' boxes by, one after another.
 
-    Half and twice the candidates' typical spacing ``r0`` (the side of the
-    square each would have to itself in their box); with ``max_distance``,
-    those under half of it, then exactly it.
+    Half and twice the typical spacing ``r0`` of the candidates whose boxes
+    are ``cb`` (the side of the square each would have to itself in their
+    common box); with ``max_distance``, those under half of it, then exactly it.
     """
-    b = shapely.total_bounds(cand)
-    r0 = max(math.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0) / len(cand)), 1.0)
+    w = cb[:, 2].max() - cb[:, 0].min()
+    h = cb[:, 3].max() - cb[:, 1].min()
+    r0 = max(math.sqrt(max(w * h, 1.0) / len(cb)), 1.0)
     radii: tuple[float, ...] = (r0 / 2, 2 * r0)
     if max_distance is not None:  # at most 2 spacings at once, then exactly it
         radii = (*(r for r in radii if r < max_distance / 2), max_distance)
@@ -418,6 +420,7 @@ class Constraint:
     _partition: bool | None = None
     _sp: _Spatial | bool | None = None
     _reach: dict[float, shapely.STRtree] = field(default_factory=dict, repr=False)
+    _cand: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def is_partition(self) -> bool:
@@ -595,27 +598,46 @@ class Constraint:
         best = np.full(n, np.inf)
         todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
         if len(self.geoms) and len(todo):
-            sp = self._spatial()
-            cand = self.geoms if sp is None else sp.dgeoms
             qs, _ = self.query(geoms[todo], "intersects")
             best[todo[qs]] = 0.0
             todo = todo[best[todo] > 0]
             # then all features (or boundary chunks of big ones) within r of a site,
             # found as candidates of the site's box grown by r
-            cb = shapely.bounds(cand)
-            for radius in _radii(cand, max_distance):
-                for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
-                    part = todo[k:k + 20_000]
-                    _nearest_within(geoms, part, radius, self._reach_tree(cb, radius), cand,
-                                    cb, best)
-                todo = todo[~np.isfinite(best[todo])]
-                if not len(todo):
-                    break
+            todo = self._rounds(geoms, todo, _radii(self._candidates()[1], max_distance), best)
         if len(self.geoms) and len(todo) and max_distance is None:
             qi, d = self.nearest(geoms[todo])
             best[todo[qi[0]]] = d
         have = np.flatnonzero(np.isfinite(best))
         return have, best[have]
+
+    def _candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """The geometries a distance is measured to, and their boxes, found once.
+
+        The features, or where some are big the small ones and the big ones'
+        boundary chunks (:meth:`_spatial`).
+        """
+        if self._cand is None:
+            sp = self._spatial()
+            cand = self.geoms if sp is None else sp.dgeoms
+            self._cand = (cand, shapely.bounds(cand))
+        return self._cand
+
+    def _rounds(self, geoms: np.ndarray, todo: np.ndarray, radii: list[float] | tuple[float, ...],
+                best: np.ndarray, keys: _Keys | None = None) -> np.ndarray:
+        """:func:`_nearest_within` of the sites ``todo`` at each radius in turn, while any is left.
+
+        Each round takes the sites no earlier round found, 20,000 at a time
+        (bounded memory for the candidates). Returns the sites none found.
+        """
+        cand, cb = self._candidates()
+        for radius in radii:
+            reach = self._reach_tree(cb, radius)
+            for k in range(0, len(todo), 20_000):
+                _nearest_within(geoms, todo[k:k + 20_000], radius, reach, cand, cb, best, keys)
+            todo = todo[~np.isfinite(best[todo])]
+            if not len(todo):
+                break
+        return todo
 
     def _reach_tree(self, cb: np.ndarray, radius: float) -> shapely.STRtree:
         """The distance candidates' boxes ``cb`` grown by ``radius`` in an STRtree, built once.
@@ -714,7 +736,7 @@ class Constraint:
         sp = self._spatial()
         inside = (none, none)
         if len(self.geoms) and len(todo):
-            cand = self.geoms if sp is None else sp.dgeoms
+            cand, cb = self._candidates()
             if keys is not None and sp is not None:  # the candidates are boundary chunks
                 keys.cand = keys.cand[sp.downer]
             if sp is not None and self.family == "polygon":  # inside a big polygon
@@ -723,27 +745,20 @@ class Constraint:
                 best[todo[a]] = 0.0
                 if keys is not None and codes is not None:
                     keys.take(todo[a], codes[b])
-            cb = shapely.bounds(cand)
             # the first radius reaches ``within``: every pair is found in the first round
-            radii = sorted({max(r, within) for r in _radii(cand, report)})
+            radii = sorted({max(r, within) for r in _radii(cb, report)})
+            reach = self._reach_tree(cb, radii[0])
             parts = []
             for k in range(0, len(todo), 20_000):  # bounded memory for the candidates
-                got = _nearest_within(geoms, todo[k:k + 20_000], radii[0],
-                                      self._reach_tree(cb, radii[0]), cand, cb, best, keys,
-                                      within=within)
+                got = _nearest_within(geoms, todo[k:k + 20_000], radii[0], reach, cand, cb,
+                                      best, keys, within=within)
                 assert got is not None
                 parts.append(got)
             qs = np.concatenate([p[0] for p in parts])
             qk = np.concatenate([p[1] for p in parts])
             d = np.concatenate([p[2] for p in parts])
-            todo = todo[~np.isfinite(best[todo])]
-            for radius in radii[1:]:  # no feature within ``within`` of these sites
-                for k in range(0, len(todo), 20_000):
-                    _nearest_within(geoms, todo[k:k + 20_000], radius,
-                                    self._reach_tree(cb, radius), cand, cb, best, keys)
-                todo = todo[~np.isfinite(best[todo])]
-                if not len(todo):
-                    break
+            # the sites with no feature within ``within``: the rounds of a nearest search
+            self._rounds(geoms, todo[~np.isfinite(best[todo])], radii[1:], best, keys)
         far = best > report
         best[far] = np.inf
         have = np.flatnonzero(np.isfinite(best))
