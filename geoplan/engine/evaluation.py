@@ -10,6 +10,7 @@ A layer the workspace lacks, or a filter that selects nothing, makes the rule
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
@@ -21,9 +22,10 @@ import pandas as pd
 import shapely
 
 from ..core import MU_PER_M2, STATUS_ORDER, Subject
-from ..errors import RulePackError
+from ..errors import DataFileError, RulePackError
+from ..raster.held import hold_dem
 from ..rules import Rule, RuleKind, RulePack, load_pack, registry
-from ..workspace import Workspace
+from ..workspace import RasterLayer, Workspace
 from .columns import STATUS_VALUES, FindingsColumns, join_coded
 from .constraints import ConstraintCache, Unknown, Unusable, constraint_cache
 from .kinds import KindInput
@@ -40,8 +42,10 @@ def prepare_rules(workspace: Workspace, rules: RulePack | str | None = None, *,
 
     Each layer a rule reads (with the rule's filter) gets its STRtree, its big
     features prepared and their boundaries cut for distances, and, for rules
-    that sum overlap areas, the fact whether its features overlap. All of it
-    is kept with the opened workspace (:func:`constraint_cache`) and reused
+    that sum overlap areas, the fact whether its features overlap; a DEM a
+    rule reads is read whole into memory if it is at most
+    :data:`geoplan.raster.held.HELD_DEM_BYTES`. All of it is kept with the
+    opened workspace (:func:`constraint_cache`, the raster layer) and reused
     by every later check; ``geoplan.check(..., jobs=2)`` builds it before
     starting its processes so that they share it.
 
@@ -71,10 +75,24 @@ def prepare_rules(workspace: Workspace, rules: RulePack | str | None = None, *,
     ready = 0
     for rule in (pack.for_subject(subject) if subject else pack.rules):
         kind = registry.get(rule.kind)
+        if kind.reads == "raster":
+            _hold(workspace.raster(rule.layer or "dem"))
+            continue
         if rule.layer is None or kind.reads != "vector":
             continue
         ready += cache.prepare(rule, partition=bool(getattr(kind, "measures_area", False)))
     return ready
+
+
+def _hold(dem: RasterLayer | None) -> None:
+    """Read the DEM whole now if it is small enough (:func:`geoplan.raster.held.hold_dem`).
+
+    A DEM that cannot be read is left to the rule, which says so for each site.
+    """
+    if dem is None:
+        return
+    with contextlib.suppress(DataFileError):
+        hold_dem(dem)
 
 
 def _run_rule(rule: Rule, st: PreparedSites, ws: Workspace, cache: ConstraintCache,

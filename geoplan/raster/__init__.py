@@ -29,8 +29,14 @@ cell, and every site reaching into the DEM gets at least one.
 
 Window and memory strategy
 --------------------------
-Only windows around the sites are read, never the whole DEM (unless the sites
-span it). A site needs its bounding box of cells, padded by one cell for the
+A workspace's DEM of at most :data:`~geoplan.raster.held.HELD_DEM_BYTES`
+(1 GiB) is read whole once and kept with the opened workspace
+(:mod:`~geoplan.raster.held`): by :func:`geoplan.engine.prepare_rules`, which
+every check on several processes runs before they fork, or by the first
+call whose windows would read at least half of it. Later calls slice it: the
+same values the windows read, so the same slopes. Otherwise (a DEM given by
+path, a larger DEM, a few sites) only windows around the sites are read,
+never the whole DEM (unless the sites span it). A site needs its bounding box of cells, padded by one cell for the
 3×3 kernel. If the union of all sites' padded boxes holds at most
 ``max_window_cells`` cells (default 4 000 000) it is read in one go; otherwise
 sites are grouped by the tile (``T = √max_window_cells / 2`` cells on a side)
@@ -63,6 +69,7 @@ Modules, in the order data flows through them:
 * :mod:`~geoplan.raster.slope` — slope in degrees from elevations in metres;
 * ``_grids`` (the DEM as a grid in the working CRS, warped if need be) and
   ``_cells`` (which cells each site uses) — internal;
+* :mod:`~geoplan.raster.held` — a workspace's DEM held in memory;
 * :mod:`~geoplan.raster.zonal` — :func:`zonal_slope` and :class:`ZonalResult`.
 
 Examples

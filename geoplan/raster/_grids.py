@@ -33,6 +33,11 @@ class Grid:
     footprint: shapely.Geometry  # the DEM's extent in the working CRS
     read: Callable[[int, int, int, int], npt.NDArray[np.floating]]  # (row, col, h, w)
     """Elevations of a window (row, col, height, width), NaN for nodata: float32 or float64."""
+    cells: npt.NDArray[np.floating] | None = None
+    """The whole grid's elevations, read-only, where the DEM is held in memory
+    (:func:`geoplan.raster.held.hold_dem`) and not warped; else ``None``."""
+    direct: bool = False
+    """The DEM's own grid (:func:`direct_grid`), not a warped one."""
 
     @property
     def xres(self) -> float:
@@ -133,19 +138,29 @@ def _ground_resolution(src: Any, to_work: pyproj.Transformer) -> tuple[float, fl
     return dx, dy
 
 
-def direct_grid(src: Any) -> Grid:
+def _band_reader(src: Any, held: npt.NDArray[np.floating] | None,
+                 ) -> Callable[[int, int, int, int], npt.NDArray[np.floating]]:
+    """Windows of band 1 (:func:`_read_masked`), sliced from ``held`` where the band is held."""
+    if held is None:
+        return lambda r0, c0, h, w: _read_masked(src, r0, c0, h, w)
+    return lambda r0, c0, h, w: held[r0:r0 + h, c0:c0 + w]
+
+
+def direct_grid(src: Any, held: npt.NDArray[np.floating] | None = None) -> Grid:
+    """The DEM's own grid (north-up, in the working CRS); ``held``: its band in memory."""
     t = src.transform
-
-    def read(r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.floating]:
-        return _read_masked(src, r0, c0, h, w)
-
     left, top = t.c, t.f
     fp = shapely.box(left, top + t.e * src.height, left + t.a * src.width, top)
-    return Grid(transform=t, width=src.width, height=src.height, footprint=fp, read=read)
+    return Grid(transform=t, width=src.width, height=src.height, footprint=fp,
+                read=_band_reader(src, held), cells=held, direct=True)
 
 
-def warped_grid(src: Any, src_crs: pyproj.CRS, work: pyproj.CRS) -> Grid:
-    """A virtual north-up grid in the working CRS at the DEM's ground resolution."""
+def warped_grid(src: Any, src_crs: pyproj.CRS, work: pyproj.CRS,
+                held: npt.NDArray[np.floating] | None = None) -> Grid:
+    """A virtual north-up grid in the working CRS at the DEM's ground resolution.
+
+    ``held``: the DEM's band in memory, where the source windows are sliced from.
+    """
     import rasterio.crs
     from rasterio.warp import Resampling, reproject
 
@@ -166,6 +181,7 @@ def warped_grid(src: Any, src_crs: pyproj.CRS, work: pyproj.CRS) -> Grid:
     src_rio_crs = rasterio.crs.CRS.from_wkt(src_crs.to_wkt())
     dst_rio_crs = rasterio.crs.CRS.from_wkt(work.to_wkt())
     inv = ~src.transform
+    source = _band_reader(src, held)
 
     def read(r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.float64]:
         dst_transform = transform @ Affine.translation(c0, r0)
@@ -187,7 +203,7 @@ def warped_grid(src: Any, src_crs: pyproj.CRS, work: pyproj.CRS) -> Grid:
         sr1 = min(math.ceil(np.max(pr)) + 2, src.height)
         if sc1 <= sc0 or sr1 <= sr0:
             return out
-        elev = _read_masked(src, sr0, sc0, sr1 - sr0, sc1 - sc0).astype(np.float64, copy=False)
+        elev = source(sr0, sc0, sr1 - sr0, sc1 - sc0).astype(np.float64, copy=False)
         reproject(
             elev, out,
             src_transform=src.transform @ Affine.translation(sc0, sr0),

@@ -26,6 +26,7 @@ from ..errors import CRSError, DataFileError
 from ..workspace import RasterLayer
 from ._cells import as_geometry_array, site_cells
 from ._grids import Grid, direct_grid, north_up, same_crs, warped_grid
+from .held import held_band, hold_dem
 from .slope import slope_at
 
 __all__ = ["BLOCK_CACHE_BYTES", "DEFAULT_MAX_WINDOW_CELLS", "REASON_EMPTY", "REASON_NODATA", "REASON_OUTSIDE",
@@ -122,6 +123,12 @@ def _plan_windows(
     return windows, assign
 
 
+def _reads_most(windows: npt.NDArray[np.int64], grid: Grid) -> bool:
+    """Whether ``windows`` hold at least half of the grid's cells."""
+    cells = int(((windows[:, 1] - windows[:, 0]) * (windows[:, 3] - windows[:, 2])).sum())
+    return 2 * cells >= grid.width * grid.height
+
+
 def _reduce(
     site: npt.NDArray[np.int64], vals: npt.NDArray[np.float64], n: int, stat: str,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
@@ -198,10 +205,11 @@ def open_grid(dem: RasterLayer | str | os.PathLike[str], work: pyproj.CRS) -> It
         else:
             raise CRSError(f"the DEM {path} has no CRS; geoplan will not guess it. Declare it in "
                            "geoplan.toml ([layers.dem] crs = \"EPSG:4490\") or fix the file")
+        held = held_band(dem) if isinstance(dem, RasterLayer) else None
         if same_crs(src_crs, work) and north_up(src.transform):
-            yield direct_grid(src)
+            yield direct_grid(src, held)
         else:
-            yield warped_grid(src, src_crs, work)
+            yield warped_grid(src, src_crs, work, held)
 
 
 def zonal_slope(
@@ -327,18 +335,27 @@ def zonal_slope(
         ga = g[active]
         site, rows, cols, win = site_cells(ga, grid, all_touched=all_touched)
         windows, assign = _plan_windows(win, max_window_cells)
+        cells = grid.cells
+        if cells is None and isinstance(dem, RasterLayer) and _reads_most(windows, grid):
+            # the windows would read most of the DEM: read it whole once and keep it for
+            # the next call (the next block, batch or chunk) if it is small enough
+            band = hold_dem(dem)
+            cells = band if grid.direct else None  # a warped grid slices it from the next call
 
-        vals = np.full(len(site), np.nan, dtype=np.float64)
-        pair_win = assign[site]
-        order = np.argsort(pair_win, kind="stable")
-        bounds = np.searchsorted(pair_win[order], np.arange(len(windows) + 1))
-        for k, (wr0, wr1, wc0, wc1) in enumerate(windows.tolist()):
-            sel = order[bounds[k]:bounds[k + 1]]
-            if sel.size == 0:
-                continue
-            elev = grid.read(wr0, wc0, wr1 - wr0, wc1 - wc0)
-            vals[sel] = slope_at(elev, rows[sel] - wr0, cols[sel] - wc0,
-                                  xres=grid.xres, yres=grid.yres)
+        if cells is not None:  # every site's cells and neighbours are in the held band
+            vals = slope_at(cells, rows, cols, xres=grid.xres, yres=grid.yres)
+        else:
+            vals = np.full(len(site), np.nan, dtype=np.float64)
+            pair_win = assign[site]
+            order = np.argsort(pair_win, kind="stable")
+            bounds = np.searchsorted(pair_win[order], np.arange(len(windows) + 1))
+            for k, (wr0, wr1, wc0, wc1) in enumerate(windows.tolist()):
+                sel = order[bounds[k]:bounds[k + 1]]
+                if sel.size == 0:
+                    continue
+                elev = grid.read(wr0, wc0, wr1 - wr0, wc1 - wc0)
+                vals[sel] = slope_at(elev, rows[sel] - wr0, cols[sel] - wc0,
+                                      xres=grid.xres, yres=grid.yres)
 
     stat_a, cnt_a = _reduce(site, vals, len(active), stat)
     touched_a = np.bincount(site, minlength=len(active))
