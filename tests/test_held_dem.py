@@ -210,3 +210,21 @@ def test_prepare_rules_leaves_an_unreadable_dem_to_the_rule(tmp_path):
     Path(dem.path).write_bytes(b"not a tiff")
     prepare_rules(ws, "yining-2025", subject="house")  # does not raise
     assert held_band(dem) is None
+
+
+def test_slope_areas_from_the_held_band_are_those_of_the_windows(tmp_path):
+    """The exclusion map's slope areas read the held band through the same grid."""
+    from geoplan.raster.areas import slope_areas
+
+    ws = workspace(tmp_path / "ws", rugged())
+    dem = ws.raster("dem")
+    extent = shapely.box(LEFT - 40, TOP - H * RES + 35, LEFT + W * RES - 55, TOP + 20)
+    before = slope_areas(dem.path, extent, crs=4536, thresholds=[15, 25], max_window_cells=900)
+    assert hold_dem(dem) is not None
+    after = slope_areas(dem, extent, crs=4536, thresholds=[15, 25], max_window_cells=900)
+    for t in (15, 25):
+        assert after.above[t].area > 0
+        assert shapely.equals_exact(shapely.normalize(after.above[t]),
+                                    shapely.normalize(before.above[t]), tolerance=0)
+    assert shapely.equals_exact(shapely.normalize(after.unknown),
+                                shapely.normalize(before.unknown), tolerance=0)
