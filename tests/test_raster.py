@@ -490,13 +490,13 @@ def test_geographic_dem_gives_the_metric_slope(geographic_dem):
 
 def test_geographic_dem_reads_only_a_window(geographic_dem, monkeypatch):
     reads: list[int] = []
-    real = grids._read_masked
+    real = grids.read_masked
 
     def spy(src, r0, c0, h, w):
         reads.append(h * w)
         return real(src, r0, c0, h, w)
 
-    monkeypatch.setattr(grids, "_read_masked", spy)
+    monkeypatch.setattr(grids, "read_masked", spy)
     r = zonal_slope(geographic_dem, [Point(CX, CY), Point(LEFT + 100, TOP - 100)], crs=4536,
                     max_window_cells=100)
     assert r.status.tolist() == ["ok", "ok"]
@@ -535,13 +535,13 @@ def test_windows_are_bounded_and_do_not_change_results(tmp_path, monkeypatch):
              LineString([cell_centre(150, 140).coords[0], cell_centre(160, 152).coords[0]]),
              cell_box(296, 296, -10)]
     reads: list[tuple[int, int]] = []
-    real = grids._read_masked
+    real = grids.read_masked
 
     def spy(src, r0, c0, h, w):
         reads.append((h, w))
         return real(src, r0, c0, h, w)
 
-    monkeypatch.setattr(grids, "_read_masked", spy)
+    monkeypatch.setattr(grids, "read_masked", spy)
 
     def no_warp(*args, **kwargs):
         raise AssertionError("a DEM in the working CRS must be read directly, not warped")
@@ -662,7 +662,7 @@ def test_slope_at_gathers_np_pads_values_bit_for_bit():
 ])
 def test_windowed_read_is_the_masked_read(tmp_path: Path, dtype: str, nodata, mask: bool,
                                           near: bool) -> None:
-    """``_read_masked`` gives what ``read(masked=True)`` gives: the same values, NaN where
+    """``read_masked`` gives what ``read(masked=True)`` gives: the same values, NaN where
     GDAL's mask says no data (values next to the nodata value included), float32 for a
     float32 band masked by its nodata value, float64 otherwise."""
     rng = np.random.default_rng(3)
@@ -687,14 +687,14 @@ def test_windowed_read_is_the_masked_read(tmp_path: Path, dtype: str, nodata, ma
         for r0, c0, h, w in [(0, 0, 40, 50), (3, 5, 17, 23), (30, 40, 10, 10)]:
             want = np.ma.filled(src.read(1, window=rasterio.windows.Window(c0, r0, w, h),
                                          masked=True, out_dtype="float64"), np.nan)
-            got = grids._read_masked(src, r0, c0, h, w)
+            got = grids.read_masked(src, r0, c0, h, w)
             # float32 read as it is, unless GDAL must decide on a value near the nodata value
             holds_near = near and r0 <= 10 < r0 + h and c0 <= 10 < c0 + w
             fast = dtype == "float32" and not mask and not holds_near
             assert got.dtype == (np.float32 if fast else np.float64)
             np.testing.assert_array_equal(got.astype(np.float64), want)
             assert np.isnan(got).any() == np.isnan(want).any()
-        full = grids._read_masked(src, 0, 0, 40, 50)
+        full = grids.read_masked(src, 0, 0, 40, 50)
     if mask:
         missing = 10 * 6                       # the masked block
     elif nodata is None:
@@ -717,7 +717,7 @@ def test_the_dem_is_read_with_a_block_cache_of_one_window(which, request, monkey
     dem = request.getfixturevalue(which)
     seen: list[object] = []
     # the direct grid's read, and the warped grid's (imported when the grid is made)
-    for owner, name in ((grids, "_read_masked"), (rasterio.warp, "reproject")):
+    for owner, name in ((grids, "read_masked"), (rasterio.warp, "reproject")):
         real = getattr(owner, name)
         monkeypatch.setattr(owner, name, lambda *a, _r=real, **k: (seen.append(cache()),
                                                                    _r(*a, **k))[1])

@@ -20,7 +20,7 @@ from rasterio.transform import Affine
 
 from ..errors import CRSError
 
-__all__ = ["Grid", "crs_name", "direct_grid", "north_up", "same_crs", "warped_grid"]
+__all__ = ["Grid", "crs_name", "direct_grid", "north_up", "read_masked", "same_crs", "warped_grid"]
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,11 @@ _NODATA_NEAR = 1e-5
 GDAL compares a float band's values with its nodata value with a tolerance
 (``ARE_REAL_EQUAL``: about 5 × 10⁻⁷ relative in GDAL 3.10); a window holding
 a value this near the nodata value without being equal to it is masked by
-GDAL itself (:func:`_read_masked`).
+GDAL itself (:func:`read_masked`).
 """
 
 
-def _read_masked(src: Any, r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.floating]:
+def read_masked(src: Any, r0: int, c0: int, h: int, w: int) -> npt.NDArray[np.floating]:
     """Band 1 in the window, NaN where GDAL's mask says no data.
 
     The values and the mask ``read(masked=True)`` would give, without building
@@ -140,9 +140,9 @@ def _ground_resolution(src: Any, to_work: pyproj.Transformer) -> tuple[float, fl
 
 def _band_reader(src: Any, held: npt.NDArray[np.floating] | None,
                  ) -> Callable[[int, int, int, int], npt.NDArray[np.floating]]:
-    """Windows of band 1 (:func:`_read_masked`), sliced from ``held`` where the band is held."""
+    """Windows of band 1 (:func:`read_masked`), sliced from ``held`` where the band is held."""
     if held is None:
-        return lambda r0, c0, h, w: _read_masked(src, r0, c0, h, w)
+        return lambda r0, c0, h, w: read_masked(src, r0, c0, h, w)
     return lambda r0, c0, h, w: held[r0:r0 + h, c0:c0 + w]
 
 

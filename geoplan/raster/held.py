@@ -109,7 +109,7 @@ def hold_dem(dem: RasterLayer, *, max_bytes: int | None = None) -> npt.NDArray[n
     import rasterio
     from rasterio.errors import RasterioIOError
 
-    from ._grids import _read_masked
+    from ._grids import read_masked
     from .zonal import BLOCK_CACHE_BYTES
 
     band = held_band(dem)
@@ -123,7 +123,7 @@ def hold_dem(dem: RasterLayer, *, max_bytes: int | None = None) -> npt.NDArray[n
                                                                              "float64") else 8
             if src.width * src.height * itemsize > limit:
                 return None
-            band = _read_masked(src, 0, 0, src.height, src.width)
+            band = read_masked(src, 0, 0, src.height, src.width)
     except RasterioIOError as exc:
         raise DataFileError(f"{dem.path}: cannot be read as a raster ({exc}); check the path "
                             "and that it is a GeoTIFF") from exc
