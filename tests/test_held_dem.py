@@ -108,9 +108,13 @@ def test_held_band_gives_the_slopes_the_windows_give(tmp_path, dtype, stat):
     assert band is not None
     assert band.dtype == np.dtype(dtype)
     assert held_band(dem) is band
-    held = zonal_slope(dem, g, crs=4536, stat=stat)
+    held = zonal_slope(dem, g, crs=4536, stat=stat)  # one window, its sites read together
     assert_same(held, windowed)
     assert_same(held, tiled)
+    # many windows of few sites each: the sites' cells are read from the band at once
+    assert_same(zonal_slope(dem, g, crs=4536, stat=stat, max_window_cells=400), windowed)
+    few = zonal_slope(dem.path, g[:120], crs=4536, stat=stat)
+    assert_same(zonal_slope(dem, g[:120], crs=4536, stat=stat), few)
     st = held.status.tolist()
     # the cases the sites were drawn to cover
     assert {"ok", "outside", "empty"} <= set(st)
