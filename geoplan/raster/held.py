@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from ..errors import DataFileError
 from ..workspace import RasterLayer
+from ._grids import open_band, read_masked
 
 __all__ = ["HELD_DEM_BYTES", "held_band", "hold_dem", "release_dems"]
 
@@ -106,27 +107,23 @@ def hold_dem(dem: RasterLayer, *, max_bytes: int | None = None) -> npt.NDArray[n
     DataFileError
         The DEM cannot be read.
     """
-    import rasterio
     from rasterio.errors import RasterioIOError
-
-    from ._grids import read_masked
-    from .zonal import BLOCK_CACHE_BYTES
 
     band = held_band(dem)
     if band is not None:
         return band
     limit = HELD_DEM_BYTES if max_bytes is None else max_bytes
     stamp = _stamp(dem.path)
-    try:
-        with rasterio.open(dem.path) as src, rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_BYTES):
-            itemsize = np.dtype(src.dtypes[0]).itemsize if src.dtypes[0] in ("float32",
-                                                                             "float64") else 8
-            if src.width * src.height * itemsize > limit:
-                return None
+    with open_band(dem.path) as src:
+        itemsize = np.dtype(src.dtypes[0]).itemsize if src.dtypes[0] in ("float32",
+                                                                         "float64") else 8
+        if src.width * src.height * itemsize > limit:
+            return None
+        try:
             band = read_masked(src, 0, 0, src.height, src.width)
-    except RasterioIOError as exc:
-        raise DataFileError(f"{dem.path}: cannot be read as a raster ({exc}); check the path "
-                            "and that it is a GeoTIFF") from exc
+        except RasterioIOError as exc:
+            raise DataFileError(f"{dem.path}: cannot be read as a raster ({exc}); check the "
+                                "path and that it is a GeoTIFF") from exc
     if band.nbytes > limit or stamp is None or _stamp(dem.path) != stamp:
         return None  # larger as float64 than its type said, or changed while read
     band.setflags(write=False)  # shared by every read (and forked process): never written

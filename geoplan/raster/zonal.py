@@ -22,10 +22,18 @@ import pyproj
 import shapely
 
 from ..crs import CRSLike, ensure_metric, resolve_crs
-from ..errors import CRSError, DataFileError
+from ..errors import CRSError
 from ..workspace import RasterLayer
 from ._cells import as_geometry_array, site_cells
-from ._grids import Grid, direct_grid, north_up, same_crs, warped_grid
+from ._grids import (
+    BLOCK_CACHE_BYTES,
+    Grid,
+    direct_grid,
+    north_up,
+    open_band,
+    same_crs,
+    warped_grid,
+)
 from .held import held_band, hold_dem
 from .slope import slope_at
 
@@ -157,16 +165,6 @@ def _reduce(
     return out, cnt
 
 
-BLOCK_CACHE_BYTES = 64 * 2**20
-"""GDAL's block cache while the DEM is read (``GDAL_CACHEMAX``): a window's blocks, 64 MB.
-
-The largest window (``max_window_cells``, 4 × 10⁶ cells) is 16 MB of float32.
-Measured on the benchmark's 10⁴ × 10⁴ DEM, 5 × 10⁴ houses a call: the same
-time with this cache as with GDAL's default, tiled plain or deflate-compressed,
-and 0.3 GB less resident memory after the call.
-"""
-
-
 @contextlib.contextmanager
 def open_grid(dem: RasterLayer | str | os.PathLike[str], work: pyproj.CRS) -> Iterator[Grid]:
     """The DEM as a north-up grid in the working CRS ``work`` (warped if need be).
@@ -181,23 +179,11 @@ def open_grid(dem: RasterLayer | str | os.PathLike[str], work: pyproj.CRS) -> It
     CRSError
         The DEM has no CRS, or cannot be mapped into ``work``.
     """
-    import rasterio
-    from rasterio.errors import RasterioIOError
-
     if isinstance(dem, RasterLayer):
         path, declared = Path(dem.path), dem.source_crs
     else:
         path, declared = Path(os.fspath(dem)), None
-    try:
-        src = rasterio.open(path)
-    except RasterioIOError as exc:
-        raise DataFileError(f"{path}: cannot be read as a raster ({exc}); check the path and "
-                            "that it is a GeoTIFF") from exc
-    # the blocks of one window at a time: the dataset is closed after the call, so its
-    # cached blocks serve no later call, and GDAL's default cache (5 % of the RAM) only
-    # raised the process's resident memory (0.48 GB after 5 x 10^4 houses of the
-    # 10^6-parcel county, 0.15 GB with this cache)
-    with src, rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_BYTES):
+    with open_band(path) as src:
         if declared is not None:
             src_crs = pyproj.CRS.from_user_input(declared)
         elif src.crs is not None:
