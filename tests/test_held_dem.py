@@ -232,3 +232,28 @@ def test_slope_areas_from_the_held_band_are_those_of_the_windows(tmp_path):
                                     shapely.normalize(before.above[t]), tolerance=0)
     assert shapely.equals_exact(shapely.normalize(after.unknown),
                                 shapely.normalize(before.unknown), tolerance=0)
+
+
+def test_a_truncated_dem_is_named_and_left_to_the_rule(tmp_path):
+    """A DEM that opens but whose blocks cannot be read: hold_dem and the windowed reads name
+    the file and the fix; prepare_rules goes on without it."""
+    from geoplan.errors import DataFileError
+
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    path = folder / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=W, height=H, count=1, dtype="float32",
+                       crs=CRS, transform=TRANSFORM, nodata=-9999.0, tiled=True,
+                       blockxsize=32, blockysize=32) as dst:
+        dst.write(rugged().astype("float32"), 1)
+    ws = geoplan.open_workspace(folder, crs=4536)
+    dem = ws.raster("dem")
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(DataFileError, match=r"dem\.tif: its cells cannot be read.*deliver it"):
+        hold_dem(dem)
+    prepare_rules(ws, "yining-2025", subject="house")  # does not raise
+    assert held_band(dem) is None
+    # read by window (a site or two), the same error: the file and the fix, not GDAL's alone
+    with pytest.raises(DataFileError, match=r"dem\.tif: its cells cannot be read.*deliver it"):
+        zonal_slope(dem, [shapely.box(LEFT + 500, TOP - 600, LEFT + 512, TOP - 588)], crs=4536)

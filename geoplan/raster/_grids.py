@@ -73,7 +73,8 @@ def open_band(path: os.PathLike[str] | str) -> Iterator[Any]:
     Raises
     ------
     DataFileError
-        The file cannot be opened as a raster.
+        The file cannot be opened as a raster, or a read of its cells fails
+        (a truncated or damaged file).
     """
     import rasterio
     from rasterio.errors import RasterioIOError
@@ -84,7 +85,11 @@ def open_band(path: os.PathLike[str] | str) -> Iterator[Any]:
         raise DataFileError(f"{path}: cannot be read as a raster ({exc}); check the path and "
                             "that it is a GeoTIFF") from exc
     with src, rasterio.Env(GDAL_CACHEMAX=BLOCK_CACHE_BYTES):
-        yield src
+        try:
+            yield src
+        except RasterioIOError as exc:  # opened, but its blocks cannot be read
+            raise DataFileError(f"{path}: its cells cannot be read ({exc}); the file may be "
+                                "truncated or damaged: deliver it again") from exc
 
 
 def same_crs(a: pyproj.CRS, b: pyproj.CRS) -> bool:

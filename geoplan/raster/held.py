@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import DataFileError
 from ..workspace import RasterLayer
 from ._grids import open_band, read_masked
 
@@ -105,10 +104,8 @@ def hold_dem(dem: RasterLayer, *, max_bytes: int | None = None) -> npt.NDArray[n
     Raises
     ------
     DataFileError
-        The DEM cannot be read.
+        The DEM cannot be read (:func:`geoplan.raster._grids.open_band`).
     """
-    from rasterio.errors import RasterioIOError
-
     band = held_band(dem)
     if band is not None:
         return band
@@ -119,11 +116,7 @@ def hold_dem(dem: RasterLayer, *, max_bytes: int | None = None) -> npt.NDArray[n
                                                                          "float64") else 8
         if src.width * src.height * itemsize > limit:
             return None
-        try:
-            band = read_masked(src, 0, 0, src.height, src.width)
-        except RasterioIOError as exc:
-            raise DataFileError(f"{dem.path}: cannot be read as a raster ({exc}); check the "
-                                "path and that it is a GeoTIFF") from exc
+        band = read_masked(src, 0, 0, src.height, src.width)
     if band.nbytes > limit or stamp is None or _stamp(dem.path) != stamp:
         return None  # larger as float64 than its type said, or changed while read
     band.setflags(write=False)  # shared by every read (and forked process): never written
