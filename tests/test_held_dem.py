@@ -257,3 +257,46 @@ def test_a_truncated_dem_is_named_and_left_to_the_rule(tmp_path):
     # read by window (a site or two), the same error: the file and the fix, not GDAL's alone
     with pytest.raises(DataFileError, match=r"dem\.tif: its cells cannot be read.*deliver it"):
         zonal_slope(dem, [shapely.box(LEFT + 500, TOP - 600, LEFT + 512, TOP - 588)], crs=4536)
+
+
+def test_invalid_footprints_are_repaired_before_their_cells_are_found(tmp_path):
+    """zonal_slope repairs an invalid footprint (make_valid) unless told the sites are
+    valid. A multipolygon whose parts overlap is repaired as the parts' linework (the
+    overlap is a hole) and read as it is with ``assume_valid`` (the overlap counted once):
+    different cells. geoplan.check repairs its sites itself (the parts' union) and tells
+    zonal_slope they are valid; its slope is the repaired footprint's."""
+    import dataclasses
+
+    import geopandas as gpd
+
+    z = 900.0 + 0.5 * np.mgrid[0:H, 0:W][1]  # a gentle plane, a spike inside the overlap
+    z[32, 27] += 60.0
+    ws = workspace(tmp_path / "ws", z)
+    dem = ws.raster("dem")
+    x0, y0 = LEFT + 200, TOP - 400
+    overlapping = shapely.MultiPolygon([shapely.box(x0, y0, x0 + 100, y0 + 100),
+                                        shapely.box(x0 + 50, y0 + 50, x0 + 150, y0 + 150)])
+    assert not shapely.is_valid(overlapping)
+    linework = shapely.make_valid(overlapping)
+    union = shapely.make_valid(overlapping, method="structure", keep_collapsed=False)
+    repaired = zonal_slope(dem.path, [overlapping], crs=4536)
+    assert_same(repaired, zonal_slope(dem.path, [linework], crs=4536))
+    as_is = zonal_slope(dem.path, [overlapping], crs=4536, assume_valid=True)
+    assert_same(as_is, zonal_slope(dem.path, [union], crs=4536))
+    assert as_is.n_cells[0] - repaired.n_cells[0] >= 16  # the overlap's 5 x 5 cells, less
+    # valid sites: the same answers with the test skipped
+    g = sites()
+    assert_same(zonal_slope(dem.path, g, crs=4536, assume_valid=True),
+                zonal_slope(dem.path, g, crs=4536))
+    # the rule in geoplan.check: the slope of the footprint as check repairs it
+    pack = geoplan.rules.load_pack("yining-2025")
+    slope_only = dataclasses.replace(pack, rules=tuple(r for r in pack.rules
+                                                       if r.id == "house.slope"))
+    stats = [zonal_slope(dem.path, [geom], crs=4536, stat="max").values[0]
+             for geom in (linework, union)]
+    assert stats[1] > stats[0] + 30  # the overlap holds the steepest cells
+    batch = gpd.GeoDataFrame({"site_id": ["B1"]}, geometry=[overlapping], crs=4536)
+    res = geoplan.check(batch, ws, rules=slope_only, jobs=1)
+    f = res.findings[res.findings["rule_id"] == "house.slope"]
+    assert len(f) == 1
+    assert float(f["measure"].iloc[0]) == float(stats[1])

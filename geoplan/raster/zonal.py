@@ -206,6 +206,7 @@ def zonal_slope(
     stat: Stat = "max",
     all_touched: bool = True,
     max_window_cells: int = DEFAULT_MAX_WINDOW_CELLS,
+    assume_valid: bool = False,
 ) -> ZonalResult:
     """Slope statistic (degrees) of a DEM under each site.
 
@@ -233,6 +234,12 @@ def zonal_slope(
     max_window_cells : int
         Most cells read in one window; see "Window and memory strategy" in the
         :mod:`geoplan.raster` docstring. One site larger than this is still read whole.
+    assume_valid : bool
+        False (default): invalid geometries (a self-crossing ring) are repaired
+        with ``shapely.make_valid`` before their cells are found. True: the
+        caller knows them valid (as the sites :func:`geoplan.check` prepares)
+        and the test is skipped (0.15–0.2 s per 10⁵ footprints); an invalid
+        one then takes the cells of its rings as they are.
 
     Returns
     -------
@@ -300,9 +307,10 @@ def zonal_slope(
     missing = shapely.is_missing(g) | shapely.is_empty(g)
     status[missing] = "empty"
     reason[missing] = REASON_EMPTY
-    invalid = ~missing & ~shapely.is_valid(g)
-    if invalid.any():
-        g[invalid] = shapely.make_valid(g[invalid])
+    if not assume_valid:
+        invalid = ~missing & ~shapely.is_valid(g)
+        if invalid.any():
+            g[invalid] = shapely.make_valid(g[invalid])
     if missing.all():
         return ZonalResult(values, status, reason, n_cells)
 

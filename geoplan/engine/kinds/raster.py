@@ -99,7 +99,9 @@ class Raster(RuleKind[RasterSpec]):
         idx = np.flatnonzero(data.active)
         if not len(idx):
             return ""
-        zr = zonal_slope(dem, st.geom[idx], crs=data.workspace.crs, stat=spec.stat)
+        # the prepared sites are valid (prepare_sites repaired any that were not)
+        zr = zonal_slope(dem, st.geom[idx], crs=data.workspace.crs, stat=spec.stat,
+                         assume_valid=True)
         val = np.full(n, np.nan)
         val[idx] = zr.values
         zst = np.full(n, "", dtype=object)
