@@ -154,32 +154,30 @@ def slope_at(
     if z.size == 0 or len(rows) == 0:
         return np.zeros(len(rows))
     r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
-    if min(z.shape) < 2:  # a window one cell thin: np.pad's edge case, on a copy
+    out = np.empty(len(r), dtype=np.float64)
+    edge = np.ones(len(r), dtype=bool)
+    if min(z.shape) >= 2:
+        # cells away from the window's edge: their nine neighbours gathered together
+        nr, nc = z.shape
+        edge = (r < 1) | (r > nr - 2) | (c < 1) | (c > nc - 2)
+        if not edge.any():
+            return _inner_slope(z, r, c, xres=xres, yres=yres)
+        out[~edge] = _inner_slope(z, r[~edge], c[~edge], xres=xres, yres=yres)
+        r, c = r[edge], c[edge]
+        # at the edge: the padded values at the neighbours only, no copy of the window
+        a, b, cc = (_padded(z, r - 1, c + k) for k in (-1, 0, 1))
+        d, f = _padded(z, r, c - 1), _padded(z, r, c + 1)
+        g, h, i = (_padded(z, r + 1, c + k) for k in (-1, 0, 1))
+    else:  # a window one cell thin: np.pad's edge case, on a copy
         z = np.array(z, dtype=np.float64, copy=True)
         z[~np.isfinite(z)] = np.nan
         p = np.pad(z, 1, mode="reflect", reflect_type="odd")
         a, b, cc = p[r, c], p[r, c + 1], p[r, c + 2]
         d, f = p[r + 1, c], p[r + 1, c + 2]
         g, h, i = p[r + 2, c], p[r + 2, c + 1], p[r + 2, c + 2]
-    else:
-        nr, nc = z.shape
-        inner = (r >= 1) & (r <= nr - 2) & (c >= 1) & (c <= nc - 2)
-        if inner.all():
-            return _inner_slope(z, r, c, xres=xres, yres=yres)
-        out = np.empty(len(r), dtype=np.float64)
-        out[inner] = _inner_slope(z, r[inner], c[inner], xres=xres, yres=yres)
-        # at the window's edge: the padded values at the neighbours only, no copy of the window
-        e = ~inner
-        re, ce = r[e], c[e]
-        a, b, cc = (_padded(z, re - 1, ce + k) for k in (-1, 0, 1))
-        d, f = _padded(z, re, ce - 1), _padded(z, re, ce + 1)
-        g, h, i = (_padded(z, re + 1, ce + k) for k in (-1, 0, 1))
-        oe = _horn(a, b, cc, d, f, g, h, i, xres=xres, yres=yres)
-        oe[~np.isfinite(z[re, ce])] = np.nan
-        out[e] = oe
-        return out
-    out = _horn(a, b, cc, d, f, g, h, i, xres=xres, yres=yres)
-    out[~np.isfinite(z[r, c])] = np.nan
+    o = _horn(a, b, cc, d, f, g, h, i, xres=xres, yres=yres)
+    o[~np.isfinite(z[r, c])] = np.nan
+    out[edge] = o
     return out
 
 
