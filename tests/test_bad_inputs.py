@@ -10,6 +10,7 @@ the user-facing summary of these decisions.
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -768,6 +769,50 @@ def test_beijing_1954_sites_exit_2(tmp_path: Path, small_workspace: Path) -> Non
     assert "Beijing 1954" in out
     assert '--crs "EPSG:2424 +towgs84=dx,dy,dz"' in out
     assert "Traceback" not in out
+
+
+def _sites_without_crs(path: Path, x: float, y: float) -> Path:
+    """One 12 m house at (x, y) in a file without a CRS (a Shapefile without its .prj, GBK)."""
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        gpd.GeoDataFrame({"宗地编号": ["H1"]}, geometry=[box(x - 6, y - 6, x + 6, y + 6)]).to_file(
+            path, encoding="gbk" if path.suffix == ".shp" else None)
+    assert not path.with_suffix(".prj").exists()
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".shp", ".fgb"])  # read whole; streamed by engine="chunked"
+@pytest.mark.parametrize(("offset", "crs", "expected"), [
+    # EPSG:4515 is EPSG:4536's projection with the zone number 27 in the false easting
+    # (27 500 000 m instead of 500 000 m): the number names the zone
+    (27_000_000, "EPSG:4515", "--crs EPSG:4515 (crs=)"),
+    # without the zone number the central meridian is not in the numbers: the choice is listed
+    (0, "EPSG:4536", "--crs EPSG:… (one of EPSG:4534–4554)"),
+])
+def test_sites_without_a_crs_exit_2_with_the_crs_their_numbers_propose(
+        tmp_path: Path, small_workspace: Path, suffix: str, offset: float, crs: str,
+        expected: str) -> None:
+    x, y = X0 + 500 + offset, Y0 + 500  # the centre of small_workspace's flood square
+    path = _sites_without_crs(tmp_path / f"houses{suffix}", x, y)
+    prj = " (.prj file missing)" if suffix == ".shp" else ""
+    code, out = cli("check", str(path), "-w", str(small_workspace), "-o", str(tmp_path / "o"))
+    assert code == 2
+    assert "Traceback" not in out
+    assert not (tmp_path / "o").exists()
+    assert f"{path}: the sites have no CRS{prj}; geoplan will not guess it." in out
+    assert expected in out
+    assert f"选址文件没有坐标系{'（缺少 .prj 文件）' if prj else ''}" in out
+    for engine in ("local", "chunked"):
+        with pytest.raises(geoplan.CRSError, match=re.escape(expected)):
+            geoplan.check(path, small_workspace, engine=engine)
+    # with the CRS given, the house in the flood square fails
+    res = geoplan.check(path, small_workspace, crs=crs)
+    assert res.findings.set_index("rule_id").loc["house.flood_zone", "status"] == "fail"
+
+
+def test_sites_in_degrees_without_a_crs_are_proposed_cgcs2000(tmp_path: Path) -> None:
+    path = _sites_without_crs(tmp_path / "houses.shp", 81.3, 43.92)
+    with pytest.raises(geoplan.CRSError, match=r"Proposed: pass --crs EPSG:4490 \(crs=\)"):
+        geoplan.read_sites(path)
 
 
 def test_gdb_feature_class_missing_exit_2(tmp_path: Path) -> None:

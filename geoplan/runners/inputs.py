@@ -49,7 +49,7 @@ from ..core import SUBJECTS, Subject
 from ..crs import CRSLike, resolve_crs
 from ..engine import ConstraintCache, Evaluation, evaluate, prepare_sites
 from ..engine.parallel import frozen_heap
-from ..errors import CRSError, DataFileError, SiteInputError
+from ..errors import DataFileError, SiteInputError
 from ..postgis import Extent
 from ..rules import RulePack, load_pack
 from ..sites import (
@@ -59,6 +59,7 @@ from ..sites import (
     Identity,
     apply_gcj02,
     decide_identity,
+    missing_crs_error,
     read_sites,
     with_identity,
 )
@@ -315,6 +316,17 @@ def _finite_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | Non
             float(b[:, 3].max()))
 
 
+def _header_bounds(path: Path, layer: str | None) -> tuple[float, ...] | None:
+    """The bounds of a file's coordinates from its header (None when it cannot say)."""
+    try:
+        import pyogrio
+
+        b = pyogrio.read_info(path, layer=layer, force_total_bounds=True).get("total_bounds")
+    except unreadable():
+        return None
+    return None if b is None else tuple(float(v) for v in b)
+
+
 def _file_extent(path: Path, layer: str | None, crs: CRSLike | None, pack: RulePack,
                  subject: Subject, footprint_m: float | None, gcj02: bool) -> Extent | None:
     """The extent of a streamed file from its header (None when the header has none)."""
@@ -419,7 +431,7 @@ def read_batch(sites: SitesLike, workspace: WorkspaceLike, options: CheckOptions
         n, ids, subj = _file_decisions(path, layer, id_field, subject)
         identity = decide_identity(file_fields(path, layer), **named)
         if crs is None and declared_crs(path, layer) is None:  # before any output is begun
-            raise CRSError(f"{path}: the sites have no CRS; pass it (--crs EPSG:4490, or crs=)")
+            raise missing_crs_error(path, _header_bounds(path, layer))
         ws = (workspace if isinstance(workspace, Workspace) else open_workspace(
             workspace, extent=_file_extent(path, layer, crs, pack, subj, footprint_m, gcj02),
             cache=o.get("cache")))

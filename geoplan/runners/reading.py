@@ -25,9 +25,9 @@ import pandas as pd
 import shapely
 
 from ..crs import CRSLike, require_cgcs2000_datum, resolve_crs
-from ..errors import CRSError, DataFileError, GeoplanError, SiteInputError
+from ..errors import DataFileError, GeoplanError, SiteInputError
 from ..hygiene import FAMILY_OF_TYPE
-from ..sites import apply_gcj02, convert_coordinate_systems, read_sites
+from ..sites import apply_gcj02, convert_coordinate_systems, missing_crs_error, read_sites
 from .decisions import subject_votes
 
 __all__ = [
@@ -139,7 +139,7 @@ def _finish_chunk(chunk: gpd.GeoDataFrame, *, path: Path, crs: CRSLike | None, g
     """A chunk of a file made what :func:`geoplan.read_sites` gives for those rows."""
     if chunk.crs is None:
         if crs is None:
-            raise CRSError(f"{path}: the sites have no CRS; pass it (--crs EPSG:4490, or crs=)")
+            raise missing_crs_error(path, chunk.total_bounds if len(chunk) else None)
         chunk = chunk.set_crs(resolve_crs(crs))
     chunk = convert_coordinate_systems(chunk, source=str(path), first_row=first_row)
     chunk = require_cgcs2000_datum(chunk, name=f"the sites {path}", declared=crs)

@@ -55,7 +55,7 @@ from .identity import (
     place_key,
     with_identity,
 )
-from .reading import EXCEL_SUFFIXES, ID_CANDIDATES, read_sites
+from .reading import EXCEL_SUFFIXES, ID_CANDIDATES, missing_crs_error, read_sites
 from .systems import (
     COORDINATE_SYSTEMS,
     apply_gcj02,
@@ -77,6 +77,7 @@ __all__ = [
     "coordinate_system_column",
     "decide_identity",
     "distinct_columns",
+    "missing_crs_error",
     "parse_coordinate",
     "place_key",
     "read_sites",

@@ -8,19 +8,20 @@ asked; every input row is kept, in input order.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
 from pyproj import CRS
 
-from ..crs import require_cgcs2000_datum, resolve_crs
+from ..crs import propose_crs, require_cgcs2000_datum, resolve_crs
 from ..errors import CRSError, SiteInputError
 from ..io import read_vector
 from ._rows import RowLog, with_log
 from ._tables import read_csv, read_excel, table_sites, tidy_attributes
 from .systems import apply_gcj02, convert_systems
 
-__all__ = ["EXCEL_SUFFIXES", "ID_CANDIDATES", "read_sites"]
+__all__ = ["EXCEL_SUFFIXES", "ID_CANDIDATES", "missing_crs_error", "read_sites"]
 
 
 ID_CANDIDATES = ("site_id", "house_id", "road_id", "project_id", "id", "宗地编号", "宗地代码",
@@ -30,6 +31,58 @@ values): ``site_id`` … ``id``, ``宗地编号``, ``宗地代码``, ``编号``,
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 """Workbook files read as tables of coordinates (with python-calamine)."""
+
+
+def missing_crs_error(path: str | os.PathLike[str],
+                      bounds: Sequence[float] | None) -> CRSError:
+    """The refusal of a sites file without a CRS, with a proposal from its coordinates.
+
+    A Shapefile delivered without its ``.prj`` holds bare numbers. geoplan does
+    not guess what they mean, but their magnitude narrows it down
+    (:func:`geoplan.crs.propose_crs`, as for a workspace layer): degrees are
+    EPSG:4490, eastings with a zone number name their Gauss-Kruger zone, eastings
+    without one leave the zone to choose. The message proposes the CRS (or the
+    choice) and asks for ``--crs`` / ``crs=``, in English and Chinese.
+
+    Parameters
+    ----------
+    path
+        The sites file.
+    bounds
+        ``(minx, miny, maxx, maxy)`` of its coordinates as stored; ``None`` when
+        unknown.
+
+    Returns
+    -------
+    CRSError
+        To raise.
+
+    Examples
+    --------
+    >>> str(missing_crs_error("houses.shp", (27_523_000, 4_864_000, 27_525_000, 4_866_000)))[:68]
+    'houses.shp: the sites have no CRS (.prj file missing); geoplan will '
+    >>> "--crs EPSG:4515" in str(missing_crs_error("houses.shp", (27_523_000, 4_864_000,
+    ...                                                           27_525_000, 4_866_000)))
+    True
+    """
+    p = Path(path)
+    prj = " (.prj file missing)" if p.suffix.lower() == ".shp" else ""
+    prj_zh = "（缺少 .prj 文件）" if prj else ""
+    head = f"{p}: the sites have no CRS{prj}; geoplan will not guess it."
+    if bounds is None:
+        return CRSError(f"{head} Pass it: --crs EPSG:4490 for longitude/latitude, or the "
+                        "Gauss-Kruger zone the file was made in, e.g. --crs EPSG:4536 (crs=). "
+                        f"选址文件没有坐标系{prj_zh}：请用 --crs 指定")
+    prop = propose_crs(bounds)
+    if prop.epsg is not None:
+        return CRSError(f"{head} From its coordinates: {prop.reason}. Proposed: pass "
+                        f"--crs EPSG:{prop.epsg} (crs=) once the data provider confirms it. "
+                        f"选址文件没有坐标系{prj_zh}；建议坐标系 EPSG:{prop.epsg}：{prop.reason_zh}；"
+                        f"确认后用 --crs EPSG:{prop.epsg} 指定")
+    choose = f" (one of {prop.code})" if prop.candidates else ""
+    return CRSError(f"{head} From its coordinates: {prop.reason}. Pass it once known: "
+                    f"--crs EPSG:…{choose} (crs=). "
+                    f"选址文件没有坐标系{prj_zh}，无法确定：{prop.reason_zh}")
 
 
 def read_sites(
@@ -125,7 +178,7 @@ def read_sites(
             gdf = gdf.drop(columns="fid")
         if gdf.crs is None:
             if crs is None:
-                raise CRSError(f"{p}: the sites have no CRS; pass it (--crs EPSG:4490, or crs=)")
+                raise missing_crs_error(p, gdf.total_bounds if len(gdf) else None)
             gdf = gdf.set_crs(resolve_crs(crs))
         log = RowLog(len(gdf))
         convert_systems(gdf, log, source=str(p), notes=notes)
